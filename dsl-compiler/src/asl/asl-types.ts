@@ -1,0 +1,79 @@
+/** The subset of the Amazon States Language Ferry emits. @see https://states-language.net/spec.html */
+export interface AslDefinition {
+  Comment?: string;
+  StartAt: string;
+  States: Record<string, AslState>;
+  TimeoutSeconds?: number;
+}
+
+export type AslState = AslTask | AslParallel | AslMap | AslPass | AslChoice | AslSucceed;
+
+interface AslStateBase {
+  Comment?: string;
+  Next?: string;
+  End?: true;
+}
+
+export interface AslRetrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy?: "FULL" | "NONE";
+}
+
+export interface AslCatcher {
+  ErrorEquals: string[];
+  Next: string;
+  ResultPath?: string | null;
+}
+
+export interface AslTask extends AslStateBase {
+  Type: "Task";
+  Resource: string;
+  Parameters?: Record<string, unknown>;
+  ResultSelector?: Record<string, unknown>;
+  ResultPath?: string | null;
+  OutputPath?: string;
+  TimeoutSeconds?: number;
+  HeartbeatSeconds?: number;
+  Retry?: AslRetrier[];
+  Catch?: AslCatcher[];
+}
+
+export interface AslParallel extends AslStateBase {
+  Type: "Parallel";
+  Branches: Array<{ StartAt: string; States: Record<string, AslState> }>;
+  Parameters?: Record<string, unknown>;
+  ResultSelector?: Record<string, unknown>;
+  ResultPath?: string | null;
+}
+
+export interface AslMap extends AslStateBase {
+  Type: "Map";
+  ItemsPath?: string;
+  ItemSelector?: Record<string, unknown>;
+  MaxConcurrency?: number;
+  ItemProcessor: { ProcessorConfig?: { Mode: "INLINE" }; StartAt: string; States: Record<string, AslState> };
+  ResultPath?: string | null;
+}
+
+export interface AslPass extends AslStateBase {
+  Type: "Pass";
+  Parameters?: Record<string, unknown>;
+  Result?: unknown;
+  ResultPath?: string | null;
+}
+
+export interface AslChoice {
+  Type: "Choice";
+  Comment?: string;
+  Choices: Array<Record<string, unknown> & { Next: string }>;
+  Default?: string;
+}
+
+export interface AslSucceed {
+  Type: "Succeed";
+  Comment?: string;
+}

@@ -1,0 +1,20 @@
+import type { Diagnostic } from "../diagnostics/diagnostic.ts";
+import type { WorkflowSpec } from "../schema/spec.ts";
+import { checkCycles } from "./cycles.ts";
+import { checkDependencies } from "./dependencies.ts";
+import { checkDuplicateSteps } from "./duplicate-steps.ts";
+import { checkEmptyWorkflow } from "./empty-workflow.ts";
+import { checkForeach } from "./foreach.ts";
+import { checkPlacement } from "./placement.ts";
+import type { CheckRule } from "./rule.ts";
+import { checkOneRuntime } from "./runtime.ts";
+import { checkSites } from "./sites.ts";
+
+/** Rules in reporting order; `checkCycles` needs known, unique names, so it runs only when they are. */
+const RULES: readonly CheckRule[] = [checkEmptyWorkflow, checkDuplicateSteps, checkDependencies, checkOneRuntime, checkSites, checkForeach, checkPlacement];
+
+export function checkSpec(spec: WorkflowSpec): Diagnostic[] {
+  const diagnostics = RULES.flatMap((rule) => rule(spec));
+  const graphIsWellFormed = !diagnostics.some((d) => d.code === "DUPLICATE_STEP" || d.code === "UNKNOWN_DEPENDENCY");
+  return graphIsWellFormed ? [...diagnostics, ...checkCycles(spec)] : diagnostics;
+}

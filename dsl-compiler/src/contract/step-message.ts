@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+/**
+ * The step contract: every step, whatever runs it, is one message on one
+ * queue. The message carries data, never code — workers resolve what to run
+ * from the trusted manifest by `workflow` + `step`.
+ */
+export const StepMessageSchema = z.strictObject({
+  v: z.literal(1),
+  /** Step Functions task token (`$$.Task.Token`); answered with SendTask*. */
+  token: z.string().min(1).max(8192),
+  workflow: z.string().min(1).max(64),
+  /** Root execution id; child state machines carry their parent's. */
+  execution: z.string().min(1).max(2048),
+  step: z.string().min(1).max(80),
+  /** 1 for the first attempt. */
+  attempt: z.number().int().min(1).max(100),
+  input: z.strictObject({
+    input: z.unknown(),
+    deps: z.record(z.string(), z.unknown()),
+    item: z.unknown().optional(),
+  }),
+  jobFiles: z.strictObject({ bucket: z.string(), prefix: z.string() }),
+});
+
+export type StepMessage = z.output<typeof StepMessageSchema>;
+export type StepInput = StepMessage["input"];
+
+/** Step Functions' payload limit for task input and output. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+/**
+ * Parses an untrusted queue message body. Never throws: a bad message comes
+ * back with a reason, for the dead-letter queue and the log.
+ */
+export function parseStepMessage(body: string): { ok: true; message: StepMessage } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  const parsed = StepMessageSchema.safeParse(json);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const issue = parsed.error.issues[0]!;
+  return { ok: false, reason: `invalid step message at ${issue.path.join(".") || "(root)"}: ${issue.message}` };
+}

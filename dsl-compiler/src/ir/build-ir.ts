@@ -1,0 +1,114 @@
+import type { StepSpec, WorkflowSpec } from "../schema/spec.ts";
+import { topologicalOrder } from "./graph.ts";
+import {
+  DEFAULT_HEARTBEAT_SECONDS,
+  DEFAULT_RESOURCES,
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUT_SECONDS,
+  type Executor,
+  type IrQueue,
+  type IrRuntime,
+  type IrSite,
+  type IrStep,
+  type WorkflowIr,
+} from "./ir.ts";
+
+/**
+ * Builds the IR from a spec that passed the schema and every check rule.
+ * Throws only on a broken invariant (a caller skipped the checks).
+ */
+export function buildIr(spec: WorkflowSpec): WorkflowIr {
+  const sites: Record<string, IrSite> = {};
+  for (const [name, site] of Object.entries(spec.sites)) {
+    sites[name] = { name, type: site.type, labels: { ...(site.labels ?? {}) }, ...(site.type === "aws" ? { region: site.region } : {}) };
+  }
+  const index = new Map(spec.steps.map((s, i) => [s.name, i]));
+  const order = topologicalOrder(spec.steps.map((s) => s.depends.map((d) => index.get(d)!)));
+  if (!order) throw new Error("buildIr: the spec has a dependency cycle; run checkSpec first");
+
+  const dependents = new Map<string, string[]>(spec.steps.map((s) => [s.name, []]));
+  for (const i of order) for (const d of spec.steps[i]!.depends) dependents.get(d)!.push(spec.steps[i]!.name);
+
+  const steps = order.map((i) => buildStep(spec, spec.steps[i]!, i, sites, dependents.get(spec.steps[i]!.name)!));
+  return {
+    irVersion: 1,
+    name: spec.name,
+    ...(spec.description !== undefined ? { description: spec.description } : {}),
+    sites,
+    steps,
+    queues: collectQueues(steps),
+    sinks: steps.filter((s) => s.dependents.length === 0).map((s) => s.name),
+  };
+}
+
+function buildStep(spec: WorkflowSpec, step: StepSpec, specIndex: number, sites: Record<string, IrSite>, dependents: string[]): IrStep {
+  const site = sites[step.site]!;
+  const runtime = resolveRuntime(step);
+  const executor = executorFor(site.type, runtime.kind);
+  const timeoutSeconds = step.timeoutSeconds ?? spec.defaults?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const heartbeat = step.heartbeatSeconds ?? spec.defaults?.heartbeatSeconds ?? (executor === "http-task" ? undefined : DEFAULT_HEARTBEAT_SECONDS);
+  const retry = step.retry ?? spec.defaults?.retry ?? DEFAULT_RETRY;
+  return {
+    name: step.name,
+    ...(step.description !== undefined ? { description: step.description } : {}),
+    specIndex,
+    site: site.name,
+    siteType: site.type,
+    runtime,
+    executor,
+    ...(executor === "http-task" ? {} : { queue: queueId(executor, site.name, step.name) }),
+    depends: [...step.depends],
+    dependents,
+    resources: { ...DEFAULT_RESOURCES, ...definedOnly(step.resources ?? {}) },
+    retry: { ...DEFAULT_RETRY, ...definedOnly(retry) },
+    timeoutSeconds,
+    // Step Functions rejects a heartbeat that is not shorter than the timeout.
+    ...(heartbeat !== undefined && heartbeat < timeoutSeconds ? { heartbeatSeconds: heartbeat } : {}),
+    ...(step.foreach ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } } : {}),
+    inputs: step.inputs ?? [],
+    outputs: step.outputs ?? [],
+    cache: typeof step.cache === "object" ? { enabled: step.cache.enabled, ...(step.cache.key ? { key: step.cache.key } : {}) } : { enabled: step.cache ?? false },
+    requires: { ...(step.requires?.labels ?? {}) },
+    hints: { ...(step.hints ?? {}) },
+  };
+}
+
+function resolveRuntime(step: StepSpec): IrRuntime {
+  if (step.process) return { kind: "process", ...step.process, env: step.process.env ?? {} };
+  if (step.container) return { kind: "container", ...step.container, env: step.container.env ?? {}, volumes: step.container.volumes ?? [] };
+  if (step.function) {
+    const [file, exportName] = step.function.handler.split("#") as [string, string];
+    return { kind: "function", ...step.function, file, exportName, env: step.function.env ?? {} };
+  }
+  if (step.http) return { kind: "http", ...step.http, headers: step.http.headers ?? {} };
+  throw new Error(`buildIr: step "${step.name}" has no runtime; run checkSpec first`);
+}
+
+/** On an edge site the agent runs everything; on AWS each runtime maps to its service. */
+export function executorFor(siteType: "aws" | "edge", kind: IrRuntime["kind"]): Executor {
+  if (siteType === "edge") return "agent";
+  if (kind === "function") return "lambda";
+  if (kind === "http") return "http-task";
+  return "fargate";
+}
+
+function queueId(executor: Exclude<Executor, "http-task">, site: string, step: string): string {
+  // A Lambda event source mapping feeds one function, so each function step gets its own queue.
+  if (executor === "lambda") return `fn-${step}`;
+  return executor === "fargate" ? `fargate-${site}` : `site-${site}`;
+}
+
+function collectQueues(steps: IrStep[]): IrQueue[] {
+  const queues = new Map<string, IrQueue>();
+  for (const step of steps) {
+    if (!step.queue || step.executor === "http-task") continue;
+    const queue = queues.get(step.queue) ?? { id: step.queue, site: step.site, executor: step.executor, steps: [] };
+    queue.steps.push(step.name);
+    queues.set(step.queue, queue);
+  }
+  return [...queues.values()];
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,95 @@
+/**
+ * The intermediate representation: a normalized DAG with defaults applied and
+ * placement resolved. Everything after this point (ASL, CDK, manifest,
+ * workers, simulator) reads the IR, never the raw spec.
+ */
+export interface WorkflowIr {
+  irVersion: 1;
+  name: string;
+  description?: string;
+  sites: Record<string, IrSite>;
+  /** Steps in a topological order (spec order among steps that are ready together). */
+  steps: IrStep[];
+  /** Queues the compiled workflow sends step messages to. */
+  queues: IrQueue[];
+  /** Steps nothing depends on; the workflow output is the map of their outputs. */
+  sinks: string[];
+}
+
+export interface IrSite {
+  name: string;
+  type: "aws" | "edge";
+  region?: string;
+  labels: Record<string, string>;
+}
+
+export type IrRuntime =
+  | { kind: "process"; command: string[]; env: Record<string, string>; workingDir?: string }
+  | {
+      kind: "container";
+      image: string;
+      command?: string[];
+      entrypoint?: string[];
+      env: Record<string, string>;
+      network: "none" | "host" | "bridge";
+      volumes: Array<{ hostPath: string; containerPath: string; readOnly: boolean }>;
+      workingDir?: string;
+    }
+  | { kind: "function"; handler: string; file: string; exportName: string; memoryMiB?: number; env: Record<string, string> }
+  | { kind: "http"; method: string; url: string; headers: Record<string, string>; body?: unknown };
+
+/**
+ * Who executes the step: an agent polling its site's queue, a Lambda function
+ * fed by its own queue, a Fargate worker pool, or Step Functions' HTTP task.
+ */
+export type Executor = "agent" | "lambda" | "fargate" | "http-task";
+
+export interface ResolvedRetry {
+  /** Total attempts including the first. */
+  maxAttempts: number;
+  intervalSeconds: number;
+  backoffRate: number;
+  maxDelaySeconds?: number;
+  jitter?: "FULL" | "NONE";
+}
+
+export interface IrStep {
+  name: string;
+  description?: string;
+  /** Position in the spec's `steps` list, for diagnostics. */
+  specIndex: number;
+  site: string;
+  siteType: "aws" | "edge";
+  runtime: IrRuntime;
+  executor: Executor;
+  /** Queue id the step's message goes to; absent for `http-task`. */
+  queue?: string;
+  depends: string[];
+  dependents: string[];
+  resources: { cpu: number; memoryMiB: number; gpu: number };
+  retry: ResolvedRetry;
+  timeoutSeconds: number;
+  heartbeatSeconds?: number;
+  foreach?: { items: string; maxConcurrency: number };
+  inputs: string[];
+  outputs: string[];
+  cache: { enabled: boolean; key?: string[] };
+  requires: Record<string, string>;
+  hints: Record<string, unknown>;
+}
+
+export interface IrQueue {
+  /** Stable id, e.g. `site-lab`, `fn-load`, `fargate-cloud`. */
+  id: string;
+  site: string;
+  executor: Exclude<Executor, "http-task">;
+  steps: string[];
+}
+
+/** @default 3600 — Step Functions would otherwise wait up to a year for a task token. */
+export const DEFAULT_TIMEOUT_SECONDS = 3600;
+/** @default 60 — lets a dead worker be noticed within a minute. */
+export const DEFAULT_HEARTBEAT_SECONDS = 60;
+/** @default one attempt — retries are opt-in, as in Step Functions. */
+export const DEFAULT_RETRY: ResolvedRetry = { maxAttempts: 1, intervalSeconds: 1, backoffRate: 2 };
+export const DEFAULT_RESOURCES = { cpu: 1, memoryMiB: 512, gpu: 0 } as const;

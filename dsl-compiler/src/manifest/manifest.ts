@@ -1,0 +1,64 @@
+import { createHash } from "node:crypto";
+import type { Executor, IrRuntime, IrStep, WorkflowIr } from "../ir/ir.ts";
+
+/**
+ * The trusted per-step definitions workers execute. A queue message names a
+ * step; only this manifest says which image, command and env that means.
+ */
+export interface Manifest {
+  manifestVersion: 1;
+  workflow: string;
+  /** sha256 over the canonical JSON of `steps`. */
+  hash: string;
+  steps: Record<string, ManifestStep>;
+}
+
+export interface ManifestStep {
+  name: string;
+  site: string;
+  executor: Executor;
+  queue?: string;
+  runtime: IrRuntime;
+  resources: IrStep["resources"];
+  timeoutSeconds: number;
+  heartbeatSeconds?: number;
+  inputs: string[];
+  outputs: string[];
+  cache: IrStep["cache"];
+  /** sha256 of this step's definition: changes whenever what runs changes. */
+  hash: string;
+}
+
+export function buildManifest(ir: WorkflowIr): Manifest {
+  const steps: Record<string, ManifestStep> = {};
+  for (const s of ir.steps) {
+    const definition = {
+      name: s.name,
+      site: s.site,
+      executor: s.executor,
+      ...(s.queue ? { queue: s.queue } : {}),
+      runtime: s.runtime,
+      resources: s.resources,
+      timeoutSeconds: s.timeoutSeconds,
+      ...(s.heartbeatSeconds !== undefined ? { heartbeatSeconds: s.heartbeatSeconds } : {}),
+      inputs: s.inputs,
+      outputs: s.outputs,
+      cache: s.cache,
+    };
+    steps[s.name] = { ...definition, hash: sha256(canonicalJson(definition)) };
+  }
+  return { manifestVersion: 1, workflow: ir.name, hash: sha256(canonicalJson(steps)), steps };
+}
+
+/** JSON with object keys sorted, so equal content always hashes equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

@@ -1,0 +1,161 @@
+import { z } from "zod";
+
+/**
+ * Ferry workflow spec v1. This zod schema is the single source of truth:
+ * the JSON Schema for editors (`ferry schema`) is generated from it.
+ *
+ * Cross-field rules (unique names, known dependencies, cycles, one runtime per
+ * step, site labels) live in `check/`, where they can name the exact place.
+ */
+
+export const WORKFLOW_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+export const STEP_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,79}$/;
+export const SITE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$/;
+
+/** Longest task Step Functions accepts is one year; longer is a typo. */
+export const MAX_TIMEOUT_SECONDS = 31_536_000;
+export const MAX_RETRY_ATTEMPTS = 10;
+
+const workflowName = z
+  .string()
+  .regex(WORKFLOW_NAME_PATTERN, "must be 1–64 characters of a-z, 0-9 and '-', starting with a letter or digit");
+const stepName = z
+  .string()
+  .regex(STEP_NAME_PATTERN, "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,79}$ (letters, digits, '_' and '-', ≤ 80)");
+const siteName = z
+  .string()
+  .regex(SITE_NAME_PATTERN, "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$ (letters, digits, '_' and '-', ≤ 40)");
+const labels = z.record(z.string().min(1), z.string()).describe("Labels such as arch, gpu, zone.");
+const stringMap = z.record(z.string().min(1), z.string());
+const seconds = (max: number) => z.number().int().min(1).max(max);
+
+export const RetrySchema = z
+  .strictObject({
+    maxAttempts: z.number().int().min(1).max(MAX_RETRY_ATTEMPTS).describe("Total attempts, the first included."),
+    intervalSeconds: z.number().int().min(0).max(3600).default(1),
+    backoffRate: z.number().min(1).max(10).default(2),
+    maxDelaySeconds: z.number().int().min(1).max(86_400).optional(),
+    jitter: z.enum(["FULL", "NONE"]).optional(),
+  })
+  .describe("Retry policy; maps onto the Task state's Retry field.");
+
+export const DefaultsSchema = z.strictObject({
+  retry: RetrySchema.optional(),
+  timeoutSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
+  heartbeatSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
+});
+
+export const AwsSiteSchema = z.strictObject({
+  type: z.literal("aws"),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1"),
+  labels: labels.optional(),
+});
+
+export const EdgeSiteSchema = z.strictObject({
+  type: z.literal("edge"),
+  labels: labels.optional(),
+  description: z.string().optional(),
+});
+
+export const SiteSchema = z.discriminatedUnion("type", [AwsSiteSchema, EdgeSiteSchema]);
+
+const command = z.array(z.string()).min(1, "must name at least the program to run");
+
+export const ProcessSchema = z.strictObject({
+  command,
+  env: stringMap.optional(),
+  workingDir: z.string().min(1).optional(),
+});
+
+export const VolumeSchema = z.strictObject({
+  hostPath: z.string().min(1),
+  containerPath: z.string().startsWith("/", "must be an absolute path"),
+  readOnly: z.boolean().default(true),
+});
+
+export const ContainerSchema = z.strictObject({
+  image: z.string().min(1).max(512),
+  command: command.optional(),
+  entrypoint: command.optional(),
+  env: stringMap.optional(),
+  network: z.enum(["none", "host", "bridge"]).default("none"),
+  volumes: z.array(VolumeSchema).optional(),
+  workingDir: z.string().min(1).optional(),
+});
+
+export const FunctionSchema = z.strictObject({
+  handler: z
+    .string()
+    .regex(/^[^#\s]+\.(ts|js|mjs|mts)#[A-Za-z_$][\w$]*$/, 'must be "path/to/file.ts#exportName"'),
+  memoryMiB: z.number().int().min(128).max(10_240).optional(),
+  env: stringMap.optional(),
+});
+
+export const HttpSchema = z.strictObject({
+  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+  url: z.url({ protocol: /^https?$/ }),
+  headers: stringMap.optional(),
+  body: z.unknown().optional(),
+});
+
+export const ResourcesSchema = z.strictObject({
+  cpu: z.number().positive().max(192).optional(),
+  memoryMiB: z.number().int().min(16).max(1_048_576).optional(),
+  gpu: z.number().int().min(0).max(16).optional(),
+});
+
+export const ForeachSchema = z.strictObject({
+  items: z
+    .string()
+    .regex(
+      /^(input|deps\.[a-zA-Z0-9_-]+)(\.[a-zA-Z0-9_-]+)*$/,
+      'must be a path into the step input, e.g. "input.files" or "deps.extract.items"',
+    ),
+  maxConcurrency: z.number().int().min(0).max(10_000).default(0),
+});
+
+export const CacheSchema = z.union([
+  z.boolean(),
+  z.strictObject({ enabled: z.boolean().default(true), key: z.array(z.string()).optional() }),
+]);
+
+export const StepSchema = z.strictObject({
+  name: stepName,
+  description: z.string().optional(),
+  depends: z.array(stepName).default([]),
+  site: siteName,
+  process: ProcessSchema.optional(),
+  container: ContainerSchema.optional(),
+  function: FunctionSchema.optional(),
+  http: HttpSchema.optional(),
+  resources: ResourcesSchema.optional(),
+  retry: RetrySchema.optional(),
+  timeoutSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
+  heartbeatSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
+  inputs: z.array(z.string().min(1)).optional().describe("Job files staged before the step runs."),
+  outputs: z.array(z.string().min(1)).optional().describe("Job files uploaded after the step succeeds."),
+  foreach: ForeachSchema.optional(),
+  requires: z.strictObject({ labels }).optional(),
+  cache: CacheSchema.optional(),
+  hints: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Free-form characteristics (aggregator, durationSeconds, outputBytes, …) for placement and simulation."),
+});
+
+export const WorkflowSpecSchema = z.strictObject({
+  name: workflowName,
+  description: z.string().optional(),
+  sites: z.record(siteName, SiteSchema),
+  defaults: DefaultsSchema.optional(),
+  steps: z.array(StepSchema),
+});
+
+export type WorkflowSpec = z.output<typeof WorkflowSpecSchema>;
+export type StepSpec = z.output<typeof StepSchema>;
+export type SiteSpec = z.output<typeof SiteSchema>;
+export type RetrySpec = z.output<typeof RetrySchema>;
+
+/** The four ways a step can run; exactly one per step. */
+export const RUNTIME_KINDS = ["process", "container", "function", "http"] as const;
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];

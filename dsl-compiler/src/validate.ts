@@ -1,0 +1,34 @@
+import { checkSpec } from "./check/index.ts";
+import type { Diagnostic } from "./diagnostics/diagnostic.ts";
+import { type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";
+import { schemaIssuesToDiagnostics } from "./parse/schema-issues.ts";
+import { type WorkflowSpec, WorkflowSpecSchema } from "./schema/spec.ts";
+
+export interface ValidationResult {
+  /** Present only when there are no errors. */
+  spec?: WorkflowSpec;
+  /** Sorted by position; each carries line and col. */
+  diagnostics: Diagnostic[];
+}
+
+/** Parses and validates spec text: YAML syntax, then the schema, then the check rules. Never throws on user input. */
+export function validateSpec(text: string): ValidationResult {
+  const parsed = parseSpecText(text);
+  if (!parsed.spec) return { diagnostics: parsed.diagnostics };
+  const result = WorkflowSpecSchema.safeParse(parsed.spec.value, { reportInput: false });
+  if (!result.success) {
+    return { diagnostics: locateAll(parsed.spec, schemaIssuesToDiagnostics(result.error.issues, WorkflowSpecSchema, parsed.spec.value)) };
+  }
+  const diagnostics = locateAll(parsed.spec, checkSpec(result.data));
+  return diagnostics.some((d) => d.severity === "error") ? { diagnostics } : { spec: result.data, diagnostics };
+}
+
+function locateAll(spec: ParsedSpec, diagnostics: Diagnostic[]): Diagnostic[] {
+  return diagnostics
+    .map((d) => {
+      // Unknown fields point at the key itself; everything else at the value.
+      const pos = spec.locate(d.path, { key: d.code === "UNKNOWN_FIELD" });
+      return { ...d, line: pos.line, col: pos.col };
+    })
+    .sort((a, b) => a.line - b.line || a.col - b.col);
+}
