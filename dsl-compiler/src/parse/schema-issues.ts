@@ -39,7 +39,7 @@ function toDiagnostics(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknow
     case "too_small":
     case "too_big": {
       const numeric = issue.origin === "number" || issue.origin === "int" || issue.origin === "bigint";
-      const bound = issue.code === "too_small" ? `≥ ${issue.minimum}` : `≤ ${issue.maximum}`;
+      const bound = issue.code === "too_small" ? `${issue.inclusive === false ? ">" : "≥"} ${issue.minimum}` : `${issue.inclusive === false ? "<" : "≤"} ${issue.maximum}`;
       if (numeric) return [{ ...base, code: "OUT_OF_RANGE", message: `must be ${bound}, got ${got}` }];
       const unit = issue.origin === "array" ? "items" : issue.origin === "string" ? "characters" : "entries";
       return [{ ...base, code: "INVALID_VALUE", message: `must have ${bound} ${unit}, got ${got}` }];

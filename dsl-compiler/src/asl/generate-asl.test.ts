@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { compileSpec } from "../compile.ts";
+import type { CompiledWorkflow } from "../compiled.ts";
+import { criticalPath } from "../ir/graph.ts";
+import { runCompiledWorkflow } from "../local/run-compiled.ts";
+import { randomDag, seededRandom, specForDag } from "../testing/random-specs.ts";
+import type { AslState } from "./asl-types.ts";
+import { aslMakespan } from "./makespan.ts";
+
+function compileDag(deps: number[][]): CompiledWorkflow {
+  const { compiled, diagnostics } = compileSpec(specForDag(deps));
+  expect(diagnostics).toEqual([]);
+  return compiled!;
+}
+
+describe("generateAsl keeps every bit of the DAG's parallelism", () => {
+  it("matches the critical path on 300 random DAGs with random durations", () => {
+    const random = seededRandom(42);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = 1 + Math.floor(random() * 40);
+      const deps = randomDag(n, random, { maxDeps: 1 + Math.floor(random() * 4), window: 2 + Math.floor(random() * 10) });
+      const durations = deps.map(() => 1 + Math.floor(random() * 100));
+      const compiled = compileDag(deps);
+      const { makespan } = aslMakespan(compiled, (step) => durations[Number(step.slice(1))]!);
+      expect(makespan, `trial ${trial}: ${JSON.stringify(deps)}`).toBe(criticalPath(deps, (v) => durations[v]!).length);
+    }
+  });
+
+  it("starts every step exactly when its last dependency finishes", () => {
+    const random = seededRandom(7);
+    const deps = randomDag(60, random, { maxDeps: 3, window: 6 });
+    const durations = deps.map(() => 1 + Math.floor(random() * 50));
+    const { finish } = aslMakespan(compileDag(deps), (step) => durations[Number(step.slice(1))]!);
+    deps.forEach((ds, v) => {
+      const ready = Math.max(0, ...ds.map((d) => finish.get(`s${d}`)!));
+      expect(finish.get(`s${v}`)).toBe(ready + durations[v]!);
+    });
+  });
+
+  it("compiles the N-shaped DAG (not series-parallel) with a join instead of a barrier", () => {
+    // a → c, a → d, b → d
+    const compiled = compileDag([[], [], [0], [0, 1]]);
+    expect(compiled.substitutions.joinTable).toBe("JoinTable");
+    const roles = Object.values(compiled.stateMachine.states).map((r) => r.kind);
+    expect(roles).toContain("await");
+    expect(roles).toContain("signal");
+    const { makespan } = aslMakespan(compiled, (s) => ({ s0: 1, s1: 10, s2: 5, s3: 1 })[s]!);
+    expect(makespan).toBe(11);
+  });
+
+  it("nests fan-outs wider than 40 branches without delaying any step", async () => {
+    // A zig-zag of 100 sources and 100 sinks: not series-parallel, 100 chains joined pairwise.
+    const n = 100;
+    const deps = [...Array.from({ length: n }, () => []), ...Array.from({ length: n }, (_, i) => (i + 1 < n ? [i, i + 1] : [i]))];
+    const compiled = compileDag(deps);
+    const widths: number[] = [];
+    const walk = (states: Record<string, AslState>) => {
+      for (const s of Object.values(states)) {
+        if (s.Type === "Parallel") {
+          widths.push(s.Branches.length);
+          s.Branches.forEach((b) => walk(b.States));
+        }
+      }
+    };
+    walk(compiled.stateMachine.definition.States);
+    expect(Math.max(...widths)).toBeLessThanOrEqual(40);
+    const durations = deps.map((_, v) => 1 + (v % 7));
+    expect(aslMakespan(compiled, (s) => durations[Number(s.slice(1))]!).makespan).toBe(criticalPath(deps, (v) => durations[v]!).length);
+    const output = await runCompiledWorkflow(compiled, {}, { runStep: async (m) => ({ from: m.step }), runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }) }).result;
+    expect(Object.keys(output as object)).toHaveLength(n);
+  });
+
+  it("needs no join table for series-parallel DAGs", () => {
+    const compiled = compileDag([[], [0], [0], [1, 2], [3]]);
+    expect(compiled.substitutions.joinTable).toBeUndefined();
+  });
+});
+
+describe("compiled machines run locally and pass data per the contract", () => {
+  it("gives each step its dependencies' outputs and returns the sinks' outputs", async () => {
+    const random = seededRandom(3);
+    for (let trial = 0; trial < 25; trial++) {
+      const deps = randomDag(2 + Math.floor(random() * 14), random, { maxDeps: 3, window: 5 });
+      const compiled = compileDag(deps);
+      const seen = new Map<string, unknown>();
+      const execution = runCompiledWorkflow(
+        compiled,
+        { greeting: "hi" },
+        {
+          runStep: async (message) => {
+            seen.set(message.step, message.input);
+            await new Promise((r) => setTimeout(r, Math.floor(random() * 3)));
+            return { from: message.step };
+          },
+          runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+        },
+      );
+      const output = (await execution.result) as Record<string, unknown>;
+      deps.forEach((ds, v) => {
+        expect(seen.get(`s${v}`)).toEqual({ input: { greeting: "hi" }, deps: Object.fromEntries(ds.map((d) => [`s${d}`, { from: `s${d}` }])) });
+      });
+      expect(output).toEqual(Object.fromEntries(compiled.ir.sinks.map((s) => [s, { from: s }])));
+    }
+  });
+});
+
+describe("workflows beyond one state machine's limits", () => {
+  it("are split into child machines that keep the critical path and run locally", async () => {
+    const random = seededRandom(11);
+    const deps = randomDag(120, random, { maxDeps: 3, window: 6 });
+    const { compiled } = compileSpec(specForDag(deps));
+    // Re-generate with tiny limits to force splitting on a small workflow.
+    const { generateAsl } = await import("./generate-asl.ts");
+    const split = generateAsl(compiled!.ir, { maxBytes: 20_000, maxEvents: 200 });
+    expect(split.childStateMachines.length).toBeGreaterThan(2);
+    for (const m of [split.stateMachine, ...split.childStateMachines]) {
+      expect(JSON.stringify(m.definition).length).toBeLessThanOrEqual(20_000 + 2_000);
+    }
+    const durations = deps.map(() => 1 + Math.floor(random() * 20));
+    const { makespan } = aslMakespan(split, (step) => durations[Number(step.slice(1))]!);
+    expect(makespan).toBe(criticalPath(deps, (v) => durations[v]!).length);
+    const workflow = { ...compiled!, ...split };
+    const seen = new Map<string, unknown>();
+    const output = await runCompiledWorkflow(workflow, {}, {
+      runStep: async (m) => {
+        seen.set(m.step, m.input.deps);
+        return { from: m.step };
+      },
+      runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+    }).result;
+    expect(seen.size).toBe(deps.length);
+    deps.forEach((ds, v) => expect(seen.get(`s${v}`)).toEqual(Object.fromEntries(ds.map((d) => [`s${d}`, { from: `s${d}` }]))));
+    expect(output).toEqual(Object.fromEntries(compiled!.ir.sinks.map((s) => [s, { from: s }])));
+  });
+});

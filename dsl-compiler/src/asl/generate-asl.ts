@@ -1,0 +1,309 @@
+import type { CompiledStateMachine } from "../compiled.ts";
+import type { WorkflowIr } from "../ir/ir.ts";
+import type { AslDefinition, AslState } from "./asl-types.ts";
+import { awaitStates, remotePath, signalStates } from "./join-states.ts";
+import { keyPath, StateNamer } from "./names.ts";
+import { baseSlots, slotRef, type SubstitutionSlots } from "./slots.ts";
+import { type BlockCost, DEFAULT_LIMITS, type MachineLimits, splitIntoMachines } from "./split.ts";
+import type { StateIndex } from "./state-index.ts";
+import { stepStates } from "./step-state.ts";
+import { type Block, buildStructure } from "./structure.ts";
+
+export const START_CHILD_SYNC = "arn:aws:states:::states:startExecution.sync:2";
+
+export interface GeneratedAsl {
+  stateMachine: CompiledStateMachine;
+  /** Children first: each only references machines listed before it. */
+  childStateMachines: CompiledStateMachine[];
+  substitutions: SubstitutionSlots;
+}
+
+/**
+ * IR → Amazon States Language. A pure function: the embedded runtime,
+ * LocalStack and AWS all run exactly this definition.
+ *
+ * The state carried between states is
+ * `{ ferry: { execution, prefix }, input, results: { <step>: output }, remote }`:
+ * each step reads its dependencies from `results` (or `remote`, for one
+ * produced in another branch) and writes its own output to `results`.
+ * Parallel states pass on only the results still needed later, so the
+ * payload stays small in wide workflows.
+ */
+export function generateAsl(ir: WorkflowIr, limits: MachineLimits = DEFAULT_LIMITS): GeneratedAsl {
+  const index = new Map(ir.steps.map((s, i) => [s.name, i]));
+  const block = buildStructure(ir.steps.map((s) => s.depends.map((d) => index.get(d)!)));
+  const slots = baseSlots(ir);
+  if (usesJoins(block)) slots.joinTable = "JoinTable";
+  // First pass measures every block; a second pass runs only when the workflow must be split.
+  const first = new Emitter(ir, slots);
+  const root = first.root(block);
+  const planned = splitIntoMachines(block, (b) => first.costs.get(b)!, limits);
+  if (planned === block) return { stateMachine: root, childStateMachines: [], substitutions: slots };
+  const second = new Emitter(ir, slots);
+  const stateMachine = second.root(planned);
+  return { stateMachine, childStateMachines: second.children, substitutions: slots };
+}
+
+function usesJoins(block: Block): boolean {
+  if (block.kind === "await" || block.kind === "signal") return true;
+  if (block.kind === "seq") return block.items.some(usesJoins);
+  if (block.kind === "par") return block.branches.some(usesJoins);
+  if (block.kind === "child") return usesJoins(block.block);
+  return false;
+}
+
+type Scope = Record<string, AslState>;
+interface Emitted {
+  entry: string;
+  liveIn: Set<number>;
+}
+
+class Emitter {
+  /** Size and estimated history events of every block emitted. */
+  readonly costs = new Map<Block, BlockCost>();
+  readonly children: CompiledStateMachine[] = [];
+  private index: StateIndex = {};
+  private readonly namer: StateNamer;
+  private readonly awaited = new Map<number, Set<number>>();
+  private readonly nodeIndex: Map<string, number>;
+  private forks = 0;
+
+  constructor(
+    private readonly ir: WorkflowIr,
+    private readonly slots: SubstitutionSlots,
+  ) {
+    this.namer = new StateNamer(ir.steps.map((s) => s.name));
+    this.nodeIndex = new Map(ir.steps.map((s, i) => [s.name, i]));
+  }
+
+  root(block: Block): CompiledStateMachine {
+    this.collectAwaits(block);
+    const states: Scope = {};
+    const start = this.namer.aux("workflow", "start");
+    const finish = this.namer.aux("workflow", "output");
+    const sinks = new Set(this.ir.sinks.map((s) => this.nodeOf(s)));
+    const body = this.emit(block, states, finish, sinks);
+    states[start] = {
+      Type: "Pass",
+      Comment: "the state every step reads from and writes to",
+      Parameters: {
+        ferry: { "execution.$": "$$.Execution.Id", "prefix.$": `States.Format('${this.ir.name}/{}/', $$.Execution.Name)` },
+        "input.$": "$",
+        results: {},
+        remote: {},
+      },
+      Next: body.entry,
+    };
+    states[finish] = {
+      Type: "Pass",
+      Comment: "the workflow's output: its sink steps' outputs",
+      Parameters: Object.fromEntries(this.ir.sinks.map((s) => [`${s}.$`, keyPath("$.results", s)])),
+      End: true,
+    };
+    this.index[start] = { kind: "control" };
+    this.index[finish] = { kind: "control" };
+    const definition: AslDefinition = {
+      Comment: `Ferry workflow ${this.ir.name}${this.ir.description ? `: ${this.ir.description}` : ""}`,
+      StartAt: start,
+      States: inExecutionOrder(states, start),
+    };
+    return { id: "root", definition, states: this.index };
+  }
+
+  /** Emits `block` into `scope`, continuing at `next` (or ending the scope); returns its entry state and the results it reads. */
+  private emit(block: Block, scope: Scope, next: string | undefined, liveOut: Set<number>): Emitted {
+    switch (block.kind) {
+      case "step": {
+        const step = this.ir.steps[block.node]!;
+        const remote = this.awaited.get(block.node) ?? new Set();
+        const depPaths = Object.fromEntries(step.depends.map((d) => [d, remote.has(this.nodeOf(d)) ? remotePath(d) : keyPath("$.results", d)]));
+        const out = stepStates(step, { workflow: this.ir.name, slots: this.slots, depPaths, mapName: this.namer.aux(step.name, "foreach") }, next);
+        this.add(scope, out, block);
+        const liveIn = new Set(liveOut);
+        liveIn.delete(block.node);
+        for (const d of step.depends) if (!remote.has(this.nodeOf(d))) liveIn.add(this.nodeOf(d));
+        return { entry: out.entry, liveIn };
+      }
+      case "await": {
+        const out = awaitStates(this.ir.steps[block.node]!.name, this.ir.steps[block.dep]!.name, this.slots.joinTable!, this.namer, next);
+        this.add(scope, out, block);
+        return { entry: out.entry, liveIn: liveOut };
+      }
+      case "signal": {
+        const out = signalStates(this.ir.steps[block.node]!.name, this.slots.joinTable!, this.namer, next);
+        this.add(scope, out, block);
+        return { entry: out.entry, liveIn: new Set([...liveOut, block.node]) };
+      }
+      case "seq": {
+        let entry = next;
+        let live = liveOut;
+        const cost: BlockCost = { bytes: 0, events: 0 };
+        for (const item of [...block.items].reverse()) {
+          const out = this.emit(item, scope, entry, live);
+          entry = out.entry;
+          live = out.liveIn;
+          addCost(cost, this.costs.get(item)!);
+        }
+        if (entry === undefined) throw new Error("generateAsl: empty sequence");
+        this.costs.set(block, cost);
+        return { entry, liveIn: live };
+      }
+      case "par":
+        return this.emitParallel(block, scope, next, liveOut);
+      case "child":
+        return this.emitChild(block, scope, next, liveOut);
+    }
+  }
+
+  private emitParallel(block: Extract<Block, { kind: "par" }>, scope: Scope, next: string | undefined, liveOut: Set<number>): Emitted {
+    const defs = block.branches.map((b) => definedIn(b));
+    const definedHere = new Set(defs.flatMap((d) => [...d]));
+    const selectors: Record<string, string> = {};
+    const liveIn = new Set<number>();
+    const cost: BlockCost = { bytes: 0, events: 4 };
+    const branches = block.branches.map((branch, i) => {
+      // Each live result leaves through the branch that produced it; results
+      // that only pass through leave through branch 0.
+      const branchLiveOut = new Set([...liveOut].filter((x) => (definedHere.has(x) ? defs[i]!.has(x) : i === 0)));
+      for (const x of branchLiveOut) selectors[`${this.ir.steps[x]!.name}.$`] = keyPath(`$[${i}].results`, this.ir.steps[x]!.name);
+      const states: Scope = {};
+      const out = this.emit(branch, states, undefined, branchLiveOut);
+      for (const x of out.liveIn) liveIn.add(x);
+      addCost(cost, this.costs.get(branch)!);
+      cost.events += 2;
+      return { StartAt: out.entry, States: inExecutionOrder(states, out.entry) };
+    });
+    const name = this.namer.aux("fork", String(++this.forks), this.ir.steps[firstNode(block.branches[0]!)]!.name);
+    const parallel: AslState = {
+      Type: "Parallel",
+      Parameters: this.stateSelector("$", liveIn),
+      Branches: branches,
+      ResultSelector: { "ferry.$": "$[0].ferry", "input.$": "$[0].input", results: selectors, remote: {} },
+      ...(next === undefined ? { End: true } : { Next: next }),
+    };
+    scope[name] = parallel;
+    this.index[name] = { kind: "control" };
+    cost.bytes += JSON.stringify({ ...parallel, Branches: [] }).length;
+    this.costs.set(block, cost);
+    return { entry: name, liveIn };
+  }
+
+  /** Emits the child's own machine and, in the parent, a Task that runs it to completion. */
+  private emitChild(block: Extract<Block, { kind: "child" }>, scope: Scope, next: string | undefined, liveOut: Set<number>): Emitted {
+    const parentIndex = this.index;
+    this.index = {};
+    const states: Scope = {};
+    const out = this.emit(block.block, states, undefined, liveOut);
+    this.children.push({
+      id: block.id,
+      definition: { Comment: `Ferry workflow ${this.ir.name}, part ${block.id}`, StartAt: out.entry, States: inExecutionOrder(states, out.entry) },
+      states: this.index,
+    });
+    this.index = parentIndex;
+    const slot = `StateMachineArn_${block.id.replace(/[^A-Za-z0-9]/g, "_")}`;
+    this.slots.childStateMachines[block.id] = slot;
+    const name = this.namer.aux("run", block.id);
+    const task: AslState = {
+      Type: "Task",
+      Comment: `run part ${block.id} of the workflow as a child execution`,
+      Resource: START_CHILD_SYNC,
+      Parameters: {
+        StateMachineArn: slotRef(slot),
+        Input: { ...this.stateSelector("$", out.liveIn), "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id" },
+      },
+      // No ResultPath: the selected result replaces the state, as the child's output is the state.
+      ResultSelector: { "ferry.$": "$.Output.ferry", "input.$": "$.Output.input", "results.$": "$.Output.results", remote: {} },
+      ...(next === undefined ? { End: true } : { Next: next }),
+    };
+    this.add(scope, { states: { [name]: task }, index: { [name]: { kind: "child", machine: block.id } } }, block);
+    return { entry: name, liveIn: out.liveIn };
+  }
+
+  /** The state with only the given results: what a Parallel or child machine needs as input. */
+  private stateSelector(base: string, results: Set<number>): Record<string, unknown> {
+    return {
+      "ferry.$": `${base}.ferry`,
+      "input.$": `${base}.input`,
+      results: Object.fromEntries([...results].sort((a, b) => a - b).map((x) => [`${this.ir.steps[x]!.name}.$`, keyPath(`${base}.results`, this.ir.steps[x]!.name)])),
+      remote: {},
+    };
+  }
+
+  /** Adds a leaf block's states to its scope and records what they cost. */
+  private add(scope: Scope, out: { states: Record<string, AslState>; index: StateIndex }, block?: Block): void {
+    Object.assign(scope, out.states);
+    Object.assign(this.index, out.index);
+    if (block) this.costs.set(block, { bytes: JSON.stringify(out.states).length, events: eventsOf(block) });
+  }
+
+  private collectAwaits(block: Block): void {
+    if (block.kind === "await") {
+      const set = this.awaited.get(block.node) ?? new Set();
+      set.add(block.dep);
+      this.awaited.set(block.node, set);
+    } else if (block.kind === "seq") block.items.forEach((b) => this.collectAwaits(b));
+    else if (block.kind === "par") block.branches.forEach((b) => this.collectAwaits(b));
+    else if (block.kind === "child") this.collectAwaits(block.block);
+  }
+
+  private nodeOf(step: string): number {
+    return this.nodeIndex.get(step)!;
+  }
+}
+
+/** History events a block adds to an execution (entered/scheduled/started/submitted/succeeded/exited per Task). */
+function eventsOf(block: Block): number {
+  switch (block.kind) {
+    case "step":
+      return 6;
+    case "await":
+      return 7;
+    case "signal":
+      return 14;
+    case "child":
+      return 6;
+    default:
+      return 0;
+  }
+}
+
+function addCost(into: BlockCost, c: BlockCost): void {
+  into.bytes += c.bytes;
+  into.events += c.events;
+}
+
+function definedIn(block: Block): Set<number> {
+  const out = new Set<number>();
+  const walk = (b: Block): void => {
+    if (b.kind === "step") out.add(b.node);
+    else if (b.kind === "seq") b.items.forEach(walk);
+    else if (b.kind === "par") b.branches.forEach(walk);
+    else if (b.kind === "child") walk(b.block);
+  };
+  walk(block);
+  return out;
+}
+
+function firstNode(block: Block): number {
+  if (block.kind === "step" || block.kind === "await" || block.kind === "signal") return block.node;
+  if (block.kind === "child") return firstNode(block.block);
+  return firstNode(block.kind === "seq" ? block.items[0]! : block.branches[0]!);
+}
+
+/** Orders a scope's states as they run (depth-first from StartAt), so the JSON reads top to bottom. */
+function inExecutionOrder(states: Record<string, AslState>, startAt: string): Record<string, AslState> {
+  const ordered: Record<string, AslState> = {};
+  const stack = [startAt];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    const state = states[name];
+    if (!state || name in ordered) continue;
+    ordered[name] = state;
+    const targets: string[] = [];
+    if ("Next" in state && state.Next) targets.push(state.Next);
+    if (state.Type === "Choice") targets.push(...state.Choices.map((c) => c.Next), ...(state.Default ? [state.Default] : []));
+    if (state.Type === "Task" && state.Catch) targets.push(...state.Catch.map((c) => c.Next));
+    stack.push(...targets.reverse());
+  }
+  return ordered;
+}

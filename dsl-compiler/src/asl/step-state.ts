@@ -1,0 +1,122 @@
+import type { IrStep, ResolvedRetry } from "../ir/ir.ts";
+import type { AslMap, AslRetrier, AslState, AslTask } from "./asl-types.ts";
+import { FERRY_ERRORS } from "../contract/task-failure.ts";
+import { keyPath } from "./names.ts";
+import { type SubstitutionSlots, slotRef } from "./slots.ts";
+import type { StateIndex } from "./state-index.ts";
+
+export const SQS_WAIT_FOR_TASK_TOKEN = "arn:aws:states:::sqs:sendMessage.waitForTaskToken";
+export const HTTP_INVOKE = "arn:aws:states:::http:invoke";
+
+export interface StepStateContext {
+  workflow: string;
+  slots: SubstitutionSlots;
+  /** JSONPath (in the step's state) of each dependency's output. */
+  depPaths: Record<string, string>;
+  /** Name of the Map state for a `foreach` step. */
+  mapName: string;
+}
+
+/**
+ * The states of one step: a Task named exactly after the step, wrapped in a
+ * Map when the step fans out with `foreach`. The step's result lands at
+ * `$.results['<step>']`.
+ */
+export function stepStates(step: IrStep, ctx: StepStateContext, next: string | undefined): { entry: string; states: Record<string, AslState>; index: StateIndex } {
+  const resultPath = keyPath("$.results", step.name);
+  const deps = Object.fromEntries(step.depends.map((d) => [`${d}.$`, ctx.depPaths[d]!]));
+  if (!step.foreach) {
+    const task = { ...taskFor(step, ctx, { "input.$": "$.input", deps }), ResultPath: resultPath, ...link(next) };
+    return { entry: step.name, states: { [step.name]: task }, index: { [step.name]: { kind: "step", step: step.name } } };
+  }
+  const map: AslMap = {
+    Type: "Map",
+    Comment: `foreach ${step.foreach.items}`,
+    ItemsPath: itemsPath(step.foreach.items, ctx.depPaths),
+    ItemSelector: { "ferry.$": "$.ferry", "input.$": "$.input", deps, "item.$": "$$.Map.Item.Value" },
+    ...(step.foreach.maxConcurrency > 0 ? { MaxConcurrency: step.foreach.maxConcurrency } : {}),
+    ItemProcessor: {
+      ProcessorConfig: { Mode: "INLINE" },
+      StartAt: step.name,
+      States: { [step.name]: { ...taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" }), End: true } },
+    },
+    ResultPath: resultPath,
+    ...link(next),
+  };
+  return {
+    entry: ctx.mapName,
+    states: { [ctx.mapName]: map },
+    index: { [ctx.mapName]: { kind: "foreach", step: step.name }, [step.name]: { kind: "step", step: step.name } },
+  };
+}
+
+function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, unknown>): AslTask {
+  const common = {
+    TimeoutSeconds: step.timeoutSeconds,
+    ...(retriers(step.retry) ? { Retry: retriers(step.retry)! } : {}),
+  };
+  if (step.runtime.kind === "http" && step.executor === "http-task") {
+    const { method, url, headers, body } = step.runtime;
+    return {
+      Type: "Task",
+      Comment: `${method} ${url}`,
+      Resource: HTTP_INVOKE,
+      Parameters: {
+        ApiEndpoint: url,
+        Method: method,
+        Authentication: { ConnectionArn: slotRef(ctx.slots.httpConnections[step.name]!) },
+        ...(Object.keys(headers).length ? { Headers: headers } : {}),
+        ...(method === "GET" || method === "DELETE" ? {} : body !== undefined ? { RequestBody: body } : { RequestBody: stepInput }),
+      },
+      ResultSelector: { "statusCode.$": "$.StatusCode", "body.$": "$.ResponseBody" },
+      ...common,
+    };
+  }
+  return {
+    Type: "Task",
+    Comment: `${step.runtime.kind} step on site ${step.site} (${step.executor})`,
+    Resource: SQS_WAIT_FOR_TASK_TOKEN,
+    Parameters: {
+      QueueUrl: slotRef(ctx.slots.queues[step.queue!]!),
+      MessageBody: {
+        v: 1,
+        "token.$": "$$.Task.Token",
+        workflow: ctx.workflow,
+        "execution.$": "$.ferry.execution",
+        step: step.name,
+        "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
+        input: stepInput,
+        jobFiles: { bucket: slotRef(ctx.slots.jobBucket), "prefix.$": "$.ferry.prefix" },
+      },
+    },
+    ...common,
+    ...(step.heartbeatSeconds !== undefined ? { HeartbeatSeconds: step.heartbeatSeconds } : {}),
+  };
+}
+
+/** `maxAttempts` counts the first attempt; Step Functions' MaxAttempts counts retries. */
+export function retriers(retry: ResolvedRetry): AslRetrier[] | undefined {
+  if (retry.maxAttempts <= 1) return undefined;
+  return [
+    { ErrorEquals: [FERRY_ERRORS.nonRetriable], MaxAttempts: 0 },
+    {
+      ErrorEquals: ["States.ALL"],
+      IntervalSeconds: retry.intervalSeconds,
+      MaxAttempts: retry.maxAttempts - 1,
+      BackoffRate: retry.backoffRate,
+      ...(retry.maxDelaySeconds !== undefined ? { MaxDelaySeconds: retry.maxDelaySeconds } : {}),
+      ...(retry.jitter !== undefined ? { JitterStrategy: retry.jitter } : {}),
+    },
+  ];
+}
+
+/** `input.files` → `$.input.files`; `deps.extract.items` → the dependency's output path + `.items`. */
+export function itemsPath(items: string, depPaths: Record<string, string>): string {
+  const [head, ...rest] = items.split(".");
+  const base = head === "deps" ? depPaths[rest.shift()!]! : "$.input";
+  return rest.reduce((path, key) => keyPath(path, key), base);
+}
+
+export function link(next: string | undefined): { Next: string } | { End: true } {
+  return next === undefined ? { End: true } : { Next: next };
+}

@@ -1,0 +1,14 @@
+import { readFile } from "node:fs/promises";
+import { type CompileResult, compileSpec } from "../compile.ts";
+
+/** Reads and compiles a spec file; an unreadable file is a diagnostic, not an exception. */
+export async function compileSpecFile(path: string): Promise<CompileResult & { text?: string }> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    return { diagnostics: [{ code: "YAML_SYNTAX", severity: "error", path: [], message: `cannot read the spec: ${reason}`, line: 1, col: 1 }] };
+  }
+  return { ...compileSpec(text), text };
+}

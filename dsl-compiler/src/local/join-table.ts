@@ -1,0 +1,62 @@
+import { randomUUID } from "node:crypto";
+
+/**
+ * In-memory stand-in for the DynamoDB join table, with the semantics the
+ * compiled join states rely on (see `asl/join-states.ts`): conditional
+ * "add waiter unless done", "mark done and return waiters", and callbacks
+ * by task token.
+ */
+export class LocalJoinTable {
+  private readonly items = new Map<string, { done: boolean; output?: string; waiters: Set<string> }>();
+  private readonly callbacks = new Map<string, (output: string) => void>();
+
+  /** `updateItem.waitForTaskToken` with `attribute_not_exists(done)`. Resolves with the signalled output. */
+  awaitDone(key: string): Promise<unknown> {
+    const item = this.item(key);
+    if (item.done) return Promise.reject(conditionFailed());
+    const token = randomUUID();
+    item.waiters.add(token);
+    return new Promise((resolve) => this.callbacks.set(token, (output) => resolve(JSON.parse(output))));
+  }
+
+  /** `getItem` after the condition failed. */
+  read(key: string): { Item: { output: { S: string } } } {
+    const output = this.item(key).output;
+    if (output === undefined) throw new Error(`join table: ${key} is not done`);
+    return { Item: { output: { S: output } } };
+  }
+
+  /** `updateItem SET done, output` with `ReturnValues: ALL_OLD`. */
+  markDone(key: string, output: string): { Attributes?: { waiters: { SS: string[] } } } {
+    const item = this.item(key);
+    const waiters = [...item.waiters];
+    item.done = true;
+    item.output = output;
+    item.waiters.clear();
+    return waiters.length > 0 ? { Attributes: { waiters: { SS: waiters } } } : {};
+  }
+
+  /** `sfn:sendTaskSuccess` to a waiter. */
+  sendTaskSuccess(token: string, output: string): Record<string, never> {
+    const callback = this.callbacks.get(token);
+    if (!callback) throw Object.assign(new Error("Task token is not valid"), { name: "Sfn.InvalidTokenException" });
+    this.callbacks.delete(token);
+    callback(output);
+    return {};
+  }
+
+  private item(key: string) {
+    let item = this.items.get(key);
+    if (!item) {
+      item = { done: false, waiters: new Set() };
+      this.items.set(key, item);
+    }
+    return item;
+  }
+}
+
+function conditionFailed(): Error {
+  const error = new Error("The conditional request failed");
+  error.name = "DynamoDb.ConditionalCheckFailedException";
+  return error;
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from "node:crypto";
+import { StateMachine } from "aws-local-stepfunctions";
+import type { AslDefinition, AslState } from "../asl/asl-types.ts";
+import type { CompiledStateMachine, CompiledWorkflow } from "../compiled.ts";
+import { canonicalJson } from "../manifest/manifest.ts";
+import type { StepMessage } from "../contract/step-message.ts";
+import { LocalJoinTable } from "./join-table.ts";
+
+// aws-local-stepfunctions uses Promise.withResolvers (Node ≥ 22); Node 20 lacks it.
+installPromiseWithResolvers();
+
+/** What the local runner asks the caller to do for each step attempt. */
+export interface LocalStepHandlers {
+  /** A queue-backed step: run it and resolve with its output (reject to fail the attempt; the error's `name` is what Retry matches). */
+  runStep(message: StepMessage): Promise<unknown>;
+  /** An `http:invoke` task: resolve with `{ StatusCode, ResponseBody }` as Step Functions does. */
+  runHttpTask(step: string, parameters: HttpTaskParameters): Promise<{ StatusCode: number; ResponseBody: unknown }>;
+}
+
+export interface HttpTaskParameters {
+  ApiEndpoint: string;
+  Method: string;
+  Headers?: Record<string, string>;
+  RequestBody?: unknown;
+}
+
+export interface LocalExecution {
+  /** The workflow output; rejects with the execution's error (`name` = Step Functions error, `message` = cause). */
+  result: Promise<unknown>;
+  abort(): void;
+}
+
+/** Node timers overflow past 2^31-1 ms; longer Task timeouts are clamped (workers enforce step timeouts). */
+const MAX_LOCAL_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * Runs a compiled workflow's own ASL locally with aws-local-stepfunctions,
+ * dispatching every Task state by its role in the state index: steps to
+ * `handlers`, joins to an in-memory join table.
+ */
+export function runCompiledWorkflow(
+  compiled: CompiledWorkflow,
+  input: unknown,
+  handlers: LocalStepHandlers,
+  options: { executionName?: string } = {},
+): LocalExecution {
+  const name = options.executionName ?? randomUUID();
+  const ctx: DispatchContext = {
+    handlers,
+    joins: new LocalJoinTable(),
+    attempts: new Map(),
+    children: new Map(compiled.childStateMachines.map((c) => [c.id, c])),
+    running: new Set(),
+    executionId: `local:${compiled.ir.name}:${name}`,
+    executionName: name,
+  };
+  const result = startMachine(compiled.stateMachine, input, ctx);
+  return { result, abort: () => ctx.running.forEach((abort) => abort()) };
+}
+
+interface DispatchContext {
+  handlers: LocalStepHandlers;
+  joins: LocalJoinTable;
+  attempts: Map<string, number>;
+  children: Map<string, CompiledStateMachine>;
+  /** Abort functions of the root and every running child execution. */
+  running: Set<() => void>;
+  executionId: string;
+  executionName: string;
+}
+
+function startMachine(machine: CompiledStateMachine, input: unknown, ctx: DispatchContext): Promise<unknown> {
+  const sm = new StateMachine(localDefinition(machine.definition) as never, { validationOptions: { checkPaths: false, checkArn: false } });
+  const execution = sm.run(input, {
+    overrides: { taskResourceLocalHandlers: taskOverrides(machine, ctx) as never },
+    context: {
+      Execution: { Id: ctx.executionId, Name: ctx.executionName, Input: input, StartTime: new Date().toISOString() },
+      // The library has no task tokens or retry counters: runners mint tokens and count attempts themselves.
+      Task: { Token: "local" },
+      State: { RetryCount: 0 },
+    } as never,
+  });
+  const abort = () => execution.abort();
+  ctx.running.add(abort);
+  return execution.result.finally(() => ctx.running.delete(abort));
+}
+
+function taskOverrides(machine: CompiledStateMachine, ctx: DispatchContext): Record<string, (input: never) => Promise<unknown>> {
+  const overrides: Record<string, (input: never) => Promise<unknown>> = {};
+  for (const [stateName, role] of Object.entries(machine.states)) {
+    switch (role.kind) {
+      case "step":
+        overrides[stateName] = async (params: { MessageBody?: StepMessage } & HttpTaskParameters) => {
+          if (!params.MessageBody) return ctx.handlers.runHttpTask(role.step, params);
+          const message = params.MessageBody;
+          // Retries re-send the same input; counting them gives the attempt number.
+          const key = `${message.step}|${canonicalJson(message.input)}`;
+          const attempt = (ctx.attempts.get(key) ?? 0) + 1;
+          ctx.attempts.set(key, attempt);
+          return ctx.handlers.runStep({ ...message, token: randomUUID(), attempt });
+        };
+        break;
+      case "await":
+        overrides[stateName] = async (params: DynamoParams) => ctx.joins.awaitDone(keyOf(params));
+        break;
+      case "await-read":
+        overrides[stateName] = async (params: DynamoParams) => ctx.joins.read(keyOf(params));
+        break;
+      case "signal":
+        overrides[stateName] = async (params: DynamoParams) => ctx.joins.markDone(keyOf(params), params.ExpressionAttributeValues[":output"]!.S!);
+        break;
+      case "signal-notify":
+        overrides[stateName] = async (params: { TaskToken: string; Output: string }) => ctx.joins.sendTaskSuccess(params.TaskToken, params.Output);
+        break;
+      case "child":
+        // As `states:startExecution.sync:2` does: run to completion, answer { Output }.
+        overrides[stateName] = async (params: { Input: unknown }) => ({ Output: await startMachine(ctx.children.get(role.machine)!, params.Input, ctx) });
+        break;
+      default:
+        break;
+    }
+  }
+  return overrides;
+}
+
+interface DynamoParams {
+  Key: { pk: { S: string } };
+  ExpressionAttributeValues: Record<string, { S?: string }>;
+}
+
+function keyOf(params: DynamoParams): string {
+  return params.Key.pk.S;
+}
+
+/** A copy of the definition with Task timeouts the local timer can hold. */
+function localDefinition(definition: AslDefinition): AslDefinition {
+  const fixStates = (states: Record<string, AslState>): Record<string, AslState> =>
+    Object.fromEntries(
+      Object.entries(states).map(([name, state]) => {
+        if (state.Type === "Task") {
+          return [name, { ...state, TimeoutSeconds: Math.min(state.TimeoutSeconds ?? MAX_LOCAL_TIMEOUT_SECONDS, MAX_LOCAL_TIMEOUT_SECONDS) }];
+        }
+        if (state.Type === "Parallel") return [name, { ...state, Branches: state.Branches.map((b) => ({ ...b, States: fixStates(b.States) })) }];
+        if (state.Type === "Map") return [name, { ...state, ItemProcessor: { ...state.ItemProcessor, States: fixStates(state.ItemProcessor.States) } }];
+        return [name, state];
+      }),
+    );
+  return { ...definition, States: fixStates(definition.States) };
+}
+
+function installPromiseWithResolvers(): void {
+  const P = Promise as unknown as { withResolvers?: unknown };
+  if (typeof P.withResolvers === "function") return;
+  P.withResolvers = <T>() => {
+    let resolve!: (value: T | PromiseLike<T>) => void;
+    let reject!: (reason?: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
