@@ -50,7 +50,6 @@ export function awaitStates(
     states: {
       [wait]: {
         Type: "Task",
-        Comment: `wait for ${dep}, which runs in another branch`,
         Resource: DYNAMODB_UPDATE_WAIT,
         Parameters: {
           TableName: slotRef(table),
@@ -66,7 +65,6 @@ export function awaitStates(
       },
       [read]: {
         Type: "Task",
-        Comment: `${dep} had already finished: read its output`,
         Resource: DYNAMODB_GET,
         Parameters: { TableName: slotRef(table), Key: itemKey(dep), ConsistentRead: true },
         ResultSelector: { "value.$": "States.StringToJson($.Item.output.S)" },
@@ -93,7 +91,6 @@ export function signalStates(
   const states: Record<string, AslState> = {
     [signal]: {
       Type: "Task",
-      Comment: `publish ${step}'s output to the branches waiting for it`,
       Resource: DYNAMODB_UPDATE,
       Parameters: {
         TableName: slotRef(table),

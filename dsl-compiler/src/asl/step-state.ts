@@ -59,7 +59,6 @@ function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, 
     const { method, url, headers, body } = step.runtime;
     return {
       Type: "Task",
-      Comment: `${method} ${url}`,
       Resource: HTTP_INVOKE,
       Parameters: {
         ApiEndpoint: url,
@@ -74,7 +73,6 @@ function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, 
   }
   return {
     Type: "Task",
-    Comment: `${step.runtime.kind} step on site ${step.site} (${step.executor})`,
     Resource: SQS_WAIT_FOR_TASK_TOKEN,
     Parameters: {
       QueueUrl: slotRef(ctx.slots.queues[step.queue!]!),
