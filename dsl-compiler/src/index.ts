@@ -17,6 +17,7 @@ export * from "./compile.ts";
 export * from "./cli/load-spec.ts";
 export * from "./local/run-compiled.ts";
 export * from "./asl/makespan.ts";
+export * from "./testing/random-specs.ts";
 export * from "./schema/json-schema.ts";
 export * from "./parse/parse-spec.ts";
 export * from "./parse/schema-issues.ts";
