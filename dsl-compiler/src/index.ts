@@ -23,3 +23,4 @@ export * from "./parse/parse-spec.ts";
 export * from "./parse/schema-issues.ts";
 export { checkPlacement } from "./check/placement.ts";
 export { checkSites } from "./check/sites.ts";
+export * from "./cli/project-root.ts";

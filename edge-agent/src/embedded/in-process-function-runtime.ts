@@ -1,0 +1,55 @@
+import { isAbsolute, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { runFunctionStep, type StepHandler } from "@ferry/functions";
+import { AgentError } from "../errors.ts";
+import type { Runtime, RuntimeRequest, RuntimeResult } from "../runtimes/runtime.ts";
+
+/**
+ * Runs `function` steps inside the `ferry run` process, through the same
+ * adapter the Lambda handler uses, so a handler behaves locally as it will
+ * on AWS. Handler files resolve against the project folder.
+ */
+export class InProcessFunctionRuntime implements Runtime {
+  readonly name = "function";
+  private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
+
+  constructor(private readonly projectDir: string) {}
+
+  async run(request: RuntimeRequest): Promise<RuntimeResult> {
+    const runtime = request.step.runtime;
+    if (runtime.kind !== "function") throw new AgentError("RUNTIME_FAILED", `step "${request.step.name}" is a ${runtime.kind} step, not a function step`);
+    const module = await this.load(runtime.file, request.step.name);
+    const env = request.env;
+    const result = await runFunctionStep(
+      module[runtime.exportName] as StepHandler,
+      {
+        v: 1,
+        token: "local",
+        workflow: env.FERRY_WORKFLOW ?? "",
+        execution: env.FERRY_EXECUTION ?? "",
+        step: request.step.name,
+        attempt: Number(env.FERRY_ATTEMPT ?? 1),
+        input: request.input,
+        jobFiles: { bucket: "local", prefix: request.jobDir },
+      },
+      { signal: request.signal },
+    );
+    const base = { stdout: "", stderr: "", stdoutBytes: 0, stderrBytes: 0, aborted: request.signal.aborted };
+    return result.ok
+      ? { ...base, exitCode: 0, output: { value: result.output } }
+      : { ...base, exitCode: 1, stderr: `${result.failure.error}: ${result.failure.cause}\n`, failure: result.failure };
+  }
+
+  private load(file: string, step: string): Promise<Record<string, unknown>> {
+    const path = isAbsolute(file) ? file : join(this.projectDir, file);
+    let module = this.modules.get(path);
+    if (!module) {
+      module = import(pathToFileURL(path).href).catch((error: unknown) => {
+        this.modules.delete(path);
+        throw new AgentError("RUNTIME_FAILED", `step "${step}": cannot load handler file ${file} (${(error as Error).message}); paths are relative to ${this.projectDir}`, { cause: error });
+      });
+      this.modules.set(path, module);
+    }
+    return module;
+  }
+}
