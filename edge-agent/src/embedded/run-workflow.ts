@@ -95,7 +95,7 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunWorkfl
     onAttemptFinished: (a: AttemptFinished) => {
       const logPath = logPathFor(logCounts, a.step, a.attempt);
       void writeFile(join(runDir, logPath), formatLog(a)).catch((error: unknown) => logger.warn({ err: error }, "could not write a step log"));
-      tracker.attemptFinished(a.step, { ok: a.outcome === "succeeded", exitCode: a.exitCode, error: a.error, cause: a.cause, logPath, at: a.finishedAt });
+      tracker.attemptFinished(a.step, { ok: a.outcome === "succeeded", cancelled: a.outcome === "handed-back", exitCode: a.exitCode, error: a.error, cause: a.cause, logPath, at: a.finishedAt });
     },
   };
 

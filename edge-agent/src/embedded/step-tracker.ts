@@ -3,6 +3,8 @@ import type { StepRecord, StepStatus } from "./run-record.ts";
 
 export interface AttemptEnd {
   ok: boolean;
+  /** Stopped because the run was cancelled (or the worker shut down), not because the step failed. */
+  cancelled?: boolean;
   exitCode?: number | null;
   error?: string;
   cause?: string;
@@ -77,6 +79,10 @@ export class StepTracker {
     r.error = end.error;
     r.cause = end.cause;
     r.finishedAt = end.at.toISOString();
+    if (end.cancelled) {
+      this.set(r, "CANCELLED");
+      return;
+    }
     // Whether Step Functions retries is its decision; this is the likely outcome, settled when the run ends.
     const retries = end.error !== "Ferry.NonRetriable" && (this.foreach.has(step) || r.attempts < this.maxAttempts.get(step)!);
     this.set(r, retries ? "RETRYING" : "FAILED");

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { eventually, ferry, startFerry, tempProject } from "./support/ferry-cli.ts";
+
+function runRecords(project: string) {
+  const dir = join(project, ".ferry", "runs");
+  return readdirSync(dir)
+    .sort()
+    .map((id) => JSON.parse(readFileSync(join(dir, id, "run.json"), "utf8")));
+}
+
+/** Processes whose command line contains `marker` (the test's own child processes). */
+function processesWith(marker: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
+      } catch {
+        return false; // the process ended while we looked
+      }
+    })
+    .map(Number);
+}
+
+describe("ferry run on the embedded runtime", () => {
+  it("runs hello: data passes from an edge process to a cloud function", async () => {
+    const project = tempProject();
+    const result = await ferry(["run", "examples/hello/workflow.yaml", "--json"], { cwd: project });
+    expect(result.code, result.stderr).toBe(0);
+    const record = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    expect(record).toMatchObject({ workflow: "hello", status: "SUCCEEDED", output: { summarize: { count: 8, sum: 31, max: 9 } } });
+    expect(record.steps.map((s: { name: string; status: string; attempts: number }) => [s.name, s.status, s.attempts])).toEqual([
+      ["extract", "SUCCEEDED", 1],
+      ["summarize", "SUCCEEDED", 1],
+    ]);
+    const log = readFileSync(join(project, ".ferry", "runs", record.runId, record.steps[0].logPath), "utf8");
+    expect(log).toContain("extracting");
+  });
+
+  it("runs etl-fanout and foreach to success", async () => {
+    const project = tempProject();
+    const fanout = await ferry(["run", "examples/etl-fanout/workflow.yaml", "--json"], { cwd: project });
+    expect(fanout.code, fanout.stderr).toBe(0);
+    expect(JSON.parse(fanout.stdout.trim().split("\n").at(-1)!).output).toEqual({ merge: { partitions: ["ap", "eu", "us"], rows: 535 } });
+    const foreach = await ferry(["run", "examples/foreach/workflow.yaml", "--json"], { cwd: project });
+    expect(foreach.code, foreach.stderr).toBe(0);
+    expect(JSON.parse(foreach.stdout.trim().split("\n").at(-1)!).output.report.thumbnails).toEqual(["thumb-a.jpg", "thumb-b.jpg", "thumb-c.jpg", "thumb-d.jpg", "thumb-e.jpg"]);
+  });
+
+  it("retries a failing step, then fails the run naming the step, its error and its log", async () => {
+    const project = tempProject();
+    writeFileSync(
+      join(project, "fail.yaml"),
+      `name: failing
+sites: { lab: { type: edge } }
+steps:
+  - name: ok
+    site: lab
+    process: { command: ["sh", "-c", "echo '{\\"a\\": 1}'"] }
+  - name: flaky
+    depends: [ok]
+    site: lab
+    retry: { maxAttempts: 3, intervalSeconds: 0 }
+    process: { command: ["sh", "-c", "echo 'disk full' >&2; test -f fixed && echo '{\\"fixed\\": true}' || exit 3"] }
+`,
+    );
+    const failed = await ferry(["run", "fail.yaml"], { cwd: project });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain("step flaky failed after 3 attempts: Ferry.ExitCode");
+    expect(failed.stderr).toContain("disk full");
+    expect(failed.stderr).toContain("npx ferry logs");
+    const [first] = runRecords(project);
+    expect(first.status).toBe("FAILED");
+    expect(first.steps.find((s: { name: string }) => s.name === "flaky")).toMatchObject({ status: "FAILED", attempts: 3, exitCode: 3, error: "Ferry.ExitCode" });
+
+    // --resume reruns only what failed: `ok` is reused, `flaky` runs again and now succeeds.
+    writeFileSync(join(project, "fixed"), "");
+    const resumed = await ferry(["run", "fail.yaml", "--resume", first.runId, "--json"], { cwd: project });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const record = JSON.parse(resumed.stdout.trim().split("\n").at(-1)!);
+    expect(record.resumedFrom).toBe(first.runId);
+    expect(record.steps.find((s: { name: string }) => s.name === "ok")).toMatchObject({ status: "SUCCEEDED", reused: true, attempts: 0 });
+    expect(record.steps.find((s: { name: string }) => s.name === "flaky")).toMatchObject({ status: "SUCCEEDED", attempts: 1 });
+    expect(record.output).toEqual({ flaky: { fixed: true } });
+  });
+
+  it("cancels on SIGINT: exit 130, a CANCELLED record, no process left behind", async () => {
+    const project = tempProject();
+    const marker = `ferry-test-${randomUUID()}`;
+    writeFileSync(
+      join(project, "slow.yaml"),
+      `name: slow
+sites: { lab: { type: edge } }
+steps:
+  - { name: a, site: lab, process: { command: ["sh", "-c", "sleep 30; echo ${marker}"] } }
+  - { name: b, site: lab, process: { command: ["sh", "-c", "sleep 30; echo ${marker}"] } }
+`,
+    );
+    const child = startFerry(["run", "slow.yaml"], { cwd: project });
+    await eventually(() => (processesWith(marker).length >= 2 ? true : undefined), "both steps to start");
+    child.kill("SIGINT");
+    const result = await child.output;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain("cancelled");
+    expect(runRecords(project)[0]).toMatchObject({ status: "CANCELLED" });
+    expect(runRecords(project)[0].steps.map((s: { status: string }) => s.status)).toEqual(["CANCELLED", "CANCELLED"]);
+    await eventually(() => (processesWith(marker).length === 0 ? true : undefined), "the step processes to be gone", 10_000);
+  });
+
+  it("rejects a bad input with exit 2 and an invalid spec with exit 1, running nothing", async () => {
+    const project = tempProject();
+    expect((await ferry(["run", "examples/hello/workflow.yaml", "--input", "{not json"], { cwd: project })).code).toBe(2);
+    writeFileSync(join(project, "bad.yaml"), "name: bad\nsites: {}\nsteps: []\n");
+    const bad = await ferry(["run", "bad.yaml"], { cwd: project });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("EMPTY_WORKFLOW");
+  });
+});
