@@ -13,10 +13,15 @@ import { importWfCommons, parseWfInstance } from "@ferry/simulator";
 import { WFCOMMONS_DIR } from "../test/support/wfcommons.ts";
 
 const { values } = parseArgs({
-  options: { steps: { type: "string", default: "1000" }, "critical-path-seconds": { type: "string", default: "4" }, slots: { type: "string", default: "16" } },
+  options: {
+    steps: { type: "string", default: "1000" },
+    "critical-path-seconds": { type: "string", default: "4" },
+    slots: { type: "string", default: "16" },
+  },
 });
 const projectDir = mkdtempSync(join(tmpdir(), "ferry-bench-run-"));
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 function compile(text: string): CompiledWorkflow {
   const { compiled, diagnostics } = compileSpec(text);
@@ -36,25 +41,41 @@ const chain = compile(
   JSON.stringify({
     name: "chain",
     sites: { lab: { type: "edge" } },
-    steps: Array.from({ length: n }, (_, i) => ({ name: `s${i}`, site: "lab", depends: i ? [`s${i - 1}`] : [], process: { command: ["true"] } })),
+    steps: Array.from({ length: n }, (_, i) => ({
+      name: `s${i}`,
+      site: "lab",
+      depends: i ? [`s${i - 1}`] : [],
+      process: { command: ["true"] },
+    })),
   }),
 );
 const chainRun = await runWorkflow(chain, { specFile: "chain", projectDir, input: {}, concurrency: 1 });
-if (chainRun.record.status !== "SUCCEEDED") throw new Error(`chain run ${chainRun.record.status}: ${JSON.stringify(chainRun.record.error)}`);
+if (chainRun.record.status !== "SUCCEEDED")
+  throw new Error(`chain run ${chainRun.record.status}: ${JSON.stringify(chainRun.record.error)}`);
 const starts = chainRun.record.steps.map((s) => Date.parse(s.startedAt!));
 const spacing = starts.slice(1).map((t, i) => t - starts[i]!);
 const spawnP50 = percentile(spawnMs, 50);
 const overhead = spacing.map((ms) => ms - spawnP50);
 console.log(`chain of ${n} \`true\` steps: ${(chainRun.record.durationMs! / 1000).toFixed(2)} s in all`);
 console.log(`  spawn of \`true\` alone: p50 ${spawnP50.toFixed(2)} ms`);
-console.log(`  step-to-step spacing: p50 ${percentile(spacing, 50).toFixed(1)} ms, p95 ${percentile(spacing, 95).toFixed(1)} ms (ms clock)`);
-console.log(`  orchestration overhead above spawn: p50 ${percentile(overhead, 50).toFixed(2)} ms, mean ${(overhead.reduce((a, b) => a + b, 0) / overhead.length).toFixed(2)} ms`);
+console.log(
+  `  step-to-step spacing: p50 ${percentile(spacing, 50).toFixed(1)} ms, p95 ${percentile(spacing, 95).toFixed(1)} ms (ms clock)`,
+);
+console.log(
+  `  orchestration overhead above spawn: p50 ${percentile(overhead, 50).toFixed(2)} ms, mean ${(overhead.reduce((a, b) => a + b, 0) / overhead.length).toFixed(2)} ms`,
+);
 
 // 2. WfCommons instances, sleep-scaled so the critical path lasts a few seconds.
 const slots = Number(values.slots);
-console.log(`\nWfCommons instances, sleep-scaled to a ${values["critical-path-seconds"]} s critical path, ${slots} slots:`);
-console.log("instance                                   tasks   crit.path  work/slots  lower bound   measured   ratio");
-for (const file of readdirSync(WFCOMMONS_DIR).filter((f) => f.endsWith(".json")).sort()) {
+console.log(
+  `\nWfCommons instances, sleep-scaled to a ${values["critical-path-seconds"]} s critical path, ${slots} slots:`,
+);
+console.log(
+  "instance                                   tasks   crit.path  work/slots  lower bound   measured   ratio",
+);
+for (const file of readdirSync(WFCOMMONS_DIR)
+  .filter((f) => f.endsWith(".json"))
+  .sort()) {
   const { instance } = parseWfInstance(readFileSync(join(WFCOMMONS_DIR, file), "utf8"));
   const unscaled = compile(importWfCommons(instance!).yaml!);
   const index = new Map(unscaled.ir.steps.map((s, i) => [s.name, i]));
@@ -63,13 +84,18 @@ for (const file of readdirSync(WFCOMMONS_DIR).filter((f) => f.endsWith(".json"))
   const scale = Number(values["critical-path-seconds"]) / criticalPath(deps, (v) => durations[v]!).length;
   const compiled = compile(importWfCommons(instance!, { scale }).yaml!);
   // The imported steps sleep their scaled runtime; the lower bound uses exactly those sleeps.
-  const sleeps = compiled.ir.steps.map((s) => (s.runtime.kind === "process" ? Number(s.runtime.command[1] ?? 0) : 0));
+  const sleeps = compiled.ir.steps.map((s) =>
+    s.runtime.kind === "process" ? Number(s.runtime.command[1] ?? 0) : 0,
+  );
   const cp = criticalPath(deps, (v) => sleeps[v]!).length;
   const work = sleeps.reduce((a, b) => a + b, 0) / slots;
   const bound = Math.max(cp, work);
   const run = await runWorkflow(compiled, { specFile: file, projectDir, input: {}, concurrency: slots });
-  if (run.record.status !== "SUCCEEDED") throw new Error(`${file}: ${run.record.status} ${JSON.stringify(run.record.error)}`);
+  if (run.record.status !== "SUCCEEDED")
+    throw new Error(`${file}: ${run.record.status} ${JSON.stringify(run.record.error)}`);
   const measured = run.record.durationMs! / 1000;
-  console.log(`${file.replace(/\.json$/, "").padEnd(42)} ${String(sleeps.length).padStart(5)} ${cp.toFixed(2).padStart(10)} ${work.toFixed(2).padStart(11)} ${bound.toFixed(2).padStart(12)} ${measured.toFixed(2).padStart(10)} ${(measured / bound).toFixed(3).padStart(7)}`);
+  console.log(
+    `${file.replace(/\.json$/, "").padEnd(42)} ${String(sleeps.length).padStart(5)} ${cp.toFixed(2).padStart(10)} ${work.toFixed(2).padStart(11)} ${bound.toFixed(2).padStart(12)} ${measured.toFixed(2).padStart(10)} ${(measured / bound).toFixed(3).padStart(7)}`,
+  );
 }
 rmSync(projectDir, { recursive: true, force: true });

@@ -6,7 +6,12 @@ describe("compiled WfCommons workflows keep all their parallelism", () => {
   const instances = compileWfCommonsInstances();
 
   it("covers the four shipped instances", () => {
-    expect(instances.map((i) => i.name.split("-")[0])).toEqual(["1000genome", "epigenomics", "montage", "soykb"]);
+    expect(instances.map((i) => i.name.split("-")[0])).toEqual([
+      "1000genome",
+      "epigenomics",
+      "montage",
+      "soykb",
+    ]);
   });
 
   for (const { name, compiled, durations } of instances) {

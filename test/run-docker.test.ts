@@ -23,8 +23,14 @@ describe("ferry run with container steps (real Docker engine)", () => {
     const result = await ferry(["run", "examples/edge-to-cloud/workflow.yaml", "--json"], { cwd: project });
     expect(result.code, result.stderr).toBe(0);
     const record = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
-    expect(record.output).toEqual({ aggregate: { sites: 2, readings: 2000, anomalies: 4, anomalyRate: 0.002 } });
-    expect(record.steps.map((s: { status: string }) => s.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+    expect(record.output).toEqual({
+      aggregate: { sites: 2, readings: 2000, anomalies: 4, anomalyRate: 0.002 },
+    });
+    expect(record.steps.map((s: { status: string }) => s.status)).toEqual([
+      "SUCCEEDED",
+      "SUCCEEDED",
+      "SUCCEEDED",
+    ]);
   });
 
   it("cancels on SIGINT leaving no container behind", async () => {
@@ -39,12 +45,21 @@ steps:
 `,
     );
     const child = startFerry(["run", "slow.yaml"], { cwd: project });
-    await eventually(async () => ((await containersWith(marker)) > 0 ? true : undefined), "the step's container to start");
+    await eventually(
+      async () => ((await containersWith(marker)) > 0 ? true : undefined),
+      "the step's container to start",
+    );
     child.kill("SIGINT");
     const result = await child.output;
     expect(result.code, result.stderr).toBe(130);
-    await eventually(async () => ((await containersWith(marker)) === 0 ? true : undefined), "the container to be removed", 20_000);
+    await eventually(
+      async () => ((await containersWith(marker)) === 0 ? true : undefined),
+      "the container to be removed",
+      20_000,
+    );
     const runs = readdirSync(join(project, ".ferry", "runs"));
-    expect(JSON.parse(readFileSync(join(project, ".ferry", "runs", runs[0]!, "run.json"), "utf8")).status).toBe("CANCELLED");
+    expect(
+      JSON.parse(readFileSync(join(project, ".ferry", "runs", runs[0]!, "run.json"), "utf8")).status,
+    ).toBe("CANCELLED");
   });
 });

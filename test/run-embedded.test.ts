@@ -31,8 +31,18 @@ describe("ferry run on the embedded runtime", () => {
     const result = await ferry(["run", "examples/hello/workflow.yaml", "--json"], { cwd: project });
     expect(result.code, result.stderr).toBe(0);
     const record = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
-    expect(record).toMatchObject({ workflow: "hello", status: "SUCCEEDED", output: { summarize: { count: 8, sum: 31, max: 9 } } });
-    expect(record.steps.map((s: { name: string; status: string; attempts: number }) => [s.name, s.status, s.attempts])).toEqual([
+    expect(record).toMatchObject({
+      workflow: "hello",
+      status: "SUCCEEDED",
+      output: { summarize: { count: 8, sum: 31, max: 9 } },
+    });
+    expect(
+      record.steps.map((s: { name: string; status: string; attempts: number }) => [
+        s.name,
+        s.status,
+        s.attempts,
+      ]),
+    ).toEqual([
       ["extract", "SUCCEEDED", 1],
       ["summarize", "SUCCEEDED", 1],
     ]);
@@ -44,10 +54,18 @@ describe("ferry run on the embedded runtime", () => {
     const project = tempProject();
     const fanout = await ferry(["run", "examples/etl-fanout/workflow.yaml", "--json"], { cwd: project });
     expect(fanout.code, fanout.stderr).toBe(0);
-    expect(JSON.parse(fanout.stdout.trim().split("\n").at(-1)!).output).toEqual({ merge: { partitions: ["ap", "eu", "us"], rows: 535 } });
+    expect(JSON.parse(fanout.stdout.trim().split("\n").at(-1)!).output).toEqual({
+      merge: { partitions: ["ap", "eu", "us"], rows: 535 },
+    });
     const foreach = await ferry(["run", "examples/foreach/workflow.yaml", "--json"], { cwd: project });
     expect(foreach.code, foreach.stderr).toBe(0);
-    expect(JSON.parse(foreach.stdout.trim().split("\n").at(-1)!).output.report.thumbnails).toEqual(["thumb-a.jpg", "thumb-b.jpg", "thumb-c.jpg", "thumb-d.jpg", "thumb-e.jpg"]);
+    expect(JSON.parse(foreach.stdout.trim().split("\n").at(-1)!).output.report.thumbnails).toEqual([
+      "thumb-a.jpg",
+      "thumb-b.jpg",
+      "thumb-c.jpg",
+      "thumb-d.jpg",
+      "thumb-e.jpg",
+    ]);
   });
 
   it("retries a failing step, then fails the run naming the step, its error and its log", async () => {
@@ -74,7 +92,12 @@ steps:
     expect(failed.stderr).toContain("npx ferry logs");
     const [first] = runRecords(project);
     expect(first.status).toBe("FAILED");
-    expect(first.steps.find((s: { name: string }) => s.name === "flaky")).toMatchObject({ status: "FAILED", attempts: 3, exitCode: 3, error: "Ferry.ExitCode" });
+    expect(first.steps.find((s: { name: string }) => s.name === "flaky")).toMatchObject({
+      status: "FAILED",
+      attempts: 3,
+      exitCode: 3,
+      error: "Ferry.ExitCode",
+    });
 
     // --resume reruns only what failed: `ok` is reused, `flaky` runs again and now succeeds.
     writeFileSync(join(project, "fixed"), "");
@@ -82,8 +105,15 @@ steps:
     expect(resumed.code, resumed.stderr).toBe(0);
     const record = JSON.parse(resumed.stdout.trim().split("\n").at(-1)!);
     expect(record.resumedFrom).toBe(first.runId);
-    expect(record.steps.find((s: { name: string }) => s.name === "ok")).toMatchObject({ status: "SUCCEEDED", reused: true, attempts: 0 });
-    expect(record.steps.find((s: { name: string }) => s.name === "flaky")).toMatchObject({ status: "SUCCEEDED", attempts: 1 });
+    expect(record.steps.find((s: { name: string }) => s.name === "ok")).toMatchObject({
+      status: "SUCCEEDED",
+      reused: true,
+      attempts: 0,
+    });
+    expect(record.steps.find((s: { name: string }) => s.name === "flaky")).toMatchObject({
+      status: "SUCCEEDED",
+      attempts: 1,
+    });
     expect(record.output).toEqual({ flaky: { fixed: true } });
   });
 
@@ -106,13 +136,22 @@ steps:
     expect(result.code).toBe(130);
     expect(result.stderr).toContain("cancelled");
     expect(runRecords(project)[0]).toMatchObject({ status: "CANCELLED" });
-    expect(runRecords(project)[0].steps.map((s: { status: string }) => s.status)).toEqual(["CANCELLED", "CANCELLED"]);
-    await eventually(() => (processesWith(marker).length === 0 ? true : undefined), "the step processes to be gone", 10_000);
+    expect(runRecords(project)[0].steps.map((s: { status: string }) => s.status)).toEqual([
+      "CANCELLED",
+      "CANCELLED",
+    ]);
+    await eventually(
+      () => (processesWith(marker).length === 0 ? true : undefined),
+      "the step processes to be gone",
+      10_000,
+    );
   });
 
   it("rejects a bad input with exit 2 and an invalid spec with exit 1, running nothing", async () => {
     const project = tempProject();
-    expect((await ferry(["run", "examples/hello/workflow.yaml", "--input", "{not json"], { cwd: project })).code).toBe(2);
+    expect(
+      (await ferry(["run", "examples/hello/workflow.yaml", "--input", "{not json"], { cwd: project })).code,
+    ).toBe(2);
     writeFileSync(join(project, "bad.yaml"), "name: bad\nsites: {}\nsteps: []\n");
     const bad = await ferry(["run", "bad.yaml"], { cwd: project });
     expect(bad.code).toBe(1);

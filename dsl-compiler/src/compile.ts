@@ -17,5 +17,8 @@ export function compileSpec(text: string): CompileResult {
   if (!spec) return { diagnostics };
   const ir = buildIr(spec);
   const { stateMachine, childStateMachines, substitutions } = generateAsl(ir);
-  return { diagnostics, compiled: { ir, manifest: buildManifest(ir), stateMachine, childStateMachines, substitutions } };
+  return {
+    diagnostics,
+    compiled: { ir, manifest: buildManifest(ir), stateMachine, childStateMachines, substitutions },
+  };
 }

@@ -30,7 +30,8 @@ describe("the compiler never crashes", () => {
       for (let edits = 1 + Math.floor(random() * 4); edits > 0; edits--) {
         const at = Math.floor(random() * (text.length + 1));
         const op = random();
-        if (op < 0.4) text = text.slice(0, at) + alphabet[Math.floor(random() * alphabet.length)] + text.slice(at);
+        if (op < 0.4)
+          text = text.slice(0, at) + alphabet[Math.floor(random() * alphabet.length)] + text.slice(at);
         else if (op < 0.8) text = text.slice(0, at) + text.slice(at + 1 + Math.floor(random() * 8));
         else text = text.slice(0, at) + text.slice(Math.floor(random() * text.length));
       }
@@ -51,7 +52,9 @@ describe("the compiler never crashes", () => {
   it("on 1,000 random valid DAGs, which all compile", () => {
     const random = seededRandom(3);
     for (let i = 0; i < 1000; i++) {
-      const { compiled, diagnostics } = compileSpec(specForDag(randomDag(1 + Math.floor(random() * 30), random, { maxDeps: 4, window: 6 })));
+      const { compiled, diagnostics } = compileSpec(
+        specForDag(randomDag(1 + Math.floor(random() * 30), random, { maxDeps: 4, window: 6 })),
+      );
       expect(diagnostics).toEqual([]);
       expect(compiled).toBeDefined();
     }
@@ -73,5 +76,8 @@ function mutate(node: unknown, random: () => number, junk: unknown[]): void {
   const op = random();
   if (op < 0.5) cur[key] = structuredClone(junk[Math.floor(random() * junk.length)]);
   else if (op < 0.75) delete cur[key];
-  else cur[Array.isArray(cur) ? cur.length : `unknown${Math.floor(random() * 3)}`] = structuredClone(junk[Math.floor(random() * junk.length)]);
+  else
+    cur[Array.isArray(cur) ? cur.length : `unknown${Math.floor(random() * 3)}`] = structuredClone(
+      junk[Math.floor(random() * junk.length)],
+    );
 }

@@ -10,7 +10,10 @@ import { formatDiagnostic } from "./diagnostics/diagnostic.ts";
 // deliberate change, and review the diff.
 const fixtures = join(import.meta.dirname, "..", "fixtures");
 const update = process.env.UPDATE_GOLDEN === "1";
-const validateAsl = createRequire(import.meta.url)("asl-validator") as (definition: unknown, options?: object) => { isValid: boolean; errorsText: (sep?: string) => string };
+const validateAsl = createRequire(import.meta.url)("asl-validator") as (
+  definition: unknown,
+  options?: object,
+) => { isValid: boolean; errorsText: (sep?: string) => string };
 
 describe("golden fixtures", () => {
   for (const name of readdirSync(fixtures).sort()) {

@@ -17,10 +17,17 @@ export function validateSpec(text: string): ValidationResult {
   if (!parsed.spec) return { diagnostics: parsed.diagnostics };
   const result = WorkflowSpecSchema.safeParse(parsed.spec.value, { reportInput: false });
   if (!result.success) {
-    return { diagnostics: locateAll(parsed.spec, schemaIssuesToDiagnostics(result.error.issues, WorkflowSpecSchema, parsed.spec.value)) };
+    return {
+      diagnostics: locateAll(
+        parsed.spec,
+        schemaIssuesToDiagnostics(result.error.issues, WorkflowSpecSchema, parsed.spec.value),
+      ),
+    };
   }
   const diagnostics = locateAll(parsed.spec, checkSpec(result.data));
-  return diagnostics.some((d) => d.severity === "error") ? { diagnostics } : { spec: result.data, diagnostics };
+  return diagnostics.some((d) => d.severity === "error")
+    ? { diagnostics }
+    : { spec: result.data, diagnostics };
 }
 
 function locateAll(spec: ParsedSpec, diagnostics: Diagnostic[]): Diagnostic[] {

@@ -15,7 +15,10 @@ export interface CompiledInstance {
 
 /** Imports and compiles every instance; throws (failing the caller loudly) when the folder is missing. */
 export function compileWfCommonsInstances(): CompiledInstance[] {
-  if (!existsSync(WFCOMMONS_DIR)) throw new Error(`WfCommons instances not found at ${WFCOMMONS_DIR}: clone the repository next to its shared/ folder`);
+  if (!existsSync(WFCOMMONS_DIR))
+    throw new Error(
+      `WfCommons instances not found at ${WFCOMMONS_DIR}: clone the repository next to its shared/ folder`,
+    );
   return readdirSync(WFCOMMONS_DIR)
     .filter((f) => f.endsWith(".json"))
     .sort()

@@ -18,11 +18,16 @@ describe("generateAsl keeps every bit of the DAG's parallelism", () => {
     const random = seededRandom(42);
     for (let trial = 0; trial < 300; trial++) {
       const n = 1 + Math.floor(random() * 40);
-      const deps = randomDag(n, random, { maxDeps: 1 + Math.floor(random() * 4), window: 2 + Math.floor(random() * 10) });
+      const deps = randomDag(n, random, {
+        maxDeps: 1 + Math.floor(random() * 4),
+        window: 2 + Math.floor(random() * 10),
+      });
       const durations = deps.map(() => 1 + Math.floor(random() * 100));
       const compiled = compileDag(deps);
       const { makespan } = aslMakespan(compiled, (step) => durations[Number(step.slice(1))]!);
-      expect(makespan, `trial ${trial}: ${JSON.stringify(deps)}`).toBe(criticalPath(deps, (v) => durations[v]!).length);
+      expect(makespan, `trial ${trial}: ${JSON.stringify(deps)}`).toBe(
+        criticalPath(deps, (v) => durations[v]!).length,
+      );
     }
   });
 
@@ -51,22 +56,34 @@ describe("generateAsl keeps every bit of the DAG's parallelism", () => {
   it("nests fan-outs wider than 40 branches without delaying any step", async () => {
     // A zig-zag of 100 sources and 100 sinks: not series-parallel, 100 chains joined pairwise.
     const n = 100;
-    const deps = [...Array.from({ length: n }, () => []), ...Array.from({ length: n }, (_, i) => (i + 1 < n ? [i, i + 1] : [i]))];
+    const deps = [
+      ...Array.from({ length: n }, () => []),
+      ...Array.from({ length: n }, (_, i) => (i + 1 < n ? [i, i + 1] : [i])),
+    ];
     const compiled = compileDag(deps);
     const widths: number[] = [];
     const walk = (states: Record<string, AslState>) => {
       for (const s of Object.values(states)) {
         if (s.Type === "Parallel") {
           widths.push(s.Branches.length);
-          s.Branches.forEach((b) => walk(b.States));
+          for (const b of s.Branches) walk(b.States);
         }
       }
     };
     walk(compiled.stateMachine.definition.States);
     expect(Math.max(...widths)).toBeLessThanOrEqual(40);
     const durations = deps.map((_, v) => 1 + (v % 7));
-    expect(aslMakespan(compiled, (s) => durations[Number(s.slice(1))]!).makespan).toBe(criticalPath(deps, (v) => durations[v]!).length);
-    const output = await runCompiledWorkflow(compiled, {}, { runStep: async (m) => ({ from: m.step }), runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }) }).result;
+    expect(aslMakespan(compiled, (s) => durations[Number(s.slice(1))]!).makespan).toBe(
+      criticalPath(deps, (v) => durations[v]!).length,
+    );
+    const output = await runCompiledWorkflow(
+      compiled,
+      {},
+      {
+        runStep: async (m) => ({ from: m.step }),
+        runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+      },
+    ).result;
     expect(Object.keys(output as object)).toHaveLength(n);
   });
 
@@ -97,7 +114,10 @@ describe("compiled machines run locally and pass data per the contract", () => {
       );
       const output = (await execution.result) as Record<string, unknown>;
       deps.forEach((ds, v) => {
-        expect(seen.get(`s${v}`)).toEqual({ input: { greeting: "hi" }, deps: Object.fromEntries(ds.map((d) => [`s${d}`, { from: `s${d}` }])) });
+        expect(seen.get(`s${v}`)).toEqual({
+          input: { greeting: "hi" },
+          deps: Object.fromEntries(ds.map((d) => [`s${d}`, { from: `s${d}` }])),
+        });
       });
       expect(output).toEqual(Object.fromEntries(compiled.ir.sinks.map((s) => [s, { from: s }])));
     }
@@ -121,15 +141,21 @@ describe("workflows beyond one state machine's limits", () => {
     expect(makespan).toBe(criticalPath(deps, (v) => durations[v]!).length);
     const workflow = { ...compiled!, ...split };
     const seen = new Map<string, unknown>();
-    const output = await runCompiledWorkflow(workflow, {}, {
-      runStep: async (m) => {
-        seen.set(m.step, m.input.deps);
-        return { from: m.step };
+    const output = await runCompiledWorkflow(
+      workflow,
+      {},
+      {
+        runStep: async (m) => {
+          seen.set(m.step, m.input.deps);
+          return { from: m.step };
+        },
+        runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
       },
-      runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
-    }).result;
+    ).result;
     expect(seen.size).toBe(deps.length);
-    deps.forEach((ds, v) => expect(seen.get(`s${v}`)).toEqual(Object.fromEntries(ds.map((d) => [`s${d}`, { from: `s${d}` }]))));
+    deps.forEach((ds, v) => {
+      expect(seen.get(`s${v}`)).toEqual(Object.fromEntries(ds.map((d) => [`s${d}`, { from: `s${d}` }])));
+    });
     expect(output).toEqual(Object.fromEntries(compiled!.ir.sinks.map((s) => [s, { from: s }])));
   });
 });

@@ -3,7 +3,7 @@ import type { WorkflowIr } from "../ir/ir.ts";
 import type { AslDefinition, AslState } from "./asl-types.ts";
 import { awaitStates, remotePath, signalStates } from "./join-states.ts";
 import { keyPath, StateNamer } from "./names.ts";
-import { baseSlots, slotRef, type SubstitutionSlots } from "./slots.ts";
+import { baseSlots, type SubstitutionSlots, slotRef } from "./slots.ts";
 import { type BlockCost, DEFAULT_LIMITS, type MachineLimits, splitIntoMachines } from "./split.ts";
 import type { StateIndex } from "./state-index.ts";
 import { stepStates } from "./step-state.ts";
@@ -87,7 +87,10 @@ class Emitter {
       Type: "Pass",
       Comment: "the state every step reads from and writes to",
       Parameters: {
-        ferry: { "execution.$": "$$.Execution.Id", "prefix.$": `States.Format('${this.ir.name}/{}/', $$.Execution.Name)` },
+        ferry: {
+          "execution.$": "$$.Execution.Id",
+          "prefix.$": `States.Format('${this.ir.name}/{}/', $$.Execution.Name)`,
+        },
         "input.$": "$",
         results: {},
         remote: {},
@@ -116,8 +119,19 @@ class Emitter {
       case "step": {
         const step = this.ir.steps[block.node]!;
         const remote = this.awaited.get(block.node) ?? new Set();
-        const depPaths = Object.fromEntries(step.depends.map((d) => [d, remote.has(this.nodeOf(d)) ? remotePath(d) : keyPath("$.results", d)]));
-        const out = stepStates(step, { workflow: this.ir.name, slots: this.slots, depPaths, mapName: this.namer.aux(step.name, "foreach") }, next);
+        const depPaths = Object.fromEntries(
+          step.depends.map((d) => [d, remote.has(this.nodeOf(d)) ? remotePath(d) : keyPath("$.results", d)]),
+        );
+        const out = stepStates(
+          step,
+          {
+            workflow: this.ir.name,
+            slots: this.slots,
+            depPaths,
+            mapName: this.namer.aux(step.name, "foreach"),
+          },
+          next,
+        );
         this.add(scope, out, block);
         const liveIn = new Set(liveOut);
         liveIn.delete(block.node);
@@ -125,7 +139,13 @@ class Emitter {
         return { entry: out.entry, liveIn };
       }
       case "await": {
-        const out = awaitStates(this.ir.steps[block.node]!.name, this.ir.steps[block.dep]!.name, this.slots.joinTable!, this.namer, next);
+        const out = awaitStates(
+          this.ir.steps[block.node]!.name,
+          this.ir.steps[block.dep]!.name,
+          this.slots.joinTable!,
+          this.namer,
+          next,
+        );
         this.add(scope, out, block);
         return { entry: out.entry, liveIn: liveOut };
       }
@@ -155,7 +175,12 @@ class Emitter {
     }
   }
 
-  private emitParallel(block: Extract<Block, { kind: "par" }>, scope: Scope, next: string | undefined, liveOut: Set<number>): Emitted {
+  private emitParallel(
+    block: Extract<Block, { kind: "par" }>,
+    scope: Scope,
+    next: string | undefined,
+    liveOut: Set<number>,
+  ): Emitted {
     const defs = block.branches.map((b) => definedIn(b));
     const definedHere = new Set(defs.flatMap((d) => [...d]));
     const selectors: Record<string, string> = {};
@@ -164,8 +189,11 @@ class Emitter {
     const branches = block.branches.map((branch, i) => {
       // Each live result leaves through the branch that produced it; results
       // that only pass through leave through branch 0.
-      const branchLiveOut = new Set([...liveOut].filter((x) => (definedHere.has(x) ? defs[i]!.has(x) : i === 0)));
-      for (const x of branchLiveOut) selectors[`${this.ir.steps[x]!.name}.$`] = keyPath(`$[${i}].results`, this.ir.steps[x]!.name);
+      const branchLiveOut = new Set(
+        [...liveOut].filter((x) => (definedHere.has(x) ? defs[i]!.has(x) : i === 0)),
+      );
+      for (const x of branchLiveOut)
+        selectors[`${this.ir.steps[x]!.name}.$`] = keyPath(`$[${i}].results`, this.ir.steps[x]!.name);
       const states: Scope = {};
       const out = this.emit(branch, states, undefined, branchLiveOut);
       for (const x of out.liveIn) liveIn.add(x);
@@ -173,7 +201,11 @@ class Emitter {
       cost.events += 2;
       return { StartAt: out.entry, States: inExecutionOrder(states, out.entry) };
     });
-    const name = this.namer.aux("fork", String(++this.forks), this.ir.steps[firstNode(block.branches[0]!)]!.name);
+    const name = this.namer.aux(
+      "fork",
+      String(++this.forks),
+      this.ir.steps[firstNode(block.branches[0]!)]!.name,
+    );
     const parallel: AslState = {
       Type: "Parallel",
       Parameters: this.stateSelector("$", liveIn),
@@ -189,14 +221,23 @@ class Emitter {
   }
 
   /** Emits the child's own machine and, in the parent, a Task that runs it to completion. */
-  private emitChild(block: Extract<Block, { kind: "child" }>, scope: Scope, next: string | undefined, liveOut: Set<number>): Emitted {
+  private emitChild(
+    block: Extract<Block, { kind: "child" }>,
+    scope: Scope,
+    next: string | undefined,
+    liveOut: Set<number>,
+  ): Emitted {
     const parentIndex = this.index;
     this.index = {};
     const states: Scope = {};
     const out = this.emit(block.block, states, undefined, liveOut);
     this.children.push({
       id: block.id,
-      definition: { Comment: `Ferry workflow ${this.ir.name}, part ${block.id}`, StartAt: out.entry, States: inExecutionOrder(states, out.entry) },
+      definition: {
+        Comment: `Ferry workflow ${this.ir.name}, part ${block.id}`,
+        StartAt: out.entry,
+        States: inExecutionOrder(states, out.entry),
+      },
       states: this.index,
     });
     this.index = parentIndex;
@@ -209,13 +250,25 @@ class Emitter {
       Resource: START_CHILD_SYNC,
       Parameters: {
         StateMachineArn: slotRef(slot),
-        Input: { ...this.stateSelector("$", out.liveIn), "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id" },
+        Input: {
+          ...this.stateSelector("$", out.liveIn),
+          "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+        },
       },
       // No ResultPath: the selected result replaces the state, as the child's output is the state.
-      ResultSelector: { "ferry.$": "$.Output.ferry", "input.$": "$.Output.input", "results.$": "$.Output.results", remote: {} },
+      ResultSelector: {
+        "ferry.$": "$.Output.ferry",
+        "input.$": "$.Output.input",
+        "results.$": "$.Output.results",
+        remote: {},
+      },
       ...(next === undefined ? { End: true } : { Next: next }),
     };
-    this.add(scope, { states: { [name]: task }, index: { [name]: { kind: "child", machine: block.id } } }, block);
+    this.add(
+      scope,
+      { states: { [name]: task }, index: { [name]: { kind: "child", machine: block.id } } },
+      block,
+    );
     return { entry: name, liveIn: out.liveIn };
   }
 
@@ -224,13 +277,21 @@ class Emitter {
     return {
       "ferry.$": `${base}.ferry`,
       "input.$": `${base}.input`,
-      results: Object.fromEntries([...results].sort((a, b) => a - b).map((x) => [`${this.ir.steps[x]!.name}.$`, keyPath(`${base}.results`, this.ir.steps[x]!.name)])),
+      results: Object.fromEntries(
+        [...results]
+          .sort((a, b) => a - b)
+          .map((x) => [`${this.ir.steps[x]!.name}.$`, keyPath(`${base}.results`, this.ir.steps[x]!.name)]),
+      ),
       remote: {},
     };
   }
 
   /** Adds a leaf block's states to its scope and records what they cost. */
-  private add(scope: Scope, out: { states: Record<string, AslState>; index: StateIndex }, block?: Block): void {
+  private add(
+    scope: Scope,
+    out: { states: Record<string, AslState>; index: StateIndex },
+    block?: Block,
+  ): void {
     Object.assign(scope, out.states);
     Object.assign(this.index, out.index);
     if (block) this.costs.set(block, { bytes: JSON.stringify(out.states).length, events: eventsOf(block) });
@@ -241,8 +302,8 @@ class Emitter {
       const set = this.awaited.get(block.node) ?? new Set();
       set.add(block.dep);
       this.awaited.set(block.node, set);
-    } else if (block.kind === "seq") block.items.forEach((b) => this.collectAwaits(b));
-    else if (block.kind === "par") block.branches.forEach((b) => this.collectAwaits(b));
+    } else if (block.kind === "seq") for (const b of block.items) this.collectAwaits(b);
+    else if (block.kind === "par") for (const b of block.branches) this.collectAwaits(b);
     else if (block.kind === "child") this.collectAwaits(block.block);
   }
 
@@ -301,7 +362,8 @@ function inExecutionOrder(states: Record<string, AslState>, startAt: string): Re
     ordered[name] = state;
     const targets: string[] = [];
     if ("Next" in state && state.Next) targets.push(state.Next);
-    if (state.Type === "Choice") targets.push(...state.Choices.map((c) => c.Next), ...(state.Default ? [state.Default] : []));
+    if (state.Type === "Choice")
+      targets.push(...state.Choices.map((c) => c.Next), ...(state.Default ? [state.Default] : []));
     if (state.Type === "Task" && state.Catch) targets.push(...state.Catch.map((c) => c.Next));
     stack.push(...targets.reverse());
   }

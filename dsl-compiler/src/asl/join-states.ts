@@ -24,7 +24,10 @@ export const DYNAMODB_GET = "arn:aws:states:::aws-sdk:dynamodb:getItem";
 export const SFN_SEND_TASK_SUCCESS = "arn:aws:states:::aws-sdk:sfn:sendTaskSuccess";
 
 /** Error names of a failed DynamoDB condition, as the SDK and optimized integrations spell them. */
-const CONDITION_FAILED = ["DynamoDb.ConditionalCheckFailedException", "DynamoDB.ConditionalCheckFailedException"];
+const CONDITION_FAILED = [
+  "DynamoDb.ConditionalCheckFailedException",
+  "DynamoDB.ConditionalCheckFailedException",
+];
 
 /** Where an awaited dependency's output lands in the waiting branch. */
 export function remotePath(dep: string): string {
@@ -72,7 +75,10 @@ export function awaitStates(
         ...after,
       },
     },
-    index: { [wait]: { kind: "await", step: waiter, dep }, [read]: { kind: "await-read", step: waiter, dep } },
+    index: {
+      [wait]: { kind: "await", step: waiter, dep },
+      [read]: { kind: "await-read", step: waiter, dep },
+    },
   };
 }
 
@@ -97,7 +103,10 @@ export function signalStates(
         Key: itemKey(step),
         UpdateExpression: "SET done = :done, #output = :output",
         ExpressionAttributeNames: { "#output": "output" },
-        ExpressionAttributeValues: { ":done": { BOOL: true }, ":output": { "S.$": `States.JsonToString(${keyPath("$.results", step)})` } },
+        ExpressionAttributeValues: {
+          ":done": { BOOL: true },
+          ":output": { "S.$": `States.JsonToString(${keyPath("$.results", step)})` },
+        },
         ReturnValues: "ALL_OLD",
       },
       ResultPath: "$.signal",
@@ -111,7 +120,10 @@ export function signalStates(
     [wake]: {
       Type: "Map",
       ItemsPath: "$.signal.Attributes.waiters.SS",
-      ItemSelector: { "token.$": "$$.Map.Item.Value", "output.$": `States.JsonToString(${keyPath("$.results", step)})` },
+      ItemSelector: {
+        "token.$": "$$.Map.Item.Value",
+        "output.$": `States.JsonToString(${keyPath("$.results", step)})`,
+      },
       ItemProcessor: {
         ProcessorConfig: { Mode: "INLINE" },
         StartAt: notify,

@@ -1,5 +1,5 @@
-import type { AslState } from "./asl-types.ts";
 import type { CompiledStateMachine, CompiledWorkflow } from "../compiled.ts";
+import type { AslState } from "./asl-types.ts";
 
 /**
  * The makespan of a compiled machine under unlimited parallelism, computed
@@ -19,7 +19,16 @@ export function aslMakespan(
   for (let pass = 0; pass < 10_000; pass++) {
     const before = finish.size;
     const unresolved = { count: 0 };
-    const makespan = runScope(machine, children, machine.definition.States, machine.definition.StartAt, 0, duration, finish, unresolved);
+    const makespan = runScope(
+      machine,
+      children,
+      machine.definition.States,
+      machine.definition.StartAt,
+      0,
+      duration,
+      finish,
+      unresolved,
+    );
     if (unresolved.count === 0) return { makespan, finish };
     if (finish.size === before) throw new Error("aslMakespan: an await can never be satisfied (deadlock)");
   }
@@ -47,7 +56,16 @@ function runScope(
       if (Number.isFinite(t)) finish.set(role.step, t);
     } else if (role.kind === "child") {
       const child = children.get(role.machine)!;
-      t = runScope(child, children, child.definition.States, child.definition.StartAt, t, duration, finish, unresolved);
+      t = runScope(
+        child,
+        children,
+        child.definition.States,
+        child.definition.StartAt,
+        t,
+        duration,
+        finish,
+        unresolved,
+      );
     } else if (role.kind === "await") {
       const done = finish.get(role.dep);
       if (done === undefined) unresolved.count++;
@@ -55,7 +73,11 @@ function runScope(
     }
     if (state.Type === "Parallel") {
       let end = t;
-      for (const branch of state.Branches) end = Math.max(end, runScope(machine, children, branch.States, branch.StartAt, t, duration, finish, unresolved));
+      for (const branch of state.Branches)
+        end = Math.max(
+          end,
+          runScope(machine, children, branch.States, branch.StartAt, t, duration, finish, unresolved),
+        );
       t = end;
     }
     if (state.Type === "Choice") name = state.Default;

@@ -36,7 +36,8 @@ export function baseSlots(ir: WorkflowIr): SubstitutionSlots {
   const queues: Record<string, string> = {};
   for (const q of ir.queues) queues[q.id] = namer.name("QueueUrl", q.id);
   const httpConnections: Record<string, string> = {};
-  for (const s of ir.steps) if (s.executor === "http-task") httpConnections[s.name] = namer.name("HttpConnection", s.name);
+  for (const s of ir.steps)
+    if (s.executor === "http-task") httpConnections[s.name] = namer.name("HttpConnection", s.name);
   return { jobBucket: "JobBucket", queues, httpConnections, childStateMachines: {} };
 }
 

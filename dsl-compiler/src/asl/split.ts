@@ -26,7 +26,11 @@ export interface BlockCost {
  * `cost` gives each block's emitted size; a child block costs its parent
  * about one Task state.
  */
-export function splitIntoMachines(root: Block, cost: (b: Block) => BlockCost, limits: MachineLimits = DEFAULT_LIMITS): Block {
+export function splitIntoMachines(
+  root: Block,
+  cost: (b: Block) => BlockCost,
+  limits: MachineLimits = DEFAULT_LIMITS,
+): Block {
   let children = 0;
   const fits = (c: BlockCost) => c.bytes <= limits.maxBytes && c.events <= limits.maxEvents;
   const child = (block: Block): Block => ({ kind: "child", id: `child-${++children}`, block });
@@ -106,5 +110,8 @@ function units(items: Block[]): Block[][] {
 }
 
 function sum(costs: BlockCost[]): BlockCost {
-  return costs.reduce((a, c) => ({ bytes: a.bytes + c.bytes, events: a.events + c.events }), { bytes: 0, events: 0 });
+  return costs.reduce((a, c) => ({ bytes: a.bytes + c.bytes, events: a.events + c.events }), {
+    bytes: 0,
+    events: 0,
+  });
 }

@@ -1,6 +1,6 @@
+import { FERRY_ERRORS } from "../contract/task-failure.ts";
 import type { IrStep, ResolvedRetry } from "../ir/ir.ts";
 import type { AslMap, AslRetrier, AslState, AslTask } from "./asl-types.ts";
-import { FERRY_ERRORS } from "../contract/task-failure.ts";
 import { keyPath } from "./names.ts";
 import { type SubstitutionSlots, slotRef } from "./slots.ts";
 import type { StateIndex } from "./state-index.ts";
@@ -22,12 +22,24 @@ export interface StepStateContext {
  * Map when the step fans out with `foreach`. The step's result lands at
  * `$.results['<step>']`.
  */
-export function stepStates(step: IrStep, ctx: StepStateContext, next: string | undefined): { entry: string; states: Record<string, AslState>; index: StateIndex } {
+export function stepStates(
+  step: IrStep,
+  ctx: StepStateContext,
+  next: string | undefined,
+): { entry: string; states: Record<string, AslState>; index: StateIndex } {
   const resultPath = keyPath("$.results", step.name);
   const deps = Object.fromEntries(step.depends.map((d) => [`${d}.$`, ctx.depPaths[d]!]));
   if (!step.foreach) {
-    const task = { ...taskFor(step, ctx, { "input.$": "$.input", deps }), ResultPath: resultPath, ...link(next) };
-    return { entry: step.name, states: { [step.name]: task }, index: { [step.name]: { kind: "step", step: step.name } } };
+    const task = {
+      ...taskFor(step, ctx, { "input.$": "$.input", deps }),
+      ResultPath: resultPath,
+      ...link(next),
+    };
+    return {
+      entry: step.name,
+      states: { [step.name]: task },
+      index: { [step.name]: { kind: "step", step: step.name } },
+    };
   }
   const map: AslMap = {
     Type: "Map",
@@ -38,7 +50,12 @@ export function stepStates(step: IrStep, ctx: StepStateContext, next: string | u
     ItemProcessor: {
       ProcessorConfig: { Mode: "INLINE" },
       StartAt: step.name,
-      States: { [step.name]: { ...taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" }), End: true } },
+      States: {
+        [step.name]: {
+          ...taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" }),
+          End: true,
+        },
+      },
     },
     ResultPath: resultPath,
     ...link(next),
@@ -46,7 +63,10 @@ export function stepStates(step: IrStep, ctx: StepStateContext, next: string | u
   return {
     entry: ctx.mapName,
     states: { [ctx.mapName]: map },
-    index: { [ctx.mapName]: { kind: "foreach", step: step.name }, [step.name]: { kind: "step", step: step.name } },
+    index: {
+      [ctx.mapName]: { kind: "foreach", step: step.name },
+      [step.name]: { kind: "step", step: step.name },
+    },
   };
 }
 
@@ -65,7 +85,11 @@ function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, 
         Method: method,
         Authentication: { ConnectionArn: slotRef(ctx.slots.httpConnections[step.name]!) },
         ...(Object.keys(headers).length ? { Headers: headers } : {}),
-        ...(method === "GET" || method === "DELETE" ? {} : body !== undefined ? { RequestBody: body } : { RequestBody: stepInput }),
+        ...(method === "GET" || method === "DELETE"
+          ? {}
+          : body !== undefined
+            ? { RequestBody: body }
+            : { RequestBody: stepInput }),
       },
       ResultSelector: { "statusCode.$": "$.StatusCode", "body.$": "$.ResponseBody" },
       ...common,

@@ -33,7 +33,12 @@ export function buildStructure(deps: Deps): Block {
     for (const d of ds) reducedDependents[d]!.push(v);
   });
   const ctx: Context = { deps, reduced, reducedDependents, ancestors };
-  return limitBranches(decompose(ctx, Array.from({ length: n }, (_, i) => i)));
+  return limitBranches(
+    decompose(
+      ctx,
+      Array.from({ length: n }, (_, i) => i),
+    ),
+  );
 }
 
 /**

@@ -3,7 +3,9 @@ import { type CheckRule, error } from "./rule.ts";
 /** Reports one cycle per strongly connected group, printed as `a → b → a`. */
 export const checkCycles: CheckRule = (spec) => {
   const index = new Map(spec.steps.map((s, i) => [s.name, i]));
-  const deps = spec.steps.map((s) => s.depends.map((d) => index.get(d)).filter((d): d is number => d !== undefined && d !== index.get(s.name)));
+  const deps = spec.steps.map((s) =>
+    s.depends.map((d) => index.get(d)).filter((d): d is number => d !== undefined && d !== index.get(s.name)),
+  );
   const state = new Uint8Array(spec.steps.length); // 0 new, 1 on stack, 2 done
   const reported = new Set<number>();
   const out = [];
@@ -29,7 +31,12 @@ export const checkCycles: CheckRule = (spec) => {
         const names = [...cycle, dep].reverse().map((n) => spec.steps[n]!.name);
         const at = top.node;
         out.push(
-          error("CYCLE", ["steps", at, "depends", spec.steps[at]!.depends.indexOf(spec.steps[dep]!.name)], `dependency cycle: ${names.join(" → ")}`, "remove one of these dependencies"),
+          error(
+            "CYCLE",
+            ["steps", at, "depends", spec.steps[at]!.depends.indexOf(spec.steps[dep]!.name)],
+            `dependency cycle: ${names.join(" → ")}`,
+            "remove one of these dependencies",
+          ),
         );
       }
     }

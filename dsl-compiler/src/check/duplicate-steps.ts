@@ -9,7 +9,12 @@ export const checkDuplicateSteps: CheckRule = (spec) => {
       return [];
     }
     return [
-      error("DUPLICATE_STEP", ["steps", i, "name"], `step name "${step.name}" is already used by steps[${first}]`, "step names must be unique; rename one of them"),
+      error(
+        "DUPLICATE_STEP",
+        ["steps", i, "name"],
+        `step name "${step.name}" is already used by steps[${first}]`,
+        "step names must be unique; rename one of them",
+      ),
     ];
   });
 };

@@ -7,6 +7,11 @@ export const checkForeach: CheckRule = (spec) =>
     const dep = items?.startsWith("deps.") ? items.split(".")[1]! : undefined;
     if (dep === undefined || step.depends.includes(dep)) return [];
     return [
-      error("INVALID_FOREACH", ["steps", i, "foreach", "items"], `"${items}" reads the output of "${dep}", which is not in depends`, `add "${dep}" to depends, or read from "input."`),
+      error(
+        "INVALID_FOREACH",
+        ["steps", i, "foreach", "items"],
+        `"${items}" reads the output of "${dep}", which is not in depends`,
+        `add "${dep}" to depends, or read from "input."`,
+      ),
     ];
   });

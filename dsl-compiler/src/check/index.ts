@@ -11,10 +11,20 @@ import { checkOneRuntime } from "./runtime.ts";
 import { checkSites } from "./sites.ts";
 
 /** Rules in reporting order; `checkCycles` needs known, unique names, so it runs only when they are. */
-const RULES: readonly CheckRule[] = [checkEmptyWorkflow, checkDuplicateSteps, checkDependencies, checkOneRuntime, checkSites, checkForeach, checkPlacement];
+const RULES: readonly CheckRule[] = [
+  checkEmptyWorkflow,
+  checkDuplicateSteps,
+  checkDependencies,
+  checkOneRuntime,
+  checkSites,
+  checkForeach,
+  checkPlacement,
+];
 
 export function checkSpec(spec: WorkflowSpec): Diagnostic[] {
   const diagnostics = RULES.flatMap((rule) => rule(spec));
-  const graphIsWellFormed = !diagnostics.some((d) => d.code === "DUPLICATE_STEP" || d.code === "UNKNOWN_DEPENDENCY");
+  const graphIsWellFormed = !diagnostics.some(
+    (d) => d.code === "DUPLICATE_STEP" || d.code === "UNKNOWN_DEPENDENCY",
+  );
   return graphIsWellFormed ? [...diagnostics, ...checkCycles(spec)] : diagnostics;
 }

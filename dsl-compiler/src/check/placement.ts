@@ -7,13 +7,34 @@ export const checkPlacement: CheckRule = (spec) =>
     if (site?.type !== "aws") return [];
     const out = [];
     if ((step.resources?.gpu ?? 0) > 0 && (step.container || step.process)) {
-      out.push(error("UNSUPPORTED_PLACEMENT", ["steps", i, "resources", "gpu"], `Fargate, which runs ${step.container ? "container" : "process"} steps on site "${step.site}", has no GPUs`, "place the step on an edge site that has a GPU"));
+      out.push(
+        error(
+          "UNSUPPORTED_PLACEMENT",
+          ["steps", i, "resources", "gpu"],
+          `Fargate, which runs ${step.container ? "container" : "process"} steps on site "${step.site}", has no GPUs`,
+          "place the step on an edge site that has a GPU",
+        ),
+      );
     }
     if (step.container?.network === "host") {
-      out.push(error("UNSUPPORTED_PLACEMENT", ["steps", i, "container", "network"], 'Fargate supports only awsvpc networking, not "host"', 'use network: bridge (outbound access) or place the step on an edge site'));
+      out.push(
+        error(
+          "UNSUPPORTED_PLACEMENT",
+          ["steps", i, "container", "network"],
+          'Fargate supports only awsvpc networking, not "host"',
+          "use network: bridge (outbound access) or place the step on an edge site",
+        ),
+      );
     }
     if (step.container?.volumes?.length) {
-      out.push(error("UNSUPPORTED_PLACEMENT", ["steps", i, "container", "volumes"], "host volumes do not exist on Fargate", "pass data as job files (inputs/outputs), or place the step on an edge site"));
+      out.push(
+        error(
+          "UNSUPPORTED_PLACEMENT",
+          ["steps", i, "container", "volumes"],
+          "host volumes do not exist on Fargate",
+          "pass data as job files (inputs/outputs), or place the step on an edge site",
+        ),
+      );
     }
     return out;
   });

@@ -4,6 +4,13 @@ import type { WorkflowSpec } from "../schema/spec.ts";
 /** One lint rule: reads a schema-valid spec, returns diagnostics, never throws. */
 export type CheckRule = (spec: WorkflowSpec) => Diagnostic[];
 
-export function error(code: Diagnostic["code"], path: Diagnostic["path"], message: string, hint?: string): Diagnostic {
-  return hint === undefined ? { code, severity: "error", path, message } : { code, severity: "error", path, message, hint };
+export function error(
+  code: Diagnostic["code"],
+  path: Diagnostic["path"],
+  message: string,
+  hint?: string,
+): Diagnostic {
+  return hint === undefined
+    ? { code, severity: "error", path, message }
+    : { code, severity: "error", path, message, hint };
 }

@@ -6,9 +6,21 @@ export const checkOneRuntime: CheckRule = (spec) =>
     const present = RUNTIME_KINDS.filter((kind) => step[kind] !== undefined);
     if (present.length === 1) return [];
     if (present.length === 0) {
-      return [error("NO_RUNTIME", ["steps", i], `step "${step.name}" has nothing to run`, `give it exactly one of: ${RUNTIME_KINDS.join(", ")}`)];
+      return [
+        error(
+          "NO_RUNTIME",
+          ["steps", i],
+          `step "${step.name}" has nothing to run`,
+          `give it exactly one of: ${RUNTIME_KINDS.join(", ")}`,
+        ),
+      ];
     }
     return [
-      error("MULTIPLE_RUNTIMES", ["steps", i, present[1]!], `step "${step.name}" has ${present.join(" and ")}; a step runs exactly one`, "split it into two steps, one depending on the other"),
+      error(
+        "MULTIPLE_RUNTIMES",
+        ["steps", i, present[1]!],
+        `step "${step.name}" has ${present.join(" and ")}; a step runs exactly one`,
+        "split it into two steps, one depending on the other",
+      ),
     ];
   });

@@ -8,16 +8,30 @@ export const checkSites: CheckRule = (spec) => {
     const site = spec.sites[step.site];
     if (!site) {
       return [
-        error("UNKNOWN_SITE", ["steps", i, "site"], `unknown site "${step.site}"`, didYouMean(step.site, siteNames) ?? (siteNames.length ? `declared sites: ${siteNames.join(", ")}` : "declare it under sites:")),
+        error(
+          "UNKNOWN_SITE",
+          ["steps", i, "site"],
+          `unknown site "${step.site}"`,
+          didYouMean(step.site, siteNames) ??
+            (siteNames.length ? `declared sites: ${siteNames.join(", ")}` : "declare it under sites:"),
+        ),
       ];
     }
     const required = step.requires?.labels ?? {};
     return Object.entries(required).flatMap(([label, value]) => {
       const actual = site.labels?.[label];
       if (actual === value) return [];
-      const problem = actual === undefined ? `site "${step.site}" has no label "${label}"` : `site "${step.site}" has ${label}=${actual}`;
+      const problem =
+        actual === undefined
+          ? `site "${step.site}" has no label "${label}"`
+          : `site "${step.site}" has ${label}=${actual}`;
       return [
-        error("MISSING_LABEL", ["steps", i, "requires", "labels", label], `step "${step.name}" requires ${label}=${value}, but ${problem}`, `place the step on a site labelled ${label}: ${value}, or add the label to site "${step.site}"`),
+        error(
+          "MISSING_LABEL",
+          ["steps", i, "requires", "labels", label],
+          `step "${step.name}" requires ${label}=${value}, but ${problem}`,
+          `place the step on a site labelled ${label}: ${value}, or add the label to site "${step.site}"`,
+        ),
       ];
     });
   });

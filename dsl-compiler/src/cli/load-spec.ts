@@ -7,8 +7,20 @@ export async function compileSpecFile(path: string): Promise<CompileResult & { t
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
-    return { diagnostics: [{ code: "YAML_SYNTAX", severity: "error", path: [], message: `cannot read the spec: ${reason}`, line: 1, col: 1 }] };
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    return {
+      diagnostics: [
+        {
+          code: "YAML_SYNTAX",
+          severity: "error",
+          path: [],
+          message: `cannot read the spec: ${reason}`,
+          line: 1,
+          col: 1,
+        },
+      ],
+    };
   }
   return { ...compileSpec(text), text };
 }

@@ -18,7 +18,10 @@ describe("ferry validate", () => {
   it("exits 1 with file:line:col diagnostics on an invalid spec", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
     const file = join(dir, "bad.yaml");
-    writeFileSync(file, "name: x\nsites: { lab: { type: edge } }\nsteps:\n  - { name: a, site: lab, depends: [b], process: { command: [\"true\"] } }\n");
+    writeFileSync(
+      file,
+      'name: x\nsites: { lab: { type: edge } }\nsteps:\n  - { name: a, site: lab, depends: [b], process: { command: ["true"] } }\n',
+    );
     const io = recordingIo(dir);
     expect(await main(["validate", file], io)).toBe(1);
     expect(io.err).toContain(`${file}:4:37: error[UNKNOWN_DEPENDENCY] steps[0].depends[0]: unknown step "b"`);
@@ -49,20 +52,32 @@ describe("ferry compile", () => {
     const out = join(mkdtempSync(join(tmpdir(), "ferry-cli-")), "hello");
     const io = recordingIo(root);
     expect(await main(["compile", hello, "--out", out, "--no-synth"], io)).toBe(0);
-    for (const file of ["ir.json", "statemachine.asl.json", "manifest.json", "substitutions.json", "states.json"]) {
+    for (const file of [
+      "ir.json",
+      "statemachine.asl.json",
+      "manifest.json",
+      "substitutions.json",
+      "states.json",
+    ]) {
       expect(existsSync(join(out, file)), file).toBe(true);
     }
     const asl = JSON.parse(readFileSync(join(out, "statemachine.asl.json"), "utf8"));
-    expect(asl.States.extract.Parameters.QueueUrl).toBe("${QueueUrl_site_laptop}");
+    expect(asl.States.extract.Parameters.QueueUrl).toBe("$" + "{QueueUrl_site_laptop}");
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
-    expect(manifest.steps.summarize.runtime).toMatchObject({ kind: "function", file: "examples/hello/summarize.ts", exportName: "handler" });
+    expect(manifest.steps.summarize.runtime).toMatchObject({
+      kind: "function",
+      file: "examples/hello/summarize.ts",
+      exportName: "handler",
+    });
     expect(manifest.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("leaves nothing behind when the spec is invalid", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
     writeFileSync(join(dir, "bad.yaml"), "name: x\n");
-    expect(await main(["compile", join(dir, "bad.yaml"), "--out", join(dir, "out")], recordingIo(dir))).toBe(1);
+    expect(await main(["compile", join(dir, "bad.yaml"), "--out", join(dir, "out")], recordingIo(dir))).toBe(
+      1,
+    );
     expect(existsSync(join(dir, "out"))).toBe(false);
   });
 });

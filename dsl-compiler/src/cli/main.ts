@@ -6,18 +6,39 @@ import { validateCommand } from "./commands/validate.ts";
 
 /** Commands other packages own, loaded only when used so `ferry validate` stays fast. */
 const LAZY_COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
-  run: { summary: "run a workflow locally on the embedded runtime (no AWS needed)", load: async () => (await import("@ferry/edge-agent")).runCommand },
-  runs: { summary: "list past local runs", load: async () => (await import("@ferry/edge-agent")).runsCommand },
-  logs: { summary: "print the logs of a local run", load: async () => (await import("@ferry/edge-agent")).logsCommand },
-  agent: { summary: "run the edge agent: long-poll queues and run steps", load: async () => (await import("@ferry/edge-agent")).agentCommand },
-  simulate: { summary: "simulate a workflow on an edge/cloud topology", load: async () => (await import("@ferry/simulator")).simulateCommand },
-  import: { summary: "import a workflow from another format (wfcommons)", load: async () => (await import("@ferry/simulator")).importCommand },
+  run: {
+    summary: "run a workflow locally on the embedded runtime (no AWS needed)",
+    load: async () => (await import("@ferry/edge-agent")).runCommand,
+  },
+  runs: {
+    summary: "list past local runs",
+    load: async () => (await import("@ferry/edge-agent")).runsCommand,
+  },
+  logs: {
+    summary: "print the logs of a local run",
+    load: async () => (await import("@ferry/edge-agent")).logsCommand,
+  },
+  agent: {
+    summary: "run the edge agent: long-poll queues and run steps",
+    load: async () => (await import("@ferry/edge-agent")).agentCommand,
+  },
+  simulate: {
+    summary: "simulate a workflow on an edge/cloud topology",
+    load: async () => (await import("@ferry/simulator")).simulateCommand,
+  },
+  import: {
+    summary: "import a workflow from another format (wfcommons)",
+    load: async () => (await import("@ferry/simulator")).importCommand,
+  },
 };
 
 const COMMANDS: CliCommand[] = [validateCommand, compileCommand, graphCommand, schemaCommand];
 
 function helpText(): string {
-  const rows = [...COMMANDS.map((c) => [c.name, c.summary]), ...Object.entries(LAZY_COMMANDS).map(([name, c]) => [name, c.summary])];
+  const rows = [
+    ...COMMANDS.map((c) => [c.name, c.summary]),
+    ...Object.entries(LAZY_COMMANDS).map(([name, c]) => [name, c.summary]),
+  ];
   const width = Math.max(...rows.map(([name]) => name!.length));
   return `Ferry — workflows across the cloud and the edge, compiled to AWS Step Functions.
 

@@ -1,6 +1,6 @@
-import { formatDiagnostic } from "../diagnostics/diagnostic.ts";
 import type { CompileResult } from "../compile.ts";
 import type { CompiledWorkflow } from "../compiled.ts";
+import { formatDiagnostic } from "../diagnostics/diagnostic.ts";
 import type { CliIo } from "./command.ts";
 import { compileSpecFile } from "./load-spec.ts";
 

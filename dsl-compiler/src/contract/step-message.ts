@@ -33,7 +33,9 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024;
  * Parses an untrusted queue message body. Never throws: a bad message comes
  * back with a reason, for the dead-letter queue and the log.
  */
-export function parseStepMessage(body: string): { ok: true; message: StepMessage } | { ok: false; reason: string } {
+export function parseStepMessage(
+  body: string,
+): { ok: true; message: StepMessage } | { ok: false; reason: string } {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -43,5 +45,8 @@ export function parseStepMessage(body: string): { ok: true; message: StepMessage
   const parsed = StepMessageSchema.safeParse(json);
   if (parsed.success) return { ok: true, message: parsed.data };
   const issue = parsed.error.issues[0]!;
-  return { ok: false, reason: `invalid step message at ${issue.path.join(".") || "(root)"}: ${issue.message}` };
+  return {
+    ok: false,
+    reason: `invalid step message at ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+  };
 }

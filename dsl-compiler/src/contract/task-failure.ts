@@ -32,7 +32,12 @@ const MAX_CAUSE = 32_768;
 export function toTaskFailure(error: unknown): TaskFailure {
   if (error instanceof Error) {
     const named = (error as { taskError?: unknown }).taskError;
-    const name = typeof named === "string" ? named : error.name && error.name !== "Error" ? error.name : FERRY_ERRORS.stepFailed;
+    const name =
+      typeof named === "string"
+        ? named
+        : error.name && error.name !== "Error"
+          ? error.name
+          : FERRY_ERRORS.stepFailed;
     return { error: name.slice(0, MAX_ERROR), cause: (error.message || name).slice(0, MAX_CAUSE) };
   }
   const text = typeof error === "string" ? error : safeJson(error);

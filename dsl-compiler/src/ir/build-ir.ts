@@ -20,7 +20,12 @@ import {
 export function buildIr(spec: WorkflowSpec): WorkflowIr {
   const sites: Record<string, IrSite> = {};
   for (const [name, site] of Object.entries(spec.sites)) {
-    sites[name] = { name, type: site.type, labels: { ...(site.labels ?? {}) }, ...(site.type === "aws" ? { region: site.region } : {}) };
+    sites[name] = {
+      name,
+      type: site.type,
+      labels: { ...(site.labels ?? {}) },
+      ...(site.type === "aws" ? { region: site.region } : {}),
+    };
   }
   const index = new Map(spec.steps.map((s, i) => [s.name, i]));
   const order = topologicalOrder(spec.steps.map((s) => s.depends.map((d) => index.get(d)!)));
@@ -29,7 +34,9 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
   const dependents = new Map<string, string[]>(spec.steps.map((s) => [s.name, []]));
   for (const i of order) for (const d of spec.steps[i]!.depends) dependents.get(d)!.push(spec.steps[i]!.name);
 
-  const steps = order.map((i) => buildStep(spec, spec.steps[i]!, i, sites, dependents.get(spec.steps[i]!.name)!));
+  const steps = order.map((i) =>
+    buildStep(spec, spec.steps[i]!, i, sites, dependents.get(spec.steps[i]!.name)!),
+  );
   return {
     irVersion: 1,
     name: spec.name,
@@ -41,12 +48,21 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
   };
 }
 
-function buildStep(spec: WorkflowSpec, step: StepSpec, specIndex: number, sites: Record<string, IrSite>, dependents: string[]): IrStep {
+function buildStep(
+  spec: WorkflowSpec,
+  step: StepSpec,
+  specIndex: number,
+  sites: Record<string, IrSite>,
+  dependents: string[],
+): IrStep {
   const site = sites[step.site]!;
   const runtime = resolveRuntime(step);
   const executor = executorFor(site.type, runtime.kind);
   const timeoutSeconds = step.timeoutSeconds ?? spec.defaults?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
-  const heartbeat = step.heartbeatSeconds ?? spec.defaults?.heartbeatSeconds ?? (executor === "http-task" ? undefined : DEFAULT_HEARTBEAT_SECONDS);
+  const heartbeat =
+    step.heartbeatSeconds ??
+    spec.defaults?.heartbeatSeconds ??
+    (executor === "http-task" ? undefined : DEFAULT_HEARTBEAT_SECONDS);
   const retry = step.retry ?? spec.defaults?.retry ?? DEFAULT_RETRY;
   return {
     name: step.name,
@@ -64,10 +80,15 @@ function buildStep(spec: WorkflowSpec, step: StepSpec, specIndex: number, sites:
     timeoutSeconds,
     // Step Functions rejects a heartbeat that is not shorter than the timeout.
     ...(heartbeat !== undefined && heartbeat < timeoutSeconds ? { heartbeatSeconds: heartbeat } : {}),
-    ...(step.foreach ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } } : {}),
+    ...(step.foreach
+      ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } }
+      : {}),
     inputs: step.inputs ?? [],
     outputs: step.outputs ?? [],
-    cache: typeof step.cache === "object" ? { enabled: step.cache.enabled, ...(step.cache.key ? { key: step.cache.key } : {}) } : { enabled: step.cache ?? false },
+    cache:
+      typeof step.cache === "object"
+        ? { enabled: step.cache.enabled, ...(step.cache.key ? { key: step.cache.key } : {}) }
+        : { enabled: step.cache ?? false },
     requires: { ...(step.requires?.labels ?? {}) },
     hints: { ...(step.hints ?? {}) },
   };
@@ -75,7 +96,13 @@ function buildStep(spec: WorkflowSpec, step: StepSpec, specIndex: number, sites:
 
 function resolveRuntime(step: StepSpec): IrRuntime {
   if (step.process) return { kind: "process", ...step.process, env: step.process.env ?? {} };
-  if (step.container) return { kind: "container", ...step.container, env: step.container.env ?? {}, volumes: step.container.volumes ?? [] };
+  if (step.container)
+    return {
+      kind: "container",
+      ...step.container,
+      env: step.container.env ?? {},
+      volumes: step.container.volumes ?? [],
+    };
   if (step.function) {
     const [file, exportName] = step.function.handler.split("#") as [string, string];
     return { kind: "function", ...step.function, file, exportName, env: step.function.env ?? {} };
@@ -102,7 +129,12 @@ function collectQueues(steps: IrStep[]): IrQueue[] {
   const queues = new Map<string, IrQueue>();
   for (const step of steps) {
     if (!step.queue || step.executor === "http-task") continue;
-    const queue = queues.get(step.queue) ?? { id: step.queue, site: step.site, executor: step.executor, steps: [] };
+    const queue = queues.get(step.queue) ?? {
+      id: step.queue,
+      site: step.site,
+      executor: step.executor,
+      steps: [],
+    };
     queue.steps.push(step.name);
     queues.set(step.queue, queue);
   }

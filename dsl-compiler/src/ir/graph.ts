@@ -41,7 +41,10 @@ export function transitiveReduction(deps: Deps, ancestors: BitSet[] = ancestorSe
 }
 
 /** Length of the longest path, weighting each node with `duration`, and one path achieving it. */
-export function criticalPath(deps: Deps, duration: (node: number) => number): { length: number; path: number[] } {
+export function criticalPath(
+  deps: Deps,
+  duration: (node: number) => number,
+): { length: number; path: number[] } {
   const finish = new Float64Array(deps.length);
   const via = new Int32Array(deps.length).fill(-1);
   let end = -1;
@@ -69,7 +72,9 @@ export function topologicalOrder(deps: Deps): number[] | undefined {
     for (const d of ds) dependents[d]!.push(v);
   });
   const ready = new MinHeap();
-  indegree.forEach((deg, v) => deg === 0 && ready.push(v));
+  indegree.forEach((deg, v) => {
+    if (deg === 0) ready.push(v);
+  });
   const order: number[] = [];
   while (ready.size > 0) {
     const v = ready.pop();

@@ -35,7 +35,14 @@ export type IrRuntime =
       volumes: Array<{ hostPath: string; containerPath: string; readOnly: boolean }>;
       workingDir?: string;
     }
-  | { kind: "function"; handler: string; file: string; exportName: string; memoryMiB?: number; env: Record<string, string> }
+  | {
+      kind: "function";
+      handler: string;
+      file: string;
+      exportName: string;
+      memoryMiB?: number;
+      env: Record<string, string>;
+    }
   | { kind: "http"; method: string; url: string; headers: Record<string, string>; body?: unknown };
 
 /**

@@ -39,7 +39,8 @@ export class LocalJoinTable {
   /** `sfn:sendTaskSuccess` to a waiter. */
   sendTaskSuccess(token: string, output: string): Record<string, never> {
     const callback = this.callbacks.get(token);
-    if (!callback) throw Object.assign(new Error("Task token is not valid"), { name: "Sfn.InvalidTokenException" });
+    if (!callback)
+      throw Object.assign(new Error("Task token is not valid"), { name: "Sfn.InvalidTokenException" });
     this.callbacks.delete(token);
     callback(output);
     return {};

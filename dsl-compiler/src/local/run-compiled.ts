@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { StateMachine } from "aws-local-stepfunctions";
 import type { AslDefinition, AslState } from "../asl/asl-types.ts";
 import type { CompiledStateMachine, CompiledWorkflow } from "../compiled.ts";
-import { canonicalJson } from "../manifest/manifest.ts";
 import type { StepMessage } from "../contract/step-message.ts";
+import { canonicalJson } from "../manifest/manifest.ts";
 import { LocalJoinTable } from "./join-table.ts";
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node ≥ 22); Node 20 lacks it.
@@ -14,7 +14,10 @@ export interface LocalStepHandlers {
   /** A queue-backed step: run it and resolve with its output (reject to fail the attempt; the error's `name` is what Retry matches). */
   runStep(message: StepMessage): Promise<unknown>;
   /** An `http:invoke` task: resolve with `{ StatusCode, ResponseBody }` as Step Functions does. */
-  runHttpTask(step: string, parameters: HttpTaskParameters): Promise<{ StatusCode: number; ResponseBody: unknown }>;
+  runHttpTask(
+    step: string,
+    parameters: HttpTaskParameters,
+  ): Promise<{ StatusCode: number; ResponseBody: unknown }>;
 }
 
 export interface HttpTaskParameters {
@@ -55,7 +58,12 @@ export function runCompiledWorkflow(
     executionName: name,
   };
   const result = startMachine(compiled.stateMachine, input, ctx);
-  return { result, abort: () => ctx.running.forEach((abort) => abort()) };
+  return {
+    result,
+    abort: () => {
+      for (const abort of ctx.running) abort();
+    },
+  };
 }
 
 interface DispatchContext {
@@ -71,11 +79,18 @@ interface DispatchContext {
 
 function startMachine(machine: CompiledStateMachine, input: unknown, ctx: DispatchContext): Promise<unknown> {
   // Compiled definitions are checked with asl-validator in the compiler's tests; validating again costs ~1 s per run.
-  const sm = new StateMachine(localDefinition(machine.definition) as never, { validationOptions: { noValidate: true } });
-  const execution = sm.run(input, {
+  const sm = new StateMachine(localDefinition(machine.definition) as never, {
+    validationOptions: { noValidate: true },
+  });
+  const execution = sm.run(input as never, {
     overrides: { taskResourceLocalHandlers: taskOverrides(machine, ctx) as never },
     context: {
-      Execution: { Id: ctx.executionId, Name: ctx.executionName, Input: input, StartTime: new Date().toISOString() },
+      Execution: {
+        Id: ctx.executionId,
+        Name: ctx.executionName,
+        Input: input,
+        StartTime: new Date().toISOString(),
+      },
       // The library has no task tokens or retry counters: runners mint tokens and count attempts themselves.
       Task: { Token: "local" },
       State: { RetryCount: 0 },
@@ -86,7 +101,10 @@ function startMachine(machine: CompiledStateMachine, input: unknown, ctx: Dispat
   return execution.result.finally(() => ctx.running.delete(abort));
 }
 
-function taskOverrides(machine: CompiledStateMachine, ctx: DispatchContext): Record<string, (input: never) => Promise<unknown>> {
+function taskOverrides(
+  machine: CompiledStateMachine,
+  ctx: DispatchContext,
+): Record<string, (input: never) => Promise<unknown>> {
   const overrides: Record<string, (input: never) => Promise<unknown>> = {};
   for (const [stateName, role] of Object.entries(machine.states)) {
     switch (role.kind) {
@@ -108,14 +126,18 @@ function taskOverrides(machine: CompiledStateMachine, ctx: DispatchContext): Rec
         overrides[stateName] = async (params: DynamoParams) => ctx.joins.read(keyOf(params));
         break;
       case "signal":
-        overrides[stateName] = async (params: DynamoParams) => ctx.joins.markDone(keyOf(params), params.ExpressionAttributeValues[":output"]!.S!);
+        overrides[stateName] = async (params: DynamoParams) =>
+          ctx.joins.markDone(keyOf(params), params.ExpressionAttributeValues[":output"]!.S!);
         break;
       case "signal-notify":
-        overrides[stateName] = async (params: { TaskToken: string; Output: string }) => ctx.joins.sendTaskSuccess(params.TaskToken, params.Output);
+        overrides[stateName] = async (params: { TaskToken: string; Output: string }) =>
+          ctx.joins.sendTaskSuccess(params.TaskToken, params.Output);
         break;
       case "child":
         // As `states:startExecution.sync:2` does: run to completion, answer { Output }.
-        overrides[stateName] = async (params: { Input: unknown }) => ({ Output: await startMachine(ctx.children.get(role.machine)!, params.Input, ctx) });
+        overrides[stateName] = async (params: { Input: unknown }) => ({
+          Output: await startMachine(ctx.children.get(role.machine)!, params.Input, ctx),
+        });
         break;
       default:
         break;
@@ -139,10 +161,30 @@ function localDefinition(definition: AslDefinition): AslDefinition {
     Object.fromEntries(
       Object.entries(states).map(([name, state]) => {
         if (state.Type === "Task") {
-          return [name, { ...state, TimeoutSeconds: Math.min(state.TimeoutSeconds ?? MAX_LOCAL_TIMEOUT_SECONDS, MAX_LOCAL_TIMEOUT_SECONDS) }];
+          return [
+            name,
+            {
+              ...state,
+              TimeoutSeconds: Math.min(
+                state.TimeoutSeconds ?? MAX_LOCAL_TIMEOUT_SECONDS,
+                MAX_LOCAL_TIMEOUT_SECONDS,
+              ),
+            },
+          ];
         }
-        if (state.Type === "Parallel") return [name, { ...state, Branches: state.Branches.map((b) => ({ ...b, States: fixStates(b.States) })) }];
-        if (state.Type === "Map") return [name, { ...state, ItemProcessor: { ...state.ItemProcessor, States: fixStates(state.ItemProcessor.States) } }];
+        if (state.Type === "Parallel")
+          return [
+            name,
+            { ...state, Branches: state.Branches.map((b) => ({ ...b, States: fixStates(b.States) })) },
+          ];
+        if (state.Type === "Map")
+          return [
+            name,
+            {
+              ...state,
+              ItemProcessor: { ...state.ItemProcessor, States: fixStates(state.ItemProcessor.States) },
+            },
+          ];
         return [name, state];
       }),
     );

@@ -47,15 +47,21 @@ export function buildManifest(ir: WorkflowIr): Manifest {
     };
     steps[s.name] = { ...definition, hash: sha256(canonicalJson(definition)) };
   }
-    // The workflow hash covers every step's hash, in name order.
-  const hash = sha256(Object.keys(steps).sort().map((name) => `${name}:${steps[name]!.hash}`).join("\n"));
+  // The workflow hash covers every step's hash, in name order.
+  const hash = sha256(
+    Object.keys(steps)
+      .sort()
+      .map((name) => `${name}:${steps[name]!.hash}`)
+      .join("\n"),
+  );
   return { manifestVersion: 1, workflow: ir.name, hash, steps };
 }
 
 /** JSON with object keys sorted, so equal content always hashes equally. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
   entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;

@@ -9,7 +9,11 @@ type Path = ReadonlyArray<string | number>;
  * value received and a way out. `schema` and `value` let unknown-field
  * errors suggest the field the user probably meant.
  */
-export function schemaIssuesToDiagnostics(issues: readonly z.core.$ZodIssue[], schema: z.ZodType, value: unknown): Diagnostic[] {
+export function schemaIssuesToDiagnostics(
+  issues: readonly z.core.$ZodIssue[],
+  schema: z.ZodType,
+  value: unknown,
+): Diagnostic[] {
   return issues.flatMap((issue) => toDiagnostics(issue, schema, value));
 }
 
@@ -30,23 +34,38 @@ function toDiagnostics(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknow
     }
     case "invalid_type":
       if (valueAt(value, path) === undefined) {
-        return [{ ...base, code: "MISSING_FIELD", message: `"${String(path.at(-1) ?? "spec")}" is required` }];
+        return [
+          { ...base, code: "MISSING_FIELD", message: `"${String(path.at(-1) ?? "spec")}" is required` },
+        ];
       }
       if (path.length === 0) {
-        return [{ ...base, code: "NOT_AN_OBJECT", message: `a workflow spec must be a mapping, got ${got}`, hint: "start from examples/hello/workflow.yaml" }];
+        return [
+          {
+            ...base,
+            code: "NOT_AN_OBJECT",
+            message: `a workflow spec must be a mapping, got ${got}`,
+            hint: "start from examples/hello/workflow.yaml",
+          },
+        ];
       }
       return [{ ...base, code: "INVALID_TYPE", message: `must be ${article(issue.expected)}, got ${got}` }];
     case "too_small":
     case "too_big": {
       const numeric = issue.origin === "number" || issue.origin === "int" || issue.origin === "bigint";
-      const bound = issue.code === "too_small" ? `${issue.inclusive === false ? ">" : "≥"} ${issue.minimum}` : `${issue.inclusive === false ? "<" : "≤"} ${issue.maximum}`;
+      const bound =
+        issue.code === "too_small"
+          ? `${issue.inclusive === false ? ">" : "≥"} ${issue.minimum}`
+          : `${issue.inclusive === false ? "<" : "≤"} ${issue.maximum}`;
       if (numeric) return [{ ...base, code: "OUT_OF_RANGE", message: `must be ${bound}, got ${got}` }];
       const unit = issue.origin === "array" ? "items" : issue.origin === "string" ? "characters" : "entries";
       return [{ ...base, code: "INVALID_VALUE", message: `must have ${bound} ${unit}, got ${got}` }];
     }
     case "invalid_format": {
-      const isName = path.at(-1) === "name" || path.at(-2) === "depends" || path[0] === "sites" || path.at(-1) === "site";
-      return [{ ...base, code: isName ? "INVALID_NAME" : "INVALID_VALUE", message: `${issue.message}, got ${got}` }];
+      const isName =
+        path.at(-1) === "name" || path.at(-2) === "depends" || path[0] === "sites" || path.at(-1) === "site";
+      return [
+        { ...base, code: isName ? "INVALID_NAME" : "INVALID_VALUE", message: `${issue.message}, got ${got}` },
+      ];
     }
     case "invalid_value":
       return [
@@ -59,9 +78,17 @@ function toDiagnostics(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknow
     case "invalid_union":
       return [{ ...base, code: "INVALID_VALUE", message: `${unionMessage(issue, path)}, got ${got}` }];
     case "invalid_key":
-      return [{ ...base, code: path[0] === "sites" ? "INVALID_NAME" : "INVALID_VALUE", message: `key ${issue.issues[0]?.message ?? "is invalid"}` }];
+      return [
+        {
+          ...base,
+          code: path[0] === "sites" ? "INVALID_NAME" : "INVALID_VALUE",
+          message: `key ${issue.issues[0]?.message ?? "is invalid"}`,
+        },
+      ];
     case "not_multiple_of":
-      return [{ ...base, code: "OUT_OF_RANGE", message: `must be a multiple of ${issue.divisor}, got ${got}` }];
+      return [
+        { ...base, code: "OUT_OF_RANGE", message: `must be a multiple of ${issue.divisor}, got ${got}` },
+      ];
     default:
       return [{ ...base, code: "INVALID_VALUE", message: `${issue.message}, got ${got}` }];
   }
@@ -119,12 +146,20 @@ function unwrap(schema: unknown, data: unknown): unknown {
   for (let guard = 0; guard < 10; guard++) {
     const def = defOf(cur);
     if (!def) return cur;
-    if (def.type === "optional" || def.type === "default" || def.type === "nullable" || def.type === "prefault") {
+    if (
+      def.type === "optional" ||
+      def.type === "default" ||
+      def.type === "nullable" ||
+      def.type === "prefault"
+    ) {
       cur = def.innerType;
     } else if (def.type === "union") {
       const options = def.options as unknown[];
       const discriminator = def.discriminator as string | undefined;
-      const tag = discriminator && data && typeof data === "object" ? (data as Record<string, unknown>)[discriminator] : undefined;
+      const tag =
+        discriminator && data && typeof data === "object"
+          ? (data as Record<string, unknown>)[discriminator]
+          : undefined;
       cur =
         options.find((o) => {
           const shape = defOf(o)?.shape as Record<string, unknown> | undefined;

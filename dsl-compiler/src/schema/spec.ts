@@ -18,20 +18,34 @@ export const MAX_RETRY_ATTEMPTS = 10;
 
 const workflowName = z
   .string()
-  .regex(WORKFLOW_NAME_PATTERN, "must be 1–64 characters of a-z, 0-9 and '-', starting with a letter or digit");
+  .regex(
+    WORKFLOW_NAME_PATTERN,
+    "must be 1–64 characters of a-z, 0-9 and '-', starting with a letter or digit",
+  );
 const stepName = z
   .string()
-  .regex(STEP_NAME_PATTERN, "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,79}$ (letters, digits, '_' and '-', ≤ 80)");
+  .regex(
+    STEP_NAME_PATTERN,
+    "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,79}$ (letters, digits, '_' and '-', ≤ 80)",
+  );
 const siteName = z
   .string()
-  .regex(SITE_NAME_PATTERN, "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$ (letters, digits, '_' and '-', ≤ 40)");
+  .regex(
+    SITE_NAME_PATTERN,
+    "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$ (letters, digits, '_' and '-', ≤ 40)",
+  );
 const labels = z.record(z.string().min(1), z.string()).describe("Labels such as arch, gpu, zone.");
 const stringMap = z.record(z.string().min(1), z.string());
 const seconds = (max: number) => z.number().int().min(1).max(max);
 
 export const RetrySchema = z
   .strictObject({
-    maxAttempts: z.number().int().min(1).max(MAX_RETRY_ATTEMPTS).describe("Total attempts, the first included."),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_RETRY_ATTEMPTS)
+      .describe("Total attempts, the first included."),
     intervalSeconds: z.number().int().min(0).max(3600).default(1),
     backoffRate: z.number().min(1).max(10).default(2),
     maxDelaySeconds: z.number().int().min(1).max(86_400).optional(),
@@ -140,7 +154,9 @@ export const StepSchema = z.strictObject({
   hints: z
     .record(z.string(), z.unknown())
     .optional()
-    .describe("Free-form characteristics (aggregator, durationSeconds, outputBytes, …) for placement and simulation."),
+    .describe(
+      "Free-form characteristics (aggregator, durationSeconds, outputBytes, …) for placement and simulation.",
+    ),
 });
 
 export const WorkflowSpecSchema = z.strictObject({

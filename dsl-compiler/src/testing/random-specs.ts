@@ -15,7 +15,11 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** A random DAG: each node picks up to `maxDeps` dependencies among the `window` nodes before it. */
-export function randomDag(n: number, random: () => number, options: { maxDeps?: number; window?: number } = {}): number[][] {
+export function randomDag(
+  n: number,
+  random: () => number,
+  options: { maxDeps?: number; window?: number } = {},
+): number[][] {
   const maxDeps = options.maxDeps ?? 3;
   const window = options.window ?? 8;
   return Array.from({ length: n }, (_, v) => {

@@ -17,7 +17,11 @@ export class InProcessFunctionRuntime implements Runtime {
 
   async run(request: RuntimeRequest): Promise<RuntimeResult> {
     const runtime = request.step.runtime;
-    if (runtime.kind !== "function") throw new AgentError("RUNTIME_FAILED", `step "${request.step.name}" is a ${runtime.kind} step, not a function step`);
+    if (runtime.kind !== "function")
+      throw new AgentError(
+        "RUNTIME_FAILED",
+        `step "${request.step.name}" is a ${runtime.kind} step, not a function step`,
+      );
     const module = await this.load(runtime.file, request.step.name);
     const env = request.env;
     const result = await runFunctionStep(
@@ -37,7 +41,12 @@ export class InProcessFunctionRuntime implements Runtime {
     const base = { stdout: "", stderr: "", stdoutBytes: 0, stderrBytes: 0, aborted: request.signal.aborted };
     return result.ok
       ? { ...base, exitCode: 0, output: { value: result.output } }
-      : { ...base, exitCode: 1, stderr: `${result.failure.error}: ${result.failure.cause}\n`, failure: result.failure };
+      : {
+          ...base,
+          exitCode: 1,
+          stderr: `${result.failure.error}: ${result.failure.cause}\n`,
+          failure: result.failure,
+        };
   }
 
   private load(file: string, step: string): Promise<Record<string, unknown>> {
@@ -46,7 +55,11 @@ export class InProcessFunctionRuntime implements Runtime {
     if (!module) {
       module = import(pathToFileURL(path).href).catch((error: unknown) => {
         this.modules.delete(path);
-        throw new AgentError("RUNTIME_FAILED", `step "${step}": cannot load handler file ${file} (${(error as Error).message}); paths are relative to ${this.projectDir}`, { cause: error });
+        throw new AgentError(
+          "RUNTIME_FAILED",
+          `step "${step}": cannot load handler file ${file} (${(error as Error).message}); paths are relative to ${this.projectDir}`,
+          { cause: error },
+        );
       });
       this.modules.set(path, module);
     }

@@ -31,7 +31,10 @@ export class LiveView {
     private readonly out: ViewOutput,
   ) {
     tracker.onChange((step) => {
-      if (!out.isTTY) out.write(`${this.elapsed(Date.now())} ${ICON[step.status]} ${step.name} ${step.status.toLowerCase()}${detail(step, tracker.itemsRunning(step.name))}\n`);
+      if (!out.isTTY)
+        out.write(
+          `${this.elapsed(Date.now())} ${ICON[step.status]} ${step.name} ${step.status.toLowerCase()}${detail(step, tracker.itemsRunning(step.name))}\n`,
+        );
     });
   }
 
@@ -56,11 +59,20 @@ export class LiveView {
       const ended = s.finishedAt ? Date.parse(s.finishedAt) : now;
       const time = started === undefined ? "" : `${((ended - started) / 1000).toFixed(1)}s`;
       const items = this.tracker.itemsRunning(s.name);
-      const note = items !== undefined ? (s.attempts > 0 ? `  (${s.attempts} items started)` : "") : s.attempts > 1 ? `  (${s.attempts} attempts)` : "";
+      const note =
+        items !== undefined
+          ? s.attempts > 0
+            ? `  (${s.attempts} items started)`
+            : ""
+          : s.attempts > 1
+            ? `  (${s.attempts} attempts)`
+            : "";
       return `${ICON[s.status]} ${s.name.padEnd(width)}  ${s.site.padEnd(10)} ${s.status.toLowerCase().padEnd(9)} ${time.padStart(7)}${note}`;
     });
     const count = (status: StepStatus) => steps.filter((s) => s.status === status).length;
-    lines.push(`${this.workflow}: ${count("SUCCEEDED")}/${steps.length} succeeded, ${count("RUNNING")} running${count("FAILED") ? `, ${count("FAILED")} failed` : ""} — ${((now - this.startedAt) / 1000).toFixed(1)}s`);
+    lines.push(
+      `${this.workflow}: ${count("SUCCEEDED")}/${steps.length} succeeded, ${count("RUNNING")} running${count("FAILED") ? `, ${count("FAILED")} failed` : ""} — ${((now - this.startedAt) / 1000).toFixed(1)}s`,
+    );
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}F` : "";
     this.out.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join("\n")}\n`);
     this.drawnLines = lines.length;
@@ -72,9 +84,12 @@ export class LiveView {
 }
 
 function detail(step: StepRecord, itemsRunning: number | undefined): string {
-  if (step.status === "FAILED" || step.status === "RETRYING") return ` — ${step.error}: ${firstLine(step.cause ?? "")}`;
-  if (step.status === "RUNNING" && itemsRunning !== undefined) return ` on ${step.site} (foreach: ${itemsRunning} running, ${step.attempts} started)`;
-  if (step.status === "RUNNING") return ` on ${step.site}${step.attempts > 1 ? ` (attempt ${step.attempts})` : ""}`;
+  if (step.status === "FAILED" || step.status === "RETRYING")
+    return ` — ${step.error}: ${firstLine(step.cause ?? "")}`;
+  if (step.status === "RUNNING" && itemsRunning !== undefined)
+    return ` on ${step.site} (foreach: ${itemsRunning} running, ${step.attempts} started)`;
+  if (step.status === "RUNNING")
+    return ` on ${step.site}${step.attempts > 1 ? ` (attempt ${step.attempts})` : ""}`;
   if (step.reused) return " (reused from the earlier run)";
   return "";
 }

@@ -2,9 +2,16 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type CliCommand, type CliIo, compileSpecFile, findProjectRoot, formatDiagnostic, UsageError } from "@ferry/dsl-compiler";
+import {
+  type CliCommand,
+  type CliIo,
+  compileSpecFile,
+  findProjectRoot,
+  formatDiagnostic,
+  UsageError,
+} from "@ferry/dsl-compiler";
 import { isAgentError } from "../errors.ts";
-import { listRuns, readRunRecord, type RunRecord, runsRoot } from "./run-record.ts";
+import { listRuns, type RunRecord, readRunRecord, runsRoot } from "./run-record.ts";
 import { runWorkflow } from "./run-workflow.ts";
 
 export const runCommand: CliCommand = {
@@ -40,11 +47,13 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
     if (positionals.length !== 1) throw new UsageError("name one spec file");
     const specFile = resolve(io.cwd, positionals[0]!);
     const input = await readInput(values.input, values["input-file"], io.cwd);
-    const concurrency = values.concurrency === undefined ? undefined : positiveInt(values.concurrency, "--concurrency");
+    const concurrency =
+      values.concurrency === undefined ? undefined : positiveInt(values.concurrency, "--concurrency");
     const siteConcurrency = Object.fromEntries(
       (values["site-concurrency"] ?? []).map((pair) => {
         const [site, n] = pair.split("=");
-        if (!site || n === undefined) throw new UsageError(`--site-concurrency expects SITE=N, got "${pair}"`);
+        if (!site || n === undefined)
+          throw new UsageError(`--site-concurrency expects SITE=N, got "${pair}"`);
         return [site, positiveInt(n, `--site-concurrency ${site}`)];
       }),
     );
@@ -53,12 +62,15 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
     for (const d of diagnostics) io.stderr(`${formatDiagnostic(positionals[0]!, d)}\n`);
     if (!compiled) return 1;
     for (const site of Object.keys(siteConcurrency)) {
-      if (!compiled.ir.sites[site]) throw new UsageError(`--site-concurrency names site "${site}", which the workflow does not declare`);
+      if (!compiled.ir.sites[site])
+        throw new UsageError(`--site-concurrency names site "${site}", which the workflow does not declare`);
     }
     const projectDir = findProjectRoot(dirname(specFile));
     const resumeFrom = values.resume ? await loadRun(projectDir, values.resume) : undefined;
     if (resumeFrom && resumeFrom.record.workflow !== compiled.ir.name) {
-      throw new UsageError(`run ${resumeFrom.record.runId} is of workflow "${resumeFrom.record.workflow}", not "${compiled.ir.name}"`);
+      throw new UsageError(
+        `run ${resumeFrom.record.runId} is of workflow "${resumeFrom.record.workflow}", not "${compiled.ir.name}"`,
+      );
     }
 
     let result: Awaited<ReturnType<typeof runWorkflow>>;
@@ -75,7 +87,9 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
       });
     } catch (error) {
       if (isAgentError(error, "RUNTIME_UNAVAILABLE")) {
-        io.stderr(`ferry run: ${(error as Error).message}\n  hint: container steps need a Docker engine (on Debian/Ubuntu: sudo apt-get install docker.io && sudo systemctl start docker)\n`);
+        io.stderr(
+          `ferry run: ${(error as Error).message}\n  hint: container steps need a Docker engine (on Debian/Ubuntu: sudo apt-get install docker.io && sudo systemctl start docker)\n`,
+        );
         return 1;
       }
       throw error;
@@ -95,14 +109,20 @@ function report(record: RunRecord, runDir: string, io: CliIo, json: boolean): vo
     return;
   }
   if (record.status === "CANCELLED") {
-    io.stderr(`■ ${record.workflow} cancelled after ${seconds}s — run ${record.runId}; nothing is left running\n`);
+    io.stderr(
+      `■ ${record.workflow} cancelled after ${seconds}s — run ${record.runId}; nothing is left running\n`,
+    );
     return;
   }
   const failed = record.steps.find((s) => s.name === record.error?.step);
   io.stderr(`✗ ${record.workflow} failed after ${seconds}s — run ${record.runId}\n`);
-  io.stderr(`  step ${record.error?.step ?? "?"} failed${failed ? ` after ${failed.attempts} attempt${failed.attempts === 1 ? "" : "s"}` : ""}: ${record.error?.error}: ${record.error?.cause}\n`);
+  io.stderr(
+    `  step ${record.error?.step ?? "?"} failed${failed ? ` after ${failed.attempts} attempt${failed.attempts === 1 ? "" : "s"}` : ""}: ${record.error?.error}: ${record.error?.cause}\n`,
+  );
   if (failed?.logPath) io.stderr(`${tailOfLog(join(runDir, failed.logPath))}`);
-  io.stderr(`  see the whole log: npx ferry logs ${record.runId}${failed ? ` ${failed.name}` : ""}\n  rerun what failed: npx ferry run ${record.specFile} --resume ${record.runId}\n`);
+  io.stderr(
+    `  see the whole log: npx ferry logs ${record.runId}${failed ? ` ${failed.name}` : ""}\n  rerun what failed: npx ferry run ${record.specFile} --resume ${record.runId}\n`,
+  );
 }
 
 function tailOfLog(path: string): string {
@@ -116,8 +136,13 @@ function tailOfLog(path: string): string {
   }
 }
 
-async function readInput(inline: string | undefined, file: string | undefined, cwd: string): Promise<unknown> {
-  if (inline !== undefined && file !== undefined) throw new UsageError("pass --input or --input-file, not both");
+async function readInput(
+  inline: string | undefined,
+  file: string | undefined,
+  cwd: string,
+): Promise<unknown> {
+  if (inline !== undefined && file !== undefined)
+    throw new UsageError("pass --input or --input-file, not both");
   const text = inline ?? (file !== undefined ? await readFile(resolve(cwd, file), "utf8") : "{}");
   try {
     return JSON.parse(text);
@@ -128,12 +153,16 @@ async function readInput(inline: string | undefined, file: string | undefined, c
 
 function positiveInt(text: string, what: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a positive integer, got "${text}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${what} must be a positive integer, got "${text}"`);
   return n;
 }
 
 /** Loads a recorded run by id, or the latest with "last". */
-export async function loadRun(projectDir: string, id: string): Promise<{ record: RunRecord; runDir: string }> {
+export async function loadRun(
+  projectDir: string,
+  id: string,
+): Promise<{ record: RunRecord; runDir: string }> {
   const runId = id === "last" ? (await listRuns(projectDir))[0]?.runId : id;
   if (!runId) throw new UsageError("there is no earlier run in this project");
   const runDir = join(runsRoot(projectDir), runId);

@@ -72,6 +72,11 @@ export async function listRuns(projectDir: string): Promise<RunRecord[]> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return []; // no run yet
     throw error;
   }
-  const records = await Promise.all(names.sort().reverse().map((name) => readRunRecord(join(runsRoot(projectDir), name)).catch(() => undefined)));
+  const records = await Promise.all(
+    names
+      .sort()
+      .reverse()
+      .map((name) => readRunRecord(join(runsRoot(projectDir), name)).catch(() => undefined)),
+  );
   return records.filter((r): r is RunRecord => r !== undefined);
 }

@@ -1,13 +1,13 @@
-import { availableParallelism } from "node:os";
 import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import {
   type CompiledWorkflow,
   canonicalJson,
   type HttpTaskParameters,
   runCompiledWorkflow,
-  sha256,
   type StepMessage,
+  sha256,
 } from "@ferry/dsl-compiler";
 import { type Logger, pino } from "pino";
 import type { AttemptFinished } from "../events.ts";
@@ -54,13 +54,19 @@ export interface RunResult {
  * an in-memory queue to one worker per site — the edge agent's own worker
  * core and runtimes.
  */
-export async function runWorkflow(compiled: CompiledWorkflow, options: RunWorkflowOptions): Promise<RunResult> {
+export async function runWorkflow(
+  compiled: CompiledWorkflow,
+  options: RunWorkflowOptions,
+): Promise<RunResult> {
   const runId = newRunId();
   const runDir = join(runsRoot(options.projectDir), runId);
   const logger = options.logger ?? pino({ level: "silent" });
   await mkdir(join(runDir, "logs"), { recursive: true });
   await mkdir(join(runDir, "outputs"), { recursive: true });
-  if (options.resumeFrom) await cp(join(options.resumeFrom.runDir, "files"), join(runDir, "files"), { recursive: true }).catch(ignoreMissing);
+  if (options.resumeFrom)
+    await cp(join(options.resumeFrom.runDir, "files"), join(runDir, "files"), { recursive: true }).catch(
+      ignoreMissing,
+    );
 
   const runtimes = await runtimesFor(compiled, options);
   const tracker = new StepTracker(compiled.ir);
@@ -77,14 +83,19 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunWorkfl
   };
   await writeRunRecord(runDir, record);
 
-  const pending = new Map<string, { resolve(output: unknown): void; reject(error: Error): void; message: StepMessage }>();
+  const pending = new Map<
+    string,
+    { resolve(output: unknown): void; reject(error: Error): void; message: StepMessage }
+  >();
   const completion = new CallbackCompletion({
     onComplete: (answer: CompletionRecord) => {
       const task = pending.get(answer.token);
       if (!task) return;
       pending.delete(answer.token);
       if (answer.kind === "success") {
-        void saveOutput(runDir, compiled, task.message, answer.output).catch((error: unknown) => logger.warn({ err: error }, "could not keep a step output for --resume"));
+        void saveOutput(runDir, compiled, task.message, answer.output).catch((error: unknown) =>
+          logger.warn({ err: error }, "could not keep a step output for --resume"),
+        );
         task.resolve(answer.output);
       } else task.reject(Object.assign(new Error(answer.cause), { name: answer.error }));
     },
@@ -94,8 +105,18 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunWorkfl
     onAttemptStarted: (a: { step: string; startedAt: Date }) => tracker.attemptStarted(a.step, a.startedAt),
     onAttemptFinished: (a: AttemptFinished) => {
       const logPath = logPathFor(logCounts, a.step, a.attempt);
-      void writeFile(join(runDir, logPath), formatLog(a)).catch((error: unknown) => logger.warn({ err: error }, "could not write a step log"));
-      tracker.attemptFinished(a.step, { ok: a.outcome === "succeeded", cancelled: a.outcome === "handed-back", exitCode: a.exitCode, error: a.error, cause: a.cause, logPath, at: a.finishedAt });
+      void writeFile(join(runDir, logPath), formatLog(a)).catch((error: unknown) =>
+        logger.warn({ err: error }, "could not write a step log"),
+      );
+      tracker.attemptFinished(a.step, {
+        ok: a.outcome === "succeeded",
+        cancelled: a.outcome === "handed-back",
+        exitCode: a.exitCode,
+        error: a.error,
+        cause: a.cause,
+        logPath,
+        at: a.finishedAt,
+      });
     },
   };
 
@@ -103,7 +124,10 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunWorkfl
   const workers: Worker[] = [];
   const defaultConcurrency = options.concurrency ?? Math.max(4, availableParallelism());
   for (const site of Object.keys(compiled.ir.sites)) {
-    const queue = new InMemoryQueue({ name: `site-${site}`, onDeadLetter: (letter) => logger.error({ reason: letter.reason }, "step message dead-lettered") });
+    const queue = new InMemoryQueue({
+      name: `site-${site}`,
+      onDeadLetter: (letter) => logger.error({ reason: letter.reason }, "step message dead-lettered"),
+    });
     queues.set(site, queue);
     workers.push(
       createWorker({
@@ -141,7 +165,8 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunWorkfl
           queues.get(site)!.send(JSON.stringify(message));
         });
       },
-      runHttpTask: (step, parameters) => runHttpTask(step, parameters, tracker, runDir, logCounts, options.signal),
+      runHttpTask: (step, parameters) =>
+        runHttpTask(step, parameters, tracker, runDir, logCounts, options.signal),
     },
     { executionName: runId },
   );
@@ -166,7 +191,12 @@ export async function runWorkflow(compiled: CompiledWorkflow, options: RunWorkfl
   const finishedAt = new Date();
   tracker.finish(status, finishedAt);
   view?.stop();
-  Object.assign(record, { status, finishedAt: finishedAt.toISOString(), durationMs: finishedAt.getTime() - startedAt.getTime(), steps: tracker.steps });
+  Object.assign(record, {
+    status,
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    steps: tracker.steps,
+  });
   await writeRunRecord(runDir, record);
   return { record, runDir };
 }
@@ -177,7 +207,10 @@ async function runtimesFor(compiled: CompiledWorkflow, options: RunWorkflowOptio
     function: new InProcessFunctionRuntime(options.projectDir),
   };
   if (Object.values(compiled.manifest.steps).some((s) => s.runtime.kind === "container")) {
-    const docker = new DockerRuntime({ ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}), pullPolicy: "missing" });
+    const docker = new DockerRuntime({
+      ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}),
+      pullPolicy: "missing",
+    });
     // Fail before anything runs, with a way to fix it.
     await docker.ping();
     runtimes.container = docker;
@@ -198,7 +231,8 @@ async function runHttpTask(
   tracker.attemptStarted(step, startedAt);
   const attempt = tracker.get(step)?.attempts ?? 1;
   const logPath = logPathFor(logCounts, step, attempt);
-  const hasBody = parameters.RequestBody !== undefined && parameters.Method !== "GET" && parameters.Method !== "DELETE";
+  const hasBody =
+    parameters.RequestBody !== undefined && parameters.Method !== "GET" && parameters.Method !== "DELETE";
   let log = `# ${step} attempt ${attempt}: ${parameters.Method} ${parameters.ApiEndpoint}\n`;
   try {
     const response = await fetch(parameters.ApiEndpoint, {
@@ -209,14 +243,26 @@ async function runHttpTask(
     });
     const text = await response.text();
     log += `status ${response.status}\n${text.slice(0, 64 * 1024)}\n`;
-    if (!response.ok) throw Object.assign(new Error(`${parameters.Method} ${parameters.ApiEndpoint} answered ${response.status}: ${text.slice(0, 500)}`), { name: `States.Http.StatusCode.${response.status}` });
+    if (!response.ok)
+      throw Object.assign(
+        new Error(
+          `${parameters.Method} ${parameters.ApiEndpoint} answered ${response.status}: ${text.slice(0, 500)}`,
+        ),
+        { name: `States.Http.StatusCode.${response.status}` },
+      );
     tracker.attemptFinished(step, { ok: true, logPath, at: new Date() });
     return { StatusCode: response.status, ResponseBody: parseMaybeJson(text) };
   } catch (error) {
     const failure = error as Error;
     const name = failure.name.startsWith("States.") ? failure.name : "States.Http.Socket";
     log += `${name}: ${failure.message}\n`;
-    tracker.attemptFinished(step, { ok: false, error: name, cause: failure.message, logPath, at: new Date() });
+    tracker.attemptFinished(step, {
+      ok: false,
+      error: name,
+      cause: failure.message,
+      logPath,
+      at: new Date(),
+    });
     throw Object.assign(new Error(failure.message), { name });
   } finally {
     await writeFile(join(runDir, logPath), log);
@@ -239,18 +285,34 @@ function formatLog(a: AttemptFinished): string {
 
 /** Outputs are kept by step definition and input, so `--resume` reuses exactly what would be recomputed. */
 function outputKey(compiled: CompiledWorkflow, message: StepMessage): string {
-  return sha256(`${compiled.manifest.steps[message.step]!.hash}\n${canonicalJson(message.input)}`).slice(0, 24);
+  return sha256(`${compiled.manifest.steps[message.step]!.hash}\n${canonicalJson(message.input)}`).slice(
+    0,
+    24,
+  );
 }
 
-async function saveOutput(runDir: string, compiled: CompiledWorkflow, message: StepMessage, output: unknown): Promise<void> {
+async function saveOutput(
+  runDir: string,
+  compiled: CompiledWorkflow,
+  message: StepMessage,
+  output: unknown,
+): Promise<void> {
   const dir = join(runDir, "outputs", message.step);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, `${outputKey(compiled, message)}.json`), JSON.stringify(output));
 }
 
-async function readOutput(outputsDir: string, compiled: CompiledWorkflow, message: StepMessage): Promise<{ value: unknown } | undefined> {
+async function readOutput(
+  outputsDir: string,
+  compiled: CompiledWorkflow,
+  message: StepMessage,
+): Promise<{ value: unknown } | undefined> {
   try {
-    return { value: JSON.parse(await readFile(join(outputsDir, message.step, `${outputKey(compiled, message)}.json`), "utf8")) };
+    return {
+      value: JSON.parse(
+        await readFile(join(outputsDir, message.step, `${outputKey(compiled, message)}.json`), "utf8"),
+      ),
+    };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined; // not run, or failed, last time
     throw error;
@@ -260,7 +322,8 @@ async function readOutput(outputsDir: string, compiled: CompiledWorkflow, messag
 function failureOf(error: unknown, tracker: StepTracker): NonNullable<RunRecord["error"]> {
   // aws-local-stepfunctions wraps the state's error: its cause carries the Step Functions error name and cause.
   const inner = ((error as { cause?: unknown }).cause ?? error) as Error;
-  const failed = tracker.steps.find((s) => s.status === "FAILED") ?? tracker.steps.find((s) => s.status === "RETRYING");
+  const failed =
+    tracker.steps.find((s) => s.status === "FAILED") ?? tracker.steps.find((s) => s.status === "RETRYING");
   return { ...(failed ? { step: failed.name } : {}), error: inner.name || "Error", cause: inner.message };
 }
 

@@ -28,7 +28,13 @@ export class StepTracker {
   constructor(ir: WorkflowIr, previous: StepRecord[] = []) {
     const before = new Map(previous.map((s) => [s.name, s]));
     for (const step of ir.steps) {
-      this.records.set(step.name, { name: step.name, site: step.site, status: "PENDING", attempts: 0, ...(before.get(step.name)?.logPath ? { logPath: before.get(step.name)!.logPath } : {}) });
+      this.records.set(step.name, {
+        name: step.name,
+        site: step.site,
+        status: "PENDING",
+        attempts: 0,
+        ...(before.get(step.name)?.logPath ? { logPath: before.get(step.name)!.logPath } : {}),
+      });
       this.maxAttempts.set(step.name, step.retry.maxAttempts);
       if (step.foreach) this.foreach.add(step.name);
       this.inFlight.set(step.name, 0);
@@ -84,7 +90,9 @@ export class StepTracker {
       return;
     }
     // Whether Step Functions retries is its decision; this is the likely outcome, settled when the run ends.
-    const retries = end.error !== "Ferry.NonRetriable" && (this.foreach.has(step) || r.attempts < this.maxAttempts.get(step)!);
+    const retries =
+      end.error !== "Ferry.NonRetriable" &&
+      (this.foreach.has(step) || r.attempts < this.maxAttempts.get(step)!);
     this.set(r, retries ? "RETRYING" : "FAILED");
   }
 

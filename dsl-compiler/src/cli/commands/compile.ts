@@ -30,10 +30,15 @@ unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.`,
       await writeCompiled(dir, compiled);
       if (!values["no-synth"]) {
         const { synthesizeWorkflow } = await import("@ferry/infra");
-        await synthesizeWorkflow(compiled, { outDir: join(dir, "cdk.out"), projectRoot: findProjectRoot(dirname(specFile)) });
+        await synthesizeWorkflow(compiled, {
+          outDir: join(dir, "cdk.out"),
+          projectRoot: findProjectRoot(dirname(specFile)),
+        });
       }
     });
-    io.stdout(`compiled ${compiled.ir.name}: ${compiled.ir.steps.length} steps, ${Object.keys(compiled.stateMachine.states).length} states → ${outDir}\n`);
+    io.stdout(
+      `compiled ${compiled.ir.name}: ${compiled.ir.steps.length} steps, ${Object.keys(compiled.stateMachine.states).length} states → ${outDir}\n`,
+    );
     return 0;
   },
 };
@@ -42,8 +47,15 @@ export async function writeCompiled(dir: string, compiled: CompiledWorkflow): Pr
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
   await writeFile(join(dir, "ir.json"), json(compiled.ir));
   await writeFile(join(dir, "statemachine.asl.json"), json(compiled.stateMachine.definition));
-  for (const child of compiled.childStateMachines) await writeFile(join(dir, `${child.id}.asl.json`), json(child.definition));
-  await writeFile(join(dir, "states.json"), json({ root: compiled.stateMachine.states, ...Object.fromEntries(compiled.childStateMachines.map((c) => [c.id, c.states])) }));
+  for (const child of compiled.childStateMachines)
+    await writeFile(join(dir, `${child.id}.asl.json`), json(child.definition));
+  await writeFile(
+    join(dir, "states.json"),
+    json({
+      root: compiled.stateMachine.states,
+      ...Object.fromEntries(compiled.childStateMachines.map((c) => [c.id, c.states])),
+    }),
+  );
   await writeFile(join(dir, "manifest.json"), json(compiled.manifest));
   await writeFile(join(dir, "substitutions.json"), json(compiled.substitutions));
 }

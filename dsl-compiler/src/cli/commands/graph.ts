@@ -8,9 +8,14 @@ export const graphCommand: CliCommand = {
   summary: "draw the workflow's DAG as Mermaid or Graphviz dot",
   usage: "Usage: ferry graph <spec.yaml> [--format mermaid|dot]",
   async run(argv, io) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: "string", default: "mermaid" } } });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { format: { type: "string", default: "mermaid" } },
+    });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
-    if (values.format !== "mermaid" && values.format !== "dot") throw new UsageError(`--format must be mermaid or dot, got "${values.format}"`);
+    if (values.format !== "mermaid" && values.format !== "dot")
+      throw new UsageError(`--format must be mermaid or dot, got "${values.format}"`);
     const compiled = await compileOrReport(positionals[0]!, io);
     if (!compiled) return 1;
     io.stdout(values.format === "dot" ? toDot(compiled.ir) : toMermaid(compiled.ir));
@@ -25,7 +30,10 @@ export function toMermaid(ir: WorkflowIr): string {
     const steps = ir.steps.filter((s) => s.site === site);
     if (steps.length === 0) continue;
     lines.push(`  subgraph ${id(`site_${site}`)}["${site} (${info.type})"]`);
-    for (const s of steps) lines.push(`    ${id(s.name)}["${s.name}<br/><small>${s.runtime.kind}${s.foreach ? " ×foreach" : ""}</small>"]`);
+    for (const s of steps)
+      lines.push(
+        `    ${id(s.name)}["${s.name}<br/><small>${s.runtime.kind}${s.foreach ? " ×foreach" : ""}</small>"]`,
+      );
     lines.push("  end");
   }
   for (const s of ir.steps) for (const d of s.depends) lines.push(`  ${id(d)} --> ${id(s.name)}`);
