@@ -15,6 +15,7 @@ import { LocalJobFileStore } from "../local-job-files.ts";
 import { CallbackCompletion, type CompletionRecord } from "../memory/completions.ts";
 import { InMemoryQueue } from "../memory/in-memory-queue.ts";
 import { DockerRuntime } from "../runtimes/docker.ts";
+import { HttpRuntime } from "../runtimes/http.ts";
 import { ProcessRuntime } from "../runtimes/process.ts";
 import { createWorker, type RuntimeSet, type Worker } from "../worker.ts";
 import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
@@ -205,6 +206,7 @@ async function runtimesFor(compiled: CompiledWorkflow, options: RunWorkflowOptio
   const runtimes: RuntimeSet = {
     process: new ProcessRuntime({ projectDir: options.projectDir }),
     function: new InProcessFunctionRuntime(options.projectDir),
+    http: new HttpRuntime(),
   };
   if (Object.values(compiled.manifest.steps).some((s) => s.runtime.kind === "container")) {
     const docker = new DockerRuntime({
