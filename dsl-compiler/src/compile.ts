@@ -3,7 +3,7 @@ import type { CompiledWorkflow } from "./compiled.ts";
 import type { Diagnostic } from "./diagnostics/diagnostic.ts";
 import { buildIr } from "./ir/build-ir.ts";
 import { buildManifest } from "./manifest/manifest.ts";
-import { validateSpec } from "./validate.ts";
+import { type ValidateOptions, validateSpec } from "./validate.ts";
 
 export interface CompileResult {
   diagnostics: Diagnostic[];
@@ -12,8 +12,8 @@ export interface CompileResult {
 }
 
 /** spec text → validated spec → IR → ASL + manifest. Pure; never throws on user input. */
-export function compileSpec(text: string): CompileResult {
-  const { spec, diagnostics } = validateSpec(text);
+export function compileSpec(text: string, options: ValidateOptions = {}): CompileResult {
+  const { spec, diagnostics } = validateSpec(text, options);
   if (!spec) return { diagnostics };
   const ir = buildIr(spec);
   const { stateMachine, childStateMachines, substitutions } = generateAsl(ir);

@@ -1,3 +1,4 @@
+import { checkHandlerFiles } from "./check/handler-files.ts";
 import { checkSpec } from "./check/index.ts";
 import type { Diagnostic } from "./diagnostics/diagnostic.ts";
 import { type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";
@@ -12,7 +13,12 @@ export interface ValidationResult {
 }
 
 /** Parses and validates spec text: YAML syntax, then the schema, then the check rules. Never throws on user input. */
-export function validateSpec(text: string): ValidationResult {
+export interface ValidateOptions {
+  /** Checks that need the file system (handler files exist), supplied by the caller. */
+  fileExists?: (path: string) => boolean;
+}
+
+export function validateSpec(text: string, options: ValidateOptions = {}): ValidationResult {
   const parsed = parseSpecText(text);
   if (!parsed.spec) return { diagnostics: parsed.diagnostics };
   const result = WorkflowSpecSchema.safeParse(parsed.spec.value, { reportInput: false });
@@ -24,7 +30,8 @@ export function validateSpec(text: string): ValidationResult {
       ),
     };
   }
-  const diagnostics = locateAll(parsed.spec, checkSpec(result.data));
+  const extra = options.fileExists ? [checkHandlerFiles(options.fileExists)] : [];
+  const diagnostics = locateAll(parsed.spec, checkSpec(result.data, extra));
   return diagnostics.some((d) => d.severity === "error")
     ? { diagnostics }
     : { spec: result.data, diagnostics };

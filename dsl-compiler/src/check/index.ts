@@ -21,8 +21,8 @@ const RULES: readonly CheckRule[] = [
   checkPlacement,
 ];
 
-export function checkSpec(spec: WorkflowSpec): Diagnostic[] {
-  const diagnostics = RULES.flatMap((rule) => rule(spec));
+export function checkSpec(spec: WorkflowSpec, extraRules: readonly CheckRule[] = []): Diagnostic[] {
+  const diagnostics = [...RULES, ...extraRules].flatMap((rule) => rule(spec));
   const graphIsWellFormed = !diagnostics.some(
     (d) => d.code === "DUPLICATE_STEP" || d.code === "UNKNOWN_DEPENDENCY",
   );

@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { type CompileResult, compileSpec } from "../compile.ts";
+import { findProjectRoot } from "./project-root.ts";
 
 /** Reads and compiles a spec file; an unreadable file is a diagnostic, not an exception. */
 export async function compileSpecFile(path: string): Promise<CompileResult & { text?: string }> {
@@ -22,5 +25,9 @@ export async function compileSpecFile(path: string): Promise<CompileResult & { t
       ],
     };
   }
-  return { ...compileSpec(text), text };
+  const root = findProjectRoot(dirname(resolve(path)));
+  return {
+    ...compileSpec(text, { fileExists: (file) => existsSync(isAbsolute(file) ? file : join(root, file)) }),
+    text,
+  };
 }

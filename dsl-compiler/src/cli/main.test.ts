@@ -38,6 +38,20 @@ describe("ferry validate", () => {
     expect(io.err).not.toMatch(/\n\s+at /);
   });
 
+  it("reports a function handler file that does not exist", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
+    writeFileSync(join(dir, "package.json"), "{}");
+    writeFileSync(
+      join(dir, "wf.yaml"),
+      'name: x\nsites: { cloud: { type: aws, region: us-east-1 } }\nsteps:\n  - { name: f, site: cloud, function: { handler: "src/missing.ts#handler" } }\n',
+    );
+    const io = recordingIo(dir);
+    expect(await main(["validate", join(dir, "wf.yaml")], io)).toBe(1);
+    expect(io.err).toContain(
+      'error[FUNCTION_NOT_FOUND] steps[0].function.handler: handler file "src/missing.ts" does not exist',
+    );
+  });
+
   it("exits 2 on usage errors", async () => {
     const io = recordingIo(root);
     expect(await main(["validate"], io)).toBe(2);

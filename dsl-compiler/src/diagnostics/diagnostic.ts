@@ -36,7 +36,8 @@ export type DiagnosticCode =
   | "MULTIPLE_RUNTIMES"
   | "MISSING_LABEL"
   | "INVALID_FOREACH"
-  | "UNSUPPORTED_PLACEMENT";
+  | "UNSUPPORTED_PLACEMENT"
+  | "FUNCTION_NOT_FOUND";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {
