@@ -1,0 +1,75 @@
+import {
+  buildIr,
+  parseSpecText,
+  validateSpec,
+  type WorkflowIr,
+  type WorkflowSpec,
+} from "@ferry/dsl-compiler";
+import { hasSimErrors, locateDiagnostics, type SimDiagnostic } from "./diagnostics.ts";
+import type { Placement } from "./engine/sim-model.ts";
+import { calibrationFromRunRecord, parseRunRecord, type RunCalibration } from "./model/run-record.ts";
+import { resolveStepCosts, type StepCost } from "./model/step-costs.ts";
+import { checkWorkflowOnTopology } from "./topology/check-workflow.ts";
+import { parseTopology } from "./topology/parse-topology.ts";
+import type { Topology } from "./topology/topology.ts";
+
+/** The inputs of a simulation, as text, the way they sit in files. */
+export interface SimulationInput {
+  specText: string;
+  topologyText: string;
+  /** A `ferry run` record (`run.json`) to calibrate step durations with. */
+  runRecordText?: string;
+  placement?: Placement;
+}
+
+/** Everything a simulation needs, parsed and resolved. */
+export interface PreparedSimulation {
+  spec: WorkflowSpec;
+  ir: WorkflowIr;
+  topology: Topology;
+  /** Aligned with `ir.steps`. */
+  costs: StepCost[];
+  calibration?: RunCalibration;
+}
+
+/**
+ * Validates and resolves spec, topology and run record. `prepared` is present
+ * when all three parse; `diagnostics` then may still hold errors of the
+ * workflow on the topology (a dead link, a step no device fits), which stop a
+ * plain simulation but not a placement search. Never throws on user input.
+ */
+export function prepareSimulation(input: SimulationInput): {
+  prepared?: PreparedSimulation;
+  diagnostics: SimDiagnostic[];
+} {
+  const validated = validateSpec(input.specText);
+  const specDiagnostics: SimDiagnostic[] = validated.diagnostics.map((d) => ({ ...d, source: "spec" }));
+  const topology = parseTopology(input.topologyText);
+  const record = input.runRecordText === undefined ? undefined : parseRunRecord(input.runRecordText);
+  const diagnostics = [...specDiagnostics, ...topology.diagnostics, ...(record?.diagnostics ?? [])];
+  if (!validated.spec || !topology.topology || (record && !record.record) || hasSimErrors(diagnostics))
+    return { diagnostics };
+
+  const ir = buildIr(validated.spec);
+  const calibrated = record?.record ? calibrationFromRunRecord(record.record, ir) : undefined;
+  const { costs, diagnostics: costDiagnostics } = resolveStepCosts(ir, calibrated?.calibration);
+  const located = locateDiagnostics(
+    [...costDiagnostics, ...checkWorkflowOnTopology(ir, topology.topology, costs, input.placement)],
+    "spec",
+    parseSpecText(input.specText).spec!.locate,
+  );
+  const topologyLocate = parseSpecText(input.topologyText).spec!.locate;
+  const recordLocate =
+    input.runRecordText === undefined ? undefined : parseSpecText(input.runRecordText).spec!.locate;
+  let all = locateDiagnostics(located, "topology", topologyLocate);
+  if (calibrated)
+    all = [
+      ...all,
+      ...(recordLocate
+        ? locateDiagnostics(calibrated.diagnostics, "run-record", recordLocate)
+        : calibrated.diagnostics),
+    ];
+  const prepared: PreparedSimulation = { spec: validated.spec, ir, topology: topology.topology, costs };
+  if (calibrated) prepared.calibration = calibrated.calibration;
+  return { prepared, diagnostics: [...diagnostics, ...all] };
+}
