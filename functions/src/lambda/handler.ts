@@ -1,0 +1,34 @@
+import { type LambdaStepEnv, resolveLambdaConfig } from "./config.ts";
+import { jsonLogger, type Logger } from "./logger.ts";
+import { processSqsBatch } from "./process-batch.ts";
+import { SfnTaskClient } from "./sfn-task-client.ts";
+import type { LambdaContext, SqsBatchResponse, SqsEvent } from "./sqs-event.ts";
+import type { TaskClient } from "./task-client.ts";
+
+export interface SqsHandlerOptions {
+  /** @default process.env */
+  env?: LambdaStepEnv;
+  /** @default Step Functions through the AWS SDK, with the function's role */
+  tasks?: TaskClient;
+  /** @default JSON lines on stdout */
+  logger?: Logger;
+}
+
+export type SqsStepHandler = (event: SqsEvent, context: LambdaContext) => Promise<SqsBatchResponse>;
+
+/**
+ * The Lambda handler of a function step: Ferry's bundle calls this at cold
+ * start with the user's export, and Lambda calls the result for each SQS batch.
+ * The event source mapping must enable `ReportBatchItemFailures`.
+ *
+ * @example
+ * import { handler as load } from "./functions/examples/load.ts";
+ * export const handler = createSqsHandler(load);
+ */
+export function createSqsHandler(userHandler: unknown, options: SqsHandlerOptions = {}): SqsStepHandler {
+  const config = resolveLambdaConfig(options.env ?? (process.env as LambdaStepEnv));
+  const logger =
+    options.logger ?? jsonLogger((line) => process.stdout.write(line), { workflow: config.workflow });
+  const tasks = options.tasks ?? new SfnTaskClient();
+  return (event, context) => processSqsBatch(event, context, { handler: userHandler, tasks, logger, config });
+}

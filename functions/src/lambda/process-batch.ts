@@ -1,0 +1,173 @@
+import { parseStepMessage, type StepMessage, toTaskFailure } from "@ferry/dsl-compiler";
+import { InvalidOutputError, StepTimeoutError } from "../errors.ts";
+import { runFunctionStep, type StepHandler, type StepResult } from "../step-adapter.ts";
+import type { ResolvedLambdaConfig } from "./config.ts";
+import { startHeartbeat } from "./heartbeat.ts";
+import type { Logger } from "./logger.ts";
+import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./sqs-event.ts";
+import { classifyTaskCallError, errorText, type TaskClient } from "./task-client.ts";
+
+export interface BatchDeps {
+  /** The user's handler export, as bundled; checked at call time. */
+  handler: unknown;
+  tasks: TaskClient;
+  logger: Logger;
+  config: ResolvedLambdaConfig;
+}
+
+/**
+ * What became of one SQS record:
+ * - `answered`: Step Functions accepted SendTaskSuccess or SendTaskFailure; the message is deleted.
+ * - `gone`: the task was already over (timed out, execution stopped); nothing to answer, the message is deleted.
+ * - `rejected`: not a valid step message for this function; it returns to the queue and, after the queue's
+ *   `maxReceiveCount`, moves to the dead-letter queue (whose alarm fires). No user code ran.
+ * - `retry`: the SendTask* call failed transiently; the message returns to the queue and the step runs again.
+ */
+export type RecordOutcome =
+  | { kind: "answered"; status: "succeeded" | "failed" }
+  | { kind: "gone"; reason: string }
+  | { kind: "rejected"; reason: string }
+  | { kind: "retry"; reason: string };
+
+/**
+ * Handles one SQS batch for a function step: runs the handler for every record
+ * concurrently and lists in `batchItemFailures` the records to receive again
+ * (`retry` and `rejected`), so one bad record never replays the others.
+ */
+export async function processSqsBatch(
+  event: SqsEvent,
+  context: LambdaContext,
+  deps: BatchDeps,
+): Promise<SqsBatchResponse> {
+  const timeLeftMs = Math.max(0, context.getRemainingTimeInMillis() - deps.config.timeoutMarginMs);
+  const outcomes = await Promise.all(event.Records.map((record) => processRecord(record, timeLeftMs, deps)));
+  return {
+    batchItemFailures: event.Records.flatMap((record, i) => {
+      const kind = outcomes[i]!.kind;
+      return kind === "retry" || kind === "rejected" ? [{ itemIdentifier: record.messageId }] : [];
+    }),
+  };
+}
+
+export async function processRecord(
+  record: SqsRecord,
+  timeLeftMs: number,
+  deps: BatchDeps,
+): Promise<RecordOutcome> {
+  const { config, logger } = deps;
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+  const parsed = parseStepMessage(record.body);
+  const reason = parsed.ok ? mismatch(parsed.message, config) : parsed.reason;
+  if (!parsed.ok || reason) {
+    logger.error(
+      "rejected step message; it goes to the dead-letter queue after the queue's maxReceiveCount",
+      {
+        messageId: record.messageId,
+        receiveCount,
+        reason,
+      },
+    );
+    return { kind: "rejected", reason: reason ?? "invalid step message" };
+  }
+  const message = parsed.message;
+  const fields = {
+    messageId: record.messageId,
+    execution: message.execution,
+    step: message.step,
+    attempt: message.attempt,
+  };
+  const started = Date.now();
+  const controller = new AbortController();
+  let goneReason: string | undefined;
+  const heartbeat =
+    config.heartbeatIntervalMs > 0
+      ? startHeartbeat({
+          intervalMs: config.heartbeatIntervalMs,
+          beat: () => deps.tasks.sendTaskHeartbeat(message.token),
+          onGone: (why) => {
+            goneReason = why;
+            controller.abort(new Error(`the task is over: ${why}`));
+          },
+          onError: (why) => logger.warn("heartbeat failed; the next one retries", { ...fields, reason: why }),
+        })
+      : undefined;
+  const result = await runWithin(timeLeftMs, controller, message, deps.handler);
+  await heartbeat?.stop();
+  if (goneReason) {
+    logger.warn("the task ended while the step ran; its result is dropped", {
+      ...fields,
+      reason: goneReason,
+    });
+    return { kind: "gone", reason: goneReason };
+  }
+  const outcome = await answer(message.token, result, deps.tasks);
+  const durationMs = Date.now() - started;
+  if (outcome.kind === "answered") {
+    const failure = result.ok ? {} : { error: result.failure.error, cause: result.failure.cause };
+    logger.info(`step ${outcome.status}`, { ...fields, durationMs, ...failure });
+  } else if (outcome.kind === "gone") {
+    logger.warn("the task ended before the answer arrived; its result is dropped", {
+      ...fields,
+      durationMs,
+      reason: outcome.reason,
+    });
+  } else {
+    logger.error("could not answer Step Functions; the message returns to the queue", {
+      ...fields,
+      durationMs,
+      reason: outcome.reason,
+    });
+  }
+  return outcome;
+}
+
+function mismatch(message: StepMessage, config: ResolvedLambdaConfig): string | undefined {
+  if (message.workflow === config.workflow && message.step === config.step) return undefined;
+  return `message names step "${message.workflow}/${message.step}" but this function runs "${config.workflow}/${config.step}"`;
+}
+
+/** Runs the handler, or reports `Ferry.Timeout` if it has not settled when the function's time is nearly up. */
+async function runWithin(
+  timeLeftMs: number,
+  controller: AbortController,
+  message: StepMessage,
+  handler: unknown,
+): Promise<StepResult> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<StepResult>((resolve) => {
+    timer = setTimeout(() => {
+      const error = new StepTimeoutError(
+        `step "${message.step}" was still running ${timeLeftMs} ms into the Lambda invocation, at the function's time limit; lower the work per step or run the step on Fargate or an edge site`,
+      );
+      controller.abort(error);
+      resolve({ ok: false, failure: toTaskFailure(error) });
+    }, timeLeftMs);
+  });
+  try {
+    return await Promise.race([
+      runFunctionStep(handler as StepHandler, message, { signal: controller.signal }),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function answer(token: string, result: StepResult, tasks: TaskClient): Promise<RecordOutcome> {
+  try {
+    if (result.ok) await tasks.sendTaskSuccess(token, JSON.stringify(result.output));
+    else await tasks.sendTaskFailure(token, result.failure);
+    return { kind: "answered", status: result.ok ? "succeeded" : "failed" };
+  } catch (error) {
+    const kind = classifyTaskCallError(error);
+    if (kind === "gone") return { kind: "gone", reason: errorText(error) };
+    if (kind === "invalid-output" && result.ok) {
+      const refused = new InvalidOutputError(
+        `Step Functions refused the step's output: ${errorText(error)}`,
+        { cause: error },
+      );
+      return answer(token, { ok: false, failure: toTaskFailure(refused) }, tasks);
+    }
+    return { kind: "retry", reason: errorText(error) };
+  }
+}

@@ -1,0 +1,16 @@
+import type { StepMessage } from "@ferry/dsl-compiler";
+
+/** A valid step message for tests, with overrides. Not exported from the package index. */
+export function stepMessage(overrides: Partial<StepMessage> = {}): StepMessage {
+  return {
+    v: 1,
+    token: "token-1",
+    workflow: "hello",
+    execution: "exec-1",
+    step: "load",
+    attempt: 1,
+    input: { input: { day: "2026-01-01" }, deps: { transform: { rows: 3 } } },
+    jobFiles: { bucket: "job-bucket", prefix: "runs/exec-1/" },
+    ...overrides,
+  };
+}

@@ -1,0 +1,187 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CloudFormationClient, type StackEvent } from "@aws-sdk/client-cloudformation";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { CompiledWorkflow } from "@ferry/dsl-compiler";
+import type { FerryTarget } from "../ferry-workflow.ts";
+import { type AwsContext, clientConfig } from "./aws-context.ts";
+import {
+  type DeployStackOutcome,
+  deleteStack,
+  deployStack,
+  TEMPLATE_BODY_MAX_BYTES,
+} from "./cloudformation.ts";
+import { readDeployment, type WorkflowDeployment } from "./deployment.ts";
+import { adaptTemplateForLocalStack, type CfnTemplate } from "./localstack-template.ts";
+import { publishAssets, resolvePlaceholders } from "./publish-assets.ts";
+import { assetsBucketName, putStateIndex } from "./state-index-store.ts";
+import { ASSETS_BUCKET_PATTERN, synthesizeStack } from "./synthesize-stack.ts";
+
+export interface DeployWorkflowOptions {
+  compiled: CompiledWorkflow;
+  projectRoot: string;
+  target: FerryTarget;
+  context: AwsContext;
+  /** Cloud assembly directory. */
+  outDir: string;
+  /** Progress lines (stack events, uploads). */
+  log?: (line: string) => void;
+  /** @default 1_800_000 */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface DeployWorkflowResult {
+  outcome: DeployStackOutcome;
+  stackName: string;
+  region: string;
+  /** What the target left out or changed, one line each. */
+  notes: string[];
+  deployment: WorkflowDeployment;
+  /** Durations in ms of each phase. */
+  timings: { synthMs: number; publishMs: number; stackMs: number };
+}
+
+/**
+ * Deploys one compiled workflow without the CDK CLI: synthesizes its stack,
+ * adapts it for LocalStack when asked, uploads file assets (the trusted
+ * manifest) to Ferry's staging bucket, creates or updates the stack through
+ * CloudFormation, stores the state index for `ferry status`, and reads back
+ * the outputs. Running it again updates the stack (a no-op when unchanged).
+ */
+export async function deployWorkflow(options: DeployWorkflowOptions): Promise<DeployWorkflowResult> {
+  const { compiled, context } = options;
+  const log = options.log ?? (() => undefined);
+  const region = context.region;
+  const started = Date.now();
+  const synthesized = synthesizeStack(compiled, {
+    outDir: options.outDir,
+    projectRoot: options.projectRoot,
+    target: options.target,
+    region,
+  });
+  let template = JSON.parse(readFileSync(synthesized.templatePath, "utf8")) as CfnTemplate;
+  const notes: string[] = [];
+  if (options.target === "localstack") {
+    const lambdaSteps = compiled.ir.steps.filter((s) => s.executor === "lambda").map((s) => s.name);
+    const fargateQueues = compiled.ir.queues.filter((q) => q.executor === "fargate").map((q) => q.id);
+    if (lambdaSteps.length > 0) {
+      notes.push(
+        `left out Lambda functions for ${lambdaSteps.join(", ")} (their queues stay): serve them with ferry functions serve`,
+      );
+    }
+    if (fargateQueues.length > 0) {
+      notes.push(
+        `left out Fargate worker pools for ${fargateQueues.join(", ")} (their queues stay): run ferry agent on them`,
+      );
+    }
+    const adapted = adaptTemplateForLocalStack(template, compiled.ir);
+    template = adapted.template;
+    notes.push(...adapted.notes);
+  }
+  const synthMs = Date.now() - started;
+
+  const accountId = await callerAccount(context);
+  const placeholders = { accountId, region, partition: "aws" };
+  const published = await publishAssets(synthesized.assets, context, placeholders);
+  for (const asset of published) {
+    log(`${asset.uploaded ? "uploaded" : "unchanged"} s3://${asset.bucket}/${asset.key}`);
+  }
+  const body = JSON.stringify(template);
+  const templateSource =
+    Buffer.byteLength(body) <= TEMPLATE_BODY_MAX_BYTES
+      ? { body }
+      : { url: await uploadTemplate(body, synthesized.stackName, context, placeholders) };
+  const publishMs = Date.now() - started - synthMs;
+
+  const cfn = new CloudFormationClient(clientConfig(context, region));
+  let outcome: DeployStackOutcome;
+  try {
+    outcome = await deployStack(
+      cfn,
+      { stackName: synthesized.stackName, template: templateSource },
+      {
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onEvent: (event) => log(formatEvent(event)),
+      },
+    );
+  } finally {
+    cfn.destroy();
+  }
+  const stackMs = Date.now() - started - synthMs - publishMs;
+
+  const children = Object.fromEntries(
+    compiled.childStateMachines.map((c) => [c.id, synthesized.machineNames[c.id]!]),
+  );
+  for (const machine of [...compiled.childStateMachines, compiled.stateMachine]) {
+    await putStateIndex(
+      context,
+      { accountId, region, stateMachineName: synthesized.machineNames[machine.id]! },
+      { v: 1, workflow: compiled.ir.name, machine: machine.id, states: machine.states, children },
+    );
+  }
+  const deployment = await readDeployment(compiled.ir, context, { stackName: synthesized.stackName, region });
+  return {
+    outcome,
+    stackName: synthesized.stackName,
+    region,
+    notes,
+    deployment,
+    timings: { synthMs, publishMs, stackMs },
+  };
+}
+
+/** Deletes the workflow's stack; false when there was none. */
+export async function destroyWorkflow(
+  stackName: string,
+  context: AwsContext,
+  options: { log?: (line: string) => void; timeoutMs?: number } = {},
+): Promise<boolean> {
+  const cfn = new CloudFormationClient(clientConfig(context));
+  try {
+    return await deleteStack(cfn, stackName, {
+      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.log ? { onEvent: (e) => options.log!(formatEvent(e)) } : {}),
+    });
+  } finally {
+    cfn.destroy();
+  }
+}
+
+/** The account of the caller's credentials (LocalStack: 000000000000). */
+export async function callerAccount(context: AwsContext): Promise<string> {
+  const sts = new STSClient(clientConfig(context));
+  try {
+    const identity = await sts.send(new GetCallerIdentityCommand({}));
+    return identity.Account!;
+  } finally {
+    sts.destroy();
+  }
+}
+
+async function uploadTemplate(
+  body: string,
+  stackName: string,
+  context: AwsContext,
+  placeholders: { accountId: string; region: string; partition: string },
+): Promise<string> {
+  const key = `ferry/templates/${stackName}-${createHash("sha256").update(body).digest("hex").slice(0, 16)}.json`;
+  const bucket = resolvePlaceholders(ASSETS_BUCKET_PATTERN, placeholders);
+  const path = join(mkdtempSync(join(tmpdir(), "ferry-template-")), "template.json");
+  writeFileSync(path, body);
+  await publishAssets(
+    [{ id: "template", path, packaging: "file", bucketName: bucket, objectKey: key }],
+    context,
+    placeholders,
+  );
+  const base = context.endpoint ?? `https://s3.${placeholders.region}.amazonaws.com`;
+  return `${base.replace(/\/$/, "")}/${assetsBucketName(placeholders.accountId, placeholders.region)}/${key}`;
+}
+
+function formatEvent(event: StackEvent): string {
+  const reason = event.ResourceStatusReason ? ` ${event.ResourceStatusReason}` : "";
+  return `${event.ResourceStatus} ${event.LogicalResourceId} (${event.ResourceType})${reason}`;
+}

@@ -1,0 +1,158 @@
+import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { IrQueue, WorkflowIr } from "@ferry/dsl-compiler";
+import { stackNameFor } from "../ferry-workflow-stack.ts";
+import { pascalCase, UniqueNames } from "../private/names.ts";
+import { type AwsContext, clientConfig } from "./aws-context.ts";
+import { describeStack } from "./cloudformation.ts";
+import { DeployError } from "./deploy-error.ts";
+
+/** Output key prefix: `FerryWorkflowStack` names its construct `Workflow`. */
+const OUTPUT_PREFIX = "Workflow";
+
+/** One step queue of a deployed workflow. */
+export interface DeployedQueue {
+  id: string;
+  url: string;
+  /** Where SQS moves a message after `maxReceiveCount` receives. */
+  deadLetterUrl?: string;
+  site: string;
+  executor: IrQueue["executor"];
+  steps: string[];
+}
+
+/** Everything a runner of a deployed workflow needs, read from its stack's outputs. */
+export interface WorkflowDeployment {
+  workflow: string;
+  stackName: string;
+  region: string;
+  stateMachineArn: string;
+  jobBucket: string;
+  manifestS3Uri: string;
+  deploymentParameterName: string;
+  /** By queue id (`site-lab`, `fn-summarize`, …). */
+  queues: Record<string, DeployedQueue>;
+  outputs: Record<string, string>;
+}
+
+/** The output key of each queue's URL, as `createOutputs` names them. */
+export function queueOutputKeys(ir: WorkflowIr): Map<string, string> {
+  const names = new UniqueNames();
+  for (const key of ["StateMachineArn", "JobBucketName", "ManifestS3Uri", "DeploymentParameterName"]) {
+    names.take(`${OUTPUT_PREFIX}${key}`);
+  }
+  return new Map(ir.queues.map((q) => [q.id, names.take(`${OUTPUT_PREFIX}QueueUrl${pascalCase(q.id)}`)]));
+}
+
+/** Reads the stack of a deployed workflow; throws `STACK_NOT_FOUND` with the fix when it is not deployed. */
+export async function readDeployment(
+  ir: WorkflowIr,
+  context: AwsContext,
+  options: { stackName?: string; region?: string; deadLetterQueues?: boolean } = {},
+): Promise<WorkflowDeployment> {
+  const stackName = options.stackName ?? stackNameFor(ir.name);
+  const region = options.region ?? context.region;
+  const outputs = await readStackOutputs(stackName, context, region);
+  const output = (key: string): string => {
+    const value = outputs[key];
+    if (value === undefined) {
+      throw new DeployError(
+        "OUTPUT_MISSING",
+        `stack ${stackName}: output ${key} is missing (outputs: ${Object.keys(outputs).join(", ") || "none"}); re-deploy the workflow with this version of Ferry`,
+      );
+    }
+    return value;
+  };
+  const keys = queueOutputKeys(ir);
+  const queues: Record<string, DeployedQueue> = {};
+  for (const q of ir.queues) {
+    queues[q.id] = {
+      id: q.id,
+      url: output(keys.get(q.id)!),
+      site: q.site,
+      executor: q.executor,
+      steps: q.steps,
+    };
+  }
+  if (options.deadLetterQueues ?? true) await addDeadLetterUrls(Object.values(queues), context, region);
+  return {
+    workflow: ir.name,
+    stackName,
+    region,
+    stateMachineArn: output(`${OUTPUT_PREFIX}StateMachineArn`),
+    jobBucket: output(`${OUTPUT_PREFIX}JobBucketName`),
+    manifestS3Uri: output(`${OUTPUT_PREFIX}ManifestS3Uri`),
+    deploymentParameterName: output(`${OUTPUT_PREFIX}DeploymentParameterName`),
+    queues,
+    outputs,
+  };
+}
+
+/**
+ * The outputs of a deployed stack; throws `STACK_NOT_FOUND` with the fix
+ * when the stack does not exist or its last deploy failed.
+ */
+export async function readStackOutputs(
+  stackName: string,
+  context: AwsContext,
+  region: string = context.region,
+): Promise<Record<string, string>> {
+  const cfn = new CloudFormationClient(clientConfig(context, region));
+  try {
+    const stack = await describeStack(cfn, stackName);
+    const status = stack?.StackStatus ?? "not deployed";
+    if (!/^(CREATE|UPDATE|UPDATE_ROLLBACK|IMPORT)_COMPLETE$/.test(status)) {
+      throw new DeployError(
+        "STACK_NOT_FOUND",
+        `stack ${stackName} in ${region}${context.endpoint ? ` at ${context.endpoint}` : ""} is ${status}; run ferry deploy first`,
+      );
+    }
+    return Object.fromEntries(
+      (stack!.Outputs ?? []).flatMap((o) =>
+        o.OutputKey && o.OutputValue ? [[o.OutputKey, o.OutputValue]] : [],
+      ),
+    );
+  } finally {
+    cfn.destroy();
+  }
+}
+
+/** The root state machine ARN of a deployed workflow's stack. */
+export async function readStateMachineArn(stackName: string, context: AwsContext): Promise<string> {
+  const outputs = await readStackOutputs(stackName, context);
+  const arn = outputs[`${OUTPUT_PREFIX}StateMachineArn`];
+  if (!arn) {
+    throw new DeployError(
+      "OUTPUT_MISSING",
+      `stack ${stackName}: output ${OUTPUT_PREFIX}StateMachineArn is missing; is it a Ferry workflow stack?`,
+    );
+  }
+  return arn;
+}
+
+/** Finds each queue's dead-letter queue through its redrive policy. */
+async function addDeadLetterUrls(
+  queues: DeployedQueue[],
+  context: AwsContext,
+  region: string,
+): Promise<void> {
+  const sqs = new SQSClient(clientConfig(context, region));
+  try {
+    for (const queue of queues) {
+      const attributes = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ["RedrivePolicy"] }),
+      );
+      const policy = attributes.Attributes?.RedrivePolicy;
+      if (!policy) continue;
+      const arn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
+      const [, , , , account, name] = arn?.split(":") ?? [];
+      if (!name) continue;
+      const out = await sqs.send(
+        new GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),
+      );
+      if (out.QueueUrl) queue.deadLetterUrl = out.QueueUrl;
+    }
+  } finally {
+    sqs.destroy();
+  }
+}

@@ -1,0 +1,132 @@
+import type { WorkflowIr } from "@ferry/dsl-compiler";
+import { DeployError } from "./deploy-error.ts";
+
+/** A CloudFormation template, as far as the LocalStack adaptation reads it. */
+export interface CfnTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown }>;
+  Outputs?: Record<string, unknown>;
+  Parameters?: Record<string, unknown>;
+  Rules?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** What the `localstack` target changed in the template, for the deploy report. */
+export interface LocalStackAdaptation {
+  template: CfnTemplate;
+  /** One line per kind of change: what was left out and why. */
+  notes: string[];
+}
+
+/**
+ * Resource types the `localstack` target leaves out of the template.
+ * CloudWatch is not among the services Ferry's LocalStack runs, and alarms
+ * would not act there anyway.
+ */
+const LEFT_OUT_TYPES: Record<string, string> = {
+  "AWS::CloudWatch::Alarm":
+    "CloudWatch alarms (CloudWatch is not a LocalStack service Ferry uses; alarms act only on AWS)",
+};
+
+/**
+ * Adapts the synthesized `localstack` template to what LocalStack 4.14
+ * (community) can deploy and run correctly. The state machine definitions
+ * are left untouched: LocalStack runs the very ASL AWS runs.
+ *
+ * - Lambda functions and Fargate pools are already left out by the
+ *   construct (`target: "localstack"`); `ferry functions serve` and agents
+ *   poll their queues instead.
+ * - CloudWatch alarms are removed.
+ * - State machine logging to CloudWatch Logs is removed, with its log group:
+ *   LocalStack writes every history event to CloudWatch Logs synchronously,
+ *   between sending a task's SQS message and arming the task's heartbeat
+ *   timer, and loses a `SendTaskSuccess` that arrives in that window (the
+ *   task then fails with `States.Timeout` after `HeartbeatSeconds`). The
+ *   execution history (`ferry status`) keeps every event.
+ *
+ * HTTP steps on aws sites cannot run on LocalStack (it rejects
+ * `arn:aws:states:::http:invoke` as an unknown service); such workflows are
+ * refused before anything is deployed.
+ */
+export function adaptTemplateForLocalStack(template: CfnTemplate, ir: WorkflowIr): LocalStackAdaptation {
+  const httpSteps = ir.steps.filter((s) => s.executor === "http-task").map((s) => s.name);
+  if (httpSteps.length > 0) {
+    throw new DeployError(
+      "UNSUPPORTED_ON_LOCALSTACK",
+      `workflow ${ir.name}: HTTP steps on aws sites (${httpSteps.join(", ")}) cannot run on LocalStack 4.14, whose Step Functions rejects arn:aws:states:::http:invoke ("Unknown service 'http'"); deploy to AWS, or place the HTTP steps on an edge site so an agent calls them`,
+    );
+  }
+  const resources: CfnTemplate["Resources"] = { ...template.Resources };
+  const notes: string[] = [];
+  const removed = new Set<string>();
+  for (const [type, why] of Object.entries(LEFT_OUT_TYPES)) {
+    const ids = Object.keys(resources).filter((id) => resources[id]!.Type === type);
+    if (ids.length === 0) continue;
+    for (const id of ids) {
+      delete resources[id];
+      removed.add(id);
+    }
+    notes.push(`left out ${ids.length} ${why}`);
+  }
+  const machines = Object.entries(resources).filter(([, r]) => r.Type === "AWS::StepFunctions::StateMachine");
+  const logGroups = new Set<string>();
+  for (const [id, machine] of machines) {
+    const props = machine.Properties ?? {};
+    if (!props.LoggingConfiguration) continue;
+    for (const ref of logicalIdsIn(props.LoggingConfiguration)) logGroups.add(ref);
+    const { LoggingConfiguration: _dropped, ...rest } = props;
+    resources[id] = { ...machine, Properties: rest };
+  }
+  const droppedGroups = [...logGroups].filter((id) => resources[id]?.Type === "AWS::Logs::LogGroup");
+  for (const id of droppedGroups) {
+    if (referencedBy(resources, id)) continue;
+    delete resources[id];
+    removed.add(id);
+  }
+  if (logGroups.size > 0) {
+    notes.push(
+      "left out state machine logging to CloudWatch Logs: LocalStack 4.14 loses task answers that arrive while it writes the log (the history in `ferry status` keeps every event)",
+    );
+  }
+  const outputs = Object.fromEntries(
+    Object.entries(template.Outputs ?? {}).filter(
+      ([, value]) => !logicalIdsIn(value).some((ref) => removed.has(ref)),
+    ),
+  );
+  for (const [id, resource] of Object.entries(resources)) {
+    const dependsOn = resource.DependsOn;
+    if (dependsOn === undefined) continue;
+    const list = (Array.isArray(dependsOn) ? dependsOn : [dependsOn]).filter(
+      (dep): dep is string => typeof dep === "string" && !removed.has(dep),
+    );
+    resources[id] = { ...resource, DependsOn: list };
+  }
+  return { template: { ...template, Resources: resources, Outputs: outputs }, notes };
+}
+
+/** Logical ids a template fragment names through `Ref` or `Fn::GetAtt`. */
+export function logicalIdsIn(value: unknown): string[] {
+  const found: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
+    if (node === null || typeof node !== "object") return;
+    for (const [key, child] of Object.entries(node)) {
+      if (key === "Ref" && typeof child === "string") found.push(child);
+      else if (key === "Fn::GetAtt" && Array.isArray(child) && typeof child[0] === "string")
+        found.push(child[0]);
+      else walk(child);
+    }
+  };
+  walk(value);
+  return found;
+}
+
+function referencedBy(resources: CfnTemplate["Resources"], id: string): boolean {
+  return Object.values(resources).some(
+    (r) =>
+      logicalIdsIn(r.Properties).includes(id) ||
+      (Array.isArray(r.DependsOn) ? r.DependsOn.includes(id) : r.DependsOn === id),
+  );
+}

@@ -1,0 +1,51 @@
+import type { WorkflowIr } from "@ferry/dsl-compiler";
+import { Annotations, type Environment, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import { FerryWorkflow, type FerryWorkflowProps } from "./ferry-workflow.ts";
+
+export interface FerryWorkflowStackProps extends StackProps, FerryWorkflowProps {}
+
+/** A stack holding one `FerryWorkflow` (construct id `Workflow`), named `ferry-<workflow>` unless told otherwise. */
+export class FerryWorkflowStack extends Stack {
+  readonly workflow: FerryWorkflow;
+
+  constructor(scope: Construct, id: string | undefined, props: FerryWorkflowStackProps) {
+    const { compiled } = props;
+    super(scope, id ?? stackNameFor(compiled.ir.name), {
+      ...props,
+      description:
+        props.description ??
+        `Ferry workflow ${compiled.ir.name}${compiled.ir.description ? `: ${compiled.ir.description}` : ""}`.slice(
+          0,
+          1024,
+        ),
+    });
+    const regions = new Set(
+      Object.values(compiled.ir.sites).flatMap((s) => (s.type === "aws" && s.region ? [s.region] : [])),
+    );
+    if (regions.size > 1) {
+      Annotations.of(this).addWarningV2(
+        "@ferry/infra:multipleRegions",
+        `the workflow's aws sites name regions ${[...regions].join(", ")}; all cloud resources deploy to this stack's region (${this.region})`,
+      );
+    }
+    this.workflow = new FerryWorkflow(this, "Workflow", props);
+  }
+}
+
+/** `hello` → `ferry-hello`: a valid CloudFormation stack name for every valid workflow name. */
+export function stackNameFor(workflow: string): string {
+  return `ferry-${workflow}`;
+}
+
+/**
+ * The stack environment: the region of the workflow's first aws site (else
+ * the CLI's default region), the CLI's default account when it has one.
+ * Neither needs a lookup, so `cdk synth` works without AWS credentials.
+ */
+export function defaultEnvironment(ir: WorkflowIr, env: NodeJS.ProcessEnv = process.env): Environment {
+  const region =
+    Object.values(ir.sites).find((s) => s.type === "aws" && s.region)?.region ?? env.CDK_DEFAULT_REGION;
+  const account = env.CDK_DEFAULT_ACCOUNT;
+  return { ...(region ? { region } : {}), ...(account ? { account } : {}) };
+}

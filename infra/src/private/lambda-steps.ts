@@ -1,0 +1,107 @@
+import type { IrStep, WorkflowIr } from "@ferry/dsl-compiler";
+import { Duration, Validations } from "aws-cdk-lib";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+import { STEP_BUNDLE_HANDLER, StepBundler } from "./bundle-step.ts";
+import { acknowledgeJobFiles, jobFileStatements, taskResponseStatement } from "./grants.ts";
+import { lambdaMemoryMiB, lambdaTimeoutSeconds } from "./lambda-sizing.ts";
+import type { StepQueue } from "./step-queues.ts";
+
+export interface LambdaStepsOptions {
+  projectRoot: string;
+  queues: Map<string, StepQueue>;
+  bucket: s3.IBucket;
+  stateMachineArns: string[];
+  logRetention: logs.RetentionDays;
+  batchSize: number;
+}
+
+/**
+ * A Lambda function per `lambda` step, fed by the step's own queue through an
+ * event source mapping that reports partial batch failures. Each function
+ * gets its own role: consume its queue, answer task tokens, read and write
+ * the workflow's job files, write to the shared log group.
+ */
+export function createLambdaSteps(
+  scope: Construct,
+  ir: WorkflowIr,
+  options: LambdaStepsOptions,
+): Map<string, lambda.Function> {
+  const steps = ir.steps.filter((s) => s.executor === "lambda");
+  const functions = new Map<string, lambda.Function>();
+  if (steps.length === 0) return functions;
+  const root = new Construct(scope, "Functions");
+  const logGroup = new logs.LogGroup(root, "Logs", { retention: options.logRetention });
+  const bundler = new StepBundler(options.projectRoot);
+  for (const step of steps) {
+    const group = new Construct(root, step.name);
+    functions.set(step.name, createStepFunction(group, ir, step, bundler, logGroup, options));
+  }
+  bundler.cleanup();
+  return functions;
+}
+
+function createStepFunction(
+  scope: Construct,
+  ir: WorkflowIr,
+  step: IrStep,
+  bundler: StepBundler,
+  logGroup: logs.ILogGroup,
+  options: LambdaStepsOptions,
+): lambda.Function {
+  if (step.runtime.kind !== "function" || !step.queue) {
+    throw new Error(`createStepFunction: step "${step.name}" is not a queue-fed function step`);
+  }
+  const role = new iam.Role(scope, "Role", {
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    description: `Ferry ${ir.name}/${step.name}: runs the step's function`,
+    inlinePolicies: {
+      Logs: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources: [logGroup.logGroupArn],
+          }),
+        ],
+      }),
+    },
+  });
+  const fn = new lambda.Function(scope, "Function", {
+    description: `Ferry step ${ir.name}/${step.name} (${step.runtime.handler})`,
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.X86_64,
+    code: bundler.code(scope, { file: step.runtime.file, exportName: step.runtime.exportName }),
+    handler: STEP_BUNDLE_HANDLER,
+    role,
+    timeout: Duration.seconds(lambdaTimeoutSeconds(step)),
+    memorySize: lambdaMemoryMiB(step),
+    tracing: lambda.Tracing.ACTIVE,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    environment: {
+      ...step.runtime.env,
+      FERRY_WORKFLOW: ir.name,
+      FERRY_STEP: step.name,
+      ...(step.heartbeatSeconds !== undefined
+        ? { FERRY_HEARTBEAT_SECONDS: String(step.heartbeatSeconds) }
+        : {}),
+    },
+  });
+  const queue = options.queues.get(step.queue)!;
+  fn.addEventSource(
+    new SqsEventSource(queue.queue, { batchSize: options.batchSize, reportBatchItemFailures: true }),
+  );
+  role.addToPrincipalPolicy(taskResponseStatement(options.stateMachineArns));
+  for (const statement of jobFileStatements(options.bucket, ir.name)) role.addToPrincipalPolicy(statement);
+  acknowledgeJobFiles(role, options.bucket, ir.name);
+  Validations.of(role).acknowledge({
+    id: "AwsSolutions-IAM5[Resource::*]",
+    reason:
+      "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.",
+  });
+  return fn;
+}

@@ -1,0 +1,68 @@
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as s3 from "aws-cdk-lib/aws-s3";
+import { Construct } from "constructs";
+import { acknowledgeJobFiles, jobFileStatements, taskResponseStatement } from "./grants.ts";
+import type { PublishedManifest } from "./manifest.ts";
+import type { StepQueue } from "./step-queues.ts";
+
+export interface WorkerPolicyOptions {
+  workflow: string;
+  queues: Map<string, StepQueue>;
+  bucket: s3.IBucket;
+  stateMachineArns: string[];
+  manifest: PublishedManifest;
+}
+
+/**
+ * One customer-managed policy per worker queue (an edge site's agents, a
+ * Fargate pool): receive, delete and extend its own queue only, answer this
+ * workflow's task tokens, read and write its job files, read the manifest
+ * and the deployment parameter. Attach it to the agents' role (IAM Roles
+ * Anywhere, an instance profile, …).
+ */
+export function createWorkerPolicies(
+  scope: Construct,
+  options: WorkerPolicyOptions,
+): Map<string, iam.ManagedPolicy> {
+  const policies = new Map<string, iam.ManagedPolicy>();
+  const workerQueues = [...options.queues.values()].filter(
+    (q) => q.ir.executor === "agent" || q.ir.executor === "fargate",
+  );
+  if (workerQueues.length === 0) return policies;
+  const root = new Construct(scope, "WorkerPolicies");
+  for (const { ir, queue } of workerQueues) {
+    const who =
+      ir.executor === "agent" ? `agents of edge site ${ir.site}` : `Fargate workers on site ${ir.site}`;
+    const policy = new iam.ManagedPolicy(root, ir.id, {
+      description: `Ferry ${options.workflow}: what the ${who} may do`,
+      statements: [
+        new iam.PolicyStatement({
+          sid: "OwnQueue",
+          actions: [
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+          ],
+          resources: [queue.queueArn],
+        }),
+        taskResponseStatement(options.stateMachineArns),
+        ...jobFileStatements(options.bucket, options.workflow),
+        new iam.PolicyStatement({
+          sid: "ReadManifest",
+          actions: ["s3:GetObject"],
+          resources: [options.manifest.asset.bucket.arnForObjects(options.manifest.asset.s3ObjectKey)],
+        }),
+        new iam.PolicyStatement({
+          sid: "ReadDeployment",
+          actions: ["ssm:GetParameter"],
+          resources: [options.manifest.parameter.parameterArn],
+        }),
+      ],
+    });
+    acknowledgeJobFiles(policy, options.bucket, options.workflow);
+    policies.set(ir.id, policy);
+  }
+  return policies;
+}

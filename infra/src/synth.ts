@@ -1,0 +1,52 @@
+import { join } from "node:path";
+import type { CompiledWorkflow } from "@ferry/dsl-compiler";
+import { App, Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { FerryTarget } from "./ferry-workflow.ts";
+import { defaultEnvironment, FerryWorkflowStack } from "./ferry-workflow-stack.ts";
+
+export interface SynthesizeOptions {
+  /** Directory the cloud assembly is written to (created if missing). */
+  outDir: string;
+  /** Directory function handler paths are relative to. */
+  projectRoot: string;
+  /** @default "aws" */
+  target?: FerryTarget;
+  /**
+   * Run cdk-nag's AwsSolutions checks; an unacknowledged finding fails synthesis.
+   * @default true
+   */
+  nag?: boolean;
+}
+
+export interface SynthesizeResult {
+  assemblyDir: string;
+  stackName: string;
+  /** The stack's CloudFormation template. */
+  templatePath: string;
+}
+
+/**
+ * Synthesizes one compiled workflow into a CDK cloud assembly, the same
+ * stack `cdk synth -c spec=…` produces; `ferry compile --out` calls it.
+ * Needs no AWS credentials.
+ */
+export async function synthesizeWorkflow(
+  compiled: CompiledWorkflow,
+  options: SynthesizeOptions,
+): Promise<SynthesizeResult> {
+  const app = new App({ outdir: options.outDir });
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new FerryWorkflowStack(app, undefined, {
+    compiled,
+    projectRoot: options.projectRoot,
+    env: defaultEnvironment(compiled.ir),
+    ...(options.target ? { target: options.target } : {}),
+  });
+  const assembly = app.synth();
+  return {
+    assemblyDir: assembly.directory,
+    stackName: stack.stackName,
+    templatePath: join(assembly.directory, stack.templateFile),
+  };
+}
