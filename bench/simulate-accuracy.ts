@@ -1,100 +1,97 @@
 /**
- * Simulator accuracy against real runs: for each shared WfCommons instance,
- * the sleep-scaled spec, the prediction for one machine with `--slots`
- * concurrent steps, and, where a `ferry run` record of it is given, the
- * calibrated prediction against the measured duration.
+ * Simulator accuracy against real runs. For each shared WfCommons instance:
+ * import it with sleep steps scaled so its critical path lasts
+ * `--critical-path-seconds`, run it with `ferry run`'s embedded runtime at
+ * `--slots` steps at once, calibrate the simulator with the run record, and
+ * simulate it on one machine with as many slots.
  *
- *   npx tsx bench/simulate-accuracy.ts [--scale 0.01] [--slots 4]
- *     [--record epigenomics=.ferry/runs/<id> ...]
+ *   npx tsx bench/simulate-accuracy.ts [--slots 4] [--critical-path-seconds 4]
+ *     [--instance montage] [--holdout]
  *
- * Without records it writes the specs to .ferry/bench/accuracy/ and prints the
- * predictions and the `ferry run` commands that produce the records.
+ * predicted  — from the spec's hints alone (the scaled runtimes), no dispatch latency
+ * calibrated — step durations and dispatch gap from the run record (`--calibrate`)
+ * measured   — the run's `durationMs`, start-up of the runtime included
+ * error      — (calibrated − measured) / measured
+ *
+ * `--holdout` runs every instance again and also compares the first run's
+ * calibrated prediction with the second run, which did not calibrate it.
+ * Records stay in .ferry/bench/accuracy/.ferry/runs/ for `ferry simulate --calibrate`.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { runWorkflow } from "@ferry/edge-agent";
 import {
-  buildSimModel,
-  importWfCommons,
-  parseWfInstance,
-  prepareSimulation,
-  simulate,
-} from "@ferry/simulator";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const WORKLOADS = join(ROOT, "..", "shared", "workloads", "wfcommons");
-const OUT = join(".ferry", "bench", "accuracy");
+  type AccuracyRow,
+  formatAccuracyTable,
+  measureAccuracy,
+  oneMachineTopology,
+  scaleInstance,
+  wfCommonsFiles,
+} from "../test/support/accuracy.ts";
 
 const { values } = parseArgs({
   options: {
-    scale: { type: "string", default: "0.01" },
     slots: { type: "string", default: "4" },
-    record: { type: "string", multiple: true, default: [] },
+    "critical-path-seconds": { type: "string", default: "4" },
+    instance: { type: "string", multiple: true, default: [] },
+    holdout: { type: "boolean", default: false },
   },
 });
-const scale = Number(values.scale);
 const slots = Number(values.slots);
-const records = new Map(values.record!.map((r) => r.split("=", 2) as [string, string]));
-
-function topology(dispatchMs: number): string {
-  return `name: one-machine\nsites:\n  local:\n    type: edge\n    devices: [{ name: host, slots: ${slots} }]\n    dispatchLatency: { ms: ${dispatchMs} }\n`;
-}
-
-const rows: string[][] = [["instance", "tasks", "predicted", "calibrated", "measured", "error"]];
-const commands: string[] = [];
-for (const file of readdirSync(WORKLOADS)
-  .filter((f) => f.endsWith(".json"))
-  .sort()) {
-  const key = file.split("-")[0]!;
-  const { instance } = parseWfInstance(readFileSync(join(WORKLOADS, file), "utf8"));
-  const imported = importWfCommons(instance!, { scale, site: "local", sourceName: file });
-  const specPath = join(OUT, `${key}.yaml`);
-  mkdirSync(join(ROOT, OUT), { recursive: true });
-  writeFileSync(join(ROOT, specPath), imported.yaml!);
-  commands.push(`npx ferry run ${specPath}   # with ${slots} steps at once`);
-
-  const predict = (runRecordText?: string, dispatchMs = 0) => {
-    const { prepared } = prepareSimulation({
-      specText: imported.yaml!,
-      topologyText: topology(dispatchMs),
-      ...(runRecordText ? { runRecordText } : {}),
-    });
-    const report = simulate(buildSimModel(prepared!.ir, prepared!.topology, prepared!.costs), { runs: 1 });
-    return { p50: report.makespanSeconds!.p50, calibration: prepared!.calibration };
-  };
-  const plain = predict();
-  const runDir = records.get(key);
-  if (!runDir) {
-    rows.push([
-      key,
-      String(instance!.workflow.specification.tasks.length),
-      `${plain.p50.toFixed(2)} s`,
-      "-",
-      "-",
-      "-",
-    ]);
-    continue;
-  }
-  const text = readFileSync(join(ROOT, runDir, "run.json"), "utf8");
-  const first = predict(text);
-  const calibrated = predict(text, (first.calibration?.dispatchGapSeconds ?? 0) * 1000);
-  const measured = first.calibration?.measuredMakespanSeconds ?? Number.NaN;
-  const error = Math.abs(calibrated.p50 - measured) / measured;
-  rows.push([
-    key,
-    String(instance!.workflow.specification.tasks.length),
-    `${plain.p50.toFixed(2)} s`,
-    `${calibrated.p50.toFixed(2)} s`,
-    `${measured.toFixed(2)} s`,
-    `${(error * 100).toFixed(1)}%`,
-  ]);
-}
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-for (const row of rows)
-  process.stdout.write(
-    `${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")}\n`,
+const criticalPathSeconds = Number(values["critical-path-seconds"]);
+if (!Number.isInteger(slots) || slots < 1)
+  throw new Error(`--slots must be a positive integer, got ${values.slots}`);
+if (!(criticalPathSeconds > 0))
+  throw new Error(
+    `--critical-path-seconds must be a positive number, got ${values["critical-path-seconds"]}`,
   );
-if (records.size === 0)
+const projectDir = join(new URL("..", import.meta.url).pathname, ".ferry", "bench", "accuracy");
+mkdirSync(projectDir, { recursive: true });
+
+const files = wfCommonsFiles().filter(
+  (f) => values.instance!.length === 0 || values.instance!.some((name) => f.startsWith(name)),
+);
+process.stdout.write(
+  `Simulator accuracy: ${files.length} WfCommons instances, sleep-scaled to a ${criticalPathSeconds} s critical path, run with ferry run at ${slots} steps at once\n\n`,
+);
+const rows: AccuracyRow[] = [];
+const holdout: string[] = [];
+for (const file of files) {
+  const instance = scaleInstance(file, criticalPathSeconds);
+  writeFileSync(join(projectDir, `${instance.name}.yaml`), instance.yaml);
+  const row = await measureAccuracy(instance, { slots, projectDir });
+  rows.push(row);
+  writeFileSync(
+    join(projectDir, `${instance.name}.topology.yaml`),
+    oneMachineTopology(slots, row.dispatchGapSeconds * 1000),
+  );
+  if (values.holdout) {
+    const again = await runWorkflow(instance.compiled, {
+      specFile: `${instance.name}.yaml`,
+      projectDir,
+      input: {},
+      concurrency: slots,
+    });
+    const measured = again.record.durationMs! / 1000;
+    const error = (row.calibratedSeconds - measured) / measured;
+    holdout.push(
+      `${instance.name}: calibrated ${row.calibratedSeconds.toFixed(2)} s (run 1), measured ${measured.toFixed(2)} s (run 2), error ${error >= 0 ? "+" : ""}${(error * 100).toFixed(1)}%`,
+    );
+  }
+}
+process.stdout.write(`${formatAccuracyTable(rows)}\n`);
+const worst = Math.max(...rows.map((r) => Math.abs(r.error)));
+process.stdout.write(
+  `\nworst |error| ${(worst * 100).toFixed(1)}% (target ≤ 10%); dispatch gap = mean start delay of steps that did not queue for a slot\n`,
+);
+if (holdout.length > 0)
   process.stdout.write(
-    `\nRecord real runs, then pass --record <instance>=.ferry/runs/<id>:\n  ${commands.join("\n  ")}\n`,
+    `\nheld out (calibrated from one run, measured on the next):\n  ${holdout.join("\n  ")}\n`,
+  );
+const shown = relative(process.cwd(), projectDir);
+const first = rows[0];
+if (first)
+  process.stdout.write(
+    `\nspecs, topologies and run records in ${shown}; to see one calibrated report:\n  npx ferry simulate ${join(shown, `${first.instance}.yaml`)} --topology ${join(shown, `${first.instance}.topology.yaml`)} --calibrate ${relative(process.cwd(), first.runDir)}\n`,
   );

@@ -13,6 +13,7 @@ export type SimulatorDiagnosticCode =
   | "INVALID_HINT"
   | "UNKNOWN_RUN_STEP"
   | "INCOMPLETE_RUN_STEP"
+  | "REUSED_RUN_STEP"
   | "UNSUPPORTED_FORMAT"
   | "UNKNOWN_PARENT"
   | "MISSING_RUNTIME";

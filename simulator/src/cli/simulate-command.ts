@@ -146,7 +146,12 @@ export const simulateCommand: CliCommand = {
 };
 
 function calibrationLine(
-  c: { stepsMeasured: number; measuredMakespanSeconds?: number; dispatchGapSeconds?: number },
+  c: {
+    stepsMeasured: number;
+    measuredMakespanSeconds?: number;
+    dispatchGapSeconds?: number;
+    dispatchGapMeanSeconds?: number;
+  },
   p50: number | undefined,
   file: string,
 ): string {
@@ -157,7 +162,7 @@ function calibrationLine(
       line += ` (prediction p50 off by ${formatPercent(Math.abs(p50 - c.measuredMakespanSeconds) / c.measuredMakespanSeconds)})`;
   }
   if (c.dispatchGapSeconds !== undefined)
-    line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)} (set dispatchLatency on the topology's site to model that runtime)`;
+    line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)}${c.dispatchGapMeanSeconds === undefined ? "" : `, mean ${formatSeconds(c.dispatchGapMeanSeconds)}`} (set the mean as dispatchLatency on the topology's site to model that runtime)`;
   return `${line}\n`;
 }
 

@@ -113,6 +113,64 @@ describe("calibration from a ferry run record", () => {
   });
 });
 
+describe("calibration from the record ferry run writes", () => {
+  const spec = specYaml([
+    { name: "fetch" },
+    {
+      name: "flaky",
+      depends: ["fetch"],
+      extra: "    retry: { maxAttempts: 3, intervalSeconds: 1, backoffRate: 2 }",
+    },
+    { name: "tiles", depends: ["flaky"], extra: '    foreach: { items: "input.tiles", maxConcurrency: 2 }' },
+    { name: "report", depends: ["tiles"] },
+  ]);
+  const at = (s: number) => new Date(Date.UTC(2025, 0, 1) + s * 1000).toISOString();
+  const step = (name: string, attempts: number, s: number, e: number, extra: object = {}) => ({
+    name,
+    site: "edge",
+    status: "SUCCEEDED",
+    attempts,
+    startedAt: at(s),
+    finishedAt: at(e),
+    exitCode: 0,
+    logPath: `logs/${name}.attempt-${attempts}.log`,
+    ...extra,
+  });
+  const record = {
+    runId: "20250101-000000-abcdef",
+    workflow: "test",
+    status: "SUCCEEDED",
+    startedAt: at(0),
+    finishedAt: at(20.5),
+    durationMs: 20_500,
+    input: { tiles: [1, 2, 3, 4, 5, 6] },
+    output: {},
+    specFile: "spec.yaml",
+    steps: [
+      step("fetch", 1, 0, 2),
+      // Three attempts of 2 s with waits of 1 s and 2 s between them.
+      step("flaky", 3, 2, 11),
+      // Six items, two at a time: three waves of 3 s.
+      step("tiles", 6, 11, 20),
+      step("report", 0, 20.5, 20.5, { reused: true }),
+    ],
+  };
+
+  it("Given counted attempts, a retried step and a foreach, Then each gets one attempt's time", () => {
+    const ir = buildIr(validateSpec(spec).spec!);
+    const { record: parsed, diagnostics } = parseRunRecord(JSON.stringify(record));
+    expect(diagnostics).toEqual([]);
+    const { calibration, diagnostics: warnings } = calibrationFromRunRecord(parsed!, ir);
+    expect([...calibration.durationsSeconds]).toEqual([
+      ["fetch", 2],
+      ["flaky", 2],
+      ["tiles", 3],
+    ]);
+    expect(calibration.measuredMakespanSeconds).toBe(20.5);
+    expect(warnings.map((w) => [w.code, w.path])).toEqual([["REUSED_RUN_STEP", ["steps", 3]]]);
+  });
+});
+
 describe("resolveStepCosts", () => {
   it("warns about a hint that is not a number and falls back", () => {
     const spec = validateSpec(

@@ -1,6 +1,7 @@
-import { parseSpecText, schemaIssuesToDiagnostics, type WorkflowIr } from "@ferry/dsl-compiler";
+import { type IrStep, parseSpecText, schemaIssuesToDiagnostics, type WorkflowIr } from "@ferry/dsl-compiler";
 import { z } from "zod";
 import { locateDiagnostics, type SimDiagnostic, simWarning } from "../diagnostics.ts";
+import { measureDispatchGaps, type StepSpan } from "./dispatch-gap.ts";
 import type { Calibration } from "./step-costs.ts";
 
 /**
@@ -18,11 +19,16 @@ export const RunRecordStepSchema = z.looseObject({
   name: z.string().min(1),
   site: z.string().optional(),
   status: z.string(),
-  /** A count, or one entry per attempt. */
+  /**
+   * A count (`ferry run` writes attempts started, over all items of a
+   * `foreach` step), or one entry per attempt.
+   */
   attempts: z.union([z.number().int().min(0), z.array(AttemptSchema)]).optional(),
-  /** ISO 8601. */
+  /** ISO 8601: the first attempt's start and the last one's end. */
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** A resumed run took the step's output from an earlier run instead of running it. */
+  reused: z.boolean().optional(),
 });
 
 export const RunRecordSchema = z.looseObject({
@@ -39,10 +45,14 @@ export interface RunCalibration extends Calibration {
   /** The execution's duration: its own timestamps, else the steps' first `startedAt` to last `finishedAt`. */
   measuredMakespanSeconds?: number;
   /**
-   * Median gap between a step's start and its last dependency's finish: the
-   * dispatch latency of the runtime that made the record.
+   * Median gap between a step's start and its last dependency's finish (the
+   * run's start for a first step), over steps that did not wait for a slot:
+   * the dispatch latency of the runtime that made the record.
+   * @see measureDispatchGaps
    */
   dispatchGapSeconds?: number;
+  /** Mean of the same gaps; a long chain of steps adds up this much per step. */
+  dispatchGapMeanSeconds?: number;
   /** Steps whose timing was used. */
   stepsMeasured: number;
 }
@@ -72,13 +82,15 @@ export function calibrationFromRunRecord(
   ir: WorkflowIr,
 ): { calibration: RunCalibration; diagnostics: SimDiagnostic[] } {
   const diagnostics: SimDiagnostic[] = [];
-  const known = new Set(ir.steps.map((s) => s.name));
+  const steps = new Map(ir.steps.map((s) => [s.name, s]));
   const durationsSeconds = new Map<string, number>();
-  const started = new Map<string, number>();
-  const finished = new Map<string, number>();
+  const spans = new Map<string, StepSpan>();
+  const started: number[] = [];
+  const finished: number[] = [];
   record.steps.forEach((step, i) => {
     const path = ["steps", i];
-    if (!known.has(step.name)) {
+    const irStep = steps.get(step.name);
+    if (!irStep) {
       diagnostics.push(
         simWarning(
           "run-record",
@@ -92,8 +104,22 @@ export function calibrationFromRunRecord(
     }
     const start = parseTime(step.startedAt);
     const end = parseTime(step.finishedAt);
-    if (start !== undefined) started.set(step.name, start);
-    if (end !== undefined) finished.set(step.name, end);
+    if (step.reused) {
+      diagnostics.push(
+        simWarning(
+          "run-record",
+          "REUSED_RUN_STEP",
+          path,
+          `step "${step.name}" was reused from an earlier run, not run; keeping its hints`,
+          "calibrate with a run that was not resumed",
+        ),
+      );
+      return;
+    }
+    if (start !== undefined) started.push(start);
+    if (end !== undefined) finished.push(end);
+    if (start !== undefined && end !== undefined && end >= start)
+      spans.set(step.name, { site: step.site ?? irStep.site, startMs: start, endMs: end });
     if (!SUCCEEDED.test(step.status) || start === undefined || end === undefined || end < start) {
       diagnostics.push(
         simWarning(
@@ -105,49 +131,64 @@ export function calibrationFromRunRecord(
       );
       return;
     }
-    durationsSeconds.set(step.name, attemptSeconds(step, start, end));
+    durationsSeconds.set(step.name, attemptSeconds(step, irStep, start, end));
   });
-  const starts = [...started.values()];
-  const ends = [...finished.values()];
   const calibration: RunCalibration = { durationsSeconds, stepsMeasured: durationsSeconds.size };
   const runStart = parseTime(record.startedAt);
   const runEnd = parseTime(record.finishedAt);
   if (runStart !== undefined && runEnd !== undefined && runEnd >= runStart)
     calibration.measuredMakespanSeconds = (runEnd - runStart) / 1000;
-  else if (starts.length > 0 && ends.length > 0)
-    calibration.measuredMakespanSeconds = (Math.max(...ends) - Math.min(...starts)) / 1000;
-  const gaps = ir.steps.flatMap((s) => {
-    const start = started.get(s.name);
-    const depsEnd = s.depends.map((d) => finished.get(d));
-    if (start === undefined || depsEnd.length === 0 || depsEnd.some((e) => e === undefined)) return [];
-    return [(start - Math.max(...(depsEnd as number[]))) / 1000];
-  });
-  if (gaps.length > 0) calibration.dispatchGapSeconds = Math.max(0, median(gaps));
+  else if (started.length > 0 && finished.length > 0)
+    calibration.measuredMakespanSeconds =
+      (finished.reduce((a, b) => Math.max(a, b)) - started.reduce((a, b) => Math.min(a, b))) / 1000;
+  const gaps = measureDispatchGaps(ir, spans, runStart);
+  if (gaps) {
+    calibration.dispatchGapSeconds = gaps.medianSeconds;
+    calibration.dispatchGapMeanSeconds = gaps.meanSeconds;
+  }
   return { calibration, diagnostics };
 }
 
-/** Seconds of the successful attempt: its own timestamps when the record lists attempts, else an even share. */
-function attemptSeconds(step: RunRecord["steps"][number], start: number, end: number): number {
+/**
+ * Seconds of one successful attempt (of one item, for a `foreach` step):
+ * its own timestamps when the record lists attempts; else the step's span
+ * less the retry policy's waits, shared evenly among its attempts.
+ */
+function attemptSeconds(
+  step: RunRecord["steps"][number],
+  irStep: IrStep,
+  start: number,
+  end: number,
+): number {
+  const spanSeconds = (end - start) / 1000;
   const attempts = step.attempts;
   if (Array.isArray(attempts)) {
     const last = [...attempts].reverse().find((a) => a.status === undefined || SUCCEEDED.test(a.status));
     const s = parseTime(last?.startedAt);
     const e = parseTime(last?.finishedAt);
     if (s !== undefined && e !== undefined && e >= s) return (e - s) / 1000;
-    return (end - start) / 1000 / Math.max(1, attempts.length);
+    return spanSeconds / Math.max(1, attempts.length);
   }
-  // Without per-attempt times the retry waits are folded in; an even share is the best estimate.
-  return (end - start) / 1000 / Math.max(1, attempts ?? 1);
+  const count = Math.max(1, attempts ?? 1);
+  if (irStep.foreach) {
+    // The count covers every item, and items overlap up to maxConcurrency: the span holds that many waves.
+    const width = irStep.foreach.maxConcurrency > 0 ? Math.min(count, irStep.foreach.maxConcurrency) : count;
+    return spanSeconds / Math.ceil(count / width);
+  }
+  return Math.max(0, spanSeconds - retryWaitSeconds(irStep, count)) / count;
+}
+
+/** What the step's retry policy waits before attempts 2…`attempts` (half the interval under full jitter, on average). */
+function retryWaitSeconds(step: IrStep, attempts: number): number {
+  const { intervalSeconds, backoffRate, maxDelaySeconds, jitter } = step.retry;
+  let total = 0;
+  for (let k = 1; k < attempts; k++)
+    total += Math.min(intervalSeconds * backoffRate ** (k - 1), maxDelaySeconds ?? Number.POSITIVE_INFINITY);
+  return jitter === "FULL" ? total / 2 : total;
 }
 
 function parseTime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
