@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Ferry edge agent as a systemd service on a Linux device:
+#   sudo bash edge-agent/install/install.sh            (from a Ferry checkout with `npm install` done)
+# Creates the `ferry` user, copies Ferry to /opt/ferry, installs the unit and an
+# example config, and starts the service. Safe to run again (upgrades in place).
+set -euo pipefail
+
+[[ $(id -u) -eq 0 ]] || { echo "install.sh: run as root (sudo)" >&2; exit 1; }
+command -v node >/dev/null || { echo "install.sh: Node.js >= 20 is required" >&2; exit 1; }
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+
+id ferry >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ferry --shell /usr/sbin/nologin ferry
+getent group docker >/dev/null && usermod -aG docker ferry
+
+mkdir -p /opt/ferry /etc/ferry /var/lib/ferry
+if command -v rsync >/dev/null; then
+  rsync -a --delete --exclude .git --exclude .ferry "$repo/" /opt/ferry/
+else
+  cp -a "$repo/." /opt/ferry/
+fi
+[[ -f /etc/ferry/agent.yaml ]] || install -m 0640 -g ferry "$here/agent.example.yaml" /etc/ferry/agent.yaml
+[[ -f /etc/ferry/agent.env ]] || install -m 0640 -g ferry /dev/null /etc/ferry/agent.env
+chown -R ferry:ferry /var/lib/ferry
+
+install -m 0644 "$here/ferry-agent.service" /etc/systemd/system/ferry-agent.service
+systemctl daemon-reload
+systemctl enable --now ferry-agent.service
+echo "ferry-agent installed. Edit /etc/ferry/agent.yaml (and AWS credentials in /etc/ferry/agent.env), then:"
+echo "  sudo systemctl restart ferry-agent && journalctl -u ferry-agent -f"

@@ -1,0 +1,165 @@
+import { dirname, join } from "node:path";
+import { type Logger, pino } from "pino";
+import type { ResolvedAgentConfig } from "./config.ts";
+import { loadManifests } from "./manifest-sources.ts";
+import { ManifestStore } from "./manifest-store.ts";
+import { PrometheusMetrics } from "./ops/metrics.ts";
+import { OpsServer } from "./ops/ops-server.ts";
+import { DockerRuntime } from "./runtimes/docker.ts";
+import { FunctionRuntime } from "./runtimes/function.ts";
+import { HttpRuntime } from "./runtimes/http.ts";
+import { createPodmanRuntime } from "./runtimes/podman.ts";
+import { ProcessRuntime } from "./runtimes/process.ts";
+import { Slots } from "./slots.ts";
+import { createWorker, type RuntimeSet, type Worker } from "./worker.ts";
+
+export interface AgentOptions {
+  /** @default pino JSON logs on stdout at `config.logLevel` */
+  logger?: Logger;
+}
+
+/**
+ * The edge agent (`ferry agent`): one worker per queue sharing one pool of
+ * slots, SQS + Step Functions + S3 adapters, the configured container
+ * engine, and the `/healthz` + `/metrics` server.
+ */
+export class Agent {
+  readonly logger: Logger;
+  readonly metrics: PrometheusMetrics;
+  private workers: Worker[] = [];
+  private ops: OpsServer | undefined;
+  private runtimes: RuntimeSet = {};
+  /** Port `/healthz` and `/metrics` listen on, once started (0 when disabled). */
+  metricsPort = 0;
+
+  constructor(
+    readonly config: ResolvedAgentConfig,
+    options: AgentOptions = {},
+  ) {
+    this.logger =
+      options.logger ?? pino({ level: config.logLevel, base: { site: config.site, pid: process.pid } });
+    this.metrics = new PrometheusMetrics(() => this.workers.reduce((n, w) => n + w.runningCount, 0));
+  }
+
+  /** Connects to AWS and the engine, loads manifests, and starts every worker. */
+  async start(): Promise<void> {
+    const { config } = this;
+    // Loaded here, not at import: `ferry run` and tests never pay for the AWS SDK.
+    const [
+      { SQSClient },
+      { SFNClient },
+      { S3Client, GetObjectCommand },
+      { SqsQueue },
+      { SfnCompletion },
+      { S3JobFileStore },
+    ] = await Promise.all([
+      import("@aws-sdk/client-sqs"),
+      import("@aws-sdk/client-sfn"),
+      import("@aws-sdk/client-s3"),
+      import("./aws/sqs-queue.ts"),
+      import("./aws/sfn-completion.ts"),
+      import("./aws/s3-job-files.ts"),
+    ]);
+    const clientConfig = {
+      ...(config.aws.region ? { region: config.aws.region } : {}),
+      ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+    };
+    const s3 = new S3Client({ ...clientConfig, forcePathStyle: Boolean(config.aws.endpoint) });
+    const sqs = new SQSClient(clientConfig);
+    const sfn = new SFNClient(clientConfig);
+    const manifests = new ManifestStore({
+      load: () =>
+        loadManifests(config.manifests, async (Bucket, Key) => {
+          const out = await s3.send(new GetObjectCommand({ Bucket, Key }));
+          return out.Body!.transformToString();
+        }),
+    });
+    this.runtimes = await this.createRuntimes();
+    const slots = new Slots(config.concurrency);
+    const completion = new SfnCompletion(sfn);
+    const jobFiles = new S3JobFileStore({
+      client: s3,
+      cacheDir: config.cacheDir ?? join(dirname(config.workDir), "cache"),
+    });
+    await manifests.reload();
+    this.logger.info(
+      { workflows: manifests.workflows, queues: config.queues.length, runtime: config.runtime },
+      "manifests loaded",
+    );
+    this.workers = config.queues.map((queue) =>
+      createWorker({
+        queue: new SqsQueue({
+          client: sqs,
+          queueUrl: queue.url,
+          ...(queue.deadLetterUrl ? { deadLetterUrl: queue.deadLetterUrl } : {}),
+        }),
+        completion,
+        manifests,
+        runtimes: this.runtimes,
+        jobFiles,
+        workDir: config.workDir,
+        slots,
+        site: config.site,
+        logger: this.logger,
+        logCapBytes: config.logCapBytes,
+        visibilitySeconds: config.visibilityTimeoutSeconds,
+        ...(config.heartbeatIntervalSeconds
+          ? { heartbeatIntervalMs: config.heartbeatIntervalSeconds * 1000 }
+          : {}),
+        shutdownGraceMs: config.shutdownGraceSeconds * 1000,
+        metrics: this.metrics,
+      }),
+    );
+    if (config.metrics.port > 0) {
+      this.ops = new OpsServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        registry: this.metrics.registry,
+        health: () => {
+          const states = this.workers.map((w) => w.state);
+          return {
+            healthy: states.every((s) => s === "RUNNING"),
+            states,
+            running: slots.busy,
+            site: config.site,
+          };
+        },
+      });
+      this.metricsPort = await this.ops.listen();
+    }
+    await Promise.all(this.workers.map((w) => w.start()));
+    this.logger.info({ metricsPort: this.metricsPort, concurrency: config.concurrency }, "agent running");
+  }
+
+  /** Drains every worker (grace from the config), then closes the metrics server. */
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.stop()));
+    await Promise.all(Object.values(this.runtimes).map((r) => r?.close?.()));
+    await this.ops?.close();
+    this.logger.info("agent stopped");
+  }
+
+  private async createRuntimes(): Promise<RuntimeSet> {
+    const { config } = this;
+    const projectDir = config.projectDir ?? process.cwd();
+    const runtimes: RuntimeSet = {
+      process: new ProcessRuntime({ projectDir }),
+      function: new FunctionRuntime({ projectDir }),
+      http: new HttpRuntime(),
+    };
+    if (config.runtime === "process") return runtimes;
+    const engine = {
+      pullPolicy: config.engine.pullPolicy,
+      gpus: config.engine.gpus,
+      ...(config.engine.socketPath ? { socketPath: config.engine.socketPath } : {}),
+    };
+    const container = config.runtime === "podman" ? createPodmanRuntime(engine) : new DockerRuntime(engine);
+    await container.ping();
+    runtimes.container = container;
+    return runtimes;
+  }
+}
+
+export function createAgent(config: ResolvedAgentConfig, options?: AgentOptions): Agent {
+  return new Agent(config, options);
+}

@@ -1,0 +1,120 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { AgentError, messageOf } from "../errors.ts";
+import type { Queue, QueueMessage, ReceiveOptions } from "../ports/queue.ts";
+
+export interface SqsQueueOptions {
+  client: SQSClient;
+  queueUrl: string;
+  /**
+   * Where poison messages go.
+   * @default the queue's own RedrivePolicy target, looked up once
+   */
+  deadLetterUrl?: string;
+}
+
+/**
+ * A {@link Queue} on Amazon SQS (or LocalStack): long-poll receive, delete,
+ * visibility changes, and dead-lettering by sending to the DLQ then deleting.
+ *
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+ */
+export class SqsQueue implements Queue {
+  readonly name: string;
+  private deadLetterUrl: Promise<string> | undefined;
+
+  constructor(private readonly options: SqsQueueOptions) {
+    this.name = options.queueUrl;
+    if (options.deadLetterUrl) this.deadLetterUrl = Promise.resolve(options.deadLetterUrl);
+  }
+
+  async receive(options: ReceiveOptions): Promise<QueueMessage[]> {
+    const out = await this.options.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.options.queueUrl,
+        MaxNumberOfMessages: Math.max(1, Math.min(10, options.maxMessages)),
+        WaitTimeSeconds: Math.max(0, Math.min(20, options.waitSeconds)),
+        VisibilityTimeout: options.visibilitySeconds,
+        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+      }),
+      options.signal ? { abortSignal: options.signal } : {},
+    );
+    return (out.Messages ?? []).map((m) => ({
+      id: m.MessageId ?? "",
+      receipt: m.ReceiptHandle ?? "",
+      body: m.Body ?? "",
+      receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+    }));
+  }
+
+  async delete(receipt: string): Promise<void> {
+    await this.options.client.send(
+      new DeleteMessageCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receipt }),
+    );
+  }
+
+  async changeVisibility(receipt: string, seconds: number): Promise<void> {
+    await this.options.client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.options.queueUrl,
+        ReceiptHandle: receipt,
+        VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+      }),
+    );
+  }
+
+  async deadLetter(message: QueueMessage, reason: string): Promise<void> {
+    const url = await this.resolveDeadLetterUrl();
+    await this.options.client.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: message.body === "" ? "(empty)" : message.body,
+        MessageAttributes: {
+          FerryReason: { DataType: "String", StringValue: reason.slice(0, 1024) },
+          FerrySourceQueue: { DataType: "String", StringValue: this.options.queueUrl },
+        },
+      }),
+    );
+    await this.delete(message.receipt);
+  }
+
+  private resolveDeadLetterUrl(): Promise<string> {
+    this.deadLetterUrl ??= this.lookUpDeadLetterUrl().catch((error: unknown) => {
+      this.deadLetterUrl = undefined;
+      throw error;
+    });
+    return this.deadLetterUrl;
+  }
+
+  private async lookUpDeadLetterUrl(): Promise<string> {
+    const { client, queueUrl } = this.options;
+    const attributes = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["RedrivePolicy"] }),
+    );
+    const policy = attributes.Attributes?.RedrivePolicy;
+    let arn: string | undefined;
+    try {
+      arn = policy ? (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn : undefined;
+    } catch (error) {
+      throw new AgentError("QUEUE_FAILED", `${queueUrl}: unreadable RedrivePolicy: ${messageOf(error)}`);
+    }
+    if (!arn) {
+      throw new AgentError(
+        "QUEUE_FAILED",
+        `${queueUrl} has no dead-letter queue (no RedrivePolicy) — deploy it with Ferry's stack or set deadLetterUrl`,
+      );
+    }
+    const [, , , , account, name] = arn.split(":");
+    const out = await client.send(
+      new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }),
+    );
+    return out.QueueUrl!;
+  }
+}

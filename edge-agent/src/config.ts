@@ -1,0 +1,75 @@
+import { z } from "zod";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/**
+ * `agent.yaml`. Every field can also come from a `FERRY_*` variable or a
+ * flag (see `ferry agent --help`); flags win over the environment, which
+ * wins over the file.
+ */
+export const AgentConfigSchema = z.strictObject({
+  /** The site this agent serves; steps placed elsewhere are dead-lettered. */
+  site: z.string().min(1),
+  /** Labels of this device (arch, gpu…), for logs and placement checks. */
+  labels: z.record(z.string(), z.string()).default({}),
+  /** Queues to long-poll (one per workflow site queue). */
+  queues: z
+    .array(z.strictObject({ url: z.url(), deadLetterUrl: z.url().optional() }))
+    .min(1, "name at least one queue URL (queues[].url, FERRY_QUEUE_URLS or --queue-url)"),
+  /** Steps run at once across all queues. @default 2 */
+  concurrency: z.number().int().min(1).max(256).default(2),
+  /** Engine for container steps; `process` runs no containers. @default "docker" */
+  runtime: z.enum(["docker", "podman", "process"]).default("docker"),
+  engine: z
+    .strictObject({
+      /** @default the engine's usual socket */
+      socketPath: z.string().min(1).optional(),
+      /** @default "missing" */
+      pullPolicy: z.enum(["never", "missing", "always"]).default("missing"),
+      /** GPUs steps may request on this device. @default 0 */
+      gpus: z.number().int().min(0).max(64).default(0),
+    })
+    .prefault({}),
+  /** Scratch folder for attempts' job folders. @default "/var/lib/ferry/work" */
+  workDir: z.string().min(1).default("/var/lib/ferry/work"),
+  /** Content-addressed cache of job files. @default `<workDir>/../cache` */
+  cacheDir: z.string().min(1).optional(),
+  /** Folder relative process working dirs and function files resolve against. @default the current directory */
+  projectDir: z.string().min(1).optional(),
+  /** Trusted manifests: file paths or `s3://bucket/key` URLs. */
+  manifests: z
+    .array(z.string().min(1))
+    .min(1, "name at least one manifest (manifests, FERRY_MANIFESTS or --manifest)"),
+  /** Fixed heartbeat period; by default a third of each step's heartbeatSeconds. */
+  heartbeatIntervalSeconds: z.number().positive().optional(),
+  /** @default 60 */
+  visibilityTimeoutSeconds: z.number().int().min(10).max(43_200).default(60),
+  /** How long SIGTERM lets running steps finish before handing them back. @default 30 */
+  shutdownGraceSeconds: z.number().min(0).max(86_400).default(30),
+  /** Cap on each of stdout and stderr kept per attempt. @default 1048576 */
+  logCapBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  metrics: z
+    .strictObject({
+      /** @default "127.0.0.1" */
+      host: z.string().min(1).default("127.0.0.1"),
+      /** `/healthz` and `/metrics`; 0 disables. @default 9464 */
+      port: z.number().int().min(0).max(65_535).default(9464),
+    })
+    .prefault({}),
+  aws: z
+    .strictObject({
+      region: z.string().min(1).optional(),
+      /** e.g. `http://127.0.0.1:4566` for LocalStack. */
+      endpoint: z.url().optional(),
+    })
+    .prefault({}),
+  /** @default "info" */
+  logLevel: z.enum(LOG_LEVELS).default("info"),
+});
+
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+export type ResolvedAgentConfig = z.output<typeof AgentConfigSchema>;

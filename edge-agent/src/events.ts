@@ -1,0 +1,63 @@
+/** Identifies one attempt of one step of one execution. */
+export interface AttemptInfo {
+  workflow: string;
+  execution: string;
+  step: string;
+  attempt: number;
+  token: string;
+  /** Runtime that ran it: `process`, `docker`, `podman`, `function`, `http`. */
+  runtime: string;
+}
+
+/**
+ * How an attempt ended:
+ * - `succeeded` / `failed`: answered with SendTaskSuccess / SendTaskFailure;
+ * - `timed-out`: stopped at `timeoutSeconds`, answered `Ferry.Timeout`;
+ * - `handed-back`: stopped by shutdown, answered `Ferry.AgentShutdown`;
+ * - `task-gone`: Step Functions no longer accepts the token (timed out or
+ *   answered elsewhere); the step was stopped and nothing was reported.
+ */
+export type AttemptOutcome = "succeeded" | "failed" | "timed-out" | "handed-back" | "task-gone";
+
+export interface AttemptFinished extends AttemptInfo {
+  outcome: AttemptOutcome;
+  /** The output reported (possibly an output reference), on success. */
+  output?: unknown;
+  /** Step Functions error name and cause, on failure. */
+  error?: string;
+  cause?: string;
+  /** `null` when killed by a signal or when the runtime has no exit code. */
+  exitCode: number | null;
+  /** The step's log, capped (head and tail kept). */
+  stdout: string;
+  stderr: string;
+  startedAt: Date;
+  finishedAt: Date;
+  durationMs: number;
+}
+
+/** Hooks for `ferry run` (per-attempt logs, live view) and for tests. Handlers must not throw. */
+export interface WorkerHooks {
+  onAttemptStarted?(attempt: AttemptInfo & { startedAt: Date }): void;
+  onAttemptFinished?(attempt: AttemptFinished): void;
+  /** A message moved to the dead-letter queue, with the reason. */
+  onDeadLetter?(reason: string, body: string): void;
+}
+
+/** What the worker measures; the Prometheus adapter implements it. */
+export interface WorkerMetrics {
+  attemptStarted(): void;
+  attemptFinished(outcome: AttemptOutcome, durationSeconds: number): void;
+  /** Seconds a receive call took when it returned messages. */
+  received(count: number, latencySeconds: number): void;
+  heartbeatFailed(): void;
+  deadLettered(): void;
+}
+
+export const NO_METRICS: WorkerMetrics = {
+  attemptStarted: () => undefined,
+  attemptFinished: () => undefined,
+  received: () => undefined,
+  heartbeatFailed: () => undefined,
+  deadLettered: () => undefined,
+};

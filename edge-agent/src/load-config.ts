@@ -1,0 +1,160 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
+import { AgentError, messageOf } from "./errors.ts";
+
+type Json = Record<string, unknown>;
+
+/** Flags of `ferry agent`, with the config path each one sets. */
+export const AGENT_FLAGS = {
+  config: { type: "string" },
+  site: { type: "string" },
+  "queue-url": { type: "string", multiple: true },
+  concurrency: { type: "string" },
+  runtime: { type: "string" },
+  "engine-socket": { type: "string" },
+  "pull-policy": { type: "string" },
+  gpus: { type: "string" },
+  "work-dir": { type: "string" },
+  "project-dir": { type: "string" },
+  manifest: { type: "string", multiple: true },
+  "shutdown-grace-seconds": { type: "string" },
+  "metrics-port": { type: "string" },
+  "metrics-host": { type: "string" },
+  region: { type: "string" },
+  "endpoint-url": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** `FERRY_*` variables and the config path each one sets. */
+const ENV: Array<[string, string, "string" | "number" | "list"]> = [
+  ["FERRY_SITE", "site", "string"],
+  ["FERRY_QUEUE_URLS", "queues", "list"],
+  ["FERRY_CONCURRENCY", "concurrency", "number"],
+  ["FERRY_RUNTIME", "runtime", "string"],
+  ["FERRY_ENGINE_SOCKET", "engine.socketPath", "string"],
+  ["FERRY_PULL_POLICY", "engine.pullPolicy", "string"],
+  ["FERRY_GPUS", "engine.gpus", "number"],
+  ["FERRY_WORK_DIR", "workDir", "string"],
+  ["FERRY_CACHE_DIR", "cacheDir", "string"],
+  ["FERRY_PROJECT_DIR", "projectDir", "string"],
+  ["FERRY_MANIFESTS", "manifests", "list"],
+  ["FERRY_HEARTBEAT_INTERVAL_SECONDS", "heartbeatIntervalSeconds", "number"],
+  ["FERRY_VISIBILITY_TIMEOUT_SECONDS", "visibilityTimeoutSeconds", "number"],
+  ["FERRY_SHUTDOWN_GRACE_SECONDS", "shutdownGraceSeconds", "number"],
+  ["FERRY_METRICS_HOST", "metrics.host", "string"],
+  ["FERRY_METRICS_PORT", "metrics.port", "number"],
+  ["AWS_REGION", "aws.region", "string"],
+  ["FERRY_AWS_REGION", "aws.region", "string"],
+  ["AWS_ENDPOINT_URL", "aws.endpoint", "string"],
+  ["FERRY_AWS_ENDPOINT", "aws.endpoint", "string"],
+  ["FERRY_LOG_LEVEL", "logLevel", "string"],
+];
+
+const FLAG_PATHS: Record<string, [string, "string" | "number" | "list"]> = {
+  site: ["site", "string"],
+  "queue-url": ["queues", "list"],
+  concurrency: ["concurrency", "number"],
+  runtime: ["runtime", "string"],
+  "engine-socket": ["engine.socketPath", "string"],
+  "pull-policy": ["engine.pullPolicy", "string"],
+  gpus: ["engine.gpus", "number"],
+  "work-dir": ["workDir", "string"],
+  "project-dir": ["projectDir", "string"],
+  manifest: ["manifests", "list"],
+  "shutdown-grace-seconds": ["shutdownGraceSeconds", "number"],
+  "metrics-port": ["metrics.port", "number"],
+  "metrics-host": ["metrics.host", "string"],
+  region: ["aws.region", "string"],
+  "endpoint-url": ["aws.endpoint", "string"],
+  "log-level": ["logLevel", "string"],
+};
+
+export interface LoadConfigOptions {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/**
+ * Builds the agent's resolved config from `--config` (YAML or JSON),
+ * `FERRY_*` variables and flags, in rising precedence. Relative paths
+ * resolve against `cwd`. Throws `CONFIG_INVALID` naming every bad field.
+ */
+export async function loadAgentConfig(options: LoadConfigOptions): Promise<ResolvedAgentConfig> {
+  const { values } = parseArgs({
+    args: options.argv,
+    options: AGENT_FLAGS,
+    allowPositionals: false,
+    strict: true,
+  });
+  const configPath = values.config ?? options.env.FERRY_CONFIG;
+  const merged: Json = configPath ? await readConfigFile(resolve(options.cwd, configPath)) : {};
+  for (const [name, path, kind] of ENV) {
+    const value = options.env[name];
+    if (value !== undefined && value !== "") setPath(merged, path, convert(value, kind, path));
+  }
+  for (const [flag, [path, kind]] of Object.entries(FLAG_PATHS)) {
+    const value = (values as Record<string, string | string[] | undefined>)[flag];
+    if (value !== undefined) setPath(merged, path, convert(value, kind, path));
+  }
+  const parsed = AgentConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const where = configPath ? `${configPath} (with env and flags)` : "agent config (env and flags)";
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new AgentError("CONFIG_INVALID", `${where} is invalid:\n${lines.join("\n")}`);
+  }
+  const config = parsed.data;
+  for (const key of ["workDir", "cacheDir", "projectDir"] as const) {
+    if (config[key]) config[key] = resolve(options.cwd, config[key]);
+  }
+  config.manifests = config.manifests.map((m) => (m.startsWith("s3://") ? m : resolve(options.cwd, m)));
+  return config;
+}
+
+async function readConfigFile(path: string): Promise<Json> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new AgentError("CONFIG_INVALID", `cannot read agent config ${path}: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new AgentError("CONFIG_INVALID", `${path} is not valid YAML: ${messageOf(error)}`, {
+      cause: error,
+    });
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new AgentError("CONFIG_INVALID", `${path} must hold a mapping of settings`);
+  }
+  return value as Json;
+}
+
+function convert(value: string | string[], kind: "string" | "number" | "list", path: string): unknown {
+  if (kind === "list") {
+    const items = (Array.isArray(value) ? value : value.split(",")).map((s) => s.trim()).filter(Boolean);
+    return path === "queues" ? items.map((url) => ({ url })) : items;
+  }
+  const text = Array.isArray(value) ? value[value.length - 1]! : value;
+  return kind === "number" && text.trim() !== "" && !Number.isNaN(Number(text)) ? Number(text) : text;
+}
+
+function setPath(target: Json, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Json;
+  }
+  node[keys[keys.length - 1]!] = value;
+}

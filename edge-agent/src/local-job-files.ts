@@ -1,0 +1,59 @@
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { AgentError } from "./errors.ts";
+import { safeRelative } from "./job-paths.ts";
+import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
+
+/**
+ * Job files in a local folder: `<root>/<prefix>/<name>` (the bucket is
+ * ignored). `ferry run` points it at `.ferry/runs/<run-id>/files`.
+ */
+export class LocalJobFileStore implements JobFileStore {
+  constructor(private readonly root: string) {}
+
+  pathOf(ref: JobFilesRef, name: string): string {
+    return join(this.root, safeRelative(ref.prefix, "jobFiles.prefix", true), safeRelative(name, "job file"));
+  }
+
+  async download(ref: JobFilesRef, name: string, destPath: string): Promise<void> {
+    await mkdir(dirname(destPath), { recursive: true });
+    try {
+      await copyFile(this.pathOf(ref, name), destPath);
+    } catch (error) {
+      throw new AgentError(
+        "JOB_FILES_FAILED",
+        `job file "${name}" is missing under ${ref.prefix || "(root)"}`,
+        {
+          cause: error,
+          context: { name },
+        },
+      );
+    }
+  }
+
+  async upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void> {
+    const dest = this.pathOf(ref, name);
+    await mkdir(dirname(dest), { recursive: true });
+    await copyFile(srcPath, dest);
+  }
+
+  async put(ref: JobFilesRef, name: string, body: Buffer | string): Promise<void> {
+    const dest = this.pathOf(ref, name);
+    await mkdir(dirname(dest), { recursive: true });
+    await writeFile(dest, body);
+  }
+
+  async get(ref: JobFilesRef, name: string): Promise<Buffer> {
+    try {
+      return await readFile(this.pathOf(ref, name));
+    } catch (error) {
+      throw new AgentError(
+        "JOB_FILES_FAILED",
+        `job file "${name}" is missing under ${ref.prefix || "(root)"}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/** Where an execution's job files live: `jobFiles` of the step message. */
+export interface JobFilesRef {
+  bucket: string;
+  prefix: string;
+}
+
+/**
+ * Storage of job files shared by the steps of one execution: S3 in the field,
+ * a local folder in `ferry run`. Names are relative paths under the prefix.
+ */
+export interface JobFileStore {
+  /** Copies `name` to `destPath`; rejects with `JOB_FILES_FAILED` if it is missing. */
+  download(ref: JobFilesRef, name: string, destPath: string): Promise<void>;
+  /** Copies `srcPath` to `name`. */
+  upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void>;
+  put(ref: JobFilesRef, name: string, body: Buffer | string): Promise<void>;
+  get(ref: JobFilesRef, name: string): Promise<Buffer>;
+}

@@ -1,0 +1,364 @@
+import { existsSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type ManifestStep,
+  type StepMessage,
+  sha256,
+  type TaskFailure,
+  toTaskFailure,
+} from "@ferry/dsl-compiler";
+import type { Logger } from "pino";
+import { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
+import { AgentError, isAgentError, messageOf } from "./errors.ts";
+import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
+import { Pulse } from "./heartbeat.ts";
+import type { JobDirs } from "./job-dirs.ts";
+import { INPUT_FILE, safeRelative } from "./job-paths.ts";
+import { packOutput, readStepError, readStepOutput, resolveInputRefs } from "./output.ts";
+import type { Completion } from "./ports/completion.ts";
+import type { JobFileStore } from "./ports/job-files.ts";
+import type { Queue } from "./ports/queue.ts";
+import type { Runtime, RuntimeResult } from "./runtimes/runtime.ts";
+
+/** Why a running step was stopped before it finished. */
+export type StopReason = "timeout" | "task-gone" | "shutdown";
+
+/** One step attempt in progress on this worker. */
+export interface RunningTask {
+  message: StepMessage;
+  step: ManifestStep;
+  /** Receipts of every delivery of this token (duplicates included); all are deleted at the end. */
+  receipts: string[];
+  /** Aborted with a {@link StopReason} to stop the step. */
+  controller: AbortController;
+  logger: Logger;
+}
+
+/** What {@link runAttempt} needs from its worker. */
+export interface RunnerContext {
+  queue: Queue;
+  completion: Completion;
+  /** The runtime for a step, or an error saying why this worker cannot run it. */
+  runtimeFor(step: ManifestStep): Runtime;
+  store: JobFileStore | undefined;
+  workDir: string;
+  logCapBytes: number;
+  visibilitySeconds: number;
+  /** Attempt job folders under the work directory. */
+  jobDirs: JobDirs;
+  /** Heartbeat period for a step; `undefined` sends none. */
+  heartbeatIntervalMs(step: ManifestStep): number | undefined;
+  keepJobDirs: boolean;
+  hooks: WorkerHooks;
+  metrics: WorkerMetrics;
+  backoff: BackoffOptions;
+  /** Aborted when the worker gives up on reporting (hard stop). */
+  hardStop: AbortSignal;
+}
+
+const STDERR_TAIL_BYTES = 2048;
+
+/**
+ * Runs one attempt end to end: stage job files, run with a timeout while
+ * heartbeating and extending visibility, read the output, report, and delete
+ * the message only once the answer was accepted.
+ */
+export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise<AttemptOutcome> {
+  const { message, step, controller, logger } = task;
+  const startedAt = new Date();
+  let runtimeName = step.runtime.kind as string;
+  let result: RuntimeResult | undefined;
+  let thrown: unknown;
+  let jobDir: string | undefined;
+
+  const visibility = new Pulse({
+    intervalMs: (ctx.visibilitySeconds * 1000) / 3,
+    send: async () => {
+      for (const receipt of task.receipts) await ctx.queue.changeVisibility(receipt, ctx.visibilitySeconds);
+    },
+    onError: (error) => logger.warn({ err: error }, "could not extend message visibility"),
+  }).start();
+  const heartbeat = new Pulse({
+    intervalMs: ctx.heartbeatIntervalMs(step) ?? 0,
+    send: () => ctx.completion.heartbeat(message.token),
+    onError: (error) => {
+      if (isAgentError(error, "TASK_GONE")) {
+        logger.warn({ err: error }, "Step Functions no longer accepts this task token: stopping the step");
+        controller.abort("task-gone" satisfies StopReason);
+      } else {
+        ctx.metrics.heartbeatFailed();
+        logger.warn({ err: error }, "heartbeat failed; will retry at the next beat");
+      }
+    },
+  }).start();
+  const timeout = longTimeout(
+    () => controller.abort("timeout" satisfies StopReason),
+    step.timeoutSeconds * 1000,
+  );
+
+  let runtime: Runtime | undefined;
+  try {
+    runtime = ctx.runtimeFor(step);
+    runtimeName = runtime.name;
+  } catch (error) {
+    thrown = error;
+  }
+  ctx.hooks.onAttemptStarted?.({ ...info(message, runtimeName), startedAt });
+  ctx.metrics.attemptStarted();
+  try {
+    if (!runtime) throw thrown;
+    jobDir = ctx.jobDirs.acquire(step.name);
+    const input = await resolveInputRefs(message.input, ctx.store);
+    const inputJson = JSON.stringify(input);
+    // Small inputs synchronously: one syscall beats three thread-pool round trips.
+    if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
+    else await writeFile(join(jobDir, INPUT_FILE), inputJson);
+    await stageInputs(step, message, jobDir, ctx.store);
+    if (!controller.signal.aborted) {
+      result = await runtime.run({
+        step,
+        input,
+        inputJson,
+        jobDir,
+        env: {
+          FERRY_WORKFLOW: message.workflow,
+          FERRY_EXECUTION: message.execution,
+          FERRY_STEP: message.step,
+          FERRY_ATTEMPT: String(message.attempt),
+        },
+        signal: controller.signal,
+        logCapBytes: ctx.logCapBytes,
+      });
+    }
+  } catch (error) {
+    thrown = error;
+  } finally {
+    timeout.clear();
+  }
+
+  let outcome: AttemptOutcome;
+  let failure: TaskFailure | undefined;
+  let output: unknown;
+  const reason = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
+  if (reason === "task-gone") {
+    outcome = "task-gone";
+  } else if (reason === "shutdown") {
+    outcome = "handed-back";
+    failure = toTaskFailure(
+      new AgentError(
+        "AGENT_SHUTDOWN",
+        `the agent running step "${step.name}" shut down before it finished; another agent may retry it`,
+      ),
+    );
+  } else if (reason === "timeout") {
+    outcome = "timed-out";
+    failure = toTaskFailure(
+      new AgentError(
+        "TIMEOUT",
+        `step "${step.name}" did not finish within timeoutSeconds=${step.timeoutSeconds} and was stopped`,
+      ),
+    );
+  } else {
+    try {
+      if (thrown !== undefined) throw thrown;
+      failure = await failureOf(result!, step, jobDir!);
+      if (!failure) {
+        const value = result!.output
+          ? result!.output.value
+          : await readStepOutput(jobDir!, result!.lastStdoutLine);
+        await uploadOutputs(step, message, jobDir!, ctx.store);
+        output = await packOutput(value, {
+          store: ctx.store,
+          ref: message.jobFiles,
+          name: `.ferry/outputs/${step.name}-${sha256(message.token).slice(0, 16)}.json`,
+        });
+      }
+    } catch (error) {
+      failure = toTaskFailure(error);
+      logger.warn({ err: error }, "step failed before it could run or report its output");
+    }
+    outcome = failure ? "failed" : "succeeded";
+  }
+
+  await Promise.all([heartbeat.stop(), visibility.stop()]);
+  if (outcome !== "task-gone") {
+    const accepted = await report(ctx, task, failure, output);
+    if (accepted === "gone") outcome = "task-gone";
+    if (accepted === "abandoned") {
+      await finish(ctx, task, jobDir);
+      return outcome;
+    }
+  }
+  for (const receipt of task.receipts) {
+    await ctx.queue
+      .delete(receipt)
+      .catch((error: unknown) => logger.warn({ err: error }, "could not delete the message"));
+  }
+
+  const finishedAt = new Date();
+  const finished: AttemptFinished = {
+    ...info(message, runtimeName),
+    outcome,
+    ...(outcome === "succeeded" ? { output } : {}),
+    ...(failure ? { error: failure.error, cause: failure.cause } : {}),
+    exitCode: result?.exitCode ?? null,
+    stdout: result?.stdout ?? "",
+    stderr: result?.stderr ?? "",
+    startedAt,
+    finishedAt,
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+  };
+  logger.info(
+    { outcome, durationMs: finished.durationMs, exitCode: finished.exitCode, error: failure?.error },
+    `step attempt ${outcome}`,
+  );
+  ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
+  ctx.hooks.onAttemptFinished?.(finished);
+  await finish(ctx, task, jobDir);
+  return outcome;
+}
+
+async function failureOf(
+  result: RuntimeResult,
+  step: ManifestStep,
+  jobDir: string,
+): Promise<TaskFailure | undefined> {
+  if (result.failure) return result.failure;
+  if (result.exitCode === 0) return undefined;
+  const named = await readStepError(jobDir);
+  if (named) return named;
+  const how = result.exitCode === null ? "was killed by a signal" : `exited with code ${result.exitCode}`;
+  const tail =
+    result.stderr.length > STDERR_TAIL_BYTES ? `…${result.stderr.slice(-STDERR_TAIL_BYTES)}` : result.stderr;
+  return toTaskFailure(
+    new AgentError(
+      "EXIT_CODE",
+      `step "${step.name}" ${how}${tail.trim() ? `; stderr ends with:\n${tail.trimEnd()}` : ""}`,
+    ),
+  );
+}
+
+/**
+ * Sends the answer, retrying transient errors with backoff until it is
+ * accepted, the token is gone, or the worker hard-stops (the message then
+ * becomes visible again and the step is retried from the queue).
+ */
+async function report(
+  ctx: RunnerContext,
+  task: RunningTask,
+  failure: TaskFailure | undefined,
+  output: unknown,
+): Promise<"accepted" | "gone" | "abandoned"> {
+  for (let failures = 0; ; failures++) {
+    try {
+      if (failure) await ctx.completion.failure(task.message.token, failure.error, failure.cause);
+      else await ctx.completion.success(task.message.token, output);
+      return "accepted";
+    } catch (error) {
+      if (isAgentError(error, "TASK_GONE")) {
+        task.logger.warn(
+          { err: error },
+          "Step Functions refused the answer: the task timed out or was answered elsewhere",
+        );
+        return "gone";
+      }
+      if (ctx.hardStop.aborted) {
+        task.logger.error(
+          { err: error },
+          "gave up reporting at shutdown; the message will be delivered again",
+        );
+        return "abandoned";
+      }
+      const delayMs = backoffDelayMs(failures, ctx.backoff);
+      task.logger.warn(
+        { err: error, delayMs },
+        `could not report the answer (${messageOf(error)}); retrying`,
+      );
+      await sleep(delayMs, ctx.hardStop);
+    }
+  }
+}
+
+async function stageInputs(
+  step: ManifestStep,
+  message: StepMessage,
+  jobDir: string,
+  store: JobFileStore | undefined,
+) {
+  if (step.inputs.length === 0) return;
+  if (!store)
+    throw new AgentError(
+      "JOB_FILES_FAILED",
+      `step "${step.name}" declares inputs but this worker has no job-file store`,
+    );
+  await Promise.all(
+    step.inputs.map((name) =>
+      store.download(message.jobFiles, name, join(jobDir, safeRelative(name, "input"))),
+    ),
+  );
+}
+
+async function uploadOutputs(
+  step: ManifestStep,
+  message: StepMessage,
+  jobDir: string,
+  store: JobFileStore | undefined,
+) {
+  if (step.outputs.length === 0) return;
+  if (!store)
+    throw new AgentError(
+      "JOB_FILES_FAILED",
+      `step "${step.name}" declares outputs but this worker has no job-file store`,
+    );
+  for (const name of step.outputs) {
+    const path = join(jobDir, safeRelative(name, "output"));
+    if (!existsSync(path)) {
+      throw new AgentError(
+        "INVALID_OUTPUT",
+        `step "${step.name}" declares output "${name}" but did not write it to its job folder ($FERRY_JOB_DIR/${name})`,
+      );
+    }
+  }
+  await Promise.all(
+    step.outputs.map((name) =>
+      store.upload(message.jobFiles, name, join(jobDir, safeRelative(name, "output"))),
+    ),
+  );
+}
+
+async function finish(ctx: RunnerContext, task: RunningTask, jobDir: string | undefined): Promise<void> {
+  if (!jobDir || ctx.keepJobDirs) return;
+  try {
+    ctx.jobDirs.release(jobDir);
+  } catch (error) {
+    task.logger.warn({ err: error, jobDir }, "could not remove the attempt's job folder");
+  }
+}
+
+/** Node timers overflow past 2^31-1 ms (~24.8 days); step timeouts may be up to a year. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function longTimeout(fire: () => void, ms: number): { clear(): void } {
+  let timer: NodeJS.Timeout;
+  const arm = (left: number) => {
+    timer = setTimeout(
+      () => (left > MAX_TIMER_MS ? arm(left - MAX_TIMER_MS) : fire()),
+      Math.min(left, MAX_TIMER_MS),
+    );
+    timer.unref?.();
+  };
+  arm(ms);
+  return { clear: () => clearTimeout(timer) };
+}
+
+function info(message: StepMessage, runtime: string) {
+  return {
+    workflow: message.workflow,
+    execution: message.execution,
+    step: message.step,
+    attempt: message.attempt,
+    token: message.token,
+    runtime,
+  };
+}

@@ -1,0 +1,272 @@
+import { Writable } from "node:stream";
+import type Dockerode from "dockerode";
+import { StreamCapture } from "../capture.ts";
+import { AgentError, messageOf } from "../errors.ts";
+import { CONTAINER_JOB_DIR } from "../job-paths.ts";
+import { attachContainer } from "./engine-attach.ts";
+import {
+  contractEnv,
+  MAX_OUTPUT_LINE_BYTES,
+  type Runtime,
+  type RuntimeRequest,
+  type RuntimeResult,
+} from "./runtime.ts";
+
+/** When the engine pulls a step's image: `never` (air-gapped devices, tests), `missing`, or `always`. */
+export type PullPolicy = "never" | "missing" | "always";
+
+export interface DockerRuntimeOptions {
+  /**
+   * Engine API socket.
+   * @default "/var/run/docker.sock" (or `DOCKER_HOST` when it is a unix:// URL)
+   */
+  socketPath?: string;
+  /** @default "missing" */
+  pullPolicy?: PullPolicy;
+  /** GPUs this device can hand to steps; a step asking for more fails. @default 0 */
+  gpus?: number;
+  /** Apply `resources.cpu`/`memoryMiB` as engine limits. @default true */
+  enforceResources?: boolean;
+  /** Seconds between SIGTERM and SIGKILL when a step is stopped. @default 5 */
+  killGraceSeconds?: number;
+  /** Name in logs and results. @default "docker" */
+  name?: string;
+  /**
+   * Resource limits set in every container (`nofile`, `nproc`…). podman
+   * otherwise raises them above what an unprivileged host allows.
+   * @default none (the engine's defaults)
+   */
+  ulimits?: Array<{ name: string; soft: number; hard: number }>;
+  /** A ready client (tests, custom TLS); overrides `socketPath`. */
+  client?: Dockerode;
+}
+
+/** Label every task container carries, so an agent can find what it left behind. */
+export const CONTAINER_LABEL = "dev.ferry.step";
+
+/**
+ * Runs `container` steps through the Docker Engine API (dockerode), with
+ * the step contract: input on stdin and in `FERRY_INPUT`, job files bound at
+ * `/ferry/job`, output on the last stdout line or `/ferry/job/.output.json`.
+ * Defaults are locked down: no network unless the step asks, all
+ * capabilities dropped, no-new-privileges, CPU and memory limits.
+ */
+export class DockerRuntime implements Runtime {
+  readonly name: string;
+  private readonly options: DockerRuntimeOptions;
+  private client: Dockerode | undefined;
+
+  constructor(options: DockerRuntimeOptions = {}) {
+    this.options = options;
+    this.name = options.name ?? "docker";
+    this.client = options.client;
+  }
+
+  /** Checks the engine answers; throws `RUNTIME_UNAVAILABLE` with how to fix it otherwise. */
+  async ping(): Promise<void> {
+    const docker = await this.docker();
+    try {
+      await docker.ping();
+    } catch (error) {
+      throw new AgentError(
+        "RUNTIME_UNAVAILABLE",
+        `the ${this.name} engine at ${this.socketPath()} does not answer (${messageOf(error)}) — start it, or pass --engine-socket`,
+        { cause: error },
+      );
+    }
+  }
+
+  async run(request: RuntimeRequest): Promise<RuntimeResult> {
+    const runtime = request.step.runtime;
+    if (runtime.kind !== "container") {
+      throw new AgentError(
+        "RUNTIME_FAILED",
+        `step "${request.step.name}" is a ${runtime.kind} step, not a container step`,
+      );
+    }
+    const docker = await this.docker();
+    const gpus = request.step.resources.gpu;
+    if (gpus > (this.options.gpus ?? 0)) {
+      throw new AgentError(
+        "RUNTIME_UNAVAILABLE",
+        `step "${request.step.name}" asks for ${gpus} GPU(s) but this device offers ${this.options.gpus ?? 0} — set gpus in the agent config or place the step elsewhere`,
+      );
+    }
+    const env = { ...runtime.env, ...contractEnv(request, CONTAINER_JOB_DIR) };
+    const enforce = this.options.enforceResources ?? true;
+    const spec: Dockerode.ContainerCreateOptions = {
+      Image: runtime.image,
+      ...(runtime.command ? { Cmd: runtime.command } : {}),
+      ...(runtime.entrypoint ? { Entrypoint: runtime.entrypoint } : {}),
+      ...(runtime.workingDir ? { WorkingDir: runtime.workingDir } : {}),
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: {
+        [CONTAINER_LABEL]: request.step.name,
+        "dev.ferry.execution": request.env.FERRY_EXECUTION ?? "",
+      },
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      Tty: false,
+      HostConfig: {
+        NetworkMode: runtime.network,
+        CapDrop: ["ALL"],
+        SecurityOpt: ["no-new-privileges"],
+        Binds: [
+          `${request.jobDir}:${CONTAINER_JOB_DIR}`,
+          ...runtime.volumes.map((v) => `${v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`),
+        ],
+        ...(enforce
+          ? {
+              NanoCpus: Math.round(request.step.resources.cpu * 1e9),
+              Memory: request.step.resources.memoryMiB * 1024 * 1024,
+            }
+          : {}),
+        ...(this.options.ulimits
+          ? { Ulimits: this.options.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) }
+          : {}),
+        ...(gpus > 0 ? { DeviceRequests: [{ Driver: "", Count: gpus, Capabilities: [["gpu"]] }] } : {}),
+      },
+    };
+    const container = await this.create(docker, spec, request.step.name);
+    try {
+      return await this.attachAndRun(container, request);
+    } finally {
+      await container.remove({ force: true, v: true }).catch(() => {
+        // Already gone (removed by the engine or a concurrent stop): nothing left behind.
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client = undefined;
+  }
+
+  private async attachAndRun(
+    container: Dockerode.Container,
+    request: RuntimeRequest,
+  ): Promise<RuntimeResult> {
+    const stdout = new StreamCapture(request.logCapBytes, MAX_OUTPUT_LINE_BYTES);
+    const stderr = new StreamCapture(request.logCapBytes, 0);
+    const stream = await attachContainer(this.socketPath(), container.id);
+    const ended = new Promise<void>((resolve) => {
+      stream.once("end", resolve);
+      stream.once("close", resolve);
+      stream.once("error", () => resolve());
+    });
+    container.modem.demuxStream(
+      stream,
+      sink((c) => stdout.write(c)),
+      sink((c) => stderr.log.write(c)),
+    );
+
+    let aborted = false;
+    const stop = () => {
+      aborted = true;
+      void container.stop({ t: this.options.killGraceSeconds ?? 5 }).catch(() => {
+        // Exited on its own meanwhile.
+      });
+    };
+    try {
+      await container.start();
+      // Half-close: the engine closes the step's stdin, output keeps flowing.
+      stream.end(request.inputJson);
+      if (request.signal.aborted) stop();
+      else request.signal.addEventListener("abort", stop, { once: true });
+      const status = (await container.wait()) as { StatusCode: number };
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
+      return {
+        exitCode: aborted && status.StatusCode === 137 ? null : status.StatusCode,
+        stdout: stdout.log.text(),
+        stderr: stderr.log.text(),
+        stdoutBytes: stdout.log.totalBytes,
+        stderrBytes: stderr.log.totalBytes,
+        lastStdoutLine: stdout.lastLine.value(),
+        aborted,
+      };
+    } catch (error) {
+      throw new AgentError(
+        "RUNTIME_FAILED",
+        `${this.name} could not run step "${request.step.name}": ${messageOf(error)}`,
+        {
+          cause: error,
+        },
+      );
+    } finally {
+      request.signal.removeEventListener("abort", stop);
+      stream.destroy();
+    }
+  }
+
+  private async create(
+    docker: Dockerode,
+    spec: Dockerode.ContainerCreateOptions,
+    step: string,
+  ): Promise<Dockerode.Container> {
+    const policy = this.options.pullPolicy ?? "missing";
+    if (policy === "always") await this.pull(docker, spec.Image!);
+    try {
+      return await docker.createContainer(spec);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) {
+        throw new AgentError(
+          "RUNTIME_FAILED",
+          `${this.name} could not create the container of step "${step}": ${messageOf(error)}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      if (policy !== "missing") {
+        throw new AgentError(
+          "IMAGE_NOT_FOUND",
+          `image "${spec.Image}" of step "${step}" is not on this device and pullPolicy is "${policy}" — load it first (docker pull / docker load) or set pullPolicy: missing`,
+          { cause: error },
+        );
+      }
+      await this.pull(docker, spec.Image!);
+      return docker.createContainer(spec);
+    }
+  }
+
+  private async pull(docker: Dockerode, image: string): Promise<void> {
+    try {
+      const progress = await docker.pull(image);
+      await new Promise<void>((resolve, reject) =>
+        docker.modem.followProgress(progress, (error) => (error ? reject(error) : resolve())),
+      );
+    } catch (error) {
+      throw new AgentError("IMAGE_NOT_FOUND", `could not pull image "${image}": ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  private socketPath(): string {
+    if (this.options.socketPath) return this.options.socketPath;
+    const modemSocket = (this.client?.modem as { socketPath?: unknown } | undefined)?.socketPath;
+    if (typeof modemSocket === "string") return modemSocket;
+    const host = process.env.DOCKER_HOST;
+    return host?.startsWith("unix://") ? host.slice("unix://".length) : "/var/run/docker.sock";
+  }
+
+  private async docker(): Promise<Dockerode> {
+    if (!this.client) {
+      // Loaded lazily: `ferry run` with process steps only never pays for it.
+      const { default: Docker } = await import("dockerode");
+      this.client = new Docker({ socketPath: this.socketPath() });
+    }
+    return this.client;
+  }
+}
+
+function sink(write: (chunk: Buffer) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      write(chunk);
+      callback();
+    },
+  });
+}

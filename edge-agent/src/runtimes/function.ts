@@ -1,0 +1,79 @@
+import { readFile } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { toTaskFailure } from "@ferry/dsl-compiler";
+import { AgentError } from "../errors.ts";
+import { ProcessRuntime, type ProcessRuntimeOptions } from "./process.ts";
+import type { Runtime, RuntimeRequest, RuntimeResult } from "./runtime.ts";
+
+const HOST_SCRIPT = fileURLToPath(new URL("./function-host.ts", import.meta.url));
+const RESULT_FILE = ".function-result.json";
+
+export interface FunctionRuntimeOptions extends ProcessRuntimeOptions {
+  /** Node binary. @default process.execPath */
+  nodePath?: string;
+}
+
+/**
+ * Runs `function` steps on the edge: a Node child process (with tsx, so
+ * TypeScript handlers work) imports `file` — relative to `projectDir` — and
+ * calls `exportName(input, context)`. Its return value is the output; a
+ * thrown error fails the task under the error's `taskError` or class name.
+ * Same stdin/env/log contract as process steps.
+ */
+export class FunctionRuntime implements Runtime {
+  readonly name = "function";
+  private readonly processes: ProcessRuntime;
+  private readonly projectDir: string;
+  private readonly nodePath: string;
+  private readonly loader: string;
+
+  constructor(options: FunctionRuntimeOptions = {}) {
+    this.processes = new ProcessRuntime({ inheritEnv: true, ...options });
+    this.projectDir = options.projectDir ?? process.cwd();
+    this.nodePath = options.nodePath ?? process.execPath;
+    this.loader = import.meta.resolve("tsx");
+  }
+
+  async run(request: RuntimeRequest): Promise<RuntimeResult> {
+    const runtime = request.step.runtime;
+    if (runtime.kind !== "function") {
+      throw new AgentError(
+        "RUNTIME_FAILED",
+        `step "${request.step.name}" is a ${runtime.kind} step, not a function step`,
+      );
+    }
+    const file = isAbsolute(runtime.file) ? runtime.file : resolve(this.projectDir, runtime.file);
+    const resultPath = join(request.jobDir, RESULT_FILE);
+    const result = await this.processes.run({
+      ...request,
+      step: {
+        ...request.step,
+        runtime: {
+          kind: "process",
+          command: [this.nodePath, "--import", this.loader, HOST_SCRIPT],
+          env: {
+            ...runtime.env,
+            FERRY_FUNCTION_FILE: file,
+            FERRY_FUNCTION_EXPORT: runtime.exportName,
+            FERRY_FUNCTION_RESULT: resultPath,
+          },
+        },
+      },
+    });
+    if (result.aborted) return result;
+    let reply:
+      | { ok: true; output: unknown }
+      | { ok: false; error: { name: string; message: string; taskError?: string } };
+    try {
+      reply = JSON.parse(await readFile(resultPath, "utf8"));
+    } catch {
+      // No result file: the host itself died (out of memory, killed); the exit code tells.
+      return result;
+    }
+    if (reply.ok) return { ...result, output: { value: reply.output } };
+    const error = Object.assign(new Error(reply.error.message), { name: reply.error.name });
+    if (reply.error.taskError) Object.assign(error, { taskError: reply.error.taskError });
+    return { ...result, failure: toTaskFailure(error) };
+  }
+}

@@ -1,0 +1,31 @@
+import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { manifestOf, shStep } from "../testing/fixtures.ts";
+import { describeRuntimeContract } from "../testing/runtime-suite.ts";
+import { ProcessRuntime } from "./process.ts";
+
+describeRuntimeContract("process", {
+  kind: "process",
+  runtime: () => new ProcessRuntime({ killGraceMs: 500 }),
+  shStep,
+});
+
+describe("ProcessRuntime", () => {
+  it("does not wait for a daemon that escaped the process group and holds stdout", async () => {
+    const runtime = new ProcessRuntime();
+    const step = manifestOf("wf", [shStep("daemon", "setsid sleep 30 & echo '{\"ok\":true}'")]).steps.daemon!;
+    const started = Date.now();
+    const result = await runtime.run({
+      step,
+      input: { input: {}, deps: {} },
+      inputJson: "{}",
+      jobDir: tmpdir(),
+      env: {},
+      signal: new AbortController().signal,
+      logCapBytes: 1024,
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.lastStdoutLine).toBe('{"ok":true}');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

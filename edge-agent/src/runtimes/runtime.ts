@@ -1,0 +1,70 @@
+import type { ManifestStep, StepInput, TaskFailure } from "@ferry/dsl-compiler";
+
+/** What a runtime needs to run one attempt of a step. */
+export interface RuntimeRequest {
+  /** The trusted definition, from the manifest. */
+  step: ManifestStep;
+  input: StepInput;
+  /** `input` serialized once; written to stdin. */
+  inputJson: string;
+  /** Host folder holding the attempt's job files (mounted at `/ferry/job` in containers). */
+  jobDir: string;
+  /** `FERRY_*` variables the worker sets (execution, step, attempt…); the runtime adds the job-dir ones. */
+  env: Record<string, string>;
+  /** Aborted on timeout, task timeout reported by a heartbeat, shutdown or cancellation: stop the step. */
+  signal: AbortSignal;
+  /** Cap on each of stdout and stderr kept as the step's log. */
+  logCapBytes: number;
+}
+
+/** What came back from one attempt. Steps that fail report it here; runtimes throw only when they could not run the step. */
+export interface RuntimeResult {
+  /** `null` when killed by a signal. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** Bytes the step wrote to each stream, kept or not. */
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** Last non-blank stdout line (the output contract), when one was short enough to keep. */
+  lastStdoutLine?: string;
+  /** Set by runtimes that produce a value directly (function, http). */
+  output?: { value: unknown };
+  /** Set by runtimes that know the failure's name (a function's thrown error, an HTTP status). */
+  failure?: TaskFailure;
+  /** True when the step was stopped through `signal`. */
+  aborted: boolean;
+}
+
+/**
+ * Runs one kind of step. Implementations: process, docker (also podman),
+ * function, http. All of them honour the same contract, checked by one
+ * shared test suite.
+ */
+export interface Runtime {
+  /** For logs: `process`, `docker`, `podman`, `function`, `http`. */
+  readonly name: string;
+  run(request: RuntimeRequest): Promise<RuntimeResult>;
+  /** Releases engine connections. */
+  close?(): Promise<void>;
+}
+
+/**
+ * Largest `FERRY_INPUT` passed in the environment; larger inputs are only on
+ * stdin and in `$FERRY_JOB_DIR/.input.json` (Linux caps one variable at 128 KiB).
+ */
+export const MAX_ENV_INPUT_BYTES = 64 * 1024;
+
+/** Longest stdout line kept to read the output from. */
+export const MAX_OUTPUT_LINE_BYTES = 64 * 1024 * 1024;
+
+/** The environment the step contract promises, for a job folder seen at `jobDir`. */
+export function contractEnv(request: RuntimeRequest, jobDir: string): Record<string, string> {
+  const env: Record<string, string> = {
+    ...request.env,
+    FERRY_JOB_DIR: jobDir,
+    FERRY_INPUT_FILE: `${jobDir}/.input.json`,
+  };
+  if (Buffer.byteLength(request.inputJson) <= MAX_ENV_INPUT_BYTES) env.FERRY_INPUT = request.inputJson;
+  return env;
+}

@@ -1,0 +1,51 @@
+import {
+  canonicalJson,
+  DEFAULT_RESOURCES,
+  type IrRuntime,
+  type Manifest,
+  type ManifestStep,
+  type StepMessage,
+  sha256,
+} from "@ferry/dsl-compiler";
+
+/** A step definition for tests; `hash` is computed. */
+export type TestStep = Partial<Omit<ManifestStep, "hash" | "runtime">> & { name: string; runtime: IrRuntime };
+
+/** Builds a manifest whose hashes are valid, as `ferry compile` would. */
+export function manifestOf(workflow: string, steps: TestStep[]): Manifest {
+  const out: Record<string, ManifestStep> = {};
+  for (const step of steps) {
+    const definition = {
+      site: "edge",
+      executor: "agent" as const,
+      resources: { ...DEFAULT_RESOURCES },
+      timeoutSeconds: 60,
+      inputs: [],
+      outputs: [],
+      cache: { enabled: false },
+      ...step,
+    };
+    out[step.name] = { ...definition, hash: sha256(canonicalJson(definition)) };
+  }
+  return { manifestVersion: 1, workflow, hash: sha256(canonicalJson(out)), steps: out };
+}
+
+let tokens = 0;
+
+/** A valid step message body; each call gets a fresh token unless one is given. */
+export function stepMessage(fields: Partial<StepMessage> & { workflow: string; step: string }): StepMessage {
+  return {
+    v: 1,
+    token: `token-${++tokens}`,
+    execution: "exec-1",
+    attempt: 1,
+    input: { input: {}, deps: {} },
+    jobFiles: { bucket: "local", prefix: "exec-1" },
+    ...fields,
+  };
+}
+
+/** `sh -c script` as a process step. */
+export function shStep(name: string, script: string, extra: Partial<TestStep> = {}): TestStep {
+  return { name, runtime: { kind: "process", command: ["sh", "-c", script], env: {} }, ...extra };
+}

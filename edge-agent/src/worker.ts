@@ -1,0 +1,310 @@
+import { mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { IrRuntime, Manifest, ManifestStep } from "@ferry/dsl-compiler";
+import { parseStepMessage } from "@ferry/dsl-compiler";
+import { type Logger, pino } from "pino";
+import { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
+import { AgentError, messageOf } from "./errors.ts";
+import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
+import { JobDirs } from "./job-dirs.ts";
+import { Lifecycle, type WorkerState } from "./lifecycle.ts";
+import { ManifestStore } from "./manifest-store.ts";
+import type { Completion } from "./ports/completion.ts";
+import type { JobFileStore } from "./ports/job-files.ts";
+import type { Queue, QueueMessage } from "./ports/queue.ts";
+import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
+import type { Runtime } from "./runtimes/runtime.ts";
+import { Slots } from "./slots.ts";
+
+/** The runtime serving each kind of step; a kind left out is refused with a clear error. */
+export type RuntimeSet = Partial<Record<IrRuntime["kind"], Runtime>>;
+
+export interface WorkerOptions {
+  queue: Queue;
+  completion: Completion;
+  /** Trusted manifests: what a message's `workflow` + `step` mean. */
+  manifests: ManifestStore | Manifest[];
+  runtimes: RuntimeSet;
+  /** Where job files and large outputs live; steps with inputs/outputs need one. */
+  jobFiles?: JobFileStore;
+  /** @default `<os tmpdir>/ferry-work` */
+  workDir?: string;
+  /** Steps run at once. @default 4 */
+  concurrency?: number;
+  /** Slots shared with other workers (one agent polling several queues); overrides `concurrency`. */
+  slots?: Slots;
+  /** When set, steps placed on another site are dead-lettered. */
+  site?: string;
+  /** @default a silent logger */
+  logger?: Logger;
+  /** Cap on each of stdout and stderr kept per attempt. @default 1 MiB */
+  logCapBytes?: number;
+  /** Visibility timeout of received messages, extended every third of it while a step runs. @default 60 */
+  visibilitySeconds?: number;
+  /** Long-poll wait of each receive. @default 20 */
+  receiveWaitSeconds?: number;
+  /** Fixed heartbeat period; by default a third of the step's `heartbeatSeconds` (none if it has none). */
+  heartbeatIntervalMs?: number;
+  /** How long `stop()` lets running steps finish before handing them back. @default 30000 */
+  shutdownGraceMs?: number;
+  /** Keep each attempt's job folder (debugging). @default false */
+  keepJobDirs?: boolean;
+  hooks?: WorkerHooks;
+  metrics?: WorkerMetrics;
+  /** Backoff of receive and report retries. */
+  backoff?: BackoffOptions;
+  /** Tokens remembered after completion, to drop late duplicates. @default 10000 */
+  recentTokens?: number;
+}
+
+export interface StopOptions {
+  /** Overrides `shutdownGraceMs` (0 stops running steps at once, e.g. on Ctrl-C). */
+  graceMs?: number;
+  /** After steps were stopped, how long to keep trying to report `Ferry.AgentShutdown`. @default 10000 */
+  handBackTimeoutMs?: number;
+}
+
+/**
+ * The worker core: receives step messages from one queue and runs them with
+ * bounded concurrency. The same class serves SQS + Step Functions on a
+ * device and in-memory queues inside `ferry run`.
+ */
+export class Worker {
+  readonly lifecycle: Lifecycle;
+  private readonly logger: Logger;
+  private readonly manifests: ManifestStore;
+  private readonly slots: Slots;
+  private readonly running = new Map<string, RunningTask>();
+  private readonly recent = new Set<string>();
+  private readonly handling = new Set<Promise<void>>();
+  private readonly stopReceiving = new AbortController();
+  private readonly hardStop = new AbortController();
+  private readonly ctx: RunnerContext;
+  private loop: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.logger = options.logger ?? pino({ level: "silent" });
+    this.lifecycle = new Lifecycle(this.logger.child({ queue: options.queue.name }));
+    this.manifests = Array.isArray(options.manifests)
+      ? new ManifestStore({ manifests: options.manifests })
+      : options.manifests;
+    this.slots = options.slots ?? new Slots(options.concurrency ?? 4);
+    const workDir = options.workDir ?? join(tmpdir(), "ferry-work");
+    this.ctx = {
+      queue: options.queue,
+      completion: options.completion,
+      runtimeFor: (step) => this.runtimeFor(step),
+      store: options.jobFiles,
+      workDir,
+      jobDirs: new JobDirs(workDir),
+      logCapBytes: options.logCapBytes ?? 1024 * 1024,
+      visibilitySeconds: options.visibilitySeconds ?? 60,
+      heartbeatIntervalMs: (step) =>
+        options.heartbeatIntervalMs ??
+        (step.heartbeatSeconds ? Math.max(1000, (step.heartbeatSeconds * 1000) / 3) : undefined),
+      keepJobDirs: options.keepJobDirs ?? false,
+      hooks: options.hooks ?? {},
+      metrics: options.metrics ?? NO_METRICS,
+      backoff: options.backoff ?? {},
+      hardStop: this.hardStop.signal,
+    };
+  }
+
+  get state(): WorkerState {
+    return this.lifecycle.state;
+  }
+
+  /** Steps running now. */
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  /** Loads manifests, prepares the work directory and starts receiving. Resolves once RUNNING. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    await this.manifests.reload();
+    await mkdir(this.ctx.workDir, { recursive: true });
+    this.lifecycle.to("RUNNING");
+    this.loop = this.poll();
+  }
+
+  /**
+   * Drains: stops receiving, lets running steps finish for the grace period,
+   * then stops them and answers `Ferry.AgentShutdown` so that Step Functions
+   * retries them elsewhere. Resolves once STOPPED.
+   */
+  stop(options: StopOptions = {}): Promise<void> {
+    this.stopping ??= this.drain(options);
+    return this.stopping;
+  }
+
+  private async drain(options: StopOptions): Promise<void> {
+    this.lifecycle.to("DRAINING");
+    this.stopReceiving.abort();
+    await this.loop;
+    const graceMs = options.graceMs ?? this.options.shutdownGraceMs ?? 30_000;
+    if (!(await this.settledWithin(graceMs))) {
+      this.logger.warn(
+        { running: this.running.size, graceMs },
+        "grace period over: handing running steps back",
+      );
+      for (const task of this.running.values()) task.controller.abort("shutdown");
+      await this.settledWithin(options.handBackTimeoutMs ?? 10_000);
+    }
+    this.hardStop.abort();
+    await Promise.allSettled([...this.handling]);
+    this.lifecycle.to("STOPPED");
+  }
+
+  private async settledWithin(ms: number): Promise<boolean> {
+    if (this.handling.size === 0) return true;
+    const timer = new AbortController();
+    const all = Promise.allSettled([...this.handling]).then(() => true);
+    const late = sleep(ms, timer.signal).then(() => false);
+    const settled = await Promise.race([all, late]);
+    timer.abort();
+    return settled;
+  }
+
+  private async poll(): Promise<void> {
+    const signal = this.stopReceiving.signal;
+    const { queue } = this.options;
+    const waitSeconds = this.options.receiveWaitSeconds ?? 20;
+    for (let failures = 0; this.state === "RUNNING"; ) {
+      await this.slots.whenFree(signal);
+      if (signal.aborted) break;
+      const taken = this.slots.tryTake(Math.min(10, this.slots.free));
+      if (taken === 0) continue;
+      let messages: QueueMessage[];
+      const startedMs = performance.now();
+      try {
+        messages = await queue.receive({
+          maxMessages: taken,
+          waitSeconds,
+          visibilitySeconds: this.ctx.visibilitySeconds,
+          signal,
+        });
+        failures = 0;
+      } catch (error) {
+        this.slots.release(taken);
+        if (signal.aborted) break;
+        const delayMs = backoffDelayMs(failures++, this.ctx.backoff);
+        this.logger.warn(
+          { err: error, delayMs, queue: queue.name },
+          `receive failed (${messageOf(error)}); backing off`,
+        );
+        await sleep(delayMs, signal);
+        continue;
+      }
+      if (messages.length < taken) this.slots.release(taken - messages.length);
+      if (messages.length > 0)
+        this.ctx.metrics.received(messages.length, (performance.now() - startedMs) / 1000);
+      for (const message of messages) {
+        if (signal.aborted) {
+          // Received as the drain began: hand it straight back.
+          this.track(queue.changeVisibility(message.receipt, 0).catch(() => undefined));
+          this.slots.release(1);
+          continue;
+        }
+        this.track(this.handle(message).finally(() => this.slots.release(1)));
+      }
+    }
+  }
+
+  private track(promise: Promise<void>): void {
+    this.handling.add(promise);
+    void promise.finally(() => this.handling.delete(promise));
+  }
+
+  private async handle(received: QueueMessage): Promise<void> {
+    try {
+      const parsed = parseStepMessage(received.body);
+      if (!parsed.ok) return await this.deadLetter(received, parsed.reason);
+      const message = parsed.message;
+      const step = await this.manifests.resolveFresh(message.workflow, message.step);
+      if (!step) {
+        const known = this.manifests.workflows;
+        return await this.deadLetter(
+          received,
+          `unknown step "${message.step}" of workflow "${message.workflow}": not in the trusted manifest (workflows known: ${known.join(", ") || "none"})`,
+        );
+      }
+      if (this.options.site !== undefined && step.site !== this.options.site) {
+        return await this.deadLetter(
+          received,
+          `step "${message.step}" is placed on site "${step.site}" but this agent serves site "${this.options.site}"`,
+        );
+      }
+      const running = this.running.get(message.token);
+      if (running) {
+        running.receipts.push(received.receipt);
+        running.logger.info("duplicate delivery of a running task: it will not run twice");
+        return;
+      }
+      if (this.recent.has(message.token)) {
+        this.logger.info(
+          { step: message.step, execution: message.execution },
+          "duplicate delivery of an answered task: dropped",
+        );
+        await this.options.queue.delete(received.receipt);
+        return;
+      }
+      const task: RunningTask = {
+        message,
+        step,
+        receipts: [received.receipt],
+        controller: new AbortController(),
+        logger: this.logger.child({
+          execution: message.execution,
+          step: message.step,
+          attempt: message.attempt,
+        }),
+      };
+      this.running.set(message.token, task);
+      try {
+        await runAttempt(task, this.ctx);
+      } finally {
+        this.running.delete(message.token);
+        this.remember(message.token);
+      }
+    } catch (error) {
+      // The worker keeps serving whatever one message did; the message comes back after its visibility timeout.
+      this.logger.error(
+        { err: error, messageId: received.id },
+        `could not handle a message: ${messageOf(error)}`,
+      );
+    }
+  }
+
+  private async deadLetter(received: QueueMessage, reason: string): Promise<void> {
+    this.logger.warn({ messageId: received.id, reason }, "message moved to the dead-letter queue");
+    this.ctx.metrics.deadLettered();
+    this.options.hooks?.onDeadLetter?.(reason, received.body);
+    await this.options.queue.deadLetter(received, reason);
+  }
+
+  private remember(token: string): void {
+    this.recent.add(token);
+    const max = this.options.recentTokens ?? 10_000;
+    if (this.recent.size > max) this.recent.delete(this.recent.values().next().value as string);
+  }
+
+  private runtimeFor(step: ManifestStep): Runtime {
+    const runtime = this.options.runtimes[step.runtime.kind];
+    if (runtime) return runtime;
+    const served = Object.keys(this.options.runtimes).join(", ") || "none";
+    throw new AgentError(
+      "RUNTIME_UNAVAILABLE",
+      `step "${step.name}" is a ${step.runtime.kind} step but this worker runs only: ${served}` +
+        (step.runtime.kind === "container" ? " — start the agent with --runtime docker or podman" : ""),
+      { context: { step: step.name } },
+    );
+  }
+}
+
+/** Creates a worker; call `start()` to begin receiving. */
+export function createWorker(options: WorkerOptions): Worker {
+  return new Worker(options);
+}
