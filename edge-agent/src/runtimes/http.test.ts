@@ -61,15 +61,15 @@ describe("HttpRuntime", () => {
     return completion.forToken(message.token)[0]!;
   }
 
-  it("posts the step input and returns the JSON answer", async () => {
+  it("posts the step input and returns { statusCode, body } with the JSON answer, as Step Functions' HTTP task", async () => {
     expect(await run("echo")).toMatchObject({
       kind: "success",
-      output: { method: "POST", got: { input: { q: 1 }, deps: {} } },
+      output: { statusCode: 200, body: { method: "POST", got: { input: { q: 1 }, deps: {} } } },
     });
   });
 
-  it("wraps a non-JSON answer", async () => {
-    expect(await run("text")).toMatchObject({ kind: "success", output: { status: 200, body: "plain" } });
+  it("keeps a non-JSON answer as text", async () => {
+    expect(await run("text")).toMatchObject({ kind: "success", output: { statusCode: 200, body: "plain" } });
   });
 
   it("fails a non-2xx answer with Ferry.HttpError and the status", async () => {

@@ -6,9 +6,10 @@ const CAUSE_BODY_BYTES = 2048;
 
 /**
  * Runs `http` steps with `fetch`. The request body is the step's `body`, or
- * the step input for methods that carry one. A 2xx answer succeeds with its
- * JSON body (or `{ status, body }` when not JSON); any other status fails
- * with `Ferry.HttpError`.
+ * the step input for methods that carry one. A 2xx answer succeeds with
+ * `{ statusCode, body }` (the body parsed when it is JSON), the very output
+ * Step Functions' HTTP task gives an HTTP step placed on an AWS site; any
+ * other status fails with `Ferry.HttpError`.
  */
 export class HttpRuntime implements Runtime {
   readonly name = "http";
@@ -54,16 +55,16 @@ export class HttpRuntime implements Runtime {
       const cause = `${runtime.method} ${runtime.url} answered ${response.status} ${response.statusText}: ${text.slice(0, CAUSE_BODY_BYTES)}`;
       return { ...result, failure: { error: FERRY_ERRORS.http, cause } };
     }
-    return { ...result, output: { value: parseOrWrap(text, response.status) } };
+    return { ...result, output: { value: { statusCode: response.status, body: parseBody(text) } } };
   }
 }
 
-function parseOrWrap(text: string, status: number): unknown {
+function parseBody(text: string): unknown {
   try {
     return text === "" ? null : JSON.parse(text);
   } catch {
-    // Not JSON: keep the body as text.
-    return { status, body: text };
+    // Not JSON: keep the body as text, as Step Functions does.
+    return text;
   }
 }
 
