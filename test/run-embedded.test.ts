@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { eventually, ferry, startFerry, tempProject } from "./support/ferry-cli.ts";
@@ -145,6 +147,44 @@ steps:
       "the step processes to be gone",
       10_000,
     );
+  });
+
+  it("runs HTTP steps on an edge site and on an AWS site with the same output shape", async () => {
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      req.on("end", () => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ path: req.url, got: body ? JSON.parse(body) : null }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const project = tempProject();
+      writeFileSync(
+        join(project, "http.yaml"),
+        `name: http-steps
+sites: { cloud: { type: aws, region: us-east-1 }, lab: { type: edge } }
+steps:
+  - { name: edge-call, site: lab, http: { method: POST, url: "${url}/edge", body: { hello: edge } } }
+  - { name: cloud-call, depends: [edge-call], site: cloud, http: { method: POST, url: "${url}/cloud" } }
+`,
+      );
+      const result = await ferry(["run", "http.yaml", "--json"], { cwd: project });
+      expect(result.code, result.stderr).toBe(0);
+      const edge = { statusCode: 200, body: { path: "/edge", got: { hello: "edge" } } };
+      expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!).output).toEqual({
+        "cloud-call": {
+          statusCode: 200,
+          body: { path: "/cloud", got: { input: {}, deps: { "edge-call": edge } } },
+        },
+      });
+    } finally {
+      server.close();
+    }
   });
 
   it("rejects a bad input with exit 2 and an invalid spec with exit 1, running nothing", async () => {
