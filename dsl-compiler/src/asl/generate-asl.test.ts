@@ -125,6 +125,16 @@ describe("compiled machines run locally and pass data per the contract", () => {
 });
 
 describe("workflows beyond one state machine's limits", () => {
+  it("compile at 10,000 steps into machines under Step Functions' 1 MB definition limit", () => {
+    const deps = randomDag(10_000, seededRandom(99), { maxDeps: 3, window: 10 });
+    const compiled = compileDag(deps);
+    const machines = [compiled.stateMachine, ...compiled.childStateMachines];
+    expect(machines.length).toBeGreaterThan(1);
+    for (const m of machines) expect(Buffer.byteLength(JSON.stringify(m.definition))).toBeLessThan(1_000_000);
+    const steps = new Set(machines.flatMap((m) => Object.values(m.states).flatMap((r) => (r.kind === "step" ? [r.step] : []))));
+    expect(steps.size).toBe(10_000);
+  });
+
   it("are split into child machines that keep the critical path and run locally", async () => {
     const random = seededRandom(11);
     const deps = randomDag(120, random, { maxDeps: 3, window: 6 });

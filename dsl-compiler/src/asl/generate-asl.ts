@@ -35,11 +35,11 @@ export function generateAsl(ir: WorkflowIr, limits: MachineLimits = DEFAULT_LIMI
   const slots = baseSlots(ir);
   if (usesJoins(block)) slots.joinTable = "JoinTable";
   // First pass measures every block; a second pass runs only when the workflow must be split.
-  const first = new Emitter(ir, slots);
+  const first = new Emitter(ir, slots, true);
   const root = first.root(block);
   const planned = splitIntoMachines(block, (b) => first.costs.get(b)!, limits);
   if (planned === block) return { stateMachine: root, childStateMachines: [], substitutions: slots };
-  const second = new Emitter(ir, slots);
+  const second = new Emitter(ir, slots, false);
   const stateMachine = second.root(planned);
   return { stateMachine, childStateMachines: second.children, substitutions: slots };
 }
@@ -71,6 +71,8 @@ class Emitter {
   constructor(
     private readonly ir: WorkflowIr,
     private readonly slots: SubstitutionSlots,
+    /** Record each block's cost; only the first pass needs it, to plan the split. */
+    private readonly measure: boolean,
   ) {
     this.namer = new StateNamer(ir.steps.map((s) => s.name));
     this.nodeIndex = new Map(ir.steps.map((s, i) => [s.name, i]));
@@ -162,7 +164,7 @@ class Emitter {
           const out = this.emit(item, scope, entry, live);
           entry = out.entry;
           live = out.liveIn;
-          addCost(cost, this.costs.get(item)!);
+          if (this.measure) addCost(cost, this.costs.get(item)!);
         }
         if (entry === undefined) throw new Error("generateAsl: empty sequence");
         this.costs.set(block, cost);
@@ -197,7 +199,7 @@ class Emitter {
       const states: Scope = {};
       const out = this.emit(branch, states, undefined, branchLiveOut);
       for (const x of out.liveIn) liveIn.add(x);
-      addCost(cost, this.costs.get(branch)!);
+      if (this.measure) addCost(cost, this.costs.get(branch)!);
       cost.events += 2;
       return { StartAt: out.entry, States: inExecutionOrder(states, out.entry) };
     });
@@ -215,7 +217,7 @@ class Emitter {
     };
     scope[name] = parallel;
     this.index[name] = { kind: "control" };
-    cost.bytes += JSON.stringify({ ...parallel, Branches: [] }).length;
+    if (this.measure) cost.bytes += JSON.stringify({ ...parallel, Branches: [] }).length;
     this.costs.set(block, cost);
     return { entry: name, liveIn };
   }
@@ -294,7 +296,7 @@ class Emitter {
   ): void {
     Object.assign(scope, out.states);
     Object.assign(this.index, out.index);
-    if (block) this.costs.set(block, { bytes: JSON.stringify(out.states).length, events: eventsOf(block) });
+    if (block && this.measure) this.costs.set(block, { bytes: JSON.stringify(out.states).length, events: eventsOf(block) });
   }
 
   private collectAwaits(block: Block): void {
