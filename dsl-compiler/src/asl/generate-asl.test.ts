@@ -124,6 +124,35 @@ describe("compiled machines run locally and pass data per the contract", () => {
   });
 });
 
+describe("long sequences", () => {
+  it("drop outputs no later step reads, and still pass every dependency's output", async () => {
+    // A 300-step chain where each step also reads the output from 5 steps back.
+    const deps = Array.from({ length: 300 }, (_, v) => (v === 0 ? [] : v < 5 ? [v - 1] : [v - 5, v - 1]));
+    const compiled = compileDag(deps);
+    const prunes = Object.keys(compiled.stateMachine.states).filter((name) => name.startsWith("prune."));
+    expect(prunes.length).toBeGreaterThan(10);
+    let largestInput = 0;
+    const output = await runCompiledWorkflow(
+      compiled,
+      {},
+      {
+        runStep: async (m) => {
+          expect(Object.keys(m.input.deps).sort()).toEqual(
+            deps[Number(m.step.slice(1))]!.map((d) => `s${d}`).sort(),
+          );
+          largestInput = Math.max(largestInput, JSON.stringify(m.input).length);
+          return { from: m.step, padding: "x".repeat(100) };
+        },
+        runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+      },
+    ).result;
+    expect(output).toEqual({ s299: { from: "s299", padding: "x".repeat(100) } });
+    const lastStates = compiled.stateMachine.definition.States;
+    const prune = lastStates[prunes.at(-1)!] as { Parameters: { results: Record<string, string> } };
+    expect(Object.keys(prune.Parameters.results).length).toBeLessThanOrEqual(6);
+  });
+});
+
 describe("workflows beyond one state machine's limits", () => {
   it("compile at 10,000 steps into machines under Step Functions' 1 MB definition limit", () => {
     const deps = randomDag(10_000, seededRandom(99), { maxDeps: 3, window: 10 });
@@ -131,7 +160,9 @@ describe("workflows beyond one state machine's limits", () => {
     const machines = [compiled.stateMachine, ...compiled.childStateMachines];
     expect(machines.length).toBeGreaterThan(1);
     for (const m of machines) expect(Buffer.byteLength(JSON.stringify(m.definition))).toBeLessThan(1_000_000);
-    const steps = new Set(machines.flatMap((m) => Object.values(m.states).flatMap((r) => (r.kind === "step" ? [r.step] : []))));
+    const steps = new Set(
+      machines.flatMap((m) => Object.values(m.states).flatMap((r) => (r.kind === "step" ? [r.step] : []))),
+    );
     expect(steps.size).toBe(10_000);
   });
 

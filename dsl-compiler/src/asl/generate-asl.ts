@@ -11,6 +11,9 @@ import { type Block, buildStructure } from "./structure.ts";
 
 export const START_CHILD_SYNC = "arn:aws:states:::states:startExecution.sync:2";
 
+/** Dead outputs a sequence may carry before a Pass state drops them. */
+export const PRUNE_AFTER = 16;
+
 export interface GeneratedAsl {
   stateMachine: CompiledStateMachine;
   /** Children first: each only references machines listed before it. */
@@ -67,6 +70,7 @@ class Emitter {
   private readonly awaited = new Map<number, Set<number>>();
   private readonly nodeIndex: Map<string, number>;
   private forks = 0;
+  private prunes = 0;
 
   constructor(
     private readonly ir: WorkflowIr,
@@ -160,11 +164,25 @@ class Emitter {
         let entry = next;
         let live = liveOut;
         const cost: BlockCost = { bytes: 0, events: 0 };
-        for (const item of [...block.items].reverse()) {
+        const prunes = this.prunePoints(block.items, liveOut);
+        for (let i = block.items.length - 1; i >= 0; i--) {
+          const item = block.items[i]!;
           const out = this.emit(item, scope, entry, live);
           entry = out.entry;
           live = out.liveIn;
           if (this.measure) addCost(cost, this.costs.get(item)!);
+          if (prunes.has(i)) {
+            const name = this.namer.aux("prune", String(++this.prunes));
+            scope[name] = {
+              Type: "Pass",
+              Comment: "forget outputs no later step reads",
+              Parameters: this.stateSelector("$", live),
+              Next: entry,
+            };
+            this.index[name] = { kind: "control" };
+            if (this.measure) addCost(cost, { bytes: JSON.stringify(scope[name]).length, events: 2 });
+            entry = name;
+          }
         }
         if (entry === undefined) throw new Error("generateAsl: empty sequence");
         this.costs.set(block, cost);
@@ -183,17 +201,12 @@ class Emitter {
     next: string | undefined,
     liveOut: Set<number>,
   ): Emitted {
-    const defs = block.branches.map((b) => definedIn(b));
-    const definedHere = new Set(defs.flatMap((d) => [...d]));
     const selectors: Record<string, string> = {};
     const liveIn = new Set<number>();
     const cost: BlockCost = { bytes: 0, events: 4 };
+    const liveOuts = branchLiveOuts(block.branches, liveOut);
     const branches = block.branches.map((branch, i) => {
-      // Each live result leaves through the branch that produced it; results
-      // that only pass through leave through branch 0.
-      const branchLiveOut = new Set(
-        [...liveOut].filter((x) => (definedHere.has(x) ? defs[i]!.has(x) : i === 0)),
-      );
+      const branchLiveOut = liveOuts[i]!;
       for (const x of branchLiveOut)
         selectors[`${this.ir.steps[x]!.name}.$`] = keyPath(`$[${i}].results`, this.ir.steps[x]!.name);
       const states: Scope = {};
@@ -274,6 +287,63 @@ class Emitter {
     return { entry: name, liveIn: out.liveIn };
   }
 
+  /**
+   * Where a long sequence should drop outputs no later step reads: before an
+   * item (never between an await and its step) once PRUNE_AFTER dead outputs
+   * have piled up. Without it a 1,000-step chain carries all 1,000 outputs to
+   * its end, against Step Functions' 256 KiB payload limit.
+   */
+  private prunePoints(items: Block[], liveOut: Set<number>): Set<number> {
+    const points = new Set<number>();
+    if (items.length <= PRUNE_AFTER) return points;
+    const liveIns: Set<number>[] = [];
+    let live = liveOut;
+    for (let i = items.length - 1; i >= 0; i--) liveIns[i] = live = this.liveBefore(items[i]!, live);
+    let held = new Set(liveIns[0]);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if (i > 0 && items[i - 1]!.kind !== "await" && (item.kind === "step" || item.kind === "await")) {
+        let dead = 0;
+        for (const x of held) if (!liveIns[i]!.has(x)) dead++;
+        if (dead >= PRUNE_AFTER) {
+          points.add(i);
+          held = new Set(liveIns[i]);
+        }
+      }
+      for (const x of definedIn(item)) held.add(x);
+    }
+    return points;
+  }
+
+  /** The results a block reads (what must be in the state when it starts), given those needed after it; mirrors `emit`. */
+  private liveBefore(block: Block, liveOut: Set<number>): Set<number> {
+    switch (block.kind) {
+      case "step": {
+        const remote = this.awaited.get(block.node);
+        const live = new Set(liveOut);
+        live.delete(block.node);
+        for (const d of this.ir.steps[block.node]!.depends)
+          if (!remote?.has(this.nodeOf(d))) live.add(this.nodeOf(d));
+        return live;
+      }
+      case "await":
+        return liveOut;
+      case "signal":
+        return new Set([...liveOut, block.node]);
+      case "seq":
+        return block.items.reduceRight((live, item) => this.liveBefore(item, live), liveOut);
+      case "par": {
+        const live = new Set<number>();
+        branchLiveOuts(block.branches, liveOut).forEach((out, i) => {
+          for (const x of this.liveBefore(block.branches[i]!, out)) live.add(x);
+        });
+        return live;
+      }
+      case "child":
+        return this.liveBefore(block.block, liveOut);
+    }
+  }
+
   /** The state with only the given results: what a Parallel or child machine needs as input. */
   private stateSelector(base: string, results: Set<number>): Record<string, unknown> {
     return {
@@ -296,7 +366,8 @@ class Emitter {
   ): void {
     Object.assign(scope, out.states);
     Object.assign(this.index, out.index);
-    if (block && this.measure) this.costs.set(block, { bytes: JSON.stringify(out.states).length, events: eventsOf(block) });
+    if (block && this.measure)
+      this.costs.set(block, { bytes: JSON.stringify(out.states).length, events: eventsOf(block) });
   }
 
   private collectAwaits(block: Block): void {
@@ -333,6 +404,18 @@ function eventsOf(block: Block): number {
 function addCost(into: BlockCost, c: BlockCost): void {
   into.bytes += c.bytes;
   into.events += c.events;
+}
+
+/**
+ * What each Parallel branch must hand on: a live result leaves through the
+ * branch that produced it; results that only pass through leave through branch 0.
+ */
+function branchLiveOuts(branches: Block[], liveOut: Set<number>): Set<number>[] {
+  const defs = branches.map((b) => definedIn(b));
+  const definedHere = new Set(defs.flatMap((d) => [...d]));
+  return branches.map(
+    (_, i) => new Set([...liveOut].filter((x) => (definedHere.has(x) ? defs[i]!.has(x) : i === 0))),
+  );
 }
 
 function definedIn(block: Block): Set<number> {

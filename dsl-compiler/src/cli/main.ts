@@ -22,11 +22,26 @@ const LAZY_COMMANDS: Record<string, { summary: string; load: () => Promise<CliCo
     summary: "run the edge agent: long-poll queues and run steps",
     load: async () => (await import("@ferry/edge-agent")).agentCommand,
   },
-  deploy: { summary: "deploy a workflow's stack through CloudFormation (AWS or LocalStack)", load: async () => (await import("@ferry/infra")).deployCommand },
-  destroy: { summary: "delete a deployed workflow's stack", load: async () => (await import("@ferry/infra")).destroyCommand },
-  start: { summary: "start an execution of a deployed workflow (--wait to follow it)", load: async () => (await import("@ferry/infra")).startCommand },
-  status: { summary: "per-step status of a deployed workflow's execution", load: async () => (await import("@ferry/infra")).statusCommand },
-  functions: { summary: "serve a deployed workflow's function steps locally (functions serve)", load: async () => (await import("@ferry/infra")).functionsCommand },
+  deploy: {
+    summary: "deploy a workflow's stack through CloudFormation (AWS or LocalStack)",
+    load: async () => (await import("@ferry/infra")).deployCommand,
+  },
+  destroy: {
+    summary: "delete a deployed workflow's stack",
+    load: async () => (await import("@ferry/infra")).destroyCommand,
+  },
+  start: {
+    summary: "start an execution of a deployed workflow (--wait to follow it)",
+    load: async () => (await import("@ferry/infra")).startCommand,
+  },
+  status: {
+    summary: "per-step status of a deployed workflow's execution",
+    load: async () => (await import("@ferry/infra")).statusCommand,
+  },
+  functions: {
+    summary: "serve a deployed workflow's function steps locally (functions serve)",
+    load: async () => (await import("@ferry/infra")).functionsCommand,
+  },
   simulate: {
     summary: "simulate a workflow on an edge/cloud topology",
     load: async () => (await import("@ferry/simulator")).simulateCommand,
