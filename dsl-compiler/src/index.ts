@@ -7,6 +7,7 @@ export { checkSites } from "./check/sites.ts";
 export * from "./cli/command.ts";
 export * from "./cli/load-spec.ts";
 export * from "./cli/project-root.ts";
+export * from "./cli/testing-io.ts";
 export * from "./compile.ts";
 export * from "./compiled.ts";
 export * from "./contract/step-message.ts";

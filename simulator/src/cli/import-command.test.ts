@@ -1,28 +1,12 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CliIo, UsageError, validateSpec } from "@ferry/dsl-compiler";
+import { recordingIo, UsageError, validateSpec } from "@ferry/dsl-compiler";
 import { describe, expect, it } from "vitest";
 import { wfcommonsInstances } from "../testing/workloads.ts";
 import { importCommand } from "./import-command.ts";
 
-function testIo(): CliIo & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (t: string) => {
-      io.out += t;
-    },
-    stderr: (t: string) => {
-      io.err += t;
-    },
-    cwd: process.cwd(),
-    env: {},
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  return io;
-}
+const testIo = (cwd: string = process.cwd()) => recordingIo(cwd);
 
 const { dir, files } = wfcommonsInstances();
 const montage = join(dir, files.find((f) => f.startsWith("montage"))!);

@@ -1,28 +1,12 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type CliIo, UsageError } from "@ferry/dsl-compiler";
+import { recordingIo, UsageError } from "@ferry/dsl-compiler";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../testing/workloads.ts";
 import { simulateCommand } from "./simulate-command.ts";
 
-function testIo(cwd = REPO_ROOT): CliIo & { out: string; err: string } {
-  const io = {
-    out: "",
-    err: "",
-    stdout: (text: string) => {
-      io.out += text;
-    },
-    stderr: (text: string) => {
-      io.err += text;
-    },
-    cwd,
-    env: {},
-    isTTY: false,
-    signal: new AbortController().signal,
-  };
-  return io;
-}
+const testIo = (cwd: string = REPO_ROOT) => recordingIo(cwd);
 
 const SPEC = "simulator/examples/pi-cluster.workflow.yaml";
 const TOPOLOGY = "simulator/examples/pi-cluster.topology.yaml";
