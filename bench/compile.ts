@@ -32,7 +32,8 @@ for (const [shape, n] of [
   ["random", 1_000],
   ["random", 10_000],
 ] as const) {
-  const deps = shape === "random" ? randomDag(n, seededRandom(n), { maxDeps: 3, window: 10 }) : forkJoinDag(n);
+  const deps =
+    shape === "random" ? randomDag(n, seededRandom(n), { maxDeps: 3, window: 10 }) : forkJoinDag(n);
   const text = specForDag(deps, { name: `bench-${n}` });
   const times: number[] = [];
   let summary = "";
@@ -46,5 +47,7 @@ for (const [shape, n] of [
     const bytes = machines.reduce((k, m) => k + JSON.stringify(m.definition).length, 0);
     summary = `${String(states).padStart(6)}  ${(bytes / 1024).toFixed(0).padStart(7)} KiB (${machines.length} machine${machines.length > 1 ? "s" : ""})`;
   }
-  console.log(`${shape.padEnd(10)} ${String(n).padStart(6)}  ${summary}   ${median(times).toFixed(1).padStart(8)} ms`);
+  console.log(
+    `${shape.padEnd(10)} ${String(n).padStart(6)}  ${summary}   ${median(times).toFixed(1).padStart(8)} ms`,
+  );
 }

@@ -1,4 +1,4 @@
 export * from "./errors.ts";
-export * from "./step-adapter.ts";
 export * from "./serve/function-host.ts";
 export * from "./serve/load-handler.ts";
+export * from "./step-adapter.ts";
