@@ -1,4 +1,4 @@
-import { canonicalJson, type Manifest, type ManifestStep, sha256 } from "@ferry/dsl-compiler";
+import { type Manifest, type ManifestStep, manifestHash, stepHash } from "@ferry/dsl-compiler";
 import { z } from "zod";
 import { AgentError } from "./errors.ts";
 
@@ -32,7 +32,7 @@ export function validateManifest(json: unknown, where: string): Manifest {
     );
   }
   const manifest = json as Manifest;
-  if (sha256(canonicalJson(manifest.steps)) !== manifest.hash) {
+  if (manifestHash(manifest.steps) !== manifest.hash) {
     throw new AgentError(
       "MANIFEST_INVALID",
       `${where}: hash does not match its steps — the file was altered or truncated`,
@@ -40,7 +40,7 @@ export function validateManifest(json: unknown, where: string): Manifest {
   }
   for (const [name, step] of Object.entries(manifest.steps)) {
     const { hash, ...definition } = step;
-    if (sha256(canonicalJson(definition)) !== hash || step.name !== name) {
+    if (stepHash(definition as Omit<ManifestStep, "hash">) !== hash || step.name !== name) {
       throw new AgentError("MANIFEST_INVALID", `${where}: steps.${name}: hash does not match its definition`);
     }
   }

@@ -237,13 +237,15 @@ export class Worker {
           `step "${message.step}" is placed on site "${step.site}" but this agent serves site "${this.options.site}"`,
         );
       }
-      const running = this.running.get(message.token);
+      // An attempt is a token and an attempt number: LocalStack reuses a task's token when Step Functions retries it.
+      const attemptKey = `${message.token}#${message.attempt}`;
+      const running = this.running.get(attemptKey);
       if (running) {
         running.receipts.push(received.receipt);
         running.logger.info("duplicate delivery of a running task: it will not run twice");
         return;
       }
-      if (this.recent.has(message.token)) {
+      if (this.recent.has(attemptKey)) {
         this.logger.info(
           { step: message.step, execution: message.execution },
           "duplicate delivery of an answered task: dropped",
@@ -262,12 +264,12 @@ export class Worker {
           attempt: message.attempt,
         }),
       };
-      this.running.set(message.token, task);
+      this.running.set(attemptKey, task);
       try {
         await runAttempt(task, this.ctx);
       } finally {
-        this.running.delete(message.token);
-        this.remember(message.token);
+        this.running.delete(attemptKey);
+        this.remember(attemptKey);
       }
     } catch (error) {
       // The worker keeps serving whatever one message did; the message comes back after its visibility timeout.
@@ -285,8 +287,8 @@ export class Worker {
     await this.options.queue.deadLetter(received, reason);
   }
 
-  private remember(token: string): void {
-    this.recent.add(token);
+  private remember(attemptKey: string): void {
+    this.recent.add(attemptKey);
     const max = this.options.recentTokens ?? 10_000;
     if (this.recent.size > max) this.recent.delete(this.recent.values().next().value as string);
   }

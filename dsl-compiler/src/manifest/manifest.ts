@@ -45,16 +45,24 @@ export function buildManifest(ir: WorkflowIr): Manifest {
       outputs: s.outputs,
       cache: s.cache,
     };
-    steps[s.name] = { ...definition, hash: sha256(canonicalJson(definition)) };
+    steps[s.name] = { ...definition, hash: stepHash(definition) };
   }
-  // The workflow hash covers every step's hash, in name order.
-  const hash = sha256(
+  return { manifestVersion: 1, workflow: ir.name, hash: manifestHash(steps), steps };
+}
+
+/** The workflow's hash: over every step's hash, in name order. Workers recompute it to check a manifest. */
+export function manifestHash(steps: Record<string, { hash: string }>): string {
+  return sha256(
     Object.keys(steps)
       .sort()
       .map((name) => `${name}:${steps[name]!.hash}`)
       .join("\n"),
   );
-  return { manifestVersion: 1, workflow: ir.name, hash, steps };
+}
+
+/** The hash of one step's definition (every field but `hash`). */
+export function stepHash(definition: Omit<ManifestStep, "hash">): string {
+  return sha256(canonicalJson(definition));
 }
 
 /** JSON with object keys sorted, so equal content always hashes equally. */

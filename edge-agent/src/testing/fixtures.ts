@@ -1,11 +1,11 @@
 import {
-  canonicalJson,
   DEFAULT_RESOURCES,
   type IrRuntime,
   type Manifest,
   type ManifestStep,
+  manifestHash,
   type StepMessage,
-  sha256,
+  stepHash,
 } from "@ferry/dsl-compiler";
 
 /** A step definition for tests; `hash` is computed. */
@@ -25,9 +25,9 @@ export function manifestOf(workflow: string, steps: TestStep[]): Manifest {
       cache: { enabled: false },
       ...step,
     };
-    out[step.name] = { ...definition, hash: sha256(canonicalJson(definition)) };
+    out[step.name] = { ...definition, hash: stepHash(definition) };
   }
-  return { manifestVersion: 1, workflow, hash: sha256(canonicalJson(out)), steps: out };
+  return { manifestVersion: 1, workflow, hash: manifestHash(out), steps: out };
 }
 
 let tokens = 0;

@@ -6,6 +6,7 @@ import { FunctionHost, loadStepHandler, type ServedFunction } from "@ferry/funct
 import { jsonLogger, SfnTaskClient } from "@ferry/functions/lambda";
 import { clientConfig } from "../deploy/aws-context.ts";
 import { readDeployment } from "../deploy/deployment.ts";
+import { LocalStackTaskClient } from "../deploy/localstack-task-client.ts";
 import { SqsFunctionQueues } from "../deploy/sqs-function-queues.ts";
 import { lambdaTimeoutSeconds } from "../private/lambda-sizing.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor, loadWorkflow, reportDeployError } from "./cli-support.ts";
@@ -95,7 +96,7 @@ export const functionsCommand: CliCommand = {
     const host = new FunctionHost({
       functions: served,
       queues: new SqsFunctionQueues(sqs),
-      tasks: new SfnTaskClient(sfn),
+      tasks: context.endpoint ? new LocalStackTaskClient(new SfnTaskClient(sfn)) : new SfnTaskClient(sfn),
       logger: jsonLogger((line) => io.stdout(line), { workflow: ir.name }),
       concurrency,
     });

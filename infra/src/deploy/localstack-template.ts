@@ -123,10 +123,7 @@ export function logicalIdsIn(value: unknown): string[] {
   return found;
 }
 
+/** Whether any resource's properties still refer to `id` (a mere DependsOn is dropped with it). */
 function referencedBy(resources: CfnTemplate["Resources"], id: string): boolean {
-  return Object.values(resources).some(
-    (r) =>
-      logicalIdsIn(r.Properties).includes(id) ||
-      (Array.isArray(r.DependsOn) ? r.DependsOn.includes(id) : r.DependsOn === id),
-  );
+  return Object.values(resources).some((r) => logicalIdsIn(r.Properties).includes(id));
 }
