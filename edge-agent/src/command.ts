@@ -23,7 +23,7 @@ Options:
   --shutdown-grace-seconds N    drain time on SIGTERM (default 30)  FERRY_SHUTDOWN_GRACE_SECONDS
   --metrics-host HOST           (default 127.0.0.1)                 FERRY_METRICS_HOST
   --metrics-port N              /healthz and /metrics, 0 = off      FERRY_METRICS_PORT
-  --region REGION               AWS region                          AWS_REGION
+  --region REGION               AWS region                          FERRY_AWS_REGION (AWS_REGION is a default below the file)
   --endpoint-url URL            AWS endpoint (LocalStack)           AWS_ENDPOINT_URL
   --log-level LEVEL             fatal..trace, silent (default info) FERRY_LOG_LEVEL
 

@@ -1,85 +1,60 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AgentError } from "./errors.ts";
 import { loadAgentConfig } from "./load-config.ts";
 
-async function dirWith(yaml: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "ferry-config-"));
-  await writeFile(join(dir, "agent.yaml"), yaml);
-  return dir;
+function configFile(aws: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-agent-config-"));
+  const file = join(dir, "agent.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      site: "lab",
+      queues: [{ url: "http://127.0.0.1:4566/queue/q" }],
+      manifests: ["manifest.json"],
+      aws,
+    }),
+  );
+  return file;
 }
 
-const FILE = `
-site: lab
-queues:
-  - url: https://sqs.eu-west-1.amazonaws.com/123456789012/ferry-site-lab
-manifests: [manifest.json]
-concurrency: 4
-engine: { pullPolicy: never }
-`;
-
-describe("loadAgentConfig", () => {
-  it("given a file, then defaults fill the rest and relative paths resolve against the cwd", async () => {
-    const dir = await dirWith(FILE);
-    const config = await loadAgentConfig({ argv: ["--config", "agent.yaml"], env: {}, cwd: dir });
-    expect(config).toMatchObject({
-      site: "lab",
-      concurrency: 4,
-      runtime: "docker",
-      engine: { pullPolicy: "never", gpus: 0 },
-      manifests: [join(dir, "manifest.json")],
-      shutdownGraceSeconds: 30,
-      metrics: { host: "127.0.0.1", port: 9464 },
+describe("agent config precedence", () => {
+  it("keeps the config file's region over the shell's AWS_REGION, which is only a default", async () => {
+    const file = configFile({ region: "eu-west-1" });
+    const fromFile = await loadAgentConfig({
+      argv: ["--config", file],
+      env: { AWS_REGION: "us-east-1" },
+      cwd: process.cwd(),
     });
-  });
-
-  it("given FERRY_* variables and flags, then flags beat env, which beats the file", async () => {
-    const dir = await dirWith(FILE);
-    const config = await loadAgentConfig({
-      argv: ["--config", "agent.yaml", "--concurrency", "8", "--endpoint-url", "http://127.0.0.1:4566"],
-      env: {
-        FERRY_CONCURRENCY: "6",
-        FERRY_RUNTIME: "podman",
-        FERRY_MANIFESTS: "s3://b/m1.json,s3://b/m2.json",
-      },
-      cwd: dir,
+    expect(fromFile.aws.region).toBe("eu-west-1");
+    const fromDefault = await loadAgentConfig({
+      argv: ["--config", configFile({})],
+      env: { AWS_REGION: "us-east-1" },
+      cwd: process.cwd(),
     });
-    expect(config.concurrency).toBe(8);
-    expect(config.runtime).toBe("podman");
-    expect(config.manifests).toEqual(["s3://b/m1.json", "s3://b/m2.json"]);
-    expect(config.aws.endpoint).toBe("http://127.0.0.1:4566");
+    expect(fromDefault.aws.region).toBe("us-east-1");
   });
 
-  it("given bad values, then the error names every field", async () => {
-    const dir = await dirWith(`${FILE}\nruntime: lxc\nbogus: 1\n`);
-    const error = await loadAgentConfig({
-      argv: ["--config", "agent.yaml"],
-      env: { FERRY_CONCURRENCY: "lots" },
-      cwd: dir,
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(AgentError);
-    expect((error as AgentError).code).toBe("CONFIG_INVALID");
-    expect((error as Error).message).toMatch(/concurrency: .*number/);
-    expect((error as Error).message).toMatch(/runtime: /);
-    expect((error as Error).message).toMatch(/bogus/);
-  });
-
-  it("given no queue, then it says how to name one", async () => {
-    const error = await loadAgentConfig({
-      argv: ["--site", "lab", "--manifest", "m.json"],
-      env: {},
-      cwd: "/",
-    }).catch((e: unknown) => e);
-    expect((error as Error).message).toContain("queues: ");
-  });
-});
-
-describe("install/agent.example.yaml", () => {
-  it("is a valid config", async () => {
-    const example = new URL("../install/agent.example.yaml", import.meta.url).pathname;
-    const config = await loadAgentConfig({ argv: ["--config", example], env: {}, cwd: "/" });
-    expect(config).toMatchObject({ site: "lab", runtime: "docker", engine: { pullPolicy: "missing" } });
+  it("lets FERRY_AWS_REGION and --region override the file", async () => {
+    const file = configFile({ region: "eu-west-1" });
+    expect(
+      (
+        await loadAgentConfig({
+          argv: ["--config", file],
+          env: { FERRY_AWS_REGION: "ap-south-1" },
+          cwd: process.cwd(),
+        })
+      ).aws.region,
+    ).toBe("ap-south-1");
+    expect(
+      (
+        await loadAgentConfig({
+          argv: ["--config", file, "--region", "sa-east-1"],
+          env: {},
+          cwd: process.cwd(),
+        })
+      ).aws.region,
+    ).toBe("sa-east-1");
   });
 });

@@ -47,9 +47,7 @@ const ENV: Array<[string, string, "string" | "number" | "list"]> = [
   ["FERRY_SHUTDOWN_GRACE_SECONDS", "shutdownGraceSeconds", "number"],
   ["FERRY_METRICS_HOST", "metrics.host", "string"],
   ["FERRY_METRICS_PORT", "metrics.port", "number"],
-  ["AWS_REGION", "aws.region", "string"],
   ["FERRY_AWS_REGION", "aws.region", "string"],
-  ["AWS_ENDPOINT_URL", "aws.endpoint", "string"],
   ["FERRY_AWS_ENDPOINT", "aws.endpoint", "string"],
   ["FERRY_LOG_LEVEL", "logLevel", "string"],
 ];
@@ -93,6 +91,13 @@ export async function loadAgentConfig(options: LoadConfigOptions): Promise<Resol
   });
   const configPath = values.config ?? options.env.FERRY_CONFIG;
   const merged: Json = configPath ? await readConfigFile(resolve(options.cwd, configPath)) : {};
+  // The SDK's own variables are only defaults: a shell's AWS_REGION must not
+  // send answers for a stack the config file places in another region.
+  const aws = (merged.aws ?? {}) as Json;
+  if (options.env.AWS_REGION && aws.region === undefined)
+    setPath(merged, "aws.region", options.env.AWS_REGION);
+  if (options.env.AWS_ENDPOINT_URL && aws.endpoint === undefined)
+    setPath(merged, "aws.endpoint", options.env.AWS_ENDPOINT_URL);
   for (const [name, path, kind] of ENV) {
     const value = options.env[name];
     if (value !== undefined && value !== "") setPath(merged, path, convert(value, kind, path));
