@@ -116,38 +116,13 @@ describe("agent on SQS + Step Functions (LocalStack)", () => {
   });
 
   it("answers a real task token: the execution succeeds with the step's output", async () => {
-    const definition = {
-      StartAt: "hello",
-      States: {
-        hello: {
-          Type: "Task",
-          Resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-          HeartbeatSeconds: 30,
-          TimeoutSeconds: 120,
-          Parameters: {
-            QueueUrl: queue.url,
-            MessageBody: {
-              v: 1,
-              "token.$": "$$.Task.Token",
-              workflow: "agent-e2e",
-              "execution.$": "$$.Execution.Id",
-              step: "hello",
-              attempt: 1,
-              input: { "input.$": "$", deps: {} },
-              jobFiles: { bucket, prefix: "runs/1" },
-            },
-          },
-          End: true,
-        },
-      },
-    };
-    const machine = await sfn.send(
-      new CreateStateMachineCommand({
-        name: uniqueName("agent-e2e"),
-        definition: JSON.stringify(definition),
-        roleArn: `arn:aws:iam::${LOCALSTACK_ACCOUNT_ID}:role/ferry-test`,
-      }),
-    );
+    const machine = await createOneStepMachine(sfn, {
+      workflow: "agent-e2e",
+      step: "hello",
+      queueUrl: queue.url,
+      heartbeatSeconds: 30,
+      jobFiles: { bucket, prefix: "runs/1" },
+    });
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({
         stateMachineArn: machine.stateMachineArn!,
@@ -189,36 +164,11 @@ describe("ferry agent drains on SIGTERM (LocalStack)", () => {
         manifestOf("agent-drain", [shStep("nap", "sleep 60", { site: "lab", timeoutSeconds: 120 })]),
       ),
     );
-    const machine = await sfn.send(
-      new CreateStateMachineCommand({
-        name: uniqueName("agent-drain"),
-        roleArn: `arn:aws:iam::${LOCALSTACK_ACCOUNT_ID}:role/ferry-test`,
-        definition: JSON.stringify({
-          StartAt: "nap",
-          States: {
-            nap: {
-              Type: "Task",
-              Resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-              TimeoutSeconds: 120,
-              Parameters: {
-                QueueUrl: queue.url,
-                MessageBody: {
-                  v: 1,
-                  "token.$": "$$.Task.Token",
-                  workflow: "agent-drain",
-                  "execution.$": "$$.Execution.Id",
-                  step: "nap",
-                  attempt: 1,
-                  input: { "input.$": "$", deps: {} },
-                  jobFiles: { bucket: "unused", prefix: "x" },
-                },
-              },
-              End: true,
-            },
-          },
-        }),
-      }),
-    );
+    const machine = await createOneStepMachine(sfn, {
+      workflow: "agent-drain",
+      step: "nap",
+      queueUrl: queue.url,
+    });
     const sigterm = new AbortController();
     const stderr: string[] = [];
     const exit = agentCommand.run(
@@ -286,37 +236,12 @@ describe("a task Step Functions timed out (LocalStack)", () => {
     const agent = createAgent(config, { logger: pino({ level: process.env.FERRY_TEST_LOG ?? "silent" }) });
     await agent.start();
     try {
-      const machine = await sfn.send(
-        new CreateStateMachineCommand({
-          name: uniqueName("agent-gone"),
-          roleArn: `arn:aws:iam::${LOCALSTACK_ACCOUNT_ID}:role/ferry-test`,
-          definition: JSON.stringify({
-            StartAt: "stuck",
-            States: {
-              stuck: {
-                Type: "Task",
-                Resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                HeartbeatSeconds: 2,
-                TimeoutSeconds: 120,
-                Parameters: {
-                  QueueUrl: queue.url,
-                  MessageBody: {
-                    v: 1,
-                    "token.$": "$$.Task.Token",
-                    workflow: "agent-gone",
-                    "execution.$": "$$.Execution.Id",
-                    step: "stuck",
-                    attempt: 1,
-                    input: { "input.$": "$", deps: {} },
-                    jobFiles: { bucket: "unused", prefix: "x" },
-                  },
-                },
-                End: true,
-              },
-            },
-          }),
-        }),
-      );
+      const machine = await createOneStepMachine(sfn, {
+        workflow: "agent-gone",
+        step: "stuck",
+        queueUrl: queue.url,
+        heartbeatSeconds: 2,
+      });
       const started = Date.now();
       const { executionArn } = await sfn.send(
         new StartExecutionCommand({ stateMachineArn: machine.stateMachineArn!, input: "{}" }),
@@ -338,3 +263,43 @@ describe("a task Step Functions timed out (LocalStack)", () => {
     }
   });
 });
+
+/** A state machine of one queue-backed Task, answered by the agent under test. */
+async function createOneStepMachine(
+  sfn: SFNClient,
+  options: {
+    workflow: string;
+    step: string;
+    queueUrl: string;
+    heartbeatSeconds?: number;
+    jobFiles?: { bucket: string; prefix: string };
+  },
+): Promise<{ stateMachineArn?: string }> {
+  const task = {
+    Type: "Task",
+    Resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+    ...(options.heartbeatSeconds ? { HeartbeatSeconds: options.heartbeatSeconds } : {}),
+    TimeoutSeconds: 120,
+    Parameters: {
+      QueueUrl: options.queueUrl,
+      MessageBody: {
+        v: 1,
+        "token.$": "$$.Task.Token",
+        workflow: options.workflow,
+        "execution.$": "$$.Execution.Id",
+        step: options.step,
+        attempt: 1,
+        input: { "input.$": "$", deps: {} },
+        jobFiles: options.jobFiles ?? { bucket: "unused", prefix: "x" },
+      },
+    },
+    End: true,
+  };
+  return sfn.send(
+    new CreateStateMachineCommand({
+      name: uniqueName(options.workflow),
+      roleArn: `arn:aws:iam::${LOCALSTACK_ACCOUNT_ID}:role/ferry-test`,
+      definition: JSON.stringify({ StartAt: options.step, States: { [options.step]: task } }),
+    }),
+  );
+}
