@@ -12,7 +12,12 @@ import {
 } from "@ferry/edge-agent";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { manifestOf, stepMessage, type TestStep } from "../edge-agent/src/testing/fixtures.ts";
+import {
+  containerShStep,
+  manifestOf,
+  stepMessage,
+  type TestStep,
+} from "../edge-agent/src/testing/fixtures.ts";
 import { describeRuntimeContract } from "../edge-agent/src/testing/runtime-suite.ts";
 import { dockerSocket, requireTestImage, TEST_IMAGE } from "./support/env.ts";
 
@@ -22,19 +27,7 @@ const IMAGE = TEST_IMAGE;
 const socketPath = dockerSocket();
 
 function box(name: string, script: string, extra: Partial<TestStep> = {}): TestStep {
-  return {
-    name,
-    runtime: {
-      kind: "container",
-      image: IMAGE,
-      command: ["sh", "-c", script],
-      env: {},
-      network: "none",
-      volumes: [],
-    },
-    resources: { cpu: 0.5, memoryMiB: 64, gpu: 0 },
-    ...extra,
-  };
+  return containerShStep(name, IMAGE, script, extra);
 }
 
 beforeAll(async () => {

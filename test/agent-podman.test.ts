@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { createPodmanRuntime } from "@ferry/edge-agent";
 import Docker from "dockerode";
 import { afterAll, beforeAll } from "vitest";
-import type { TestStep } from "../edge-agent/src/testing/fixtures.ts";
+import { containerShStep, type TestStep } from "../edge-agent/src/testing/fixtures.ts";
 import { describeRuntimeContract } from "../edge-agent/src/testing/runtime-suite.ts";
 
 // The podman runtime is the Docker runtime on podman's Docker-compatible API,
@@ -58,19 +58,7 @@ afterAll(() => {
 });
 
 function box(name: string, script: string, extra: Partial<TestStep> = {}): TestStep {
-  return {
-    name,
-    runtime: {
-      kind: "container",
-      image: IMAGE,
-      command: ["sh", "-c", script],
-      env: {},
-      network: "none",
-      volumes: [],
-    },
-    resources: { cpu: 0.5, memoryMiB: 64, gpu: 0 },
-    ...extra,
-  };
+  return containerShStep(name, IMAGE, script, extra);
 }
 
 describeRuntimeContract("podman", {

@@ -49,3 +49,25 @@ export function stepMessage(fields: Partial<StepMessage> & { workflow: string; s
 export function shStep(name: string, script: string, extra: Partial<TestStep> = {}): TestStep {
   return { name, runtime: { kind: "process", command: ["sh", "-c", script], env: {} }, ...extra };
 }
+
+/** A container step running `sh -c script` in `image`, with no network and small limits. */
+export function containerShStep(
+  name: string,
+  image: string,
+  script: string,
+  extra: Partial<TestStep> = {},
+): TestStep {
+  return {
+    name,
+    runtime: {
+      kind: "container",
+      image,
+      command: ["sh", "-c", script],
+      env: {},
+      network: "none",
+      volumes: [],
+    },
+    resources: { cpu: 0.5, memoryMiB: 64, gpu: 0 },
+    ...extra,
+  };
+}
