@@ -18,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 LOCALSTACK_VERSION=4.14.0
 UV_VERSION=0.13.9
-SERVICES="stepfunctions,sqs,s3,iam,sts,cloudformation,ssm,logs,dynamodb,events,lambda"
+SERVICES="stepfunctions,sqs,s3,iam,sts,cloudformation,ssm,logs,dynamodb,events,lambda,kms,secretsmanager,sns,scheduler"
 timeout_s="${FERRY_LOCALSTACK_START_TIMEOUT:-120}"
 venv="$FERRY_REPO_ROOT/.venv/localstack"
 constraints="$FERRY_REPO_ROOT/test/env/localstack-constraints.txt"
