@@ -1,5 +1,5 @@
 /**
- * Simulator accuracy against real runs. For each shared WfCommons instance:
+ * Simulator accuracy against real runs. For each vendored WfCommons instance:
  * import it with sleep steps scaled so its critical path lasts
  * `--critical-path-seconds`, run it with `ferry run`'s embedded runtime at
  * `--slots` steps at once, calibrate the simulator with the run record, and

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { type CompiledWorkflow, compileSpec } from "@ferry/dsl-compiler";
 import { importWfCommons, parseWfInstance } from "@ferry/simulator";
 
-/** The WfCommons instances shipped beside the repository (`../shared/workloads/wfcommons`). */
-export const WFCOMMONS_DIR = join(import.meta.dirname, "..", "..", "..", "shared", "workloads", "wfcommons");
+/** The WfCommons instances vendored in the repository (`test/data/wfcommons`). */
+export const WFCOMMONS_DIR = join(import.meta.dirname, "..", "data", "wfcommons");
 
 export interface CompiledInstance {
   name: string;
@@ -17,7 +17,7 @@ export interface CompiledInstance {
 export function compileWfCommonsInstances(): CompiledInstance[] {
   if (!existsSync(WFCOMMONS_DIR))
     throw new Error(
-      `WfCommons instances not found at ${WFCOMMONS_DIR}: clone the repository next to its shared/ folder`,
+      `WfCommons instances not found at ${WFCOMMONS_DIR}: the vendored instances under test/data/wfcommons are missing`,
     );
   return readdirSync(WFCOMMONS_DIR)
     .filter((f) => f.endsWith(".json"))

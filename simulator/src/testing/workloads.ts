@@ -5,15 +5,14 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 /**
- * The WfCommons instances shared next to the repository
- * (`../shared/workloads/wfcommons` from the repository root). Missing is a
- * failure, never a skip.
+ * The WfCommons instances vendored in the repository (`test/data/wfcommons`).
+ * Missing is a failure, never a skip.
  */
 export function wfcommonsInstances(): { dir: string; files: string[] } {
-  const dir = fileURLToPath(new URL("../../../../shared/workloads/wfcommons/", import.meta.url));
+  const dir = fileURLToPath(new URL("../../../test/data/wfcommons/", import.meta.url));
   if (!existsSync(dir))
     throw new Error(
-      `WfCommons instances not found at ${dir}: the repository must sit next to shared/workloads/wfcommons`,
+      `WfCommons instances not found at ${dir}: the vendored instances under test/data/wfcommons are missing`,
     );
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
