@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{dsl-compiler,edge-agent,functions,infra,simulator}/**/*.test.ts"],
+          include: ["{dsl-compiler,edge-agent,functions,infra,simulator,cli}/**/*.test.ts"],
           exclude: ["**/node_modules/**"],
           testTimeout: 60_000,
         },

@@ -4,19 +4,19 @@
 // Run through bench/agent.ts, not directly.
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { manifestOf, stepMessage } from "@ferry/edge-agent/testing";
 // Imported module by module, as a device build of `ferry agent` would bundle
 // them (the package index also carries the embedded runtime of `ferry run`).
 import { SfnCompletion } from "../edge-agent/src/aws/sfn-completion.ts";
 import { SqsQueue } from "../edge-agent/src/aws/sqs-queue.ts";
-import { RecordingCompletion } from "../edge-agent/src/memory/completions.ts";
-import { InMemoryQueue } from "../edge-agent/src/memory/in-memory-queue.ts";
+import { RecordingCompletion } from "../edge-agent/src/in-memory/completions.ts";
+import { InMemoryQueue } from "../edge-agent/src/in-memory/in-memory-queue.ts";
 import { PrometheusMetrics } from "../edge-agent/src/ops/metrics.ts";
 import { OpsServer } from "../edge-agent/src/ops/ops-server.ts";
 import { DockerRuntime } from "../edge-agent/src/runtimes/docker.ts";
 import { FunctionRuntime } from "../edge-agent/src/runtimes/function.ts";
 import { HttpRuntime } from "../edge-agent/src/runtimes/http.ts";
 import { ProcessRuntime } from "../edge-agent/src/runtimes/process.ts";
-import { manifestOf, stepMessage } from "../edge-agent/src/testing/fixtures.ts";
 import { createWorker } from "../edge-agent/src/worker.ts";
 
 const concurrent = Number(process.argv[2] ?? 16);

@@ -17,9 +17,9 @@ import {
   type Runtime,
   type RuntimeSet,
 } from "@ferry/edge-agent";
+import { manifestOf, stepMessage } from "@ferry/edge-agent/testing";
 import Docker from "dockerode";
-import { build, type Plugin } from "esbuild";
-import { manifestOf, stepMessage } from "../edge-agent/src/testing/fixtures.ts";
+import { build } from "esbuild";
 
 const run = promisify(execFile);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -46,34 +46,6 @@ async function probe(args: string[]): Promise<Figure[]> {
     .map((l) => JSON.parse(l) as Figure);
 }
 
-/**
- * Lets the bundler drop the compiler modules the agent does not use (ASL
- * validation, the embedded engine…): what `"sideEffects": false` in
- * dsl-compiler's package.json would do for any bundler.
- */
-const pureCompilerModules: Plugin = {
-  name: "pure-compiler-modules",
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.pluginData === "inner") return undefined;
-      if (!args.path.startsWith("@ferry/dsl-compiler") && !args.importer.includes("/dsl-compiler/src/"))
-        return undefined;
-      const r = await b.resolve(args.path, {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-        pluginData: "inner",
-      });
-      if (r.errors.length > 0) return { errors: r.errors };
-      return {
-        path: r.path,
-        external: r.external,
-        sideEffects: r.path.includes("/dsl-compiler/src/") ? false : r.sideEffects,
-      };
-    });
-  },
-};
-
 async function memory(): Promise<void> {
   const source = join(import.meta.dirname, "agent-probe.ts");
   // As run from sources (tsx transpiling on the fly, the whole dsl-compiler loaded)…
@@ -89,7 +61,6 @@ async function memory(): Promise<void> {
     outfile: bundle,
     logLevel: "error",
     external: ["dockerode", "ssh2", "cpu-features"],
-    plugins: [pureCompilerModules],
     banner: {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },

@@ -3,8 +3,8 @@
 // series-parallel, so most dependencies become joins across branches).
 // Run: npx tsx bench/compile.ts
 import { performance } from "node:perf_hooks";
+import { randomDag, seededRandom, specForDag } from "@ferry/dsl-compiler/testing";
 import { compileSpec } from "../dsl-compiler/src/compile.ts";
-import { randomDag, seededRandom, specForDag } from "../dsl-compiler/src/testing/random-specs.ts";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

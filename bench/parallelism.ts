@@ -2,14 +2,8 @@
 // parallelism versus the DAG's critical path, on the WfCommons instances and
 // on random DAGs; a level-by-level compiler is shown for comparison.
 // Run: npx tsx bench/parallelism.ts
-import {
-  aslMakespan,
-  compileSpec,
-  criticalPath,
-  randomDag,
-  seededRandom,
-  specForDag,
-} from "@ferry/dsl-compiler";
+import { aslMakespan, compileSpec, criticalPath } from "@ferry/dsl-compiler";
+import { randomDag, seededRandom, specForDag } from "@ferry/dsl-compiler/testing";
 import { compileWfCommonsInstances } from "../test/support/wfcommons.ts";
 
 function levelByLevel(deps: number[][], duration: (v: number) => number): number {

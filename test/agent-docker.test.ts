@@ -10,15 +10,15 @@ import {
   RecordingCompletion,
   type Worker,
 } from "@ferry/edge-agent";
-import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   containerShStep,
+  describeRuntimeContract,
   manifestOf,
   stepMessage,
   type TestStep,
-} from "../edge-agent/src/testing/fixtures.ts";
-import { describeRuntimeContract } from "../edge-agent/src/testing/runtime-suite.ts";
+} from "@ferry/edge-agent/testing";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerSocket, requireTestImage, TEST_IMAGE } from "./support/env.ts";
 
 // The Docker runtime against a real engine (dockerd started by the test setup

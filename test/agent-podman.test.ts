@@ -3,10 +3,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPodmanRuntime } from "@ferry/edge-agent";
+import { containerShStep, describeRuntimeContract, type TestStep } from "@ferry/edge-agent/testing";
 import Docker from "dockerode";
 import { afterAll, beforeAll } from "vitest";
-import { containerShStep, type TestStep } from "../edge-agent/src/testing/fixtures.ts";
-import { describeRuntimeContract } from "../edge-agent/src/testing/runtime-suite.ts";
 
 // The podman runtime is the Docker runtime on podman's Docker-compatible API,
 // held to the same contract. This file starts its own `podman system service`

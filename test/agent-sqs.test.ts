@@ -16,12 +16,12 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type Agent, agentCommand, createAgent, loadAgentConfig } from "@ferry/edge-agent";
+import { main } from "@ferry/cli";
+import { type Agent, createAgent, loadAgentConfig } from "@ferry/edge-agent";
 import { SqsQueue } from "@ferry/edge-agent/aws";
+import { describeQueueContract, manifestOf, shStep } from "@ferry/edge-agent/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { manifestOf, shStep } from "../edge-agent/src/testing/fixtures.ts";
-import { describeQueueContract } from "../edge-agent/src/testing/queue-suite.ts";
 import {
   awsClientConfig,
   LOCALSTACK_ACCOUNT_ID,
@@ -171,8 +171,18 @@ describe("ferry agent drains on SIGTERM (LocalStack)", () => {
     });
     const sigterm = new AbortController();
     const stderr: string[] = [];
-    const exit = agentCommand.run(
-      ["--site", "lab", "--queue-url", queue.url, "--manifest", manifestPath, "--runtime", "process"],
+    const exit = main(
+      [
+        "agent",
+        "--site",
+        "lab",
+        "--queue-url",
+        queue.url,
+        "--manifest",
+        manifestPath,
+        "--runtime",
+        "process",
+      ],
       {
         stdout: () => undefined,
         stderr: (t) => stderr.push(t),

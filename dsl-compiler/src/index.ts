@@ -1,27 +1,104 @@
-export * from "./asl/asl-types.ts";
-export * from "./asl/makespan.ts";
-export * from "./asl/slots.ts";
-export * from "./asl/state-index.ts";
+// The compiler: spec schema, parser, IR, checks, ASL and manifest. Light entry points sit beside it:
+// "@ferry/dsl-compiler/contract" (the step message and error table, no YAML or ASL code),
+// "@ferry/dsl-compiler/interpreter" (runs compiled ASL locally on aws-local-stepfunctions) and
+// "@ferry/dsl-compiler/testing" (generators for tests and benches).
+export type {
+  AslCatcher,
+  AslChoice,
+  AslDefinition,
+  AslMap,
+  AslParallel,
+  AslPass,
+  AslRetrier,
+  AslState,
+  AslSucceed,
+  AslTask,
+} from "./asl/asl-types.ts";
+export { aslMakespan } from "./asl/makespan.ts";
+export { baseSlots, SlotNamer, type SubstitutionSlots, slotRef } from "./asl/slots.ts";
+export type { StateIndex, StateRole } from "./asl/state-index.ts";
 export { checkPlacement } from "./check/placement.ts";
 export { checkSites } from "./check/sites.ts";
-export * from "./cli/command.ts";
-export * from "./cli/load-spec.ts";
-export * from "./cli/project-root.ts";
-export * from "./cli/testing-io.ts";
-export * from "./compile.ts";
-export * from "./compiled.ts";
-export * from "./contract/step-message.ts";
-export * from "./contract/task-failure.ts";
-export * from "./diagnostics/diagnostic.ts";
-export * from "./diagnostics/did-you-mean.ts";
-export * from "./ir/build-ir.ts";
-export * from "./ir/graph.ts";
-export * from "./ir/ir.ts";
-export * from "./local/run-compiled.ts";
-export * from "./manifest/manifest.ts";
-export * from "./parse/parse-spec.ts";
-export * from "./parse/schema-issues.ts";
-export * from "./schema/json-schema.ts";
-export * from "./schema/spec.ts";
-export * from "./testing/random-specs.ts";
-export * from "./validate.ts";
+export { type CompileResult, compileSpec } from "./compile.ts";
+export type { CompiledStateMachine, CompiledWorkflow } from "./compiled.ts";
+export {
+  MAX_PAYLOAD_BYTES,
+  parseStepMessage,
+  type StepInput,
+  type StepMessage,
+  StepMessageSchema,
+} from "./contract/step-message.ts";
+export { FERRY_ERRORS, type TaskFailure, toTaskFailure } from "./contract/task-failure.ts";
+export {
+  type Diagnostic,
+  type DiagnosticCode,
+  formatDiagnostic,
+  formatPath,
+  hasErrors,
+} from "./diagnostics/diagnostic.ts";
+export { closest, didYouMean, editDistance } from "./diagnostics/did-you-mean.ts";
+export { buildIr, executorFor } from "./ir/build-ir.ts";
+export {
+  ancestorSets,
+  BitSet,
+  criticalPath,
+  type Deps,
+  topologicalOrder,
+  transitiveReduction,
+} from "./ir/graph.ts";
+export {
+  DEFAULT_HEARTBEAT_SECONDS,
+  DEFAULT_RESOURCES,
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUT_SECONDS,
+  type Executor,
+  type IrQueue,
+  type IrRuntime,
+  type IrSite,
+  type IrStep,
+  type ResolvedRetry,
+  type WorkflowIr,
+} from "./ir/ir.ts";
+export {
+  buildManifest,
+  canonicalJson,
+  type Manifest,
+  type ManifestStep,
+  manifestHash,
+  sha256,
+  stepHash,
+} from "./manifest/manifest.ts";
+export { MAX_SPEC_BYTES, type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";
+export { describeValue, schemaIssuesToDiagnostics } from "./parse/schema-issues.ts";
+export { workflowJsonSchema } from "./schema/json-schema.ts";
+export {
+  AwsSiteSchema,
+  CacheSchema,
+  ContainerSchema,
+  DefaultsSchema,
+  EdgeSiteSchema,
+  ForeachSchema,
+  FunctionSchema,
+  HttpSchema,
+  MAX_RETRY_ATTEMPTS,
+  MAX_TIMEOUT_SECONDS,
+  ProcessSchema,
+  ResourcesSchema,
+  RetrySchema,
+  type RetrySpec,
+  RUNTIME_KINDS,
+  type RuntimeKind,
+  SITE_NAME_PATTERN,
+  SiteSchema,
+  type SiteSpec,
+  STEP_NAME_PATTERN,
+  StepSchema,
+  type StepSpec,
+  VolumeSchema,
+  WORKFLOW_NAME_PATTERN,
+  type WorkflowSpec,
+  WorkflowSpecSchema,
+} from "./schema/spec.ts";
+export { compileSpecFile } from "./spec-file/load-spec.ts";
+export { findProjectRoot } from "./spec-file/project-root.ts";
+export { type ValidateOptions, type ValidationResult, validateSpec } from "./validate.ts";

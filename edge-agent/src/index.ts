@@ -1,39 +1,89 @@
-// SQS, Step Functions and S3 adapters live in "@ferry/edge-agent/aws" so that importing
-// the worker core (e.g. for `ferry run`) never loads the AWS SDK.
-export * from "./agent.ts";
-export * from "./backoff.ts";
-export * from "./capture.ts";
-export * from "./command.ts";
-export * from "./config.ts";
-export * from "./embedded/in-process-function-runtime.ts";
-export * from "./embedded/run-command.ts";
-export * from "./embedded/run-record.ts";
-export * from "./embedded/run-workflow.ts";
-export * from "./embedded/runs-command.ts";
-export * from "./errors.ts";
-export * from "./events.ts";
-export * from "./heartbeat.ts";
-export * from "./job-paths.ts";
-export * from "./lifecycle.ts";
-export * from "./load-config.ts";
-export * from "./local-job-files.ts";
-export * from "./manifest-sources.ts";
-export * from "./manifest-store.ts";
-export * from "./memory/completions.ts";
-export * from "./memory/in-memory-queue.ts";
-export * from "./ops/metrics.ts";
-export * from "./ops/ops-server.ts";
-export * from "./output.ts";
-export * from "./ports/completion.ts";
-export * from "./ports/job-files.ts";
-export * from "./ports/queue.ts";
-export * from "./runner.ts";
-export * from "./runtimes/docker.ts";
-export * from "./runtimes/engine-attach.ts";
-export * from "./runtimes/function.ts";
-export * from "./runtimes/http.ts";
-export * from "./runtimes/podman.ts";
-export * from "./runtimes/process.ts";
-export * from "./runtimes/runtime.ts";
-export * from "./slots.ts";
-export * from "./worker.ts";
+// The worker core, runtimes and the local-run runtime behind `ferry run`. SQS, Step Functions and S3
+// adapters live in "@ferry/edge-agent/aws" so that importing the worker core never loads the AWS SDK;
+// test helpers live in "@ferry/edge-agent/testing".
+export { Agent, type AgentOptions, createAgent } from "./agent.ts";
+export { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
+export { CappedText, LastLine, StreamCapture } from "./capture.ts";
+export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
+export {
+  AgentError,
+  type AgentErrorCode,
+  type AgentErrorOptions,
+  isAgentError,
+  messageOf,
+} from "./errors.ts";
+export {
+  type AttemptFinished,
+  type AttemptInfo,
+  type AttemptOutcome,
+  NO_METRICS,
+  type WorkerHooks,
+  type WorkerMetrics,
+} from "./events.ts";
+export { Pulse, type PulseOptions } from "./heartbeat.ts";
+export {
+  CallbackCompletion,
+  type CallbackCompletionOptions,
+  type CompletionRecord,
+  RecordingCompletion,
+} from "./in-memory/completions.ts";
+export { type DeadLetter, InMemoryQueue, type InMemoryQueueOptions } from "./in-memory/in-memory-queue.ts";
+export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE, safeRelative } from "./job-paths.ts";
+export { Lifecycle, type WorkerState } from "./lifecycle.ts";
+export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
+export { LocalJobFileStore } from "./local-job-files.ts";
+export { InProcessFunctionRuntime } from "./local-run/in-process-function-runtime.ts";
+export {
+  listRuns,
+  newRunId,
+  type RunRecord,
+  type RunStatus,
+  readRunRecord,
+  runsRoot,
+  type StepRecord,
+  type StepStatus,
+  writeRunRecord,
+} from "./local-run/run-record.ts";
+export {
+  type RunResult,
+  type RunWorkflowOptions,
+  relativeToCwd,
+  runWorkflow,
+} from "./local-run/run-workflow.ts";
+export { loadManifests, type S3Reader } from "./manifest-sources.ts";
+export { ManifestStore, type ManifestStoreOptions, validateManifest } from "./manifest-store.ts";
+export { PrometheusMetrics } from "./ops/metrics.ts";
+export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
+export {
+  isOutputRef,
+  type OutputRef,
+  packOutput,
+  readStepError,
+  readStepOutput,
+  resolveInputRefs,
+} from "./output.ts";
+export type { Completion } from "./ports/completion.ts";
+export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
+export type { Queue, QueueMessage, ReceiveOptions } from "./ports/queue.ts";
+export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
+export {
+  CONTAINER_LABEL,
+  DockerRuntime,
+  type DockerRuntimeOptions,
+  type PullPolicy,
+} from "./runtimes/docker.ts";
+export { attachContainer } from "./runtimes/engine-attach.ts";
+export { FunctionRuntime, type FunctionRuntimeOptions } from "./runtimes/function.ts";
+export { HttpRuntime } from "./runtimes/http.ts";
+export { createPodmanRuntime, DEFAULT_PODMAN_SOCKET, hostUlimits } from "./runtimes/podman.ts";
+export { DEFAULT_INHERITED_ENV, ProcessRuntime, type ProcessRuntimeOptions } from "./runtimes/process.ts";
+export {
+  contractEnv,
+  MAX_ENV_INPUT_BYTES,
+  MAX_OUTPUT_LINE_BYTES,
+  type Runtime,
+  type RuntimeRequest,
+  type RuntimeResult,
+} from "./runtimes/runtime.ts";
+export { Slots } from "./slots.ts";
+export { createWorker, type RuntimeSet, type StopOptions, Worker, type WorkerOptions } from "./worker.ts";

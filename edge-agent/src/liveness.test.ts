@@ -1,7 +1,7 @@
 import { FERRY_ERRORS } from "@ferry/dsl-compiler";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RecordingCompletion } from "./memory/completions.ts";
-import { InMemoryQueue } from "./memory/in-memory-queue.ts";
+import { RecordingCompletion } from "./in-memory/completions.ts";
+import { InMemoryQueue } from "./in-memory/in-memory-queue.ts";
 import type { Queue } from "./ports/queue.ts";
 import { FakeRuntime } from "./testing/fake-runtime.ts";
 import { manifestOf, shStep, stepMessage } from "./testing/fixtures.ts";

@@ -1,4 +1,4 @@
-import { FERRY_ERRORS, MAX_PAYLOAD_BYTES } from "@ferry/dsl-compiler";
+import { FERRY_ERRORS, MAX_PAYLOAD_BYTES } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
 import { NonRetriableError } from "./errors.ts";
 import { runFunctionStep, type StepContext } from "./step-adapter.ts";

@@ -1,6 +1,6 @@
-import type { StepMessage } from "@ferry/dsl-compiler";
+import type { StepMessage } from "@ferry/dsl-compiler/contract";
 
-/** A valid step message for tests, with overrides. Not exported from the package index. */
+/** A valid step message for tests, with overrides. Exported as "@ferry/functions/testing", not from the package index. */
 export function stepMessage(overrides: Partial<StepMessage> = {}): StepMessage {
   return {
     v: 1,

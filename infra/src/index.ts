@@ -1,16 +1,58 @@
-export * from "./app-options.ts";
-export * from "./cli/deploy-command.ts";
-export * from "./cli/destroy-command.ts";
-export * from "./cli/functions-command.ts";
-export * from "./cli/start-command.ts";
-export * from "./cli/status-command.ts";
-export * from "./deploy/aws-context.ts";
-export * from "./deploy/deploy-error.ts";
-export * from "./deploy/deploy-workflow.ts";
-export * from "./deploy/deployment.ts";
-export * from "./deploy/execution-report.ts";
-export * from "./deploy/executions.ts";
-export * from "./errors.ts";
-export * from "./ferry-workflow.ts";
-export * from "./ferry-workflow-stack.ts";
-export * from "./synth.ts";
+// The FerryWorkflow construct, its stack, and the deploy/execution helpers the `ferry` CLI drives.
+// CDK test helpers live in "@ferry/infra/testing".
+export { type AppOptions, resolveAppOptions } from "./app-options.ts";
+export {
+  type AwsContext,
+  type AwsContextOptions,
+  clientConfig,
+  FALLBACK_REGION,
+  regionOfArn,
+  resolveAwsContext,
+} from "./deploy/aws-context.ts";
+export { DeployError, type DeployErrorCode } from "./deploy/deploy-error.ts";
+export {
+  callerAccount,
+  type DeployWorkflowOptions,
+  type DeployWorkflowResult,
+  deployWorkflow,
+  destroyWorkflow,
+} from "./deploy/deploy-workflow.ts";
+export {
+  type DeployedQueue,
+  queueOutputKeys,
+  readDeployment,
+  readStackOutputs,
+  readStateMachineArn,
+  type WorkflowDeployment,
+} from "./deploy/deployment.ts";
+export {
+  buildExecutionReport,
+  type ExecutionReport,
+  type StepReport,
+  type StepState,
+} from "./deploy/execution-report.ts";
+export {
+  type ExecutionStatus,
+  executionStatus,
+  fetchHistory,
+  startExecution,
+  type WaitOptions,
+  waitForExecution,
+} from "./deploy/executions.ts";
+export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
+export { SqsFunctionQueues } from "./deploy/sqs-function-queues.ts";
+export { InfraError, type InfraErrorCode } from "./errors.ts";
+export {
+  type FerryFargateOptions,
+  type FerryTarget,
+  FerryWorkflow,
+  type FerryWorkflowProps,
+} from "./ferry-workflow.ts";
+export {
+  defaultEnvironment,
+  FerryWorkflowStack,
+  type FerryWorkflowStackProps,
+  stackNameFor,
+} from "./ferry-workflow-stack.ts";
+export { lambdaTimeoutSeconds } from "./private/lambda-sizing.ts";
+export { type SynthesizeOptions, type SynthesizeResult, synthesizeWorkflow } from "./synth.ts";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { compileSpec } from "../compile.ts";
 import type { CompiledWorkflow } from "../compiled.ts";
+import { runCompiledWorkflow } from "../interpreter/run-compiled.ts";
 import { criticalPath } from "../ir/graph.ts";
-import { runCompiledWorkflow } from "../local/run-compiled.ts";
 import { randomDag, seededRandom, specForDag } from "../testing/random-specs.ts";
 import type { AslState } from "./asl-types.ts";
 import { aslMakespan } from "./makespan.ts";

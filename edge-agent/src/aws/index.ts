@@ -1,3 +1,4 @@
-export * from "./s3-job-files.ts";
-export * from "./sfn-completion.ts";
-export * from "./sqs-queue.ts";
+// The SQS, Step Functions and S3 adapters of the edge agent (they load the AWS SDK).
+export { parseS3Url, S3JobFileStore, type S3JobFileStoreOptions } from "./s3-job-files.ts";
+export { SfnCompletion } from "./sfn-completion.ts";
+export { SqsQueue, type SqsQueueOptions } from "./sqs-queue.ts";

@@ -1,8 +1,14 @@
-export * from "./config.ts";
-export * from "./handler.ts";
-export * from "./heartbeat.ts";
-export * from "./logger.ts";
-export * from "./process-batch.ts";
-export * from "./sfn-task-client.ts";
-export * from "./sqs-event.ts";
-export * from "./task-client.ts";
+// The Lambda side of function steps: SQS event in, SendTask* out.
+export {
+  DEFAULT_TIMEOUT_MARGIN_MS,
+  type LambdaStepEnv,
+  type ResolvedLambdaConfig,
+  resolveLambdaConfig,
+} from "./config.ts";
+export { createSqsHandler, type SqsHandlerOptions, type SqsStepHandler } from "./handler.ts";
+export { type Heartbeat, type HeartbeatOptions, startHeartbeat } from "./heartbeat.ts";
+export { jsonLogger, type Logger } from "./logger.ts";
+export { type BatchDeps, processRecord, processSqsBatch, type RecordOutcome } from "./process-batch.ts";
+export { SfnTaskClient } from "./sfn-task-client.ts";
+export type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./sqs-event.ts";
+export { classifyTaskCallError, errorText, type TaskCallErrorKind, type TaskClient } from "./task-client.ts";

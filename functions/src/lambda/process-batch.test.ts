@@ -1,4 +1,4 @@
-import { FERRY_ERRORS, type TaskFailure } from "@ferry/dsl-compiler";
+import { FERRY_ERRORS, type TaskFailure } from "@ferry/dsl-compiler/contract";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NonRetriableError } from "../errors.ts";
 import type { StepHandler } from "../step-adapter.ts";

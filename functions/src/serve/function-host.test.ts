@@ -1,4 +1,4 @@
-import type { TaskFailure } from "@ferry/dsl-compiler";
+import type { TaskFailure } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
 import type { Logger } from "../lambda/logger.ts";
 import type { TaskClient } from "../lambda/task-client.ts";

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import type { IConstruct } from "constructs";
@@ -76,9 +76,8 @@ function runBundleWorker(
   ref: StepHandlerRef,
   request: { entry: string; resolveDir: string; outfile: string },
 ): void {
-  const sideEffectFreeDirs = [dirname(require.resolve("@ferry/dsl-compiler"))];
   const run = spawnSync(process.execPath, [WORKER], {
-    input: JSON.stringify({ ...request, sideEffectFreeDirs }),
+    input: JSON.stringify(request),
     encoding: "utf8",
     maxBuffer: 16 * 1024 * 1024,
   });

@@ -1,0 +1,88 @@
+import type { CliCommand } from "./command.ts";
+
+/** A row of `ferry --help`; `load` imports the command's module only when it runs. */
+export interface CommandEntry {
+  name: string;
+  /** One line for `ferry --help`; declared here and nowhere else. */
+  summary: string;
+  load(): Promise<CliCommand>;
+}
+
+/** Every `ferry` command, in `--help` order. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "validate",
+    summary: "check workflow specs and print precise diagnostics",
+    load: async () => (await import("./commands/validate.ts")).validateCommand,
+  },
+  {
+    name: "compile",
+    summary: "compile a spec to IR, ASL, manifest and a CDK cloud assembly",
+    load: async () => (await import("./commands/compile.ts")).compileCommand,
+  },
+  {
+    name: "graph",
+    summary: "draw the workflow's DAG as Mermaid or Graphviz dot",
+    load: async () => (await import("./commands/graph.ts")).graphCommand,
+  },
+  {
+    name: "schema",
+    summary: "print the JSON Schema of workflow specs (for editors)",
+    load: async () => (await import("./commands/schema.ts")).schemaCommand,
+  },
+  {
+    name: "run",
+    summary: "run a workflow locally on the embedded runtime (no AWS needed)",
+    load: async () => (await import("./commands/run.ts")).runCommand,
+  },
+  {
+    name: "runs",
+    summary: "list past local runs",
+    load: async () => (await import("./commands/runs.ts")).runsCommand,
+  },
+  {
+    name: "logs",
+    summary: "print the logs of a local run",
+    load: async () => (await import("./commands/runs.ts")).logsCommand,
+  },
+  {
+    name: "agent",
+    summary: "run the edge agent: long-poll queues and run steps",
+    load: async () => (await import("./commands/agent.ts")).agentCommand,
+  },
+  {
+    name: "deploy",
+    summary: "deploy a workflow's stack through CloudFormation (AWS or LocalStack)",
+    load: async () => (await import("./commands/deploy.ts")).deployCommand,
+  },
+  {
+    name: "destroy",
+    summary: "delete a deployed workflow's stack",
+    load: async () => (await import("./commands/destroy.ts")).destroyCommand,
+  },
+  {
+    name: "start",
+    summary: "start an execution of a deployed workflow (--wait to follow it)",
+    load: async () => (await import("./commands/start.ts")).startCommand,
+  },
+  {
+    name: "status",
+    summary: "per-step status of a deployed workflow's execution",
+    load: async () => (await import("./commands/status.ts")).statusCommand,
+  },
+  {
+    name: "functions",
+    summary: "serve a deployed workflow's function steps locally (functions serve)",
+    load: async () => (await import("./commands/functions.ts")).functionsCommand,
+  },
+  {
+    name: "simulate",
+    summary: "simulate a workflow on an edge/cloud topology",
+    load: async () => (await import("./commands/simulate.ts")).simulateCommand,
+  },
+  {
+    name: "import",
+    summary: "import a workflow from another format (wfcommons)",
+    load: async () => (await import("./commands/import.ts")).importCommand,
+  },
+];

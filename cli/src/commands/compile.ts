@@ -1,0 +1,72 @@
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type CompiledWorkflow, findProjectRoot } from "@ferry/dsl-compiler";
+import { type CliCommand, UsageError } from "../command.ts";
+import { compileOrReport } from "../support/report-diagnostics.ts";
+
+export const compileCommand: CliCommand = {
+  usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth]
+
+Writes ir.json, statemachine.asl.json (with \${…} definition-substitution
+slots), child state machines if any, manifest.json, substitutions.json and,
+unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.`,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { out: { type: "string" }, "no-synth": { type: "boolean" } },
+    });
+    if (positionals.length !== 1) throw new UsageError("name one spec file");
+    if (!values.out) throw new UsageError("--out <dir> is required");
+    const specFile = resolve(io.cwd, positionals[0]!);
+    const compiled = await compileOrReport(positionals[0]!, io);
+    if (!compiled) return 1;
+    const outDir = resolve(io.cwd, values.out);
+    await writeAtomically(outDir, async (dir) => {
+      await writeCompiled(dir, compiled);
+      if (!values["no-synth"]) {
+        const { synthesizeWorkflow } = await import("@ferry/infra");
+        await synthesizeWorkflow(compiled, {
+          outDir: join(dir, "cdk.out"),
+          projectRoot: findProjectRoot(dirname(specFile)),
+        });
+      }
+    });
+    io.stdout(
+      `compiled ${compiled.ir.name}: ${compiled.ir.steps.length} steps, ${Object.keys(compiled.stateMachine.states).length} states → ${outDir}\n`,
+    );
+    return 0;
+  },
+};
+
+export async function writeCompiled(dir: string, compiled: CompiledWorkflow): Promise<void> {
+  const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  await writeFile(join(dir, "ir.json"), json(compiled.ir));
+  await writeFile(join(dir, "statemachine.asl.json"), json(compiled.stateMachine.definition));
+  for (const child of compiled.childStateMachines)
+    await writeFile(join(dir, `${child.id}.asl.json`), json(child.definition));
+  await writeFile(
+    join(dir, "states.json"),
+    json({
+      root: compiled.stateMachine.states,
+      ...Object.fromEntries(compiled.childStateMachines.map((c) => [c.id, c.states])),
+    }),
+  );
+  await writeFile(join(dir, "manifest.json"), json(compiled.manifest));
+  await writeFile(join(dir, "substitutions.json"), json(compiled.substitutions));
+}
+
+/** Builds into a sibling temp dir and swaps it in, so a failed compile never leaves a half-written output. */
+async function writeAtomically(outDir: string, build: (dir: string) => Promise<void>): Promise<void> {
+  const temp = `${outDir}.tmp-${process.pid}`;
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  try {
+    await build(temp);
+    await rm(outDir, { recursive: true, force: true });
+    await rename(temp, outDir);
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,153 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type AwsContext, deployWorkflow, type FerryTarget, type WorkflowDeployment } from "@ferry/infra";
+import { type CliCommand, UsageError } from "../command.ts";
+import {
+  AWS_FLAGS,
+  AWS_FLAGS_USAGE,
+  awsContextFor,
+  loadWorkflow,
+  reportDeployError,
+  table,
+} from "../support/aws-flags.ts";
+
+const TARGETS: FerryTarget[] = ["aws", "localstack"];
+
+const USAGE = `Usage: ferry deploy <spec.yaml> [--target aws|localstack] [options]
+
+Compiles the spec, synthesizes its CDK stack and deploys it through
+CloudFormation with your credentials: file assets (the trusted manifest)
+go to the staging bucket ferry-assets-<account>-<region>, created on first
+use (no cdk bootstrap needed). Deploying again updates the stack.
+
+The localstack target leaves out what LocalStack's community edition cannot
+run (Lambda functions, Fargate pools, alarms, state machine logging) and
+says so; serve function steps with "ferry functions serve" and edge steps
+with "ferry agent".
+
+Options:
+  --target aws|localstack   (default: localstack when an endpoint URL is set, else aws)
+${AWS_FLAGS_USAGE}
+  --out DIR                 cloud assembly directory (default .ferry/deploy/<workflow>)
+  --agent-configs DIR       write agent-<site>.json for each edge site's agents
+  --timeout-seconds N       give up waiting for CloudFormation (default 1800)
+  --verbose                 print every stack event
+
+Example:
+  ferry deploy examples/hello/workflow.yaml --target localstack --endpoint-url http://127.0.0.1:4566`;
+
+/** `ferry deploy`: deploy a workflow's stack and print its outputs. */
+export const deployCommand: CliCommand = {
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ...AWS_FLAGS,
+        target: { type: "string" },
+        out: { type: "string" },
+        "agent-configs": { type: "string" },
+        "timeout-seconds": { type: "string" },
+        verbose: { type: "boolean" },
+      },
+    });
+    if (positionals.length !== 1) throw new UsageError("name one spec file");
+    const target = (values.target ??
+      (values["endpoint-url"] || io.env.AWS_ENDPOINT_URL ? "localstack" : "aws")) as FerryTarget;
+    if (!TARGETS.includes(target))
+      throw new UsageError(`--target must be aws or localstack, got "${values.target}"`);
+    const timeoutSeconds = values["timeout-seconds"] === undefined ? 1800 : Number(values["timeout-seconds"]);
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1) {
+      throw new UsageError(
+        `--timeout-seconds must be a positive integer, got "${values["timeout-seconds"]}"`,
+      );
+    }
+    const loaded = await loadWorkflow(positionals[0]!, io);
+    if (!loaded) return 1;
+    const { compiled } = loaded;
+    const context = awsContextFor(values, io.env, compiled.ir);
+    if (target === "localstack" && !context.endpoint) {
+      throw new UsageError(
+        "--target localstack needs --endpoint-url (or AWS_ENDPOINT_URL), e.g. http://127.0.0.1:4566",
+      );
+    }
+    const outDir = resolve(io.cwd, values.out ?? join(".ferry", "deploy", compiled.ir.name));
+    io.stderr(
+      `deploying ${compiled.ir.name} to ${target} (${context.region}${context.endpoint ? ` at ${context.endpoint}` : ""})\n`,
+    );
+    try {
+      const result = await deployWorkflow({
+        compiled,
+        projectRoot: loaded.projectRoot,
+        target,
+        context,
+        outDir,
+        timeoutMs: timeoutSeconds * 1000,
+        signal: io.signal,
+        log: (line) => {
+          if (values.verbose || /FAILED/.test(line)) io.stderr(`  ${line}\n`);
+        },
+      });
+      for (const note of result.notes) io.stdout(`note: ${note}\n`);
+      io.stdout(
+        `${result.outcome} stack ${result.stackName} in ${result.region} (synth ${ms(result.timings.synthMs)}, assets ${ms(result.timings.publishMs)}, stack ${ms(result.timings.stackMs)})\n`,
+      );
+      io.stdout(`${describeDeployment(result.deployment)}\n`);
+      if (values["agent-configs"]) {
+        const dir = resolve(io.cwd, values["agent-configs"]);
+        for (const file of writeAgentConfigs(dir, result.deployment, context)) io.stdout(`wrote ${file}\n`);
+      }
+      return 0;
+    } catch (error) {
+      return reportDeployError("deploy", error, io);
+    }
+  },
+};
+
+function ms(value: number): string {
+  return `${(value / 1000).toFixed(1)} s`;
+}
+
+/** The outputs people and agents need, as a table. */
+export function describeDeployment(d: WorkflowDeployment): string {
+  const rows = [
+    ["state machine", d.stateMachineArn],
+    ["job bucket", d.jobBucket],
+    ["manifest", d.manifestS3Uri],
+    ["parameter", d.deploymentParameterName],
+    ...Object.values(d.queues).flatMap((q) => [
+      [`queue ${q.id}`, `${q.url}  (${q.executor} on ${q.site}: ${q.steps.join(", ")})`],
+      ...(q.deadLetterUrl ? [[`  dead letters`, q.deadLetterUrl]] : []),
+    ]),
+  ];
+  return table(rows);
+}
+
+/**
+ * One `ferry agent` config per edge site: its queues (with dead-letter
+ * queues), the trusted manifest and the endpoint. Returns the files written.
+ */
+export function writeAgentConfigs(dir: string, d: WorkflowDeployment, context: AwsContext): string[] {
+  mkdirSync(dir, { recursive: true });
+  const bySite = new Map<string, WorkflowDeployment["queues"][string][]>();
+  for (const q of Object.values(d.queues)) {
+    if (q.executor !== "agent") continue;
+    bySite.set(q.site, [...(bySite.get(q.site) ?? []), q]);
+  }
+  return [...bySite].map(([site, queues]) => {
+    const file = join(dir, `agent-${site}.json`);
+    const config = {
+      site,
+      queues: queues.map((q) => ({
+        url: q.url,
+        ...(q.deadLetterUrl ? { deadLetterUrl: q.deadLetterUrl } : {}),
+      })),
+      manifests: [d.manifestS3Uri],
+      aws: { region: d.region, ...(context.endpoint ? { endpoint: context.endpoint } : {}) },
+    };
+    writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+    return file;
+  });
+}

@@ -1,0 +1,193 @@
+import { basename, extname } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  buildSimModel,
+  DEFAULT_RUNS,
+  DEFAULT_SEED,
+  formatOptimization,
+  formatPercent,
+  formatReport,
+  formatSeconds,
+  formatSimDiagnostic,
+  ganttHtml,
+  ganttSvg,
+  type Objective,
+  optimizePlacement,
+  prepareSimulation,
+  type SimDiagnostic,
+  simulate,
+} from "@ferry/simulator";
+import { type CliCommand, UsageError } from "../command.ts";
+import { readText, runRecordPath, writeText } from "../support/read-input.ts";
+
+const USAGE = `Usage: ferry simulate <spec> --topology <file> [options]
+
+Predicts how the workflow behaves on the hardware the topology describes:
+makespan (p50/p95 over runs), critical path, utilisation per site, bytes
+crossing site boundaries and cost. Deterministic for a given seed.
+
+Options:
+  --topology, -t <file>     sites, devices, links and cloud service models (YAML or JSON)
+  --runs <n>                simulated executions (default ${DEFAULT_RUNS})
+  --seed <s>                seed of the random draws (default ${DEFAULT_SEED})
+  --json                    print the report as JSON
+  --gantt <out.svg|.html>   write a Gantt chart of the median run
+  --calibrate <run-dir>     take step durations from a ferry run record (.ferry/runs/<id>)
+  --optimize                search placements that respect the spec's constraints
+  --objective <makespan|cost>  what --optimize minimises (default makespan)
+  --max-evaluations <n>     placements --optimize simulates at most (default 300)
+
+Exits 0 when the simulation ran, 1 on errors in the inputs, 2 on usage errors.`;
+
+export const simulateCommand: CliCommand = {
+  usage: USAGE,
+  async run(argv, io) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        topology: { type: "string", short: "t" },
+        runs: { type: "string" },
+        seed: { type: "string" },
+        json: { type: "boolean" },
+        gantt: { type: "string" },
+        calibrate: { type: "string" },
+        optimize: { type: "boolean" },
+        objective: { type: "string" },
+        "max-evaluations": { type: "string" },
+      },
+    });
+    if (positionals.length !== 1) throw new UsageError("name exactly one spec file");
+    if (!values.topology) throw new UsageError("--topology <file> is required");
+    const runs = integerOption("--runs", values.runs, DEFAULT_RUNS, 1, 1_000_000);
+    const seed = integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff);
+    const maxEvaluations = integerOption("--max-evaluations", values["max-evaluations"], 300, 1, 1_000_000);
+    if (values.objective !== undefined && !values.optimize)
+      throw new UsageError("--objective needs --optimize");
+    const objective = (values.objective ?? "makespan") as Objective;
+    if (objective !== "makespan" && objective !== "cost")
+      throw new UsageError(`--objective must be makespan or cost, got "${values.objective}"`);
+    const gantt = values.gantt;
+    const ganttKind = gantt === undefined ? undefined : ganttFormat(gantt);
+
+    const specFile = positionals[0]!;
+    const topologyFile = values.topology;
+    const recordFile =
+      values.calibrate === undefined ? undefined : await runRecordPath(io.cwd, values.calibrate);
+    const files: Record<SimDiagnostic["source"], string> = {
+      spec: specFile,
+      topology: topologyFile,
+      "run-record": recordFile ?? "run.json",
+      instance: "",
+    };
+    const { prepared, diagnostics } = prepareSimulation({
+      specText: await readText(io.cwd, specFile, "spec"),
+      topologyText: await readText(io.cwd, topologyFile, "topology"),
+      ...(recordFile !== undefined
+        ? { runRecordText: await readText(io.cwd, recordFile, "run record") }
+        : {}),
+    });
+    const errors = diagnostics.filter((d) => d.severity === "error");
+    // A search can route around a dead link or an oversized step; it cannot invent a missing site.
+    const searchable =
+      values.optimize && errors.every((d) => d.code === "DEAD_LINK" || d.code === "STEP_DOES_NOT_FIT");
+    if (!values.json) for (const d of diagnostics) io.stderr(`${formatSimDiagnostic(files[d.source], d)}\n`);
+    if (!prepared || (errors.length > 0 && !searchable)) {
+      if (values.json) io.stdout(`${JSON.stringify({ diagnostics }, null, 2)}\n`);
+      else
+        io.stderr(
+          `ferry simulate: ${errors.length} error${errors.length === 1 ? "" : "s"}; nothing simulated\n`,
+        );
+      return 1;
+    }
+
+    const model = buildSimModel(prepared.ir, prepared.topology, prepared.costs);
+    const report = simulate(model, {
+      runs,
+      seed,
+      trace: gantt !== undefined,
+      topologyName: prepared.topology.name ?? basename(topologyFile),
+    });
+    const calibration = prepared.calibration && {
+      stepsMeasured: prepared.calibration.stepsMeasured,
+      ...(prepared.calibration.measuredMakespanSeconds !== undefined
+        ? { measuredMakespanSeconds: prepared.calibration.measuredMakespanSeconds }
+        : {}),
+      ...(prepared.calibration.dispatchGapSeconds !== undefined
+        ? { dispatchGapSeconds: prepared.calibration.dispatchGapSeconds }
+        : {}),
+    };
+    const optimization = values.optimize
+      ? optimizePlacement(prepared, {
+          objective,
+          seed,
+          runsPerEvaluation: Math.min(runs, 10),
+          maxEvaluations,
+        })
+      : undefined;
+
+    if (gantt !== undefined) {
+      await writeText(
+        io.cwd,
+        gantt,
+        ganttKind === "svg"
+          ? ganttSvg(report.trace ?? [], { title: `${report.workflow} — median run` })
+          : ganttHtml(report),
+      );
+    }
+    if (values.json) {
+      const { trace: _trace, ...plain } = report;
+      io.stdout(
+        `${JSON.stringify({ report: plain, ...(calibration ? { calibration } : {}), ...(optimization ? { optimization } : {}), diagnostics }, null, 2)}\n`,
+      );
+      return 0;
+    }
+    io.stdout(formatReport(report));
+    if (calibration) io.stdout(calibrationLine(calibration, report.makespanSeconds?.p50, recordFile!));
+    if (gantt !== undefined) io.stdout(`Gantt chart of run ${report.medianRun + 1}: ${gantt}\n`);
+    if (optimization) io.stdout(`\n${formatOptimization(optimization)}`);
+    return 0;
+  },
+};
+
+function calibrationLine(
+  c: {
+    stepsMeasured: number;
+    measuredMakespanSeconds?: number;
+    dispatchGapSeconds?: number;
+    dispatchGapMeanSeconds?: number;
+  },
+  p50: number | undefined,
+  file: string,
+): string {
+  let line = `calibration    ${c.stepsMeasured} step durations from ${file}`;
+  if (c.measuredMakespanSeconds !== undefined) {
+    line += `; that run took ${formatSeconds(c.measuredMakespanSeconds)}`;
+    if (p50 !== undefined && c.measuredMakespanSeconds > 0)
+      line += ` (prediction p50 off by ${formatPercent(Math.abs(p50 - c.measuredMakespanSeconds) / c.measuredMakespanSeconds)})`;
+  }
+  if (c.dispatchGapSeconds !== undefined)
+    line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)}${c.dispatchGapMeanSeconds === undefined ? "" : `, mean ${formatSeconds(c.dispatchGapMeanSeconds)}`} (set the mean as dispatchLatency on the topology's site to model that runtime)`;
+  return `${line}\n`;
+}
+
+function integerOption(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  return value;
+}
+
+function ganttFormat(file: string): "svg" | "html" {
+  const ext = extname(file).toLowerCase();
+  if (ext === ".svg") return "svg";
+  if (ext === ".html" || ext === ".htm") return "html";
+  throw new UsageError(`--gantt writes .svg or .html, got "${file}"`);
+}

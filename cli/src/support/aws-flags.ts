@@ -1,0 +1,86 @@
+import { existsSync, statSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import {
+  type CompiledWorkflow,
+  compileSpecFile,
+  findProjectRoot,
+  formatDiagnostic,
+  hasErrors,
+  type WorkflowIr,
+} from "@ferry/dsl-compiler";
+import { type AwsContext, DeployError, defaultEnvironment, resolveAwsContext } from "@ferry/infra";
+import type { CliIo } from "../command.ts";
+
+/** `--endpoint-url` and `--region`, shared by every command that talks to AWS. */
+export const AWS_FLAGS = {
+  "endpoint-url": { type: "string" },
+  region: { type: "string" },
+} as const;
+
+export const AWS_FLAGS_USAGE = `  --endpoint-url URL   AWS endpoint, e.g. http://127.0.0.1:4566 for LocalStack (default: AWS_ENDPOINT_URL)
+  --region REGION      (default: the workflow's first aws site, then AWS_REGION, AWS_DEFAULT_REGION, us-east-1)`;
+
+export interface LoadedWorkflow {
+  compiled: CompiledWorkflow;
+  specFile: string;
+  /** Directory function handler paths are relative to. */
+  projectRoot: string;
+}
+
+/** Compiles a spec for a command; prints its diagnostics and returns undefined when it has errors. */
+export async function loadWorkflow(spec: string, io: CliIo): Promise<LoadedWorkflow | undefined> {
+  const specFile = resolve(io.cwd, spec);
+  const shown = relative(io.cwd, specFile) || specFile;
+  const result = await compileSpecFile(specFile);
+  for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(shown, d)}\n`);
+  if (!result.compiled || hasErrors(result.diagnostics)) {
+    io.stderr(`${shown}: not compiled; fix the errors above (ferry validate ${shown})\n`);
+    return undefined;
+  }
+  return { compiled: result.compiled, specFile, projectRoot: findProjectRoot(dirname(specFile)) };
+}
+
+/** True when the argument names an existing spec file rather than a deployed workflow. */
+export function isSpecFile(arg: string, cwd: string): boolean {
+  const path = resolve(cwd, arg);
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** The AWS context of a command: flags, then the workflow's region, then the environment. */
+export function awsContextFor(
+  values: { "endpoint-url"?: string; region?: string },
+  env: NodeJS.ProcessEnv,
+  ir?: WorkflowIr,
+): AwsContext {
+  const workflowRegion = ir ? defaultEnvironment(ir, {}).region : undefined;
+  return resolveAwsContext(
+    {
+      ...(values["endpoint-url"] ? { endpointUrl: values["endpoint-url"] } : {}),
+      ...(values.region ? { region: values.region } : {}),
+      ...(workflowRegion ? { workflowRegion } : {}),
+    },
+    env,
+  );
+}
+
+/** Prints a deployment error with its details and returns exit code 1; rethrows anything else. */
+export function reportDeployError(command: string, error: unknown, io: CliIo): number {
+  if (!(error instanceof DeployError)) throw error;
+  io.stderr(`ferry ${command}: ${error.message}\n`);
+  for (const line of error.details) io.stderr(`  ${line}\n`);
+  return 1;
+}
+
+/** Left-aligned text table; the last column is not padded. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return "";
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}

@@ -1,0 +1,341 @@
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join, relative } from "node:path";
+import { type CompiledWorkflow, canonicalJson, type StepMessage, sha256 } from "@ferry/dsl-compiler";
+import { type HttpTaskParameters, runCompiledWorkflow } from "@ferry/dsl-compiler/interpreter";
+import { type Logger, pino } from "pino";
+import type { AttemptFinished } from "../events.ts";
+import { CallbackCompletion, type CompletionRecord } from "../in-memory/completions.ts";
+import { InMemoryQueue } from "../in-memory/in-memory-queue.ts";
+import { LocalJobFileStore } from "../local-job-files.ts";
+import { DockerRuntime } from "../runtimes/docker.ts";
+import { HttpRuntime } from "../runtimes/http.ts";
+import { ProcessRuntime } from "../runtimes/process.ts";
+import { createWorker, type RuntimeSet, type Worker } from "../worker.ts";
+import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
+import { LiveView, type ViewOutput } from "./live-view.ts";
+import { newRunId, type RunRecord, type RunStatus, runsRoot, writeRunRecord } from "./run-record.ts";
+import { StepTracker } from "./step-tracker.ts";
+
+export interface RunWorkflowOptions {
+  /** The spec file, for the record. */
+  specFile: string;
+  /** Function handler paths and process working directories resolve here; runs are kept in `.ferry/runs`. */
+  projectDir: string;
+  input: unknown;
+  /** Steps running at once on each site. @default the number of CPUs, at least 4 */
+  concurrency?: number;
+  /** Per-site overrides of `concurrency`. */
+  siteConcurrency?: Record<string, number>;
+  /** An earlier run (its folder) whose succeeded steps are reused instead of rerun. */
+  resumeFrom?: { record: RunRecord; runDir: string };
+  /** Aborting cancels the run: running processes and containers are stopped. */
+  signal?: AbortSignal;
+  /** Where the live view goes; none when absent. */
+  view?: ViewOutput;
+  logger?: Logger;
+  /** Docker Engine socket for container steps. */
+  dockerSocket?: string;
+}
+
+export interface RunResult {
+  record: RunRecord;
+  runDir: string;
+}
+
+/**
+ * Runs a compiled workflow on this machine: the very ASL it deploys,
+ * executed by aws-local-stepfunctions, with every step dispatched through
+ * an in-memory queue to one worker per site — the edge agent's own worker
+ * core and runtimes.
+ */
+export async function runWorkflow(
+  compiled: CompiledWorkflow,
+  options: RunWorkflowOptions,
+): Promise<RunResult> {
+  const runId = newRunId();
+  const runDir = join(runsRoot(options.projectDir), runId);
+  const logger = options.logger ?? pino({ level: "silent" });
+  await mkdir(join(runDir, "logs"), { recursive: true });
+  await mkdir(join(runDir, "outputs"), { recursive: true });
+  if (options.resumeFrom)
+    await cp(join(options.resumeFrom.runDir, "files"), join(runDir, "files"), { recursive: true }).catch(
+      ignoreMissing,
+    );
+
+  const runtimes = await runtimesFor(compiled, options);
+  const tracker = new StepTracker(compiled.ir);
+  const startedAt = new Date();
+  const record: RunRecord = {
+    runId,
+    workflow: compiled.ir.name,
+    status: "RUNNING",
+    startedAt: startedAt.toISOString(),
+    input: options.input,
+    ...(options.resumeFrom ? { resumedFrom: options.resumeFrom.record.runId } : {}),
+    specFile: options.specFile,
+    steps: tracker.steps,
+  };
+  await writeRunRecord(runDir, record);
+
+  const pending = new Map<
+    string,
+    { resolve(output: unknown): void; reject(error: Error): void; message: StepMessage }
+  >();
+  const completion = new CallbackCompletion({
+    onComplete: (answer: CompletionRecord) => {
+      const task = pending.get(answer.token);
+      if (!task) return;
+      pending.delete(answer.token);
+      if (answer.kind === "success") {
+        void saveOutput(runDir, compiled, task.message, answer.output).catch((error: unknown) =>
+          logger.warn({ err: error }, "could not keep a step output for --resume"),
+        );
+        task.resolve(answer.output);
+      } else task.reject(Object.assign(new Error(answer.cause), { name: answer.error }));
+    },
+  });
+  const logCounts = new Map<string, number>();
+  const hooks = {
+    onAttemptStarted: (a: { step: string; startedAt: Date }) => tracker.attemptStarted(a.step, a.startedAt),
+    onAttemptFinished: (a: AttemptFinished) => {
+      const logPath = logPathFor(logCounts, a.step, a.attempt);
+      void writeFile(join(runDir, logPath), formatLog(a)).catch((error: unknown) =>
+        logger.warn({ err: error }, "could not write a step log"),
+      );
+      tracker.attemptFinished(a.step, {
+        ok: a.outcome === "succeeded",
+        cancelled: a.outcome === "handed-back",
+        exitCode: a.exitCode,
+        error: a.error,
+        cause: a.cause,
+        logPath,
+        at: a.finishedAt,
+      });
+    },
+  };
+
+  const queues = new Map<string, InMemoryQueue>();
+  const workers: Worker[] = [];
+  const defaultConcurrency = options.concurrency ?? Math.max(4, availableParallelism());
+  for (const site of Object.keys(compiled.ir.sites)) {
+    const queue = new InMemoryQueue({
+      name: `site-${site}`,
+      onDeadLetter: (letter) => logger.error({ reason: letter.reason }, "step message dead-lettered"),
+    });
+    queues.set(site, queue);
+    workers.push(
+      createWorker({
+        queue,
+        completion,
+        manifests: [compiled.manifest],
+        runtimes,
+        jobFiles: new LocalJobFileStore(join(runDir, "files")),
+        workDir: join(runDir, "work"),
+        concurrency: options.siteConcurrency?.[site] ?? defaultConcurrency,
+        logger: logger.child({ site }),
+        // Local tasks are never redelivered while running; a long visibility avoids needless extensions.
+        visibilitySeconds: 3600,
+        hooks,
+      }),
+    );
+  }
+  await Promise.all(workers.map((w) => w.start()));
+
+  const reuse = options.resumeFrom ? join(options.resumeFrom.runDir, "outputs") : undefined;
+  const execution = runCompiledWorkflow(
+    compiled,
+    options.input,
+    {
+      runStep: async (message) => {
+        const previous = reuse ? await readOutput(reuse, compiled, message) : undefined;
+        if (previous !== undefined) {
+          tracker.reused(message.step, new Date());
+          await saveOutput(runDir, compiled, message, previous.value);
+          return previous.value;
+        }
+        const site = compiled.manifest.steps[message.step]!.site;
+        return new Promise((resolve, reject) => {
+          pending.set(message.token, { resolve, reject, message });
+          queues.get(site)!.send(JSON.stringify(message));
+        });
+      },
+      runHttpTask: (step, parameters) =>
+        runHttpTask(step, parameters, tracker, runDir, logCounts, options.signal),
+    },
+    { executionName: runId },
+  );
+
+  const view = options.view ? new LiveView(compiled.ir.name, tracker, options.view) : undefined;
+  view?.start();
+  const onAbort = () => execution.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let status: RunStatus;
+  try {
+    record.output = await execution.result;
+    status = "SUCCEEDED";
+  } catch (error) {
+    status = options.signal?.aborted ? "CANCELLED" : "FAILED";
+    if (status === "FAILED") record.error = failureOf(error, tracker);
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    // Ctrl-C or the end of the run: stop whatever still runs, at once.
+    await Promise.all(workers.map((w) => w.stop({ graceMs: 0, handBackTimeoutMs: 2000 })));
+    await Promise.all(Object.values(runtimes).map((r) => r?.close?.()));
+  }
+  const finishedAt = new Date();
+  tracker.finish(status, finishedAt);
+  view?.stop();
+  Object.assign(record, {
+    status,
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    steps: tracker.steps,
+  });
+  await writeRunRecord(runDir, record);
+  return { record, runDir };
+}
+
+async function runtimesFor(compiled: CompiledWorkflow, options: RunWorkflowOptions): Promise<RuntimeSet> {
+  const runtimes: RuntimeSet = {
+    process: new ProcessRuntime({ projectDir: options.projectDir }),
+    function: new InProcessFunctionRuntime(options.projectDir),
+    http: new HttpRuntime(),
+  };
+  if (Object.values(compiled.manifest.steps).some((s) => s.runtime.kind === "container")) {
+    const docker = new DockerRuntime({
+      ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}),
+      pullPolicy: "missing",
+    });
+    // Fail before anything runs, with a way to fix it.
+    await docker.ping();
+    runtimes.container = docker;
+  }
+  return runtimes;
+}
+
+/** Step Functions' HTTP task, done with fetch: non-2xx answers fail as `States.Http.StatusCode.<code>`. */
+async function runHttpTask(
+  step: string,
+  parameters: HttpTaskParameters,
+  tracker: StepTracker,
+  runDir: string,
+  logCounts: Map<string, number>,
+  signal: AbortSignal | undefined,
+): Promise<{ StatusCode: number; ResponseBody: unknown }> {
+  const startedAt = new Date();
+  tracker.attemptStarted(step, startedAt);
+  const attempt = tracker.get(step)?.attempts ?? 1;
+  const logPath = logPathFor(logCounts, step, attempt);
+  const hasBody =
+    parameters.RequestBody !== undefined && parameters.Method !== "GET" && parameters.Method !== "DELETE";
+  let log = `# ${step} attempt ${attempt}: ${parameters.Method} ${parameters.ApiEndpoint}\n`;
+  try {
+    const response = await fetch(parameters.ApiEndpoint, {
+      method: parameters.Method,
+      headers: { ...(hasBody ? { "content-type": "application/json" } : {}), ...(parameters.Headers ?? {}) },
+      ...(hasBody ? { body: JSON.stringify(parameters.RequestBody) } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    const text = await response.text();
+    log += `status ${response.status}\n${text.slice(0, 64 * 1024)}\n`;
+    if (!response.ok)
+      throw Object.assign(
+        new Error(
+          `${parameters.Method} ${parameters.ApiEndpoint} answered ${response.status}: ${text.slice(0, 500)}`,
+        ),
+        { name: `States.Http.StatusCode.${response.status}` },
+      );
+    tracker.attemptFinished(step, { ok: true, logPath, at: new Date() });
+    return { StatusCode: response.status, ResponseBody: parseMaybeJson(text) };
+  } catch (error) {
+    const failure = error as Error;
+    const name = failure.name.startsWith("States.") ? failure.name : "States.Http.Socket";
+    log += `${name}: ${failure.message}\n`;
+    tracker.attemptFinished(step, {
+      ok: false,
+      error: name,
+      cause: failure.message,
+      logPath,
+      at: new Date(),
+    });
+    throw Object.assign(new Error(failure.message), { name });
+  } finally {
+    await writeFile(join(runDir, logPath), log);
+  }
+}
+
+/** `logs/<step>/attempt-<n>.log`; foreach items of the same attempt number get `-2`, `-3`… */
+function logPathFor(counts: Map<string, number>, step: string, attempt: number): string {
+  const key = `${step}#${attempt}`;
+  const n = (counts.get(key) ?? 0) + 1;
+  counts.set(key, n);
+  return join("logs", `${step}.attempt-${attempt}${n > 1 ? `-${n}` : ""}.log`);
+}
+
+function formatLog(a: AttemptFinished): string {
+  const head = `# ${a.step} attempt ${a.attempt} (${a.runtime}): ${a.outcome}${a.exitCode !== null ? `, exit ${a.exitCode}` : ""}, ${a.durationMs} ms`;
+  const failure = a.error ? `\n# ${a.error}: ${a.cause}` : "";
+  return `${head}${failure}\n--- stdout ---\n${a.stdout}${a.stdout.endsWith("\n") || !a.stdout ? "" : "\n"}--- stderr ---\n${a.stderr}${a.stderr.endsWith("\n") || !a.stderr ? "" : "\n"}`;
+}
+
+/** Outputs are kept by step definition and input, so `--resume` reuses exactly what would be recomputed. */
+function outputKey(compiled: CompiledWorkflow, message: StepMessage): string {
+  return sha256(`${compiled.manifest.steps[message.step]!.hash}\n${canonicalJson(message.input)}`).slice(
+    0,
+    24,
+  );
+}
+
+async function saveOutput(
+  runDir: string,
+  compiled: CompiledWorkflow,
+  message: StepMessage,
+  output: unknown,
+): Promise<void> {
+  const dir = join(runDir, "outputs", message.step);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${outputKey(compiled, message)}.json`), JSON.stringify(output));
+}
+
+async function readOutput(
+  outputsDir: string,
+  compiled: CompiledWorkflow,
+  message: StepMessage,
+): Promise<{ value: unknown } | undefined> {
+  try {
+    return {
+      value: JSON.parse(
+        await readFile(join(outputsDir, message.step, `${outputKey(compiled, message)}.json`), "utf8"),
+      ),
+    };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined; // not run, or failed, last time
+    throw error;
+  }
+}
+
+function failureOf(error: unknown, tracker: StepTracker): NonNullable<RunRecord["error"]> {
+  // aws-local-stepfunctions wraps the state's error: its cause carries the Step Functions error name and cause.
+  const inner = ((error as { cause?: unknown }).cause ?? error) as Error;
+  const failed =
+    tracker.steps.find((s) => s.status === "FAILED") ?? tracker.steps.find((s) => s.status === "RETRYING");
+  return { ...(failed ? { step: failed.name } : {}), error: inner.name || "Error", cause: inner.message };
+}
+
+function parseMaybeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Not JSON: Step Functions passes the body on as a string too.
+    return text;
+  }
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+}
+
+export function relativeToCwd(cwd: string, path: string): string {
+  return relative(cwd, path) || ".";
+}
