@@ -5,8 +5,7 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { manifestOf, stepMessage } from "@ferry/edge-agent/testing";
-// Imported module by module, as a device build of `ferry agent` would bundle
-// them (the package index also carries the embedded runtime of `ferry run`).
+// Imported module by module: only what a device build of `ferry agent` bundles.
 import { SfnCompletion } from "../edge-agent/src/aws/sfn-completion.ts";
 import { SqsQueue } from "../edge-agent/src/aws/sqs-queue.ts";
 import { RecordingCompletion } from "../edge-agent/src/in-memory/completions.ts";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type CompiledWorkflow, compileSpec, criticalPath } from "@ferry/dsl-compiler";
-import { runWorkflow } from "@ferry/edge-agent";
+import { runWorkflow } from "@ferry/edge-agent/local-run";
 import { importWfCommons, parseWfInstance } from "@ferry/simulator";
 import { WFCOMMONS_DIR } from "../test/support/wfcommons.ts";
 

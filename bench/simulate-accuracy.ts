@@ -20,7 +20,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { runWorkflow } from "@ferry/edge-agent";
+import { runWorkflow } from "@ferry/edge-agent/local-run";
 import {
   type AccuracyRow,
   formatAccuracyTable,

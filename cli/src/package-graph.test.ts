@@ -149,6 +149,22 @@ describe("package import graph", () => {
     expect(loaded.filter((m) => m.startsWith("dsl-compiler/src/interpreter/"))).toEqual([]);
   });
 
+  it("Given the edge agent and the Lambda adapter, Then they load neither the ASL interpreter nor the compiler's main entry", async () => {
+    const agent = Object.keys(
+      (await moduleGraph(REPO_ROOT, { entries: ["edge-agent/src/index.ts"] })).modules,
+    );
+    expect(agent).toContain("edge-agent/src/agent.ts");
+    expect(agent.filter((m) => m.startsWith("dsl-compiler/src/interpreter/"))).toEqual([]);
+    expect(agent.filter((m) => m.startsWith("edge-agent/src/local-run/"))).toEqual([]);
+    const lambda = Object.keys(
+      (await moduleGraph(REPO_ROOT, { entries: ["functions/src/lambda/index.ts"] })).modules,
+    );
+    expect(lambda).toContain("dsl-compiler/src/contract/index.ts");
+    expect(
+      lambda.filter((m) => m.startsWith("dsl-compiler/") && !m.startsWith("dsl-compiler/src/contract/")),
+    ).toEqual([]);
+  });
+
   it("Given a compiler that lazily imports the CLI, Then the test reports the broken arrow and the cycle", async () => {
     const root = mkdtempSync(join(tmpdir(), "ferry-graph-"));
     const write = (path: string, text: string) => {

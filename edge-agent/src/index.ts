@@ -1,6 +1,7 @@
-// The worker core, runtimes and the local-run runtime behind `ferry run`. SQS, Step Functions and S3
-// adapters live in "@ferry/edge-agent/aws" so that importing the worker core never loads the AWS SDK;
-// test helpers live in "@ferry/edge-agent/testing".
+// The worker core and its runtimes. SQS, Step Functions and S3 adapters live in "@ferry/edge-agent/aws",
+// so importing the worker core never loads the AWS SDK; the runtime behind `ferry run` lives in
+// "@ferry/edge-agent/local-run", so the agent never loads the ASL interpreter; test helpers live in
+// "@ferry/edge-agent/testing".
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
@@ -32,24 +33,6 @@ export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE, safeRelative } 
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
 export { LocalJobFileStore } from "./local-job-files.ts";
-export { InProcessFunctionRuntime } from "./local-run/in-process-function-runtime.ts";
-export {
-  listRuns,
-  newRunId,
-  type RunRecord,
-  type RunStatus,
-  readRunRecord,
-  runsRoot,
-  type StepRecord,
-  type StepStatus,
-  writeRunRecord,
-} from "./local-run/run-record.ts";
-export {
-  type RunResult,
-  type RunWorkflowOptions,
-  relativeToCwd,
-  runWorkflow,
-} from "./local-run/run-workflow.ts";
 export { loadManifests, type S3Reader } from "./manifest-sources.ts";
 export { ManifestStore, type ManifestStoreOptions, validateManifest } from "./manifest-store.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";

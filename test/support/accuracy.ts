@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CompiledWorkflow, compileSpec, criticalPath } from "@ferry/dsl-compiler";
-import { runWorkflow } from "@ferry/edge-agent";
+import { runWorkflow } from "@ferry/edge-agent/local-run";
 import {
   buildSimModel,
   importWfCommons,

@@ -3,14 +3,8 @@ import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { compileSpecFile, findProjectRoot, formatDiagnostic } from "@ferry/dsl-compiler";
-import {
-  isAgentError,
-  listRuns,
-  type RunRecord,
-  readRunRecord,
-  runsRoot,
-  runWorkflow,
-} from "@ferry/edge-agent";
+import { isAgentError } from "@ferry/edge-agent";
+import { listRuns, type RunRecord, readRunRecord, runsRoot, runWorkflow } from "@ferry/edge-agent/local-run";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 
 export const runCommand: CliCommand = {

@@ -2,7 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
-import { listRuns } from "@ferry/edge-agent";
+import { listRuns } from "@ferry/edge-agent/local-run";
 import { type CliCommand, UsageError } from "../command.ts";
 import { loadRun } from "./run.ts";
 
