@@ -5,7 +5,8 @@ import { join } from "node:path";
 
 /** The repository root. */
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
-const FERRY_BIN = join(REPO_ROOT, "cli", "bin", "ferry.js");
+/** The `ferry` executable of the `cli` package. */
+export const FERRY_BIN = join(REPO_ROOT, "cli", "bin", "ferry.js");
 
 export interface FerryResult {
   code: number | null;

@@ -15,9 +15,7 @@ import {
 import { compileSpecFile } from "@ferry/dsl-compiler";
 import { type AwsContext, readDeployment, resolveAwsContext, type WorkflowDeployment } from "@ferry/infra";
 import { awsClientConfig, localstackEndpoint, TEST_REGION } from "./env.ts";
-import { eventually, type FerryResult, ferry, REPO_ROOT, tempProject } from "./ferry-cli.ts";
-
-const FERRY_BIN = join(REPO_ROOT, "dsl-compiler", "bin", "ferry.js");
+import { eventually, FERRY_BIN, type FerryResult, ferry, tempProject } from "./ferry-cli.ts";
 
 /** Environment for `ferry` child processes: LocalStack, its dummy credentials, no SDK Node-version banner. */
 export function ferryEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

@@ -10,7 +10,7 @@ import {
   loadWorkflow,
   reportDeployError,
   table,
-} from "../support/aws-flags.ts";
+} from "../support/cloud-commands.ts";
 
 const TARGETS: FerryTarget[] = ["aws", "localstack"];
 

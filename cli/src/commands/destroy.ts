@@ -8,7 +8,7 @@ import {
   isSpecFile,
   loadWorkflow,
   reportDeployError,
-} from "../support/aws-flags.ts";
+} from "../support/cloud-commands.ts";
 
 const USAGE = `Usage: ferry destroy <spec.yaml|workflow> [options]
 

@@ -17,7 +17,7 @@ import {
   awsContextFor,
   loadWorkflow,
   reportDeployError,
-} from "../support/aws-flags.ts";
+} from "../support/cloud-commands.ts";
 
 const USAGE = `Usage: ferry functions serve <spec.yaml> [options]
 

@@ -16,7 +16,7 @@ import {
   isSpecFile,
   loadWorkflow,
   reportDeployError,
-} from "../support/aws-flags.ts";
+} from "../support/cloud-commands.ts";
 import { failedSteps, formatDuration, formatStatus } from "../support/format-status.ts";
 
 const USAGE = `Usage: ferry start <spec.yaml|workflow> [options]

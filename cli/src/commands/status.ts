@@ -7,7 +7,7 @@ import {
   awsContextFor,
   loadWorkflow,
   reportDeployError,
-} from "../support/aws-flags.ts";
+} from "../support/cloud-commands.ts";
 import { formatStatus } from "../support/format-status.ts";
 
 const USAGE = `Usage: ferry status <execution-arn> [options]

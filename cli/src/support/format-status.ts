@@ -1,5 +1,5 @@
 import type { ExecutionStatus, StepReport } from "@ferry/infra";
-import { table } from "./aws-flags.ts";
+import { table } from "./cloud-commands.ts";
 
 /** `1.2 s`, `3 min 4 s`, `—`. */
 export function formatDuration(ms: number | undefined): string {
