@@ -1,14 +1,7 @@
 import { parseArgs } from "node:util";
 import { destroyWorkflow, stackNameFor } from "@ferry/infra";
 import { type CliCommand, UsageError } from "../command.ts";
-import {
-  AWS_FLAGS,
-  AWS_FLAGS_USAGE,
-  awsContextFor,
-  isSpecFile,
-  loadWorkflow,
-  reportDeployError,
-} from "../support/cloud-commands.ts";
+import { AWS_FLAGS, AWS_FLAGS_USAGE, reportDeployError, workflowTarget } from "../support/cloud-commands.ts";
 
 const USAGE = `Usage: ferry destroy <spec.yaml|workflow> [options]
 
@@ -37,15 +30,9 @@ export const destroyCommand: CliCommand = {
         `--timeout-seconds must be a positive integer, got "${values["timeout-seconds"]}"`,
       );
     }
-    const arg = positionals[0]!;
-    let workflow = arg;
-    let context = awsContextFor(values, io.env);
-    if (isSpecFile(arg, io.cwd)) {
-      const loaded = await loadWorkflow(arg, io);
-      if (!loaded) return 1;
-      workflow = loaded.compiled.ir.name;
-      context = awsContextFor(values, io.env, loaded.compiled.ir);
-    }
+    const target = await workflowTarget(positionals[0]!, values, io);
+    if (!target) return 1;
+    const { workflow, context } = target;
     const stackName = stackNameFor(workflow);
     try {
       const existed = await destroyWorkflow(stackName, context, { timeoutMs: timeoutSeconds * 1000 });

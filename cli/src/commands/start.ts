@@ -9,14 +9,7 @@ import {
   waitForExecution,
 } from "@ferry/infra";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
-import {
-  AWS_FLAGS,
-  AWS_FLAGS_USAGE,
-  awsContextFor,
-  isSpecFile,
-  loadWorkflow,
-  reportDeployError,
-} from "../support/cloud-commands.ts";
+import { AWS_FLAGS, AWS_FLAGS_USAGE, reportDeployError, workflowTarget } from "../support/cloud-commands.ts";
 import { failedSteps, formatDuration, formatStatus } from "../support/format-status.ts";
 
 const USAGE = `Usage: ferry start <spec.yaml|workflow> [options]
@@ -59,15 +52,9 @@ export const startCommand: CliCommand = {
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
       throw new UsageError(`--timeout-seconds must be a positive number, got "${values["timeout-seconds"]}"`);
     }
-    const arg = positionals[0]!;
-    let workflow = arg;
-    let context = awsContextFor(values, io.env);
-    if (isSpecFile(arg, io.cwd)) {
-      const loaded = await loadWorkflow(arg, io);
-      if (!loaded) return 1;
-      workflow = loaded.compiled.ir.name;
-      context = awsContextFor(values, io.env, loaded.compiled.ir);
-    }
+    const target = await workflowTarget(positionals[0]!, values, io);
+    if (!target) return 1;
+    const { workflow, context } = target;
     try {
       const stateMachineArn = await readStateMachineArn(stackNameFor(workflow), context);
       const executionArn = await startExecution(context, stateMachineArn, input, values.name);

@@ -63,6 +63,22 @@ export function awsContextFor(
   );
 }
 
+/**
+ * A command's `<spec.yaml|workflow>` argument: a spec file is compiled (its
+ * name and region win); anything else names a deployed workflow. Undefined
+ * when the spec has errors (already printed).
+ */
+export async function workflowTarget(
+  arg: string,
+  values: { "endpoint-url"?: string; region?: string },
+  io: CliIo,
+): Promise<{ workflow: string; context: AwsContext } | undefined> {
+  if (!isSpecFile(arg, io.cwd)) return { workflow: arg, context: awsContextFor(values, io.env) };
+  const loaded = await loadWorkflow(arg, io);
+  if (!loaded) return undefined;
+  return { workflow: loaded.compiled.ir.name, context: awsContextFor(values, io.env, loaded.compiled.ir) };
+}
+
 /** Prints a deployment error with its details and returns exit code 1; rethrows anything else. */
 export function reportDeployError(command: string, error: unknown, io: CliIo): number {
   if (!(error instanceof DeployError)) throw error;
