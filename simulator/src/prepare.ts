@@ -69,7 +69,33 @@ export function prepareSimulation(input: SimulationInput): {
         ? locateDiagnostics(calibrated.diagnostics, "run-record", recordLocate)
         : calibrated.diagnostics),
     ];
-  const prepared: PreparedSimulation = { spec: validated.spec, ir, topology: topology.topology, costs };
+  const prepared: PreparedSimulation = {
+    spec: validated.spec,
+    ir,
+    topology: withCalibratedOverhead(topology.topology, calibrated?.calibration),
+    costs,
+  };
   if (calibrated) prepared.calibration = calibrated.calibration;
   return { prepared, diagnostics: [...diagnostics, ...all] };
+}
+
+/**
+ * Calibrated durations have the runtime's per-step overhead taken out; edge
+ * sites that do not set their own `startOverhead` get the fitted one back.
+ */
+function withCalibratedOverhead(topology: Topology, calibration: RunCalibration | undefined): Topology {
+  const fitted = calibration?.startOverhead;
+  if (!fitted) return topology;
+  const sites = Object.fromEntries(
+    Object.entries(topology.sites).map(([name, site]) => [
+      name,
+      site.type === "edge" && !site.startOverhead
+        ? {
+            ...site,
+            startOverhead: { fixedSeconds: fitted.fixedSeconds, serialSeconds: fitted.serialSeconds },
+          }
+        : site,
+    ]),
+  );
+  return { ...topology, sites };
 }
