@@ -5,7 +5,7 @@
  * the errors. The prediction never sees the run it is compared with.
  *
  *   npx tsx bench/simulate-heldout.ts [--calibrate-slots 4] [--predict-slots 2,8]
- *     [--critical-path-seconds 2] [--step-seconds 0.2] [--tuning]
+ *     [--critical-path-seconds 2] [--step-seconds 0.2] [--repeat 3] [--tuning]
  *
  * Tuning instances (used while diagnosing the model; `--tuning` runs them):
  *   montage (vendored) and synthetic-wide (seed 7).
@@ -13,8 +13,9 @@
  *   epigenomics, 1000genome, soykb (vendored WfCommons, sleep-scaled),
  *   synthetic-chains and synthetic-joins (seed 7).
  *
- * On a shared machine run it when you need the figures; the load of other
- * work moves each run by a few percent, so read several rows, not one.
+ * On a shared machine the load of other work moves single runs by tens of
+ * percent, so every comparison is repeated `--repeat` times (a fresh
+ * calibrating run each time) and the table shows medians.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -34,11 +35,13 @@ const { values } = parseArgs({
     "predict-slots": { type: "string", default: "2,8" },
     "critical-path-seconds": { type: "string", default: "2" },
     "step-seconds": { type: "string", default: "0.2" },
+    repeat: { type: "string", default: "3" },
     tuning: { type: "boolean", default: false },
   },
 });
 const calibrateSlots = positiveInteger("--calibrate-slots", values["calibrate-slots"]!);
 const predictSlots = values["predict-slots"]!.split(",").map((s) => positiveInteger("--predict-slots", s));
+const repeat = positiveInteger("--repeat", values.repeat!);
 const criticalPathSeconds = Number(values["critical-path-seconds"]);
 const stepSeconds = Number(values["step-seconds"]);
 if (!(criticalPathSeconds > 0) || !(stepSeconds > 0))
@@ -67,12 +70,33 @@ for (const [label, set] of [
   ["check instances", check],
 ] as const) {
   const rows: HeldOutRow[] = [];
-  for (const make of set)
-    rows.push(...(await measureHeldOut(make(), { calibrateSlots, predictSlots, projectDir })));
+  for (const make of set) {
+    const instance = make();
+    const tries: HeldOutRow[][] = [];
+    for (let i = 0; i < repeat; i++)
+      tries.push(await measureHeldOut(instance, { calibrateSlots, predictSlots, projectDir }));
+    rows.push(...predictSlots.map((_, k) => medianRow(tries.map((t) => t[k]!))));
+  }
   const worst = Math.max(...rows.map((r) => Math.abs(r.error)));
   process.stdout.write(
-    `${label}:\n${formatHeldOutTable(rows)}\nworst |error| ${(worst * 100).toFixed(1)}% (target ≤ 10%)\n\n`,
+    `${label} (medians of ${repeat}):\n${formatHeldOutTable(rows)}\nworst |error| ${(worst * 100).toFixed(1)}% (target ≤ 10%)\n\n`,
   );
+}
+
+/** Medians of predicted, measured and error over repeated comparisons of one configuration. */
+function medianRow(rows: HeldOutRow[]): HeldOutRow {
+  const median = (pick: (r: HeldOutRow) => number) => {
+    const v = rows.map(pick).sort((a, b) => a - b);
+    const m = v.length >> 1;
+    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
+  return {
+    ...rows[0]!,
+    predictedSeconds: median((r) => r.predictedSeconds),
+    measuredSeconds: median((r) => r.measuredSeconds),
+    error: median((r) => r.error),
+    dispatchGapSeconds: median((r) => r.dispatchGapSeconds),
+  };
 }
 
 function positiveInteger(name: string, raw: string): number {
