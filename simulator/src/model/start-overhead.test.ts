@@ -1,6 +1,7 @@
 import { buildIr, validateSpec } from "@ferry/dsl-compiler";
 import { describe, expect, it } from "vitest";
 import { simulateRun } from "../engine/run.ts";
+import { prepareSimulation } from "../prepare.ts";
 import { modelForTest, specYaml } from "../testing/fixtures.ts";
 import type { StepSpan } from "./dispatch-gap.ts";
 import { fitStartOverhead, replayStarts } from "./start-overhead.ts";
@@ -63,5 +64,31 @@ describe("the simulated start loop", () => {
     ).makespanSeconds;
     expect(plain).toBeCloseTo(1, 9);
     expect(loaded).toBeCloseTo(1 + 0.2 + 0.01, 9);
+  });
+});
+
+describe("a calibrated prediction beyond the measured load", () => {
+  it("Given a record with two steps at once, When the topology has four slots, Then a warning says it extrapolates", () => {
+    const specText = specYaml([
+      { name: "a", durationSeconds: 0.1 },
+      { name: "b", durationSeconds: 0.1 },
+      { name: "c", durationSeconds: 0.1, depends: ["a"] },
+    ]);
+    const at = (s: number) => new Date(T0 + s * 1000).toISOString();
+    const runRecordText = JSON.stringify({
+      steps: [
+        { name: "a", site: "edge", status: "SUCCEEDED", startedAt: at(0), finishedAt: at(0.12) },
+        { name: "b", site: "edge", status: "SUCCEEDED", startedAt: at(0), finishedAt: at(0.13) },
+        { name: "c", site: "edge", status: "SUCCEEDED", startedAt: at(0.13), finishedAt: at(0.25) },
+      ],
+    });
+    const topology = (slots: number) =>
+      `sites:\n  edge:\n    type: edge\n    devices: [{ slots: ${slots} }]\n  cloud:\n    type: aws\n`;
+    const codes = (slots: number) =>
+      prepareSimulation({ specText, topologyText: topology(slots), runRecordText }).diagnostics.map(
+        (d) => d.code,
+      );
+    expect(codes(2)).not.toContain("EXTRAPOLATED_SLOTS");
+    expect(codes(4)).toContain("EXTRAPOLATED_SLOTS");
   });
 });
