@@ -2,60 +2,36 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  type AccuracyRow,
-  formatAccuracyTable,
-  measureAccuracy,
-  scaleInstance,
-  wfCommonsFiles,
-} from "./support/accuracy.ts";
+import { formatHeldOutTable, type HeldOutRow, measureHeldOut, scaleInstance } from "./support/accuracy.ts";
 
-/** Short enough to keep the four runs to seconds, long enough that sleeps, not start-up, dominate. */
-const CRITICAL_PATH_SECONDS = 1;
-const SLOTS = 4;
-const TOLERANCE = 0.1;
+/** Long enough that sleeps, not start-up, dominate; short enough to keep the two runs to seconds. */
+const CRITICAL_PATH_SECONDS = 1.5;
+const CALIBRATE_SLOTS = 4;
+const PREDICT_SLOTS = 8;
 /**
- * A run disturbed by other work on a shared machine is measured again, up to
- * this many times; every measurement is printed, and all must miss for the
- * test to fail.
+ * Generous on purpose: one try on a shared, loaded machine. The ≤ 10% figures
+ * come from `bench/simulate-heldout.ts`, which reports several instances.
  */
-const MEASUREMENTS = 3;
+const TOLERANCE = 0.25;
 
-describe("the calibrated simulator predicts ferry run within 10%", () => {
+describe("the calibrated simulator predicts a ferry run it was not calibrated from", () => {
   const projectDir = mkdtempSync(join(tmpdir(), "ferry-accuracy-"));
-  const rows: AccuracyRow[] = [];
+  const rows: HeldOutRow[] = [];
   afterAll(() => {
-    if (rows.length > 0)
-      process.stdout.write(
-        `\nWfCommons instances, ${CRITICAL_PATH_SECONDS} s critical path, ${SLOTS} slots:\n${formatAccuracyTable(rows)}\n`,
-      );
+    if (rows.length > 0) process.stdout.write(`\nheld-out accuracy:\n${formatHeldOutTable(rows)}\n`);
     rmSync(projectDir, { recursive: true, force: true });
   });
 
-  it("covers the four shipped instances", () => {
-    expect(wfCommonsFiles().map((f) => f.split("-")[0])).toEqual([
-      "1000genome",
-      "epigenomics",
-      "montage",
-      "soykb",
-    ]);
-  });
-
-  for (const file of wfCommonsFiles()) {
-    it(`Given ${file} sleep-scaled, When ferry run records it, Then the calibrated prediction is within 10% of its duration`, async () => {
-      const instance = scaleInstance(file, CRITICAL_PATH_SECONDS);
-      const tries: AccuracyRow[] = [];
-      for (let i = 0; i < MEASUREMENTS; i++) {
-        const row = await measureAccuracy(instance, { slots: SLOTS, projectDir });
-        tries.push(row);
-        rows.push(row);
-        if (Math.abs(row.error) <= TOLERANCE) break;
-      }
-      const best = tries.reduce((a, b) => (Math.abs(b.error) < Math.abs(a.error) ? b : a));
-      expect(
-        Math.abs(best.error),
-        `every measurement missed:\n${formatAccuracyTable(tries)}`,
-      ).toBeLessThanOrEqual(TOLERANCE);
+  it(`Given epigenomics sleep-scaled and calibrated from a run at ${CALIBRATE_SLOTS} slots, When it predicts ${PREDICT_SLOTS} slots, Then a real run at ${PREDICT_SLOTS} slots lasts within 25% of the prediction`, async () => {
+    const instance = scaleInstance("epigenomics-chameleon-hep-1seq-100k-001.json", CRITICAL_PATH_SECONDS);
+    const [row] = await measureHeldOut(instance, {
+      calibrateSlots: CALIBRATE_SLOTS,
+      predictSlots: [PREDICT_SLOTS],
+      projectDir,
     });
-  }
+    rows.push(row!);
+    // The calibrating run and the checked run differ, so a prediction that merely echoed its input could not pass.
+    expect(row!.slots).not.toBe(row!.calibratedSlots);
+    expect(Math.abs(row!.error), formatHeldOutTable([row!])).toBeLessThanOrEqual(TOLERANCE);
+  });
 });

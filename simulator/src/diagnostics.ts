@@ -16,7 +16,8 @@ export type SimulatorDiagnosticCode =
   | "REUSED_RUN_STEP"
   | "UNSUPPORTED_FORMAT"
   | "UNKNOWN_PARENT"
-  | "MISSING_RUNTIME";
+  | "MISSING_RUNTIME"
+  | "EXTRAPOLATED_SLOTS";
 
 /** Which input a diagnostic points into; the CLI maps it to the file name the user passed. */
 export type DiagnosticSource = "spec" | "topology" | "run-record" | "instance";

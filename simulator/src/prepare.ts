@@ -5,7 +5,7 @@ import {
   type WorkflowIr,
   type WorkflowSpec,
 } from "@ferry/dsl-compiler";
-import { hasSimErrors, locateDiagnostics, type SimDiagnostic } from "./diagnostics.ts";
+import { hasSimErrors, locateDiagnostics, type SimDiagnostic, simWarning } from "./diagnostics.ts";
 import type { Placement } from "./engine/sim-model.ts";
 import { calibrationFromRunRecord, parseRunRecord, type RunCalibration } from "./model/run-record.ts";
 import { resolveStepCosts, type StepCost } from "./model/step-costs.ts";
@@ -61,7 +61,11 @@ export function prepareSimulation(input: SimulationInput): {
   const topologyLocate = parseSpecText(input.topologyText).spec!.locate;
   const recordLocate =
     input.runRecordText === undefined ? undefined : parseSpecText(input.runRecordText).spec!.locate;
-  let all = locateDiagnostics(located, "topology", topologyLocate);
+  let all = locateDiagnostics(
+    [...located, ...extrapolationWarnings(topology.topology, calibrated?.calibration)],
+    "topology",
+    topologyLocate,
+  );
   if (calibrated)
     all = [
       ...all,
@@ -69,7 +73,53 @@ export function prepareSimulation(input: SimulationInput): {
         ? locateDiagnostics(calibrated.diagnostics, "run-record", recordLocate)
         : calibrated.diagnostics),
     ];
-  const prepared: PreparedSimulation = { spec: validated.spec, ir, topology: topology.topology, costs };
+  const prepared: PreparedSimulation = {
+    spec: validated.spec,
+    ir,
+    topology: withCalibratedOverhead(topology.topology, calibrated?.calibration),
+    costs,
+  };
   if (calibrated) prepared.calibration = calibrated.calibration;
   return { prepared, diagnostics: [...diagnostics, ...all] };
+}
+
+/**
+ * Calibrated durations have the runtime's per-step overhead taken out; edge
+ * sites that do not set their own `startOverhead` get the fitted one back.
+ */
+function withCalibratedOverhead(topology: Topology, calibration: RunCalibration | undefined): Topology {
+  const fitted = calibration?.startOverhead;
+  if (!fitted) return topology;
+  const sites = Object.fromEntries(
+    Object.entries(topology.sites).map(([name, site]) => [
+      name,
+      site.type === "edge" && !site.startOverhead
+        ? {
+            ...site,
+            startOverhead: { fixedSeconds: fitted.fixedSeconds, serialSeconds: fitted.serialSeconds },
+          }
+        : site,
+    ]),
+  );
+  return { ...topology, sites };
+}
+
+/** Says when a calibrated prediction runs more steps at once than the record ever measured. */
+function extrapolationWarnings(topology: Topology, calibration: RunCalibration | undefined): SimDiagnostic[] {
+  const peak = calibration?.peakRunning;
+  if (!peak) return [];
+  return Object.entries(topology.sites).flatMap(([name, site]) => {
+    if (site.type !== "edge") return [];
+    const slots = site.devices.reduce((n, d) => n + d.slots, 0);
+    if (slots <= peak) return [];
+    return [
+      simWarning(
+        "topology",
+        "EXTRAPOLATED_SLOTS",
+        ["sites", name, "devices"],
+        `site "${name}" has ${slots} slots but the calibrating run had at most ${peak} steps running at once; the fitted start overhead is extrapolated`,
+        `calibrate with a run at ${slots} slots (ferry run --concurrency ${slots}) to check the prediction`,
+      ),
+    ];
+  });
 }

@@ -156,14 +156,97 @@ export function formatAccuracyTable(rows: readonly AccuracyRow[]): string {
       `${(r.dispatchGapSeconds * 1000).toFixed(1)} ms`,
     ]),
   ];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return table
-    .map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "))
-    .join("\n");
+  return formatTable(table);
 }
 
 function compile(file: string, yaml: string | undefined): CompiledWorkflow {
   const { compiled, diagnostics } = compileSpec(yaml ?? "");
   if (!compiled) throw new Error(`${file}: ${JSON.stringify(diagnostics[0])}`);
   return compiled;
+}
+
+/** One held-out comparison: calibrated from a run at one concurrency, checked against a run at another. */
+export interface HeldOutRow {
+  instance: string;
+  tasks: number;
+  /** Slots of the run the simulator was calibrated from. */
+  calibratedSlots: number;
+  /** Slots of the run it predicts, which did not calibrate it. */
+  slots: number;
+  predictedSeconds: number;
+  measuredSeconds: number;
+  /** `(predicted − measured) / measured`. */
+  error: number;
+  /** Mean dispatch gap fitted from the calibrating run. */
+  dispatchGapSeconds: number;
+}
+
+/**
+ * Held-out check: runs the instance at `calibrateSlots`, calibrates the
+ * simulator from that record alone, predicts every `predictSlots`
+ * configuration, then runs each and compares. The prediction never sees the
+ * run it is compared with.
+ */
+export async function measureHeldOut(
+  instance: ScaledInstance,
+  options: { calibrateSlots: number; predictSlots: readonly number[]; projectDir: string },
+): Promise<HeldOutRow[]> {
+  const calibrating = await runOnce(instance, options.calibrateSlots, options.projectDir);
+  const recordText = readFileSync(join(calibrating.runDir, "run.json"), "utf8");
+  const { calibration } = predictMakespan(instance.yaml, options.calibrateSlots, 0, recordText);
+  const dispatchGapSeconds = calibration?.dispatchGapMeanSeconds ?? 0;
+  const rows: HeldOutRow[] = [];
+  for (const slots of options.predictSlots) {
+    const predicted = predictMakespan(instance.yaml, slots, dispatchGapSeconds * 1000, recordText).seconds;
+    const measured = (await runOnce(instance, slots, options.projectDir)).record.durationMs! / 1000;
+    rows.push({
+      instance: instance.name,
+      tasks: instance.tasks,
+      calibratedSlots: options.calibrateSlots,
+      slots,
+      predictedSeconds: predicted,
+      measuredSeconds: measured,
+      error: (predicted - measured) / measured,
+      dispatchGapSeconds,
+    });
+  }
+  return rows;
+}
+
+/** The held-out error table: instance, tasks, calibrated at, predicted for, predicted, measured, error. */
+export function formatHeldOutTable(rows: readonly HeldOutRow[]): string {
+  return formatTable([
+    ["instance", "tasks", "calibrated at", "predicted for", "predicted", "measured", "error", "dispatch gap"],
+    ...rows.map((r) => [
+      r.instance,
+      String(r.tasks),
+      `${r.calibratedSlots} slots`,
+      `${r.slots} slots`,
+      `${r.predictedSeconds.toFixed(2)} s`,
+      `${r.measuredSeconds.toFixed(2)} s`,
+      `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(1)}%`,
+      `${(r.dispatchGapSeconds * 1000).toFixed(1)} ms`,
+    ]),
+  ]);
+}
+
+async function runOnce(instance: ScaledInstance, slots: number, projectDir: string) {
+  const result = await runWorkflow(instance.compiled, {
+    specFile: `${instance.name}.yaml`,
+    projectDir,
+    input: {},
+    concurrency: slots,
+  });
+  if (result.record.status !== "SUCCEEDED")
+    throw new Error(
+      `${instance.name} at ${slots} slots: run ${result.record.status}: ${JSON.stringify(result.record.error)}`,
+    );
+  return result;
+}
+
+function formatTable(table: string[][]): string {
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  return table
+    .map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  "))
+    .join("\n");
 }

@@ -116,6 +116,7 @@ export const simulateCommand: CliCommand = {
       ...(prepared.calibration.dispatchGapSeconds !== undefined
         ? { dispatchGapSeconds: prepared.calibration.dispatchGapSeconds }
         : {}),
+      ...(prepared.calibration.startOverhead ? { startOverhead: prepared.calibration.startOverhead } : {}),
     };
     const optimization = values.optimize
       ? optimizePlacement(prepared, {
@@ -156,6 +157,7 @@ function calibrationLine(
     measuredMakespanSeconds?: number;
     dispatchGapSeconds?: number;
     dispatchGapMeanSeconds?: number;
+    startOverhead?: { serialSeconds: number; fixedSeconds: number; spreadSeconds: number };
   },
   p50: number | undefined,
   file: string,
@@ -168,6 +170,9 @@ function calibrationLine(
   }
   if (c.dispatchGapSeconds !== undefined)
     line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)}${c.dispatchGapMeanSeconds === undefined ? "" : `, mean ${formatSeconds(c.dispatchGapMeanSeconds)}`} (set the mean as dispatchLatency on the topology's site to model that runtime)`;
+  const o = c.startOverhead;
+  if (o)
+    line += `; per-step start overhead ${formatSeconds(o.serialSeconds)} serialized + ${formatSeconds(o.fixedSeconds)} (spread ${formatSeconds(o.spreadSeconds)}), taken out of the durations and simulated`;
   return `${line}\n`;
 }
 

@@ -97,6 +97,8 @@ class Run {
   private readonly peak: Int32Array;
   private readonly busy: Float64Array;
   private readonly freeSlotsAtSite: Int32Array;
+  /** When each site's start loop is next free. */
+  private readonly loopFree: Float64Array;
 
   // Per device.
   private readonly freeSlots: Int32Array;
@@ -128,6 +130,7 @@ class Run {
     this.peak = new Int32Array(this.nSites);
     this.busy = new Float64Array(this.nSites);
     this.freeSlotsAtSite = Int32Array.from(model.sites, (s) => s.slotCapacity);
+    this.loopFree = new Float64Array(this.nSites);
     this.freeSlots = Int32Array.from(model.devices, (d) => d.slots);
     this.freeMemory = Float64Array.from(model.devices, (d) => d.memoryMiB);
     this.freeGpu = Int32Array.from(model.devices, (d) => d.gpu);
@@ -332,7 +335,15 @@ class Run {
   private compute(u: number): void {
     const step = this.model.steps[this.uStep[u]!]!;
     this.uComputeAt[u] = this.now;
-    const end = this.now + step.durationSeconds / speedOf(this.model, step, this.uResource[u]!);
+    const site = this.model.sites[step.site]!;
+    let begin = this.now;
+    if (step.executor === EXEC_AGENT && site.startSerialSeconds + site.startFixedSeconds > 0) {
+      // One start at a time per site: a burst of ready steps queues behind the loop.
+      begin = Math.max(begin, this.loopFree[step.site]!) + site.startSerialSeconds;
+      this.loopFree[step.site] = begin;
+      begin += site.startFixedSeconds;
+    }
+    const end = begin + step.durationSeconds / speedOf(this.model, step, this.uResource[u]!);
     // The task state's timeout runs from when its message was sent.
     const deadline = this.uReadyAt[u]! + step.timeoutSeconds;
     this.uOutcome[u] = end > deadline ? OUTCOME_TIMEOUT : OUTCOME_OK;

@@ -77,6 +77,9 @@ export interface ModelSite {
     workerMemoryMiB: number;
   };
   dispatchLatency?: Latency;
+  /** Seconds each step start holds the site's one start loop, and seconds every step adds. */
+  startSerialSeconds: number;
+  startFixedSeconds: number;
   /** Latency of the queue messages' way from the cloud to this site's agents. */
   controlLatencySeconds: number;
   /** False when agents here cannot reach any cloud site's queues. */
@@ -203,6 +206,8 @@ export function buildSimModel(
       name,
       type: site.type,
       ...(site.dispatchLatency ? { dispatchLatency: site.dispatchLatency } : {}),
+      startSerialSeconds: site.type === "edge" ? (site.startOverhead?.serialSeconds ?? 0) : 0,
+      startFixedSeconds: site.type === "edge" ? (site.startOverhead?.fixedSeconds ?? 0) : 0,
     };
     if (site.type === "aws") {
       const fargateSteps = steps.filter((s) => s.site === index && s.executor === EXEC_FARGATE);

@@ -2,6 +2,7 @@ import { type IrStep, parseSpecText, schemaIssuesToDiagnostics, type WorkflowIr 
 import { z } from "zod";
 import { locateDiagnostics, type SimDiagnostic, simWarning } from "../diagnostics.ts";
 import { measureDispatchGaps, type StepSpan } from "./dispatch-gap.ts";
+import { fitStartOverhead, replayStarts, type StartOverhead } from "./start-overhead.ts";
 import type { Calibration } from "./step-costs.ts";
 
 /**
@@ -53,6 +54,15 @@ export interface RunCalibration extends Calibration {
   dispatchGapSeconds?: number;
   /** Mean of the same gaps; a long chain of steps adds up this much per step. */
   dispatchGapMeanSeconds?: number;
+  /**
+   * Per-step overhead inside the recorded spans, fitted against the steps
+   * running at once; the durations above have it taken out, and the
+   * simulation adds it back at the load it simulates.
+   * @see fitStartOverhead
+   */
+  startOverhead?: StartOverhead;
+  /** Most steps the record shows running at once on any site: beyond it a prediction extrapolates. */
+  peakRunning?: number;
   /** Steps whose timing was used. */
   stepsMeasured: number;
 }
@@ -141,6 +151,17 @@ export function calibrationFromRunRecord(
   else if (started.length > 0 && finished.length > 0)
     calibration.measuredMakespanSeconds =
       (finished.reduce((a, b) => Math.max(a, b)) - started.reduce((a, b) => Math.min(a, b))) / 1000;
+  const overhead = fitStartOverhead(ir, spans);
+  if (overhead) {
+    calibration.startOverhead = overhead;
+    const waits = replayStarts(spans, overhead.serialSeconds);
+    for (const [name, seconds] of durationsSeconds) {
+      const wait = waits.get(name);
+      if (wait === undefined || steps.get(name)!.foreach) continue;
+      durationsSeconds.set(name, Math.max(0, seconds - wait - overhead.fixedSeconds));
+    }
+  }
+  calibration.peakRunning = Math.max(0, ...[...spans.values()].map((s) => runningAt(spans, s)));
   const gaps = measureDispatchGaps(ir, spans, runStart);
   if (gaps) {
     calibration.dispatchGapSeconds = gaps.medianSeconds;
@@ -185,6 +206,14 @@ function retryWaitSeconds(step: IrStep, attempts: number): number {
   for (let k = 1; k < attempts; k++)
     total += Math.min(intervalSeconds * backoffRate ** (k - 1), maxDelaySeconds ?? Number.POSITIVE_INFINITY);
   return jitter === "FULL" ? total / 2 : total;
+}
+
+/** Steps on the span's site running when it started, itself included. */
+function runningAt(spans: ReadonlyMap<string, StepSpan>, span: StepSpan): number {
+  let n = 0;
+  for (const o of spans.values())
+    if (o.site === span.site && o.startMs <= span.startMs && o.endMs > span.startMs) n++;
+  return n;
 }
 
 function parseTime(value: string | undefined): number | undefined {

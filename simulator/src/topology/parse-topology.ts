@@ -193,7 +193,15 @@ function resolveSite(name: string, site: TopologySiteSpec): TopologySite {
       }),
     );
   });
-  return { name, type: "edge", devices, ...dispatch };
+  const overhead = site.startOverhead
+    ? {
+        startOverhead: {
+          fixedSeconds: site.startOverhead.ms / 1000,
+          serialSeconds: site.startOverhead.serialMs / 1000,
+        },
+      }
+    : {};
+  return { name, type: "edge", devices, ...dispatch, ...overhead };
 }
 
 function resolveFailure(failure: {

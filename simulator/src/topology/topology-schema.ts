@@ -62,6 +62,16 @@ export const EdgeTopologySiteSchema = z.strictObject({
   devices: z.array(DeviceSchema).min(1, "an edge site needs at least one device"),
   /** Replaces the Step Functions + SQS dispatch latency for this site, e.g. to model `ferry run` on one machine. */
   dispatchLatency: LatencySchema.optional(),
+  /**
+   * Time each step spends on its slot around its own work: `serialMs` per
+   * start, one start at a time on the site (spawning processes from one event
+   * loop, as `ferry run` does), plus `ms` per step (reading output,
+   * answering). `--calibrate` fits both from a run record.
+   * @default none
+   */
+  startOverhead: z
+    .strictObject({ ms: z.number().min(0).default(0), serialMs: z.number().min(0).default(0) })
+    .optional(),
 });
 
 export const LambdaModelSchema = z.strictObject({

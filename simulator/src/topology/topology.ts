@@ -19,6 +19,7 @@ export interface EdgeSite {
   /** One entry per physical device (groups expanded by `count`). */
   devices: Device[];
   dispatchLatency?: Latency;
+  startOverhead?: { fixedSeconds: number; serialSeconds: number };
 }
 
 export interface Device {
