@@ -1,4 +1,4 @@
-import { FERRY_ERRORS } from "@ferry/dsl-compiler";
+import { FERRY_ERRORS } from "@ferry/dsl-compiler/contract";
 
 /** Stable codes of the errors this package raises. */
 export type FunctionErrorCode =

@@ -4,7 +4,7 @@ import {
   type StepMessage,
   type TaskFailure,
   toTaskFailure,
-} from "@ferry/dsl-compiler";
+} from "@ferry/dsl-compiler/contract";
 import { InvalidHandlerError, InvalidOutputError } from "./errors.ts";
 
 /** A JSON object: what a step returns. */

@@ -1,4 +1,4 @@
-import { parseStepMessage, type StepMessage, toTaskFailure } from "@ferry/dsl-compiler";
+import { parseStepMessage, type StepMessage, toTaskFailure } from "@ferry/dsl-compiler/contract";
 import { InvalidOutputError, StepTimeoutError } from "../errors.ts";
 import { runFunctionStep, type StepHandler, type StepResult } from "../step-adapter.ts";
 import type { ResolvedLambdaConfig } from "./config.ts";

@@ -4,7 +4,7 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
 } from "@aws-sdk/client-sfn";
-import type { TaskFailure } from "@ferry/dsl-compiler";
+import type { TaskFailure } from "@ferry/dsl-compiler/contract";
 import type { TaskClient } from "./task-client.ts";
 
 /** `TaskClient` over the AWS SDK v3 Step Functions client. */

@@ -1,4 +1,4 @@
-import type { TaskFailure } from "@ferry/dsl-compiler";
+import type { TaskFailure } from "@ferry/dsl-compiler/contract";
 
 /** The Step Functions calls a worker answers a task token with; SDK-free so the batch logic stays pure. */
 export interface TaskClient {
