@@ -1,7 +1,6 @@
 // SQS, Step Functions and S3 adapters live in "@ferry/edge-agent/aws" so that importing
 // the worker core (e.g. for `ferry run`) never loads the AWS SDK.
 export * from "./agent.ts";
-export * from "./backoff.ts";
 export * from "./capture.ts";
 export * from "./command.ts";
 export * from "./config.ts";
@@ -12,7 +11,6 @@ export * from "./embedded/run-workflow.ts";
 export * from "./embedded/runs-command.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
-export * from "./heartbeat.ts";
 export * from "./job-paths.ts";
 export * from "./lifecycle.ts";
 export * from "./load-config.ts";
@@ -26,7 +24,6 @@ export * from "./ops/ops-server.ts";
 export * from "./output.ts";
 export * from "./ports/completion.ts";
 export * from "./ports/job-files.ts";
-export * from "./ports/queue.ts";
 export * from "./runner.ts";
 export * from "./runtimes/docker.ts";
 export * from "./runtimes/engine-attach.ts";
