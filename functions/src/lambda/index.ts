@@ -1,7 +1,6 @@
 export * from "./config.ts";
 export * from "./handler.ts";
 export * from "./heartbeat.ts";
-export * from "./logger.ts";
 export * from "./process-batch.ts";
 export * from "./sfn-task-client.ts";
 export * from "./sqs-event.ts";

@@ -3,11 +3,12 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type CliCommand, type CliIo, UsageError } from "@ferry/dsl-compiler";
 import { FunctionHost, loadStepHandler, type ServedFunction } from "@ferry/functions";
-import { jsonLogger, SfnTaskClient } from "@ferry/functions/lambda";
+import { SfnTaskClient } from "@ferry/functions/lambda";
+import { jsonLogger } from "@ferry/functions/worker";
 import { clientConfig } from "../deploy/aws-context.ts";
 import { readDeployment } from "../deploy/deployment.ts";
 import { LocalStackTaskClient } from "../deploy/localstack-task-client.ts";
-import { SqsFunctionQueues } from "../deploy/sqs-function-queues.ts";
+import { SqsFunctionQueue } from "../deploy/sqs-function-queues.ts";
 import { lambdaTimeoutSeconds } from "../private/lambda-sizing.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor, loadWorkflow, reportDeployError } from "./cli-support.ts";
 
@@ -69,6 +70,9 @@ export const functionsCommand: CliCommand = {
       return 1;
     }
     const context = awsContextFor(values, io.env, ir);
+    const config = clientConfig(context);
+    const sqs = new SQSClient(config);
+    const sfn = new SFNClient(config);
     let served: ServedFunction[];
     try {
       const deployment = await readDeployment(ir, context, { deadLetterQueues: false });
@@ -80,7 +84,7 @@ export const functionsCommand: CliCommand = {
         served.push({
           workflow: ir.name,
           step: step.name,
-          queueUrl: deployment.queues[step.queue]!.url,
+          queue: new SqsFunctionQueue(sqs, deployment.queues[step.queue]!.url),
           handler: await loadStepHandler(loaded.projectRoot, step.runtime.file, step.runtime.exportName),
           ...(step.heartbeatSeconds !== undefined ? { heartbeatSeconds: step.heartbeatSeconds } : {}),
           timeoutSeconds: lambdaTimeoutSeconds(step),
@@ -88,14 +92,12 @@ export const functionsCommand: CliCommand = {
         });
       }
     } catch (error) {
+      sqs.destroy();
+      sfn.destroy();
       return reportDeployError("functions serve", error, io);
     }
-    const config = clientConfig(context);
-    const sqs = new SQSClient(config);
-    const sfn = new SFNClient(config);
     const host = new FunctionHost({
       functions: served,
-      queues: new SqsFunctionQueues(sqs),
       tasks: context.endpoint ? new LocalStackTaskClient(new SfnTaskClient(sfn)) : new SfnTaskClient(sfn),
       logger: jsonLogger((line) => io.stdout(line), { workflow: ir.name }),
       concurrency,
