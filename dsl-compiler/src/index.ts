@@ -19,6 +19,7 @@ export * from "./ir/graph.ts";
 export * from "./ir/ir.ts";
 export * from "./local/run-compiled.ts";
 export * from "./manifest/manifest.ts";
+export * from "./names/aws-names.ts";
 export * from "./parse/parse-spec.ts";
 export * from "./parse/schema-issues.ts";
 export * from "./schema/json-schema.ts";

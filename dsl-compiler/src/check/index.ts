@@ -1,11 +1,13 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { WorkflowSpec } from "../schema/spec.ts";
+import { checkAwsNameCollisions } from "./aws-name-collisions.ts";
 import { checkCycles } from "./cycles.ts";
 import { checkDependencies } from "./dependencies.ts";
 import { checkDuplicateSteps } from "./duplicate-steps.ts";
 import { checkEmptyWorkflow } from "./empty-workflow.ts";
 import { checkForeach } from "./foreach.ts";
 import { checkPlacement } from "./placement.ts";
+import { checkRegions } from "./regions.ts";
 import type { CheckRule } from "./rule.ts";
 import { checkOneRuntime } from "./runtime.ts";
 import { checkSites } from "./sites.ts";
@@ -17,6 +19,8 @@ const RULES: readonly CheckRule[] = [
   checkDependencies,
   checkOneRuntime,
   checkSites,
+  checkRegions,
+  checkAwsNameCollisions,
   checkForeach,
   checkPlacement,
 ];

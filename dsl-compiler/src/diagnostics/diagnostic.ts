@@ -37,7 +37,9 @@ export type DiagnosticCode =
   | "MISSING_LABEL"
   | "INVALID_FOREACH"
   | "UNSUPPORTED_PLACEMENT"
-  | "FUNCTION_NOT_FOUND";
+  | "FUNCTION_NOT_FOUND"
+  | "MULTIPLE_REGIONS"
+  | "AWS_NAME_COLLISION";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {
