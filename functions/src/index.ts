@@ -1,3 +1,4 @@
+export * from "./aws-call-recorder.ts";
 export * from "./errors.ts";
 export * from "./serve/function-host.ts";
 export * from "./serve/load-handler.ts";

@@ -1,3 +1,4 @@
+import { withAwsCallContext } from "../aws-call-recorder.ts";
 import { resolveLambdaConfig } from "../lambda/config.ts";
 import type { Logger } from "../lambda/logger.ts";
 import { processSqsBatch } from "../lambda/process-batch.ts";
@@ -94,7 +95,12 @@ export class FunctionHost {
           ? { FERRY_HEARTBEAT_SECONDS: String(fn.heartbeatSeconds) }
           : {}),
       });
-      for (let i = 0; i < concurrency; i++) this.loops.push(this.poll(fn, config));
+      for (let i = 0; i < concurrency; i++) {
+        // The host stands in for each step's Lambda: its calls belong to that step's function.
+        this.loops.push(
+          withAwsCallContext({ workflow: fn.workflow, step: fn.step }, () => this.poll(fn, config)),
+        );
+      }
     }
     this.options.logger.info("serving function steps", {
       steps: this.options.functions.map((f) => f.step),

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type CliCommand, type CliIo, UsageError } from "@ferry/dsl-compiler";
-import { FunctionHost, loadStepHandler, type ServedFunction } from "@ferry/functions";
+import { FunctionHost, loadStepHandler, recordAwsCalls, type ServedFunction } from "@ferry/functions";
 import { jsonLogger, SfnTaskClient } from "@ferry/functions/lambda";
 import { clientConfig } from "../deploy/aws-context.ts";
 import { readDeployment } from "../deploy/deployment.ts";
@@ -91,8 +91,9 @@ export const functionsCommand: CliCommand = {
       return reportDeployError("functions serve", error, io);
     }
     const config = clientConfig(context);
-    const sqs = new SQSClient(config);
-    const sfn = new SFNClient(config);
+    // Recorded only when FERRY_RECORD_AWS_CALLS is set; the host attributes each call to its step.
+    const sqs = recordAwsCalls(new SQSClient(config), { kind: "function", workflow: ir.name });
+    const sfn = recordAwsCalls(new SFNClient(config), { kind: "function", workflow: ir.name });
     const host = new FunctionHost({
       functions: served,
       queues: new SqsFunctionQueues(sqs),
