@@ -176,10 +176,16 @@ export class FerryWorkflow extends Construct {
     );
     const machineArns = [...names.values()].map((name) => stateMachineArn(this, name));
 
-    this.manifest = publishManifest(this, compiled, (manifest) => ({
+    const workerSites = [...queues.values()]
+      .filter((q) => q.ir.executor === "agent" || q.ir.executor === "fargate")
+      .map((q) => q.ir.site);
+    this.manifest = publishManifest(this, compiled, workerSites, (manifest) => ({
       v: 1,
       workflow: ir.name,
       manifest: { s3Uri: manifest.s3Uri, sha256: manifest.sha256, hash: compiled.manifest.hash },
+      siteManifests: Object.fromEntries(
+        [...manifest.sites].map(([site, m]) => [site, { s3Uri: m.s3Uri, sha256: m.sha256, hash: m.hash }]),
+      ),
       jobBucket: this.jobBucket.bucketName,
       jobFilesPrefix: `${ir.name}/`,
       stateMachineArn: machineArns.at(-1)!,
@@ -278,8 +284,8 @@ export class FerryWorkflow extends Construct {
       FERRY_QUEUE_URL: queue.queue.queueUrl,
       FERRY_JOB_BUCKET: this.jobBucket.bucketName,
       FERRY_DEPLOYMENT_PARAMETER: this.manifest.parameter.parameterName,
-      FERRY_MANIFEST_URI: this.manifest.s3Uri,
-      FERRY_MANIFEST_SHA256: this.manifest.sha256,
+      FERRY_MANIFEST_URI: this.manifest.sites.get(queue.ir.site)!.s3Uri,
+      FERRY_MANIFEST_SHA256: this.manifest.sites.get(queue.ir.site)!.sha256,
       FERRY_RUNTIME: "process",
     };
   }

@@ -8,6 +8,8 @@ import type { Executor, IrRuntime, IrStep, WorkflowIr } from "../ir/ir.ts";
 export interface Manifest {
   manifestVersion: 1;
   workflow: string;
+  /** Set on a site's manifest (see {@link siteManifest}): it holds that site's steps only. */
+  site?: string;
   /** sha256 over the canonical JSON of `steps`. */
   hash: string;
   steps: Record<string, ManifestStep>;
@@ -48,6 +50,16 @@ export function buildManifest(ir: WorkflowIr): Manifest {
     steps[s.name] = { ...definition, hash: stepHash(definition) };
   }
   return { manifestVersion: 1, workflow: ir.name, hash: manifestHash(steps), steps };
+}
+
+/**
+ * The manifest one site's workers receive: only the steps placed on that
+ * site, with their env and HTTP headers, so no site learns another's. Its
+ * hash covers those steps only; workers check it as they check a whole one.
+ */
+export function siteManifest(manifest: Manifest, site: string): Manifest {
+  const steps = Object.fromEntries(Object.entries(manifest.steps).filter(([, s]) => s.site === site));
+  return { manifestVersion: 1, workflow: manifest.workflow, site, hash: manifestHash(steps), steps };
 }
 
 /** The workflow's hash: over every step's hash, in name order. Workers recompute it to check a manifest. */

@@ -1,7 +1,12 @@
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { acknowledgeJobFiles, jobFileStatements, taskResponseStatement } from "./grants.ts";
+import {
+  acknowledgeJobFiles,
+  acknowledgeTaskResponse,
+  jobFileStatements,
+  taskResponseStatement,
+} from "./grants.ts";
 import type { PublishedManifest } from "./manifest.ts";
 import type { StepQueue } from "./step-queues.ts";
 
@@ -30,7 +35,7 @@ export function createWorkerPolicies(
   );
   if (workerQueues.length === 0) return policies;
   const root = new Construct(scope, "WorkerPolicies");
-  for (const { ir, queue } of workerQueues) {
+  for (const { ir, queue, deadLetterQueue } of workerQueues) {
     const who =
       ir.executor === "agent" ? `agents of edge site ${ir.site}` : `Fargate workers on site ${ir.site}`;
     const policy = new iam.ManagedPolicy(root, ir.id, {
@@ -47,12 +52,19 @@ export function createWorkerPolicies(
           ],
           resources: [queue.queueArn],
         }),
-        taskResponseStatement(options.stateMachineArns),
+        new iam.PolicyStatement({
+          // Poison messages (unknown step, bad schema) are moved here by the worker itself.
+          sid: "OwnDeadLetterQueue",
+          actions: ["sqs:SendMessage", "sqs:GetQueueUrl"],
+          resources: [deadLetterQueue.queueArn],
+        }),
+        taskResponseStatement(),
         ...jobFileStatements(options.bucket, options.workflow),
         new iam.PolicyStatement({
           sid: "ReadManifest",
           actions: ["s3:GetObject"],
-          resources: [options.manifest.asset.bucket.arnForObjects(options.manifest.asset.s3ObjectKey)],
+          // Its own site's manifest only: another site's holds that site's env and HTTP headers.
+          resources: [siteManifestArn(options.manifest, ir.site)],
         }),
         new iam.PolicyStatement({
           sid: "ReadDeployment",
@@ -62,7 +74,13 @@ export function createWorkerPolicies(
       ],
     });
     acknowledgeJobFiles(policy, options.bucket, options.workflow);
+    acknowledgeTaskResponse(policy);
     policies.set(ir.id, policy);
   }
   return policies;
+}
+
+function siteManifestArn(manifest: PublishedManifest, site: string): string {
+  const { asset } = manifest.sites.get(site)!;
+  return asset.bucket.arnForObjects(asset.s3ObjectKey);
 }
