@@ -14,3 +14,4 @@ export * from "./errors.ts";
 export * from "./ferry-workflow.ts";
 export * from "./ferry-workflow-stack.ts";
 export * from "./synth.ts";
+export * from "./deploy/synthesize-stack.ts";
