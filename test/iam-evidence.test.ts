@@ -200,6 +200,7 @@ describe("IAM evidence", () => {
 
   it("allows every call the state machine roles make, read from each example's definitions", async () => {
     const refused: string[] = [];
+    const actions = new Set<string>();
     const examples = readdirSync(join(REPO_ROOT, "examples"), { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => project.spec(e.name));
@@ -218,6 +219,7 @@ describe("IAM evidence", () => {
       for (const machine of stateMachines(t)) {
         const policies = rolePolicies(t, r, machine.role);
         for (const call of machineCalls(machine.name, resolvedDefinition(t, r, machine.id), region)) {
+          actions.add(call.action);
           const result = await evaluate(policies, call);
           if (result !== "Allowed") {
             refused.push(`${machine.name} ${call.state}: ${call.action} on ${call.resource} → ${result}`);
@@ -226,6 +228,7 @@ describe("IAM evidence", () => {
       }
     }
     expect(refused).toEqual([]);
+    expect([...actions]).toEqual(expect.arrayContaining(["sqs:SendMessage", "states:InvokeHTTPEndpoint"]));
   });
 
   it("denies site a the other site's queue, dead-letter queue and manifest", async () => {

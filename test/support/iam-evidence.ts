@@ -96,7 +96,13 @@ export class TemplateResolver {
       "AWS::StackName": "stack",
     };
     if (pseudo[id]) return pseudo[id];
-    return this.physical.get(id) ?? `${id}-not-deployed`;
+    const physical = this.physical.get(id);
+    if (physical) return physical;
+    // A queue's Ref is its URL; made-up URLs name the queue its made-up ARN names.
+    if (this.template.Resources[id]?.Type === "AWS::SQS::Queue") {
+      return `https://sqs.${this.region}.amazonaws.com/${ACCOUNT}/${id}-not-deployed`;
+    }
+    return `${id}-not-deployed`;
   }
 
   private getAtt(id: string, attr: string): Json {
