@@ -25,3 +25,4 @@ export * from "./schema/json-schema.ts";
 export * from "./schema/spec.ts";
 export * from "./testing/random-specs.ts";
 export * from "./validate.ts";
+export * from "./validate-input.ts";
