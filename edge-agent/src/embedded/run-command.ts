@@ -8,7 +8,9 @@ import {
   compileSpecFile,
   findProjectRoot,
   formatDiagnostic,
+  formatInputDiagnostic,
   UsageError,
+  validateWorkflowInput,
 } from "@ferry/dsl-compiler";
 import { isAgentError } from "../errors.ts";
 import { listRuns, type RunRecord, readRunRecord, runsRoot } from "./run-record.ts";
@@ -61,6 +63,9 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
     const { compiled, diagnostics } = await compileSpecFile(specFile);
     for (const d of diagnostics) io.stderr(`${formatDiagnostic(positionals[0]!, d)}\n`);
     if (!compiled) return 1;
+    const inputProblems = validateWorkflowInput(compiled.ir, input);
+    for (const d of inputProblems) io.stderr(`${formatInputDiagnostic("--input", d)}\n`);
+    if (inputProblems.length > 0) return 1;
     for (const site of Object.keys(siteConcurrency)) {
       if (!compiled.ir.sites[site])
         throw new UsageError(`--site-concurrency names site "${site}", which the workflow does not declare`);

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type CliCommand, type CliIo, UsageError } from "@ferry/dsl-compiler";
+import {
+  type CliCommand,
+  type CliIo,
+  formatInputDiagnostic,
+  UsageError,
+  validateWorkflowInput,
+} from "@ferry/dsl-compiler";
 import { readStateMachineArn } from "../deploy/deployment.ts";
 import { executionStatus, startExecution, waitForExecution } from "../deploy/executions.ts";
 import { stackNameFor } from "../ferry-workflow-stack.ts";
@@ -64,6 +70,9 @@ export const startCommand: CliCommand = {
       const loaded = await loadWorkflow(arg, io);
       if (!loaded) return 1;
       workflow = loaded.compiled.ir.name;
+      const problems = validateWorkflowInput(loaded.compiled.ir, JSON.parse(input));
+      for (const d of problems) io.stderr(`${formatInputDiagnostic("--input", d)}\n`);
+      if (problems.length > 0) return 1;
       context = awsContextFor(values, io.env, loaded.compiled.ir);
     }
     try {
