@@ -1,8 +1,8 @@
 import type { AslDefinition } from "./asl/asl-types.ts";
 import type { SubstitutionSlots } from "./asl/slots.ts";
 import type { StateIndex } from "./asl/state-index.ts";
+import type { Manifest } from "./contract/manifest.ts";
 import type { WorkflowIr } from "./ir/ir.ts";
-import type { Manifest } from "./manifest/manifest.ts";
 
 /** Everything the compiler produces for one workflow; the input of the CDK construct and of every runtime. */
 export interface CompiledWorkflow {

@@ -1,4 +1,5 @@
 import type { CompiledStateMachine } from "../compiled.ts";
+import { executionPrefixFormat } from "../contract/bucket-keys.ts";
 import type { WorkflowIr } from "../ir/ir.ts";
 import type { AslDefinition, AslState } from "./asl-types.ts";
 import { awaitStates, remotePath, signalStates } from "./join-states.ts";
@@ -95,7 +96,7 @@ class Emitter {
       Parameters: {
         ferry: {
           "execution.$": "$$.Execution.Id",
-          "prefix.$": `States.Format('${this.ir.name}/{}/', $$.Execution.Name)`,
+          "prefix.$": `States.Format('${executionPrefixFormat(this.ir.name)}', $$.Execution.Name)`,
         },
         "input.$": "$",
         results: {},

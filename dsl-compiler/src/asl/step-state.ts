@@ -1,4 +1,5 @@
-import { FERRY_ERRORS } from "../contract/task-failure.ts";
+import { maxRetries } from "../contract/retry-rules.ts";
+import { NON_RETRIABLE_ERRORS } from "../contract/task-failure.ts";
 import type { IrStep, ResolvedRetry } from "../ir/ir.ts";
 import type { AslMap, AslRetrier, AslState, AslTask } from "./asl-types.ts";
 import { keyPath } from "./names.ts";
@@ -116,15 +117,16 @@ function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, 
   };
 }
 
-/** `maxAttempts` counts the first attempt; Step Functions' MaxAttempts counts retries. */
+/** The step's Retry field: the error table's non-retriable names first, then everything else. */
 export function retriers(retry: ResolvedRetry): AslRetrier[] | undefined {
-  if (retry.maxAttempts <= 1) return undefined;
+  const retries = maxRetries(retry.maxAttempts);
+  if (retries === 0) return undefined;
   return [
-    { ErrorEquals: [FERRY_ERRORS.nonRetriable], MaxAttempts: 0 },
+    { ErrorEquals: [...NON_RETRIABLE_ERRORS], MaxAttempts: 0 },
     {
       ErrorEquals: ["States.ALL"],
       IntervalSeconds: retry.intervalSeconds,
-      MaxAttempts: retry.maxAttempts - 1,
+      MaxAttempts: retries,
       BackoffRate: retry.backoffRate,
       ...(retry.maxDelaySeconds !== undefined ? { MaxDelaySeconds: retry.maxDelaySeconds } : {}),
       ...(retry.jitter !== undefined ? { JitterStrategy: retry.jitter } : {}),

@@ -5,6 +5,7 @@ import { checkDependencies } from "./dependencies.ts";
 import { checkDuplicateSteps } from "./duplicate-steps.ts";
 import { checkEmptyWorkflow } from "./empty-workflow.ts";
 import { checkForeach } from "./foreach.ts";
+import { checkHeartbeat } from "./heartbeat.ts";
 import { checkPlacement } from "./placement.ts";
 import type { CheckRule } from "./rule.ts";
 import { checkOneRuntime } from "./runtime.ts";
@@ -18,6 +19,7 @@ const RULES: readonly CheckRule[] = [
   checkOneRuntime,
   checkSites,
   checkForeach,
+  checkHeartbeat,
   checkPlacement,
 ];
 

@@ -1,4 +1,35 @@
-// The step contract every runtime imports; light: zod only, no YAML parser, ASL generator or interpreter.
+// The step contract every runtime imports: `@ferry/dsl-compiler/contract`.
+// Light on purpose: zod and Node built-ins only, no side effects on import.
+export {
+  type AttemptKeyParts,
+  cacheKey,
+  executionPrefix,
+  executionPrefixFormat,
+  jobFileKey,
+  logName,
+  outputName,
+  provenanceName,
+  type SiteKeyPatterns,
+  siteKeyPatterns,
+} from "./bucket-keys.ts";
+export {
+  canonicalJson,
+  type Manifest,
+  ManifestSchema,
+  type ManifestStep,
+  manifestHash,
+  parseManifest,
+  sha256,
+  stepHash,
+} from "./manifest.ts";
+export { isOutputRef, type OutputRef, OutputRefSchema } from "./output-ref.ts";
+export {
+  heartbeatIntervalMs,
+  isFinalAttempt,
+  maxRetries,
+  type RetryDelayOptions,
+  retryDelaySeconds,
+} from "./retry-rules.ts";
 export {
   MAX_PAYLOAD_BYTES,
   parseStepMessage,
@@ -6,4 +37,21 @@ export {
   type StepMessage,
   StepMessageSchema,
 } from "./step-message.ts";
-export { FERRY_ERRORS, type TaskFailure, toTaskFailure } from "./task-failure.ts";
+export {
+  FERRY_ERRORS,
+  type FerryErrorName,
+  isRetriable,
+  NON_RETRIABLE_ERRORS,
+  TASK_ERROR_RETRYABLE,
+  type TaskFailure,
+  toTaskFailure,
+} from "./task-failure.ts";
+export {
+  type FunctionStepEnv,
+  FunctionStepEnvSchema,
+  formatFunctionStepEnv,
+  formatWorkerEnv,
+  parseWorkerEnv,
+  type WorkerEnv,
+  WorkerEnvSchema,
+} from "./worker-env.ts";

@@ -9,7 +9,7 @@ export interface TaskFailure {
   cause: string;
 }
 
-/** Error names Ferry itself reports. `Ferry.NonRetriable` is never retried by the compiled Retry policy. */
+/** Error names Ferry itself reports. */
 export const FERRY_ERRORS = {
   nonRetriable: "Ferry.NonRetriable",
   exitCode: "Ferry.ExitCode",
@@ -20,6 +20,50 @@ export const FERRY_ERRORS = {
   http: "Ferry.HttpError",
   stepFailed: "Ferry.StepFailed",
 } as const;
+
+export type FerryErrorName = (typeof FERRY_ERRORS)[keyof typeof FERRY_ERRORS];
+
+/**
+ * The error table: whether another attempt may succeed, per Ferry error name.
+ * The compiled Retry policy is generated from it (names marked `false` get a
+ * `MaxAttempts: 0` retrier ahead of `States.ALL`), and {@link isRetriable}
+ * reads it, so workers and the state machine never disagree.
+ */
+export const TASK_ERROR_RETRYABLE: Readonly<Record<FerryErrorName, boolean>> = {
+  "Ferry.NonRetriable": false,
+  "Ferry.ExitCode": true,
+  "Ferry.Timeout": true,
+  "Ferry.AgentShutdown": true,
+  "Ferry.InvalidOutput": true,
+  "Ferry.RuntimeError": true,
+  "Ferry.HttpError": true,
+  "Ferry.StepFailed": true,
+};
+
+/** Error names the compiled Retry policy never retries. */
+export const NON_RETRIABLE_ERRORS: readonly string[] = Object.entries(TASK_ERROR_RETRYABLE)
+  .filter(([, retryable]) => !retryable)
+  .map(([name]) => name);
+
+/**
+ * Whether the compiled Retry policy retries this error (attempts left
+ * permitting): an error name, a {@link TaskFailure}, or anything thrown
+ * (named through {@link toTaskFailure}). A user's own error names are retried.
+ */
+export function isRetriable(error: unknown): boolean {
+  const name =
+    typeof error === "string" ? error : isTaskFailure(error) ? error.error : toTaskFailure(error).error;
+  return !NON_RETRIABLE_ERRORS.includes(name);
+}
+
+function isTaskFailure(value: unknown): value is TaskFailure {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !(value instanceof Error) &&
+    typeof (value as { error?: unknown }).error === "string"
+  );
+}
 
 const MAX_ERROR = 256;
 const MAX_CAUSE = 32_768;

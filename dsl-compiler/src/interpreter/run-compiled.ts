@@ -3,7 +3,6 @@ import { StateMachine } from "aws-local-stepfunctions";
 import type { AslDefinition, AslState } from "../asl/asl-types.ts";
 import type { CompiledStateMachine, CompiledWorkflow } from "../compiled.ts";
 import type { StepMessage } from "../contract/step-message.ts";
-import { canonicalJson } from "../manifest/manifest.ts";
 import { LocalJoinTable } from "./join-table.ts";
 
 // aws-local-stepfunctions uses Promise.withResolvers (Node ≥ 22); Node 20 lacks it.
@@ -13,10 +12,11 @@ installPromiseWithResolvers();
 export interface LocalStepHandlers {
   /** A queue-backed step: run it and resolve with its output (reject to fail the attempt; the error's `name` is what Retry matches). */
   runStep(message: StepMessage): Promise<unknown>;
-  /** An `http:invoke` task: resolve with `{ StatusCode, ResponseBody }` as Step Functions does. */
+  /** An `http:invoke` task: resolve with `{ StatusCode, ResponseBody }` as Step Functions does. `attempt` is 1 for the first. */
   runHttpTask(
     step: string,
     parameters: HttpTaskParameters,
+    attempt: number,
   ): Promise<{ StatusCode: number; ResponseBody: unknown }>;
 }
 
@@ -69,6 +69,7 @@ export function runCompiledWorkflow(
 interface DispatchContext {
   handlers: LocalStepHandlers;
   joins: LocalJoinTable;
+  /** Calls of each unit (a step, or one item of a `foreach` step): every call after the first is the interpreter retrying it. */
   attempts: Map<string, number>;
   children: Map<string, CompiledStateMachine>;
   /** Abort functions of the root and every running child execution. */
@@ -109,13 +110,14 @@ function taskOverrides(
   for (const [stateName, role] of Object.entries(machine.states)) {
     switch (role.kind) {
       case "step":
-        overrides[stateName] = async (params: { MessageBody?: StepMessage } & HttpTaskParameters) => {
-          if (!params.MessageBody) return ctx.handlers.runHttpTask(role.step, params);
-          const message = params.MessageBody;
-          // Retries re-send the same input; counting them gives the attempt number.
-          const key = `${message.step}|${canonicalJson(message.input)}`;
-          const attempt = (ctx.attempts.get(key) ?? 0) + 1;
-          ctx.attempts.set(key, attempt);
+        overrides[stateName] = async (
+          params: { MessageBody?: StepMessage & LocalItem } & HttpTaskParameters & LocalItem,
+        ) => {
+          const { [LOCAL_ITEM_FIELD]: httpItem, ...http } = params;
+          if (!params.MessageBody)
+            return ctx.handlers.runHttpTask(role.step, http, nextAttempt(ctx, role.step, httpItem));
+          const { [LOCAL_ITEM_FIELD]: item, ...message } = params.MessageBody;
+          const attempt = nextAttempt(ctx, message.step, item);
           return ctx.handlers.runStep({ ...message, token: randomUUID(), attempt });
         };
         break;
@@ -146,6 +148,16 @@ function taskOverrides(
   return overrides;
 }
 
+type LocalItem = { [LOCAL_ITEM_FIELD]?: number };
+
+/** Step names are unique and a step runs once per execution, so a unit is called again only when its Retry fires. */
+function nextAttempt(ctx: DispatchContext, step: string, item: number | undefined): number {
+  const key = item === undefined ? step : `${step}#${item}`;
+  const attempt = (ctx.attempts.get(key) ?? 0) + 1;
+  ctx.attempts.set(key, attempt);
+  return attempt;
+}
+
 interface DynamoParams {
   Key: { pk: { S: string } };
   ExpressionAttributeValues: Record<string, { S?: string }>;
@@ -155,9 +167,24 @@ function keyOf(params: DynamoParams): string {
   return params.Key.pk.S;
 }
 
-/** A copy of the definition with Task timeouts the local timer can hold. */
+/**
+ * Carries a `foreach` item's index (`$$.Map.Item.Index`) into the local copy
+ * of its task's message, so identical items are told apart: the library
+ * evaluates `$$.Map` correctly only in the Map's ItemSelector.
+ */
+const LOCAL_ITEM_FIELD = "ferryLocalItem";
+
+/** Task parameters that carry the item index: in the message of a queue task, beside the request of an HTTP task. */
+function numbered(parameters: Record<string, unknown>): Record<string, unknown> {
+  const field = { [`${LOCAL_ITEM_FIELD}.$`]: `$.${LOCAL_ITEM_FIELD}` };
+  return parameters.MessageBody
+    ? { ...parameters, MessageBody: { ...(parameters.MessageBody as object), ...field } }
+    : { ...parameters, ...field };
+}
+
+/** A copy of the definition with Task timeouts the local timer can hold, and `foreach` items numbered. */
 function localDefinition(definition: AslDefinition): AslDefinition {
-  const fixStates = (states: Record<string, AslState>): Record<string, AslState> =>
+  const fixStates = (states: Record<string, AslState>, inMap: boolean): Record<string, AslState> =>
     Object.fromEntries(
       Object.entries(states).map(([name, state]) => {
         if (state.Type === "Task") {
@@ -165,6 +192,7 @@ function localDefinition(definition: AslDefinition): AslDefinition {
             name,
             {
               ...state,
+              ...(inMap && state.Parameters ? { Parameters: numbered(state.Parameters) } : {}),
               TimeoutSeconds: Math.min(
                 state.TimeoutSeconds ?? MAX_LOCAL_TIMEOUT_SECONDS,
                 MAX_LOCAL_TIMEOUT_SECONDS,
@@ -175,20 +203,26 @@ function localDefinition(definition: AslDefinition): AslDefinition {
         if (state.Type === "Parallel")
           return [
             name,
-            { ...state, Branches: state.Branches.map((b) => ({ ...b, States: fixStates(b.States) })) },
+            {
+              ...state,
+              Branches: state.Branches.map((b) => ({ ...b, States: fixStates(b.States, inMap) })),
+            },
           ];
         if (state.Type === "Map")
           return [
             name,
             {
               ...state,
-              ItemProcessor: { ...state.ItemProcessor, States: fixStates(state.ItemProcessor.States) },
+              ...(state.ItemSelector
+                ? { ItemSelector: { ...state.ItemSelector, [`${LOCAL_ITEM_FIELD}.$`]: "$$.Map.Item.Index" } }
+                : {}),
+              ItemProcessor: { ...state.ItemProcessor, States: fixStates(state.ItemProcessor.States, true) },
             },
           ];
         return [name, state];
       }),
     );
-  return { ...definition, States: fixStates(definition.States) };
+  return { ...definition, States: fixStates(definition.States, false) };
 }
 
 function installPromiseWithResolvers(): void {

@@ -78,7 +78,7 @@ function buildStep(
     resources: { ...DEFAULT_RESOURCES, ...definedOnly(step.resources ?? {}) },
     retry: { ...DEFAULT_RETRY, ...definedOnly(retry) },
     timeoutSeconds,
-    // Step Functions rejects a heartbeat that is not shorter than the timeout.
+    // The default heartbeat gives way to a shorter timeout; one the spec asks for is checked by checkHeartbeat.
     ...(heartbeat !== undefined && heartbeat < timeoutSeconds ? { heartbeatSeconds: heartbeat } : {}),
     ...(step.foreach
       ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } }

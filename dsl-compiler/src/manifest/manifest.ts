@@ -1,33 +1,5 @@
-import { createHash } from "node:crypto";
-import type { Executor, IrRuntime, IrStep, WorkflowIr } from "../ir/ir.ts";
-
-/**
- * The trusted per-step definitions workers execute. A queue message names a
- * step; only this manifest says which image, command and env that means.
- */
-export interface Manifest {
-  manifestVersion: 1;
-  workflow: string;
-  /** sha256 over the canonical JSON of `steps`. */
-  hash: string;
-  steps: Record<string, ManifestStep>;
-}
-
-export interface ManifestStep {
-  name: string;
-  site: string;
-  executor: Executor;
-  queue?: string;
-  runtime: IrRuntime;
-  resources: IrStep["resources"];
-  timeoutSeconds: number;
-  heartbeatSeconds?: number;
-  inputs: string[];
-  outputs: string[];
-  cache: IrStep["cache"];
-  /** sha256 of this step's definition: changes whenever what runs changes. */
-  hash: string;
-}
+import { type Manifest, type ManifestStep, manifestHash, stepHash } from "../contract/manifest.ts";
+import type { WorkflowIr } from "../ir/ir.ts";
 
 export function buildManifest(ir: WorkflowIr): Manifest {
   const steps: Record<string, ManifestStep> = {};
@@ -48,33 +20,4 @@ export function buildManifest(ir: WorkflowIr): Manifest {
     steps[s.name] = { ...definition, hash: stepHash(definition) };
   }
   return { manifestVersion: 1, workflow: ir.name, hash: manifestHash(steps), steps };
-}
-
-/** The workflow's hash: over every step's hash, in name order. Workers recompute it to check a manifest. */
-export function manifestHash(steps: Record<string, { hash: string }>): string {
-  return sha256(
-    Object.keys(steps)
-      .sort()
-      .map((name) => `${name}:${steps[name]!.hash}`)
-      .join("\n"),
-  );
-}
-
-/** The hash of one step's definition (every field but `hash`). */
-export function stepHash(definition: Omit<ManifestStep, "hash">): string {
-  return sha256(canonicalJson(definition));
-}
-
-/** JSON with object keys sorted, so equal content always hashes equally. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
-
-export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
 }

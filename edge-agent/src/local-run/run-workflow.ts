@@ -105,6 +105,7 @@ export async function runWorkflow(
       );
       tracker.attemptFinished(a.step, {
         ok: a.outcome === "succeeded",
+        attempt: a.attempt,
         cancelled: a.outcome === "handed-back",
         exitCode: a.exitCode,
         error: a.error,
@@ -160,8 +161,8 @@ export async function runWorkflow(
           queues.get(site)!.send(JSON.stringify(message));
         });
       },
-      runHttpTask: (step, parameters) =>
-        runHttpTask(step, parameters, tracker, runDir, logCounts, options.signal),
+      runHttpTask: (step, parameters, attempt) =>
+        runHttpTask(step, parameters, attempt, tracker, runDir, logCounts, options.signal),
     },
     { executionName: runId },
   );
@@ -218,6 +219,7 @@ async function runtimesFor(compiled: CompiledWorkflow, options: RunWorkflowOptio
 async function runHttpTask(
   step: string,
   parameters: HttpTaskParameters,
+  attempt: number,
   tracker: StepTracker,
   runDir: string,
   logCounts: Map<string, number>,
@@ -225,7 +227,6 @@ async function runHttpTask(
 ): Promise<{ StatusCode: number; ResponseBody: unknown }> {
   const startedAt = new Date();
   tracker.attemptStarted(step, startedAt);
-  const attempt = tracker.get(step)?.attempts ?? 1;
   const logPath = logPathFor(logCounts, step, attempt);
   const hasBody =
     parameters.RequestBody !== undefined && parameters.Method !== "GET" && parameters.Method !== "DELETE";
@@ -246,7 +247,7 @@ async function runHttpTask(
         ),
         { name: `States.Http.StatusCode.${response.status}` },
       );
-    tracker.attemptFinished(step, { ok: true, logPath, at: new Date() });
+    tracker.attemptFinished(step, { ok: true, attempt, logPath, at: new Date() });
     return { StatusCode: response.status, ResponseBody: parseMaybeJson(text) };
   } catch (error) {
     const failure = error as Error;
@@ -254,6 +255,7 @@ async function runHttpTask(
     log += `${name}: ${failure.message}\n`;
     tracker.attemptFinished(step, {
       ok: false,
+      attempt,
       error: name,
       cause: failure.message,
       logPath,

@@ -1,8 +1,11 @@
 import type { WorkflowIr } from "@ferry/dsl-compiler";
+import { isFinalAttempt, isRetriable } from "@ferry/dsl-compiler/contract";
 import type { StepRecord, StepStatus } from "./run-record.ts";
 
 export interface AttemptEnd {
   ok: boolean;
+  /** 1 for the first attempt (of this item, for a `foreach` step). */
+  attempt: number;
   /** Stopped because the run was cancelled (or the worker shut down), not because the step failed. */
   cancelled?: boolean;
   exitCode?: number | null;
@@ -90,9 +93,7 @@ export class StepTracker {
       return;
     }
     // Whether Step Functions retries is its decision; this is the likely outcome, settled when the run ends.
-    const retries =
-      end.error !== "Ferry.NonRetriable" &&
-      (this.foreach.has(step) || r.attempts < this.maxAttempts.get(step)!);
+    const retries = isRetriable(end.error ?? "") && !isFinalAttempt(end.attempt, this.maxAttempts.get(step)!);
     this.set(r, retries ? "RETRYING" : "FAILED");
   }
 

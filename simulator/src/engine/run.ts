@@ -1,3 +1,4 @@
+import { isFinalAttempt, retryDelaySeconds } from "@ferry/dsl-compiler/contract";
 import { EventQueue } from "./event-queue.ts";
 import { LinkNetwork } from "./link-network.ts";
 import { Prng } from "./prng.ts";
@@ -395,13 +396,13 @@ class Run {
   private attemptFailed(u: number, reason: FailureReason): void {
     const step = this.model.steps[this.uStep[u]!]!;
     const attempt = this.uAttempt[u]!;
-    if (attempt >= step.maxAttempts) {
+    if (isFinalAttempt(attempt, step.maxAttempts)) {
       this.status = "failed";
       this.failedStep = step.name;
       this.failedReason = reason;
       return;
     }
-    let delay = Math.min(step.intervalSeconds * step.backoffRate ** (attempt - 1), step.maxDelaySeconds);
+    let delay = retryDelaySeconds(step, attempt);
     if (step.jitterFull) delay *= this.rng.next();
     this.uAttempt[u] = attempt + 1;
     this.uGen[u]!++;

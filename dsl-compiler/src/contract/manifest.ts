@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { Executor, IrRuntime, IrStep } from "../ir/ir.ts";
+
+/**
+ * The trusted per-step definitions workers execute. A queue message names a
+ * step; only this manifest says which image, command and env that means.
+ */
+export interface Manifest {
+  manifestVersion: 1;
+  workflow: string;
+  /** sha256 over the canonical JSON of `steps`. */
+  hash: string;
+  steps: Record<string, ManifestStep>;
+}
+
+export interface ManifestStep {
+  name: string;
+  site: string;
+  executor: Executor;
+  queue?: string;
+  runtime: IrRuntime;
+  resources: IrStep["resources"];
+  timeoutSeconds: number;
+  heartbeatSeconds?: number;
+  inputs: string[];
+  outputs: string[];
+  cache: IrStep["cache"];
+  /** sha256 of this step's definition: changes whenever what runs changes. */
+  hash: string;
+}
+
+/** The shape a worker checks before trusting a manifest file; the hashes then check the content. */
+export const ManifestSchema = z.looseObject({
+  manifestVersion: z.literal(1),
+  workflow: z.string().min(1),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  steps: z.record(
+    z.string(),
+    z.looseObject({
+      name: z.string(),
+      site: z.string(),
+      runtime: z.looseObject({ kind: z.enum(["process", "container", "function", "http"]) }),
+      timeoutSeconds: z.number().positive(),
+      hash: z.string(),
+    }),
+  ),
+});
+
+/**
+ * Checks a manifest read from disk or S3: its shape, and that its hashes
+ * match its content, so a truncated or hand-edited file is refused rather
+ * than run. Never throws.
+ */
+export function parseManifest(
+  json: unknown,
+): { ok: true; manifest: Manifest } | { ok: false; reason: string } {
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { ok: false, reason: `${issue.path.join(".") || "(root)"}: ${issue.message}` };
+  }
+  const manifest = json as Manifest;
+  if (manifestHash(manifest.steps) !== manifest.hash) {
+    return { ok: false, reason: "hash does not match its steps — the file was altered or truncated" };
+  }
+  for (const [name, step] of Object.entries(manifest.steps)) {
+    const { hash, ...definition } = step;
+    if (stepHash(definition as Omit<ManifestStep, "hash">) !== hash || step.name !== name) {
+      return { ok: false, reason: `steps.${name}: hash does not match its definition` };
+    }
+  }
+  return { ok: true, manifest };
+}
+
+/** The workflow's hash: over every step's hash, in name order. Workers recompute it to check a manifest. */
+export function manifestHash(steps: Record<string, { hash: string }>): string {
+  return sha256(
+    Object.keys(steps)
+      .sort()
+      .map((name) => `${name}:${steps[name]!.hash}`)
+      .join("\n"),
+  );
+}
+
+/** The hash of one step's definition (every field but `hash`). */
+export function stepHash(definition: Omit<ManifestStep, "hash">): string {
+  return sha256(canonicalJson(definition));
+}
+
+/** JSON with object keys sorted, so equal content always hashes equally. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value))
+    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}

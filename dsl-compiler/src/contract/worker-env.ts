@@ -1,0 +1,111 @@
+import { z } from "zod";
+
+/** An unset or empty variable is absent. */
+function optional<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+}
+
+const text = optional(z.string().trim().min(1));
+const list = optional(
+  z.string().transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ),
+);
+const number = optional(
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/, "must be a number")
+    .transform(Number),
+);
+
+/**
+ * The worker environment contract: the `FERRY_*` variables the `infra`
+ * construct writes into a worker container (Fargate) and that `ferry agent`
+ * reads, parsed by this one schema on both sides. Lists are comma-separated.
+ * Other variables are ignored; flags and the config file may set the same
+ * settings (see `ferry agent --help`).
+ */
+export const WorkerEnvSchema = z.object({
+  /** Path of the agent's YAML/JSON config file. */
+  FERRY_CONFIG: text,
+  /** The site this worker serves; steps placed elsewhere are dead-lettered. */
+  FERRY_SITE: text,
+  /** Queue URLs to long-poll. */
+  FERRY_QUEUE_URLS: list,
+  /** Trusted manifests: file paths or `s3://bucket/key` URLs. */
+  FERRY_MANIFESTS: list,
+  FERRY_CONCURRENCY: number,
+  /** `docker`, `podman` or `process`. */
+  FERRY_RUNTIME: text,
+  FERRY_ENGINE_SOCKET: text,
+  FERRY_PULL_POLICY: text,
+  FERRY_GPUS: number,
+  FERRY_WORK_DIR: text,
+  FERRY_CACHE_DIR: text,
+  FERRY_PROJECT_DIR: text,
+  FERRY_HEARTBEAT_INTERVAL_SECONDS: number,
+  FERRY_VISIBILITY_TIMEOUT_SECONDS: number,
+  FERRY_SHUTDOWN_GRACE_SECONDS: number,
+  FERRY_METRICS_HOST: text,
+  FERRY_METRICS_PORT: number,
+  FERRY_AWS_REGION: text,
+  FERRY_AWS_ENDPOINT: text,
+  FERRY_LOG_LEVEL: text,
+});
+
+/** The parsed worker environment. */
+export type WorkerEnv = z.output<typeof WorkerEnvSchema>;
+
+/**
+ * Parses a worker's environment. Never throws: a bad variable comes back
+ * named, with the value it had.
+ */
+export function parseWorkerEnv(
+  env: Record<string, string | undefined>,
+): { ok: true; env: WorkerEnv } | { ok: false; issues: string[] } {
+  const parsed = WorkerEnvSchema.safeParse(env);
+  if (parsed.success) return { ok: true, env: parsed.data };
+  return {
+    ok: false,
+    issues: parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? "(environment)");
+      return `${name}=${JSON.stringify(env[name])}: ${issue.message}`;
+    }),
+  };
+}
+
+/** Renders settings as the environment of a worker: what `infra` writes into a container definition. */
+export function formatWorkerEnv(values: WorkerEnv): Record<string, string> {
+  return formatEnv(values);
+}
+
+/**
+ * The environment `infra` sets on a function step's Lambda function, which
+ * the step adapter reads at cold start.
+ */
+export const FunctionStepEnvSchema = z.object({
+  FERRY_WORKFLOW: text,
+  FERRY_STEP: text,
+  /** The step's heartbeatSeconds; absent when the step has none. */
+  FERRY_HEARTBEAT_SECONDS: number,
+});
+
+export type FunctionStepEnv = z.output<typeof FunctionStepEnvSchema>;
+
+/** Renders a function step's environment, as `infra` and `ferry functions serve` set it. */
+export function formatFunctionStepEnv(values: FunctionStepEnv): Record<string, string> {
+  return formatEnv(values);
+}
+
+function formatEnv(values: Record<string, string | number | string[] | undefined>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue;
+    env[name] = Array.isArray(value) ? value.join(",") : String(value);
+  }
+  return env;
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { compileSpec } from "../compile.ts";
+import type { StepMessage } from "../contract/step-message.ts";
+import { runCompiledWorkflow } from "./run-compiled.ts";
+
+const SPEC = `
+name: attempts
+sites:
+  lab: { type: edge }
+steps:
+  - name: each
+    site: lab
+    foreach: { items: input.items }
+    retry: { maxAttempts: 3, intervalSeconds: 0 }
+    process: { command: ["true"] }
+  - name: flaky
+    site: lab
+    retry: { maxAttempts: 3, intervalSeconds: 0 }
+    process: { command: ["true"] }
+`;
+
+describe("runCompiledWorkflow attempt numbers", () => {
+  it("numbers attempts from the interpreter's retries, not from the input", async () => {
+    // Given two identical foreach items and a step that fails its first attempt
+    const { compiled, diagnostics } = compileSpec(SPEC);
+    expect(diagnostics).toEqual([]);
+    const seen: Array<Pick<StepMessage, "step" | "attempt" | "input">> = [];
+    let flakyCalls = 0;
+    // When the workflow runs locally
+    const output = await runCompiledWorkflow(
+      compiled!,
+      { items: ["same", "same"] },
+      {
+        runStep: async (message) => {
+          seen.push({ step: message.step, attempt: message.attempt, input: message.input });
+          if (message.step === "flaky" && ++flakyCalls === 1) {
+            throw Object.assign(new Error("first attempt fails"), { name: "Ferry.ExitCode" });
+          }
+          return { ok: message.step };
+        },
+        runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+      },
+    ).result;
+    // Then each item runs once as attempt 1, the retried step reports attempt 2, and no local field leaks
+    expect(output).toEqual({ each: [{ ok: "each" }, { ok: "each" }], flaky: { ok: "flaky" } });
+    expect(seen.filter((m) => m.step === "each").map((m) => m.attempt)).toEqual([1, 1]);
+    expect(seen.filter((m) => m.step === "flaky").map((m) => m.attempt)).toEqual([1, 2]);
+    for (const m of seen)
+      expect(Object.keys(m.input).sort()).toEqual(
+        m.step === "each" ? ["deps", "input", "item"] : ["deps", "input"],
+      );
+  });
+
+  it("retries one foreach item on its own, as attempt 2 of that item only", async () => {
+    const { compiled } = compileSpec(SPEC);
+    const attempts: Array<[unknown, number]> = [];
+    let failed = false;
+    await runCompiledWorkflow(
+      compiled!,
+      { items: ["a", "b"] },
+      {
+        runStep: async (message) => {
+          if (message.step !== "each") return {};
+          attempts.push([message.input.item, message.attempt]);
+          if (message.input.item === "b" && !failed) {
+            failed = true;
+            throw Object.assign(new Error("item b fails once"), { name: "Ferry.ExitCode" });
+          }
+          return {};
+        },
+        runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+      },
+    ).result;
+    expect(attempts.sort()).toEqual([
+      ["a", 1],
+      ["b", 1],
+      ["b", 2],
+    ]);
+  });
+});
