@@ -1,4 +1,4 @@
-import { FERRY_ERRORS } from "@ferry/dsl-compiler";
+import { FERRY_ERRORS, isRetriable } from "@ferry/dsl-compiler/contract";
 
 /**
  * Stable codes of {@link AgentError}. Codes never change meaning; new ones
@@ -44,18 +44,6 @@ const TASK_ERRORS: Record<AgentErrorCode, string> = {
   QUEUE_FAILED: FERRY_ERRORS.runtime,
 };
 
-/** Codes worth another attempt (on this agent or another one). */
-const RETRYABLE = new Set<AgentErrorCode>([
-  "TIMEOUT",
-  "RUNTIME_FAILED",
-  "RUNTIME_UNAVAILABLE",
-  "HTTP_FAILED",
-  "JOB_FILES_FAILED",
-  "AGENT_SHUTDOWN",
-  "COMPLETION_FAILED",
-  "QUEUE_FAILED",
-]);
-
 export interface AgentErrorOptions {
   cause?: unknown;
   /** Overrides the Step Functions error name (e.g. a user's own error class). */
@@ -67,21 +55,23 @@ export interface AgentErrorOptions {
 /**
  * The one base error of the edge agent. `code` is stable; `taskError` is the
  * name `toTaskFailure` reports to Step Functions; `retryable` says whether
- * another attempt may succeed.
+ * the compiled Retry policy gives it another attempt (the contract's error table).
  */
 export class AgentError extends Error {
   override readonly name = "AgentError";
   readonly code: AgentErrorCode;
   readonly taskError: string;
-  readonly retryable: boolean;
   readonly context: Record<string, unknown>;
 
   constructor(code: AgentErrorCode, message: string, options: AgentErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.taskError = options.taskError ?? TASK_ERRORS[code];
-    this.retryable = RETRYABLE.has(code);
     this.context = options.context ?? {};
+  }
+
+  get retryable(): boolean {
+    return isRetriable(this.taskError);
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { parseWorkerEnv, type WorkerEnv } from "@ferry/dsl-compiler/contract";
 import { parse as parseYaml } from "yaml";
 import { AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
 import { AgentError, messageOf } from "./errors.ts";
@@ -29,28 +30,31 @@ export const AGENT_FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** `FERRY_*` variables and the config path each one sets. */
-const ENV: Array<[string, string, "string" | "number" | "list"]> = [
-  ["FERRY_SITE", "site", "string"],
-  ["FERRY_QUEUE_URLS", "queues", "list"],
-  ["FERRY_CONCURRENCY", "concurrency", "number"],
-  ["FERRY_RUNTIME", "runtime", "string"],
-  ["FERRY_ENGINE_SOCKET", "engine.socketPath", "string"],
-  ["FERRY_PULL_POLICY", "engine.pullPolicy", "string"],
-  ["FERRY_GPUS", "engine.gpus", "number"],
-  ["FERRY_WORK_DIR", "workDir", "string"],
-  ["FERRY_CACHE_DIR", "cacheDir", "string"],
-  ["FERRY_PROJECT_DIR", "projectDir", "string"],
-  ["FERRY_MANIFESTS", "manifests", "list"],
-  ["FERRY_HEARTBEAT_INTERVAL_SECONDS", "heartbeatIntervalSeconds", "number"],
-  ["FERRY_VISIBILITY_TIMEOUT_SECONDS", "visibilityTimeoutSeconds", "number"],
-  ["FERRY_SHUTDOWN_GRACE_SECONDS", "shutdownGraceSeconds", "number"],
-  ["FERRY_METRICS_HOST", "metrics.host", "string"],
-  ["FERRY_METRICS_PORT", "metrics.port", "number"],
-  ["FERRY_AWS_REGION", "aws.region", "string"],
-  ["FERRY_AWS_ENDPOINT", "aws.endpoint", "string"],
-  ["FERRY_LOG_LEVEL", "logLevel", "string"],
-];
+/**
+ * The config path each variable of the worker environment contract
+ * (`WorkerEnvSchema`, which `infra` writes too) sets; `FERRY_CONFIG` names the file.
+ */
+const ENV_PATHS: Record<Exclude<keyof WorkerEnv, "FERRY_CONFIG">, string> = {
+  FERRY_SITE: "site",
+  FERRY_QUEUE_URLS: "queues",
+  FERRY_CONCURRENCY: "concurrency",
+  FERRY_RUNTIME: "runtime",
+  FERRY_ENGINE_SOCKET: "engine.socketPath",
+  FERRY_PULL_POLICY: "engine.pullPolicy",
+  FERRY_GPUS: "engine.gpus",
+  FERRY_WORK_DIR: "workDir",
+  FERRY_CACHE_DIR: "cacheDir",
+  FERRY_PROJECT_DIR: "projectDir",
+  FERRY_MANIFESTS: "manifests",
+  FERRY_HEARTBEAT_INTERVAL_SECONDS: "heartbeatIntervalSeconds",
+  FERRY_VISIBILITY_TIMEOUT_SECONDS: "visibilityTimeoutSeconds",
+  FERRY_SHUTDOWN_GRACE_SECONDS: "shutdownGraceSeconds",
+  FERRY_METRICS_HOST: "metrics.host",
+  FERRY_METRICS_PORT: "metrics.port",
+  FERRY_AWS_REGION: "aws.region",
+  FERRY_AWS_ENDPOINT: "aws.endpoint",
+  FERRY_LOG_LEVEL: "logLevel",
+};
 
 const FLAG_PATHS: Record<string, [string, "string" | "number" | "list"]> = {
   site: ["site", "string"],
@@ -89,7 +93,12 @@ export async function loadAgentConfig(options: LoadConfigOptions): Promise<Resol
     allowPositionals: false,
     strict: true,
   });
-  const configPath = values.config ?? options.env.FERRY_CONFIG;
+  const fromEnv = parseWorkerEnv(options.env);
+  if (!fromEnv.ok) {
+    throw new AgentError("CONFIG_INVALID", `agent environment is invalid:\n  ${fromEnv.issues.join("\n  ")}`);
+  }
+  const env = fromEnv.env;
+  const configPath = values.config ?? env.FERRY_CONFIG;
   const merged: Json = configPath ? await readConfigFile(resolve(options.cwd, configPath)) : {};
   // The SDK's own variables are only defaults: a shell's AWS_REGION must not
   // send answers for a stack the config file places in another region.
@@ -98,9 +107,10 @@ export async function loadAgentConfig(options: LoadConfigOptions): Promise<Resol
     setPath(merged, "aws.region", options.env.AWS_REGION);
   if (options.env.AWS_ENDPOINT_URL && aws.endpoint === undefined)
     setPath(merged, "aws.endpoint", options.env.AWS_ENDPOINT_URL);
-  for (const [name, path, kind] of ENV) {
-    const value = options.env[name];
-    if (value !== undefined && value !== "") setPath(merged, path, convert(value, kind, path));
+  for (const [name, path] of Object.entries(ENV_PATHS)) {
+    const value = env[name as keyof typeof ENV_PATHS];
+    if (value === undefined) continue;
+    setPath(merged, path, path === "queues" ? (value as string[]).map((url) => ({ url })) : value);
   }
   for (const [flag, [path, kind]] of Object.entries(FLAG_PATHS)) {
     const value = (values as Record<string, string | string[] | undefined>)[flag];

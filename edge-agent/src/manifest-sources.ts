@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { Manifest } from "@ferry/dsl-compiler";
+import type { Manifest } from "@ferry/dsl-compiler/contract";
 import { AgentError, messageOf } from "./errors.ts";
 import { validateManifest } from "./manifest-store.ts";
 

@@ -1,50 +1,16 @@
-import { type Manifest, type ManifestStep, manifestHash, stepHash } from "@ferry/dsl-compiler";
-import { z } from "zod";
+import { type Manifest, type ManifestStep, parseManifest } from "@ferry/dsl-compiler/contract";
 import { AgentError } from "./errors.ts";
 
-const ManifestShape = z.looseObject({
-  manifestVersion: z.literal(1),
-  workflow: z.string().min(1),
-  hash: z.string().regex(/^[0-9a-f]{64}$/),
-  steps: z.record(
-    z.string(),
-    z.looseObject({
-      name: z.string(),
-      site: z.string(),
-      runtime: z.looseObject({ kind: z.enum(["process", "container", "function", "http"]) }),
-      timeoutSeconds: z.number().positive(),
-      hash: z.string(),
-    }),
-  ),
-});
-
 /**
- * Checks a manifest read from disk or S3: its shape, and that its hashes match
- * its content, so a truncated or hand-edited file is refused rather than run.
+ * Checks a manifest read from disk or S3 (the contract's `parseManifest`):
+ * a truncated or hand-edited file is refused rather than run.
  */
 export function validateManifest(json: unknown, where: string): Manifest {
-  const parsed = ManifestShape.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new AgentError(
-      "MANIFEST_INVALID",
-      `${where}: ${issue.path.join(".") || "(root)"}: ${issue.message} — regenerate it with \`ferry compile\``,
-    );
+  const parsed = parseManifest(json);
+  if (!parsed.ok) {
+    throw new AgentError("MANIFEST_INVALID", `${where}: ${parsed.reason}`);
   }
-  const manifest = json as Manifest;
-  if (manifestHash(manifest.steps) !== manifest.hash) {
-    throw new AgentError(
-      "MANIFEST_INVALID",
-      `${where}: hash does not match its steps — the file was altered or truncated`,
-    );
-  }
-  for (const [name, step] of Object.entries(manifest.steps)) {
-    const { hash, ...definition } = step;
-    if (stepHash(definition as Omit<ManifestStep, "hash">) !== hash || step.name !== name) {
-      throw new AgentError("MANIFEST_INVALID", `${where}: steps.${name}: hash does not match its definition`);
-    }
-  }
-  return manifest;
+  return parsed.manifest;
 }
 
 export interface ManifestStoreOptions {

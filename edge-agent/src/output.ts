@@ -1,33 +1,16 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MAX_PAYLOAD_BYTES, type StepInput, type TaskFailure } from "@ferry/dsl-compiler";
+import {
+  isOutputRef,
+  MAX_PAYLOAD_BYTES,
+  type OutputRef,
+  type StepInput,
+  type TaskFailure,
+} from "@ferry/dsl-compiler/contract";
 import { AgentError } from "./errors.ts";
 import { ERROR_FILE, OUTPUT_FILE } from "./job-paths.ts";
 import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
-
-/**
- * A step output too large for Step Functions (256 KiB), stored as a job file.
- * Workers resolve references found in `deps` before the next step runs, so
- * steps never see them.
- */
-export interface OutputRef {
-  ferryOutputRef: { bucket: string; prefix: string; name: string; sizeBytes: number };
-}
-
-export function isOutputRef(value: unknown): value is OutputRef {
-  const ref = (value as { ferryOutputRef?: unknown } | null)?.ferryOutputRef as
-    | Record<string, unknown>
-    | undefined;
-  return (
-    typeof value === "object" &&
-    ref !== undefined &&
-    typeof ref === "object" &&
-    typeof ref.name === "string" &&
-    typeof ref.prefix === "string" &&
-    typeof ref.bucket === "string"
-  );
-}
 
 /**
  * Reads a process or container step's output: `.output.json` in its job
@@ -58,6 +41,7 @@ export async function readStepError(jobDir: string): Promise<TaskFailure | undef
 /**
  * Serializes an output for SendTaskSuccess; one larger than the payload
  * limit is stored as a job file and replaced by an {@link OutputRef}.
+ * `name` comes from the bucket key layout (`outputName`).
  */
 export async function packOutput(
   output: unknown,

@@ -3,11 +3,12 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type ManifestStep,
+  outputName,
   type StepMessage,
   sha256,
   type TaskFailure,
   toTaskFailure,
-} from "@ferry/dsl-compiler";
+} from "@ferry/dsl-compiler/contract";
 import type { Logger } from "pino";
 import { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
@@ -171,7 +172,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
         output = await packOutput(value, {
           store: ctx.store,
           ref: message.jobFiles,
-          name: `.ferry/outputs/${step.name}-${sha256(message.token).slice(0, 16)}.json`,
+          name: outputName(step.site, step.name, sha256(`${message.token}#${message.attempt}`).slice(0, 16)),
         });
       }
     } catch (error) {

@@ -1,8 +1,13 @@
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { IrRuntime, Manifest, ManifestStep } from "@ferry/dsl-compiler";
-import { parseStepMessage } from "@ferry/dsl-compiler";
+import type { IrRuntime } from "@ferry/dsl-compiler";
+import {
+  heartbeatIntervalMs,
+  type Manifest,
+  type ManifestStep,
+  parseStepMessage,
+} from "@ferry/dsl-compiler/contract";
 import { type Logger, pino } from "pino";
 import { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
 import { AgentError, messageOf } from "./errors.ts";
@@ -102,8 +107,7 @@ export class Worker {
       logCapBytes: options.logCapBytes ?? 1024 * 1024,
       visibilitySeconds: options.visibilitySeconds ?? 60,
       heartbeatIntervalMs: (step) =>
-        options.heartbeatIntervalMs ??
-        (step.heartbeatSeconds ? Math.max(1000, (step.heartbeatSeconds * 1000) / 3) : undefined),
+        options.heartbeatIntervalMs ?? heartbeatIntervalMs(step.heartbeatSeconds),
       keepJobDirs: options.keepJobDirs ?? false,
       hooks: options.hooks ?? {},
       metrics: options.metrics ?? NO_METRICS,

@@ -1,4 +1,5 @@
 import type { CompiledWorkflow } from "@ferry/dsl-compiler";
+import { formatWorkerEnv } from "@ferry/dsl-compiler/contract";
 import { CfnOutput, CfnResource, Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
 import type * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -216,7 +217,7 @@ export class FerryWorkflow extends Construct {
           tasksPerWorker: props.fargate?.tasksPerWorker ?? 1,
           logRetention,
           policies: workerPolicies,
-          environment: (queue) => this.workerEnvironment(ir.name, queue),
+          environment: (queue) => this.workerEnvironment(queue),
         });
 
     const logGroup = new logs.LogGroup(this, "ExecutionLogs", {
@@ -271,17 +272,15 @@ export class FerryWorkflow extends Construct {
     this.node.addValidation({ validate: () => this.checkStackLimits() });
   }
 
-  private workerEnvironment(workflow: string, queue: StepQueue): Record<string, string> {
-    return {
-      FERRY_WORKFLOW: workflow,
+  /** What the worker in a Fargate container reads: the contract's worker environment, nothing else. */
+  private workerEnvironment(queue: StepQueue): Record<string, string> {
+    return formatWorkerEnv({
       FERRY_SITE: queue.ir.site,
-      FERRY_QUEUE_URL: queue.queue.queueUrl,
-      FERRY_JOB_BUCKET: this.jobBucket.bucketName,
-      FERRY_DEPLOYMENT_PARAMETER: this.manifest.parameter.parameterName,
-      FERRY_MANIFEST_URI: this.manifest.s3Uri,
-      FERRY_MANIFEST_SHA256: this.manifest.sha256,
+      FERRY_QUEUE_URLS: [queue.queue.queueUrl],
+      FERRY_MANIFESTS: [this.manifest.s3Uri],
+      // Fargate cannot start nested containers: steps run as processes inside the worker image.
       FERRY_RUNTIME: "process",
-    };
+    });
   }
 
   private checkProps(props: FerryWorkflowProps): void {

@@ -58,7 +58,10 @@ export function parseManifest(
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { ok: false, reason: `${issue.path.join(".") || "(root)"}: ${issue.message}` };
+    return {
+      ok: false,
+      reason: `${issue.path.join(".") || "(root)"}: ${issue.message} — regenerate it with \`ferry compile\``,
+    };
   }
   const manifest = json as Manifest;
   if (manifestHash(manifest.steps) !== manifest.hash) {

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { sha256 } from "@ferry/dsl-compiler";
+import { sha256 } from "@ferry/dsl-compiler/contract";
 import { AgentError, messageOf } from "../errors.ts";
 import { safeRelative } from "../job-paths.ts";
 import type { JobFileStore, JobFilesRef } from "../ports/job-files.ts";

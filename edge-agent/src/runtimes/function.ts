@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { toTaskFailure } from "@ferry/dsl-compiler";
+import { toTaskFailure } from "@ferry/dsl-compiler/contract";
 import { AgentError } from "../errors.ts";
 import { ProcessRuntime, type ProcessRuntimeOptions } from "./process.ts";
 import type { Runtime, RuntimeRequest, RuntimeResult } from "./runtime.ts";

@@ -1,4 +1,4 @@
-import { FERRY_ERRORS } from "@ferry/dsl-compiler";
+import { FERRY_ERRORS } from "@ferry/dsl-compiler/contract";
 import { AgentError, messageOf } from "../errors.ts";
 import type { Runtime, RuntimeRequest, RuntimeResult } from "./runtime.ts";
 

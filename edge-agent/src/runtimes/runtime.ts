@@ -1,4 +1,4 @@
-import type { ManifestStep, StepInput, TaskFailure } from "@ferry/dsl-compiler";
+import type { ManifestStep, StepInput, TaskFailure } from "@ferry/dsl-compiler/contract";
 
 /** What a runtime needs to run one attempt of a step. */
 export interface RuntimeRequest {

@@ -1,6 +1,7 @@
+import { FunctionStepEnvSchema, heartbeatIntervalMs } from "@ferry/dsl-compiler/contract";
 import { FunctionError } from "../errors.ts";
 
-/** The environment Ferry's CDK construct sets on every step function. */
+/** The environment Ferry's CDK construct sets on every step function (the contract's `FunctionStepEnvSchema`). */
 export interface LambdaStepEnv {
   FERRY_WORKFLOW?: string;
   FERRY_STEP?: string;
@@ -22,8 +23,17 @@ export const DEFAULT_TIMEOUT_MARGIN_MS = 3000;
 
 /** Reads the environment once, at cold start; a misconfigured function fails its init, visibly. */
 export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
-  const workflow = env.FERRY_WORKFLOW;
-  const step = env.FERRY_STEP;
+  const parsed = FunctionStepEnvSchema.safeParse(env);
+  const heartbeatSeconds = parsed.success ? parsed.data.FERRY_HEARTBEAT_SECONDS : undefined;
+  if (!parsed.success || (heartbeatSeconds !== undefined && heartbeatSeconds < 0)) {
+    throw new FunctionError(
+      "INVALID_CONFIG",
+      "Ferry.RuntimeError",
+      `Lambda environment: FERRY_HEARTBEAT_SECONDS must be a number of seconds ≥ 0, got ${JSON.stringify(env.FERRY_HEARTBEAT_SECONDS)}`,
+    );
+  }
+  const workflow = parsed.data.FERRY_WORKFLOW;
+  const step = parsed.data.FERRY_STEP;
   if (!workflow || !step) {
     throw new FunctionError(
       "INVALID_CONFIG",
@@ -31,17 +41,10 @@ export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
       `Lambda environment: FERRY_WORKFLOW and FERRY_STEP must be set, got ${JSON.stringify({ workflow, step })}; deploy the function with Ferry's FerryWorkflow construct`,
     );
   }
-  const heartbeatSeconds =
-    env.FERRY_HEARTBEAT_SECONDS === undefined ? 0 : Number(env.FERRY_HEARTBEAT_SECONDS);
-  if (!Number.isFinite(heartbeatSeconds) || heartbeatSeconds < 0) {
-    throw new FunctionError(
-      "INVALID_CONFIG",
-      "Ferry.RuntimeError",
-      `Lambda environment: FERRY_HEARTBEAT_SECONDS must be a number of seconds ≥ 0, got ${JSON.stringify(env.FERRY_HEARTBEAT_SECONDS)}`,
-    );
-  }
-  // Three beats per heartbeat window: one lost or slow call does not time the task out.
-  const heartbeatIntervalMs =
-    heartbeatSeconds > 0 ? Math.max(1000, Math.floor((heartbeatSeconds * 1000) / 3)) : 0;
-  return { workflow, step, heartbeatIntervalMs, timeoutMarginMs: DEFAULT_TIMEOUT_MARGIN_MS };
+  return {
+    workflow,
+    step,
+    heartbeatIntervalMs: heartbeatIntervalMs(heartbeatSeconds) ?? 0,
+    timeoutMarginMs: DEFAULT_TIMEOUT_MARGIN_MS,
+  };
 }

@@ -1,4 +1,4 @@
-import type { TaskFailure } from "@ferry/dsl-compiler";
+import type { TaskFailure } from "@ferry/dsl-compiler/contract";
 import type { TaskClient } from "@ferry/functions/lambda";
 
 /**

@@ -1,4 +1,5 @@
 import type { IrStep, WorkflowIr } from "@ferry/dsl-compiler";
+import { formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
 import { Duration, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -84,11 +85,11 @@ function createStepFunction(
     loggingFormat: lambda.LoggingFormat.JSON,
     environment: {
       ...step.runtime.env,
-      FERRY_WORKFLOW: ir.name,
-      FERRY_STEP: step.name,
-      ...(step.heartbeatSeconds !== undefined
-        ? { FERRY_HEARTBEAT_SECONDS: String(step.heartbeatSeconds) }
-        : {}),
+      ...formatFunctionStepEnv({
+        FERRY_WORKFLOW: ir.name,
+        FERRY_STEP: step.name,
+        FERRY_HEARTBEAT_SECONDS: step.heartbeatSeconds,
+      }),
     },
   });
   const queue = options.queues.get(step.queue)!;
