@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelayMs } from "./backoff.ts";
 import { CappedText, LastLine } from "./capture.ts";
 
 describe("CappedText", () => {
@@ -37,14 +36,5 @@ describe("LastLine", () => {
     line.write(Buffer.from("ok\ntoolong\n"));
     expect(line.value()).toBeUndefined();
     expect(line.overflow).toBe(true);
-  });
-});
-
-describe("backoffDelayMs", () => {
-  it("grows exponentially up to the cap, jittered below it", () => {
-    expect(backoffDelayMs(0, { baseMs: 100, maxMs: 1000 }, () => 1)).toBe(100);
-    expect(backoffDelayMs(3, { baseMs: 100, maxMs: 1000 }, () => 1)).toBe(800);
-    expect(backoffDelayMs(10, { baseMs: 100, maxMs: 1000 }, () => 1)).toBe(1000);
-    expect(backoffDelayMs(10, { baseMs: 100, maxMs: 1000 }, () => 0.25)).toBe(250);
   });
 });

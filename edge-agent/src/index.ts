@@ -3,7 +3,6 @@
 // "@ferry/edge-agent/local-run", so the agent never loads the ASL interpreter; test helpers live in
 // "@ferry/edge-agent/testing".
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
-export { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
 export {
@@ -21,7 +20,6 @@ export {
   type WorkerHooks,
   type WorkerMetrics,
 } from "./events.ts";
-export { Pulse, type PulseOptions } from "./heartbeat.ts";
 export {
   CallbackCompletion,
   type CallbackCompletionOptions,
@@ -47,7 +45,6 @@ export {
 } from "./output.ts";
 export type { Completion } from "./ports/completion.ts";
 export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
-export type { Queue, QueueMessage, ReceiveOptions } from "./ports/queue.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
   CONTAINER_LABEL,

@@ -1,4 +1,4 @@
-import type { Logger } from "pino";
+import type { Logger } from "@ferry/functions/worker";
 
 /** A worker's lifecycle; transitions only move forward. */
 export type WorkerState = "STARTING" | "RUNNING" | "DRAINING" | "STOPPED";

@@ -1,8 +1,8 @@
 import { FERRY_ERRORS } from "@ferry/dsl-compiler";
+import type { Queue } from "@ferry/functions/worker";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RecordingCompletion } from "./in-memory/completions.ts";
 import { InMemoryQueue } from "./in-memory/in-memory-queue.ts";
-import type { Queue } from "./ports/queue.ts";
 import { FakeRuntime } from "./testing/fake-runtime.ts";
 import { manifestOf, shStep, stepMessage } from "./testing/fixtures.ts";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.ts";

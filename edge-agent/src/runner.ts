@@ -9,17 +9,21 @@ import {
   type TaskFailure,
   toTaskFailure,
 } from "@ferry/dsl-compiler/contract";
-import type { Logger } from "pino";
-import { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
+import {
+  type BackoffOptions,
+  backoffDelayMs,
+  type Logger,
+  Pulse,
+  type Queue,
+  sleep,
+} from "@ferry/functions/worker";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
-import { Pulse } from "./heartbeat.ts";
 import type { JobDirs } from "./job-dirs.ts";
 import { INPUT_FILE, safeRelative } from "./job-paths.ts";
 import { packOutput, readStepError, readStepOutput, resolveInputRefs } from "./output.ts";
 import type { Completion } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
-import type { Queue } from "./ports/queue.ts";
 import type { Runtime, RuntimeResult } from "./runtimes/runtime.ts";
 
 /** Why a running step was stopped before it finished. */

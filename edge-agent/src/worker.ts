@@ -8,8 +8,15 @@ import {
   type ManifestStep,
   parseStepMessage,
 } from "@ferry/dsl-compiler/contract";
-import { type Logger, pino } from "pino";
-import { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
+import {
+  type BackoffOptions,
+  type Logger,
+  pollQueue,
+  type Queue,
+  type QueueMessage,
+  SILENT_LOGGER,
+  sleep,
+} from "@ferry/functions/worker";
 import { AgentError, messageOf } from "./errors.ts";
 import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
 import { JobDirs } from "./job-dirs.ts";
@@ -17,7 +24,6 @@ import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
 import type { Completion } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
-import type { Queue, QueueMessage } from "./ports/queue.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 import { Slots } from "./slots.ts";
@@ -90,7 +96,7 @@ export class Worker {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerOptions) {
-    this.logger = options.logger ?? pino({ level: "silent" });
+    this.logger = options.logger ?? SILENT_LOGGER;
     this.lifecycle = new Lifecycle(this.logger.child({ queue: options.queue.name }));
     this.manifests = Array.isArray(options.manifests)
       ? new ManifestStore({ manifests: options.manifests })
@@ -175,36 +181,20 @@ export class Worker {
   private async poll(): Promise<void> {
     const signal = this.stopReceiving.signal;
     const { queue } = this.options;
-    const waitSeconds = this.options.receiveWaitSeconds ?? 20;
-    for (let failures = 0; this.state === "RUNNING"; ) {
-      await this.slots.whenFree(signal);
-      if (signal.aborted) break;
-      const taken = this.slots.tryTake(Math.min(10, this.slots.free));
-      if (taken === 0) continue;
-      let messages: QueueMessage[];
-      const startedMs = performance.now();
-      try {
-        messages = await queue.receive({
-          maxMessages: taken,
-          waitSeconds,
-          visibilitySeconds: this.ctx.visibilitySeconds,
-          signal,
-        });
-        failures = 0;
-      } catch (error) {
-        this.slots.release(taken);
-        if (signal.aborted) break;
-        const delayMs = backoffDelayMs(failures++, this.ctx.backoff);
-        this.logger.warn(
-          { err: error, delayMs, queue: queue.name },
-          `receive failed (${messageOf(error)}); backing off`,
-        );
-        await sleep(delayMs, signal);
-        continue;
-      }
-      if (messages.length < taken) this.slots.release(taken - messages.length);
-      if (messages.length > 0)
-        this.ctx.metrics.received(messages.length, (performance.now() - startedMs) / 1000);
+    const batches = pollQueue(queue, {
+      signal,
+      waitSeconds: this.options.receiveWaitSeconds ?? 20,
+      visibilitySeconds: this.ctx.visibilitySeconds,
+      acquire: async (abort) => {
+        await this.slots.whenFree(abort);
+        return abort.aborted ? 0 : this.slots.tryTake(Math.min(10, this.slots.free));
+      },
+      release: (count) => this.slots.release(count),
+      backoff: this.ctx.backoff,
+      logger: this.logger,
+    });
+    for await (const { messages, receiveSeconds } of batches) {
+      this.ctx.metrics.received(messages.length, receiveSeconds);
       for (const message of messages) {
         if (signal.aborted) {
           // Received as the drain began: hand it straight back.
@@ -246,7 +236,7 @@ export class Worker {
       const running = this.running.get(attemptKey);
       if (running) {
         running.receipts.push(received.receipt);
-        running.logger.info("duplicate delivery of a running task: it will not run twice");
+        running.logger.info({}, "duplicate delivery of a running task: it will not run twice");
         return;
       }
       if (this.recent.has(attemptKey)) {

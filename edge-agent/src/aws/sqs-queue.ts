@@ -7,8 +7,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import type { Queue, QueueMessage, ReceiveOptions } from "@ferry/functions/worker";
 import { AgentError, messageOf } from "../errors.ts";
-import type { Queue, QueueMessage, ReceiveOptions } from "../ports/queue.ts";
 
 export interface SqsQueueOptions {
   client: SQSClient;

@@ -1,4 +1,4 @@
-import type { Queue, QueueMessage, ReceiveOptions } from "../ports/queue.ts";
+import type { Queue, QueueMessage, ReceiveOptions } from "@ferry/functions/worker";
 
 export interface DeadLetter {
   body: string;

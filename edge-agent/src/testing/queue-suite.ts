@@ -1,5 +1,5 @@
+import type { Queue } from "@ferry/functions/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Queue } from "../ports/queue.ts";
 
 export interface QueueHarness {
   queue: Queue;

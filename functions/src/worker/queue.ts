@@ -21,7 +21,7 @@ export interface ReceiveOptions {
 }
 
 /**
- * The worker's view of a task queue. Implementations: {@link InMemoryQueue}
+ * The worker's view of a task queue. Implementations: `InMemoryQueue`
  * (tests, `ferry run`) and `SqsQueue` (the field).
  */
 export interface Queue {

@@ -1,0 +1,7 @@
+// Shared worker pieces (no AWS SDK): used by the edge agent, `ferry run`,
+// `ferry functions serve` and the Lambda adapter.
+export { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
+export { jsonLogger, type Logger, SILENT_LOGGER } from "./logger.ts";
+export { type PollOptions, pollQueue, type ReceivedBatch } from "./poll.ts";
+export { Pulse, type PulseOptions } from "./pulse.ts";
+export type { Queue, QueueMessage, ReceiveOptions } from "./queue.ts";
