@@ -40,7 +40,7 @@ export {
   waitForExecution,
 } from "./deploy/executions.ts";
 export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
-export { SqsFunctionQueues } from "./deploy/sqs-function-queues.ts";
+export { SqsFunctionQueue } from "./deploy/sqs-function-queues.ts";
 export { InfraError, type InfraErrorCode } from "./errors.ts";
 export {
   type FerryFargateOptions,

@@ -2,13 +2,14 @@ import { parseArgs } from "node:util";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { FunctionHost, loadStepHandler, type ServedFunction } from "@ferry/functions";
-import { jsonLogger, SfnTaskClient } from "@ferry/functions/lambda";
+import { SfnTaskClient } from "@ferry/functions/lambda";
+import { jsonLogger } from "@ferry/functions/worker";
 import {
   clientConfig,
   LocalStackTaskClient,
   lambdaTimeoutSeconds,
   readDeployment,
-  SqsFunctionQueues,
+  SqsFunctionQueue,
 } from "@ferry/infra";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import {
@@ -75,6 +76,9 @@ export const functionsCommand: CliCommand = {
       return 1;
     }
     const context = awsContextFor(values, io.env, ir);
+    const config = clientConfig(context);
+    const sqs = new SQSClient(config);
+    const sfn = new SFNClient(config);
     let served: ServedFunction[];
     try {
       const deployment = await readDeployment(ir, context, { deadLetterQueues: false });
@@ -86,7 +90,7 @@ export const functionsCommand: CliCommand = {
         served.push({
           workflow: ir.name,
           step: step.name,
-          queueUrl: deployment.queues[step.queue]!.url,
+          queue: new SqsFunctionQueue(sqs, deployment.queues[step.queue]!.url),
           handler: await loadStepHandler(loaded.projectRoot, step.runtime.file, step.runtime.exportName),
           ...(step.heartbeatSeconds !== undefined ? { heartbeatSeconds: step.heartbeatSeconds } : {}),
           timeoutSeconds: lambdaTimeoutSeconds(step),
@@ -94,14 +98,12 @@ export const functionsCommand: CliCommand = {
         });
       }
     } catch (error) {
+      sqs.destroy();
+      sfn.destroy();
       return reportDeployError("functions serve", error, io);
     }
-    const config = clientConfig(context);
-    const sqs = new SQSClient(config);
-    const sfn = new SFNClient(config);
     const host = new FunctionHost({
       functions: served,
-      queues: new SqsFunctionQueues(sqs),
       tasks: context.endpoint ? new LocalStackTaskClient(new SfnTaskClient(sfn)) : new SfnTaskClient(sfn),
       logger: jsonLogger((line) => io.stdout(line), { workflow: ir.name }),
       concurrency,

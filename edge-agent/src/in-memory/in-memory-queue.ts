@@ -13,6 +13,9 @@ export interface InMemoryQueueOptions {
   onDeadLetter?: (letter: DeadLetter) => void;
 }
 
+/** What SQS gives a queue created without a VisibilityTimeout. */
+const SQS_DEFAULT_VISIBILITY_SECONDS = 30;
+
 interface Stored {
   id: string;
   body: string;
@@ -66,8 +69,9 @@ export class InMemoryQueue implements Queue {
 
   receive(options: ReceiveOptions): Promise<QueueMessage[]> {
     const max = Math.max(1, Math.min(10, options.maxMessages));
+    const visibilitySeconds = options.visibilitySeconds ?? SQS_DEFAULT_VISIBILITY_SECONDS;
     if (this.ready.length > 0 || options.waitSeconds <= 0 || options.signal?.aborted) {
-      return Promise.resolve(this.take(max, options.visibilitySeconds));
+      return Promise.resolve(this.take(max, visibilitySeconds));
     }
     return new Promise((resolve) => {
       const done = (messages: QueueMessage[]) => {
@@ -75,7 +79,7 @@ export class InMemoryQueue implements Queue {
         options.signal?.removeEventListener("abort", onAbort);
         resolve(messages);
       };
-      const waiter: Waiter = { max, visibilitySeconds: options.visibilitySeconds, resolve: done };
+      const waiter: Waiter = { max, visibilitySeconds, resolve: done };
       const leave = () => {
         const index = this.waiters.indexOf(waiter);
         if (index >= 0) this.waiters.splice(index, 1);

@@ -1,5 +1,5 @@
+import { jsonLogger, type Logger } from "../worker/logger.ts";
 import { type LambdaStepEnv, resolveLambdaConfig } from "./config.ts";
-import { jsonLogger, type Logger } from "./logger.ts";
 import { processSqsBatch } from "./process-batch.ts";
 import { SfnTaskClient } from "./sfn-task-client.ts";
 import type { LambdaContext, SqsBatchResponse, SqsEvent } from "./sqs-event.ts";

@@ -1,3 +1,4 @@
+import { Pulse } from "../worker/pulse.ts";
 import { classifyTaskCallError, errorText } from "./task-client.ts";
 
 export interface HeartbeatOptions {
@@ -15,33 +16,21 @@ export interface Heartbeat {
 }
 
 /**
- * Sends `SendTaskHeartbeat` every `intervalMs` while a step runs. At most one
- * beat is in flight: a tick that finds one still running is skipped.
+ * Sends `SendTaskHeartbeat` every `intervalMs` while a step runs, on the
+ * workers' one {@link Pulse}, and stops beating once the task is gone.
  */
 export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
-  let inFlight: Promise<void> | undefined;
-  let stopped = false;
-  const tick = () => {
-    if (inFlight || stopped) return;
-    inFlight = options
-      .beat()
-      .catch((error: unknown) => {
-        if (classifyTaskCallError(error) === "gone") {
-          stopped = true;
-          clearInterval(timer);
-          options.onGone(errorText(error));
-        } else options.onError(errorText(error));
-      })
-      .finally(() => {
-        inFlight = undefined;
-      });
-  };
-  const timer = setInterval(tick, options.intervalMs);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await inFlight;
+  let gone = false;
+  const pulse: Pulse = new Pulse({
+    intervalMs: options.intervalMs,
+    send: () => options.beat(),
+    onError: (error) => {
+      if (classifyTaskCallError(error) !== "gone") return options.onError(errorText(error));
+      if (gone) return;
+      gone = true;
+      void pulse.stop();
+      options.onGone(errorText(error));
     },
-  };
+  }).start();
+  return { stop: () => pulse.stop() };
 }

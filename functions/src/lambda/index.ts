@@ -7,7 +7,6 @@ export {
 } from "./config.ts";
 export { createSqsHandler, type SqsHandlerOptions, type SqsStepHandler } from "./handler.ts";
 export { type Heartbeat, type HeartbeatOptions, startHeartbeat } from "./heartbeat.ts";
-export { jsonLogger, type Logger } from "./logger.ts";
 export { type BatchDeps, processRecord, processSqsBatch, type RecordOutcome } from "./process-batch.ts";
 export { SfnTaskClient } from "./sfn-task-client.ts";
 export type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./sqs-event.ts";

@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { NonRetriableError } from "../errors.ts";
 import type { StepHandler } from "../step-adapter.ts";
 import { stepMessage } from "../testing.ts";
+import type { Logger } from "../worker/logger.ts";
 import type { ResolvedLambdaConfig } from "./config.ts";
-import type { Logger } from "./logger.ts";
 import { processSqsBatch } from "./process-batch.ts";
 import type { SqsEvent } from "./sqs-event.ts";
 import type { TaskClient } from "./task-client.ts";
@@ -51,9 +51,10 @@ const quietLogger = (): Logger & {
   lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }>;
 } => {
   const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
-  const at = (level: string) => (message: string, fields?: Record<string, unknown>) =>
+  const at = (level: string) => (fields: Record<string, unknown>, message: string) =>
     lines.push({ level, message, fields });
-  return { lines, info: at("info"), warn: at("warn"), error: at("error") };
+  const logger = { lines, info: at("info"), warn: at("warn"), error: at("error"), child: () => logger };
+  return logger;
 };
 
 function event(...bodies: unknown[]): SqsEvent {

@@ -1,9 +1,9 @@
 import { parseStepMessage, type StepMessage, toTaskFailure } from "@ferry/dsl-compiler/contract";
 import { InvalidOutputError, StepTimeoutError } from "../errors.ts";
 import { runFunctionStep, type StepHandler, type StepResult } from "../step-adapter.ts";
+import type { Logger } from "../worker/logger.ts";
 import type { ResolvedLambdaConfig } from "./config.ts";
 import { startHeartbeat } from "./heartbeat.ts";
-import type { Logger } from "./logger.ts";
 import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./sqs-event.ts";
 import { classifyTaskCallError, errorText, type TaskClient } from "./task-client.ts";
 
@@ -60,12 +60,8 @@ export async function processRecord(
   const reason = parsed.ok ? mismatch(parsed.message, config) : parsed.reason;
   if (!parsed.ok || reason) {
     logger.error(
+      { messageId: record.messageId, receiveCount, reason },
       "rejected step message; it goes to the dead-letter queue after the queue's maxReceiveCount",
-      {
-        messageId: record.messageId,
-        receiveCount,
-        reason,
-      },
     );
     return { kind: "rejected", reason: reason ?? "invalid step message" };
   }
@@ -88,35 +84,33 @@ export async function processRecord(
             goneReason = why;
             controller.abort(new Error(`the task is over: ${why}`));
           },
-          onError: (why) => logger.warn("heartbeat failed; the next one retries", { ...fields, reason: why }),
+          onError: (why) => logger.warn({ ...fields, reason: why }, "heartbeat failed; the next one retries"),
         })
       : undefined;
   const result = await runWithin(timeLeftMs, controller, message, deps.handler);
   await heartbeat?.stop();
   if (goneReason) {
-    logger.warn("the task ended while the step ran; its result is dropped", {
-      ...fields,
-      reason: goneReason,
-    });
+    logger.warn(
+      { ...fields, reason: goneReason },
+      "the task ended while the step ran; its result is dropped",
+    );
     return { kind: "gone", reason: goneReason };
   }
   const outcome = await answer(message.token, result, deps.tasks);
   const durationMs = Date.now() - started;
   if (outcome.kind === "answered") {
     const failure = result.ok ? {} : { error: result.failure.error, cause: result.failure.cause };
-    logger.info(`step ${outcome.status}`, { ...fields, durationMs, ...failure });
+    logger.info({ ...fields, durationMs, ...failure }, `step ${outcome.status}`);
   } else if (outcome.kind === "gone") {
-    logger.warn("the task ended before the answer arrived; its result is dropped", {
-      ...fields,
-      durationMs,
-      reason: outcome.reason,
-    });
+    logger.warn(
+      { ...fields, durationMs, reason: outcome.reason },
+      "the task ended before the answer arrived; its result is dropped",
+    );
   } else {
-    logger.error("could not answer Step Functions; the message returns to the queue", {
-      ...fields,
-      durationMs,
-      reason: outcome.reason,
-    });
+    logger.error(
+      { ...fields, durationMs, reason: outcome.reason },
+      "could not answer Step Functions; the message returns to the queue",
+    );
   }
   return outcome;
 }

@@ -1,28 +1,26 @@
 import type { TaskFailure } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
-import type { Logger } from "../lambda/logger.ts";
 import type { TaskClient } from "../lambda/task-client.ts";
 import { stepMessage } from "../testing.ts";
-import { FunctionHost, type FunctionQueueClient, type FunctionQueueMessage } from "./function-host.ts";
+import { SILENT_LOGGER } from "../worker/logger.ts";
+import type { QueueMessage, ReceiveOptions } from "../worker/queue.ts";
+import { FunctionHost, type FunctionQueue } from "./function-host.ts";
 
 /** An in-memory queue port: hands out the given messages once, records deletes. */
-class FakeQueues implements FunctionQueueClient {
+class FakeQueues implements FunctionQueue {
+  readonly name = "fake";
   readonly deleted: string[] = [];
-  constructor(private pending: FunctionQueueMessage[]) {}
+  constructor(private pending: QueueMessage[]) {}
 
-  async receive(
-    _url: string,
-    options: { maxMessages: number; signal: AbortSignal },
-  ): Promise<FunctionQueueMessage[]> {
+  async receive(options: ReceiveOptions): Promise<QueueMessage[]> {
     const batch = this.pending.splice(0, options.maxMessages);
     if (batch.length > 0) return batch;
-    await new Promise((resolve) => options.signal.addEventListener("abort", resolve, { once: true }));
+    await new Promise((resolve) => options.signal?.addEventListener("abort", resolve, { once: true }));
     return [];
   }
 
-  async deleteBatch(_url: string, receipts: string[]) {
-    this.deleted.push(...receipts);
-    return [];
+  async delete(receipt: string) {
+    this.deleted.push(receipt);
   }
 }
 
@@ -39,10 +37,8 @@ class RecordingTasks implements TaskClient {
   }
 }
 
-const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-function message(id: string, body: string): FunctionQueueMessage {
-  return { messageId: id, receiptHandle: `r-${id}`, body, receiveCount: 1 };
+function message(id: string, body: string): QueueMessage {
+  return { id, receipt: `r-${id}`, body, receiveCount: 1 };
 }
 
 async function serve(
@@ -52,10 +48,9 @@ async function serve(
   until: (host: FunctionHost) => boolean,
 ) {
   const host = new FunctionHost({
-    functions: [{ workflow: "hello", step: "load", queueUrl: "q", handler, timeoutSeconds: 30 }],
-    queues,
+    functions: [{ workflow: "hello", step: "load", queue: queues, handler, timeoutSeconds: 30 }],
     tasks,
-    logger: silent,
+    logger: SILENT_LOGGER,
     concurrency: 1,
   });
   host.start();

@@ -1,39 +1,24 @@
+import { formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
 import { resolveLambdaConfig } from "../lambda/config.ts";
-import type { Logger } from "../lambda/logger.ts";
 import { processSqsBatch } from "../lambda/process-batch.ts";
 import type { SqsEvent } from "../lambda/sqs-event.ts";
 import type { TaskClient } from "../lambda/task-client.ts";
-
-/** One received SQS message, as the host needs it. */
-export interface FunctionQueueMessage {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  receiveCount: number;
-}
+import type { BackoffOptions } from "../worker/backoff.ts";
+import type { Logger } from "../worker/logger.ts";
+import { pollQueue } from "../worker/poll.ts";
+import type { Queue, QueueMessage } from "../worker/queue.ts";
 
 /**
- * The SQS calls the host makes, behind a port so this package stays free of
- * the SQS SDK; `ferry functions serve` passes an SQS-backed implementation.
+ * What the host needs of a step's queue: the worker's `Queue` port, minus
+ * dead-lettering, which the queue's redrive policy does, as for Lambda.
  */
-export interface FunctionQueueClient {
-  /** Long-polls; resolves with no messages after `waitSeconds`, or when `signal` aborts (rejecting is fine then). */
-  receive(
-    queueUrl: string,
-    options: { maxMessages: number; waitSeconds: number; signal: AbortSignal },
-  ): Promise<FunctionQueueMessage[]>;
-  /** Deletes the messages; returns the receipt handles that could not be deleted, with the reason. */
-  deleteBatch(
-    queueUrl: string,
-    receiptHandles: string[],
-  ): Promise<Array<{ receiptHandle: string; reason: string }>>;
-}
+export type FunctionQueue = Pick<Queue, "name" | "receive" | "delete">;
 
 /** One function step's queue, served the way its Lambda event source mapping would. */
 export interface ServedFunction {
   workflow: string;
   step: string;
-  queueUrl: string;
+  queue: FunctionQueue;
   /** The user's handler export (checked when called, as in Lambda). */
   handler: unknown;
   /** The step's heartbeatSeconds, as the construct passes it in `FERRY_HEARTBEAT_SECONDS`. */
@@ -46,15 +31,14 @@ export interface ServedFunction {
 
 export interface FunctionHostOptions {
   functions: ServedFunction[];
-  queues: FunctionQueueClient;
   tasks: TaskClient;
   logger: Logger;
   /** Invocations in flight per queue, like Lambda's pollers. @default 4 */
   concurrency?: number;
   /** Long-poll wait. @default 20 */
   waitSeconds?: number;
-  /** Longest pause after failed receives. @default 30_000 */
-  maxBackoffMs?: number;
+  /** Pause after failed receives (jittered). @default up to 30 s */
+  backoff?: BackoffOptions;
 }
 
 /** Counts of what the host did, for logs and tests. */
@@ -66,13 +50,13 @@ export interface FunctionHostStats {
 }
 
 /**
- * A local stand-in for Lambda's SQS event source mapping: long-polls each
- * function step's queue and calls the exact Lambda adapter
- * (`processSqsBatch`) with an SQS event, then does what the mapping does
- * with `ReportBatchItemFailures`: deletes the records that did not fail and
- * leaves the failed ones to reappear after the queue's visibility timeout
- * (and reach the dead-letter queue after `maxReceiveCount`). An invocation
- * that throws returns its whole batch.
+ * A local stand-in for Lambda's SQS event source mapping: polls each
+ * function step's queue with the workers' poll loop and calls the exact
+ * Lambda adapter (`processSqsBatch`) with an SQS event, then does what the
+ * mapping does with `ReportBatchItemFailures`: deletes the records that did
+ * not fail and leaves the failed ones to reappear after the queue's
+ * visibility timeout (and reach the dead-letter queue after
+ * `maxReceiveCount`). An invocation that throws returns its whole batch.
  */
 export class FunctionHost {
   readonly stats: FunctionHostStats = { invocations: 0, deleted: 0, returned: 0, receiveErrors: 0 };
@@ -87,19 +71,19 @@ export class FunctionHost {
     if (this.loops.length > 0) return;
     const concurrency = this.options.concurrency ?? 4;
     for (const fn of this.options.functions) {
-      const config = resolveLambdaConfig({
-        FERRY_WORKFLOW: fn.workflow,
-        FERRY_STEP: fn.step,
-        ...(fn.heartbeatSeconds !== undefined
-          ? { FERRY_HEARTBEAT_SECONDS: String(fn.heartbeatSeconds) }
-          : {}),
-      });
+      const config = resolveLambdaConfig(
+        formatFunctionStepEnv({
+          FERRY_WORKFLOW: fn.workflow,
+          FERRY_STEP: fn.step,
+          FERRY_HEARTBEAT_SECONDS: fn.heartbeatSeconds,
+        }),
+      );
       for (let i = 0; i < concurrency; i++) this.loops.push(this.poll(fn, config));
     }
-    this.options.logger.info("serving function steps", {
-      steps: this.options.functions.map((f) => f.step),
-      concurrency,
-    });
+    this.options.logger.info(
+      { steps: this.options.functions.map((f) => f.step), concurrency },
+      "serving function steps",
+    );
   }
 
   /** Stops receiving and waits up to `graceMs` for running invocations. Returns whether they all finished. */
@@ -118,31 +102,18 @@ export class FunctionHost {
   }
 
   private async poll(fn: ServedFunction, config: ReturnType<typeof resolveLambdaConfig>): Promise<void> {
-    const signal = this.stopReceiving.signal;
-    const { queues, logger } = this.options;
-    let failures = 0;
-    while (!signal.aborted) {
-      let messages: FunctionQueueMessage[];
-      try {
-        messages = await queues.receive(fn.queueUrl, {
-          maxMessages: fn.batchSize ?? 1,
-          waitSeconds: this.options.waitSeconds ?? 20,
-          signal,
-        });
-        failures = 0;
-      } catch (error) {
-        if (signal.aborted) break;
+    const batches = pollQueue(fn.queue, {
+      signal: this.stopReceiving.signal,
+      waitSeconds: this.options.waitSeconds ?? 20,
+      acquire: () => fn.batchSize ?? 1,
+      ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      logger: this.options.logger.child({ step: fn.step }),
+      onReceiveError: () => {
         this.stats.receiveErrors += 1;
-        const delayMs = Math.min(this.options.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(failures++, 10));
-        logger.warn("receive failed; backing off", {
-          step: fn.step,
-          delayMs,
-          reason: (error as Error).message,
-        });
-        await sleep(delayMs, signal);
-        continue;
-      }
-      if (messages.length === 0) continue;
+      },
+    });
+    // One invocation at a time per poller, as a Lambda poller waits for its invocation.
+    for await (const { messages } of batches) {
       const invocation = this.invoke(fn, config, messages);
       this.inFlight.add(invocation);
       try {
@@ -156,14 +127,14 @@ export class FunctionHost {
   private async invoke(
     fn: ServedFunction,
     config: ReturnType<typeof resolveLambdaConfig>,
-    messages: FunctionQueueMessage[],
+    messages: QueueMessage[],
   ): Promise<void> {
-    const { queues, logger } = this.options;
+    const { logger } = this.options;
     this.stats.invocations += 1;
     const deadline = Date.now() + fn.timeoutSeconds * 1000;
     const event: SqsEvent = {
       Records: messages.map((m) => ({
-        messageId: m.messageId,
+        messageId: m.id,
         body: m.body,
         attributes: { ApproximateReceiveCount: String(m.receiveCount) },
       })),
@@ -177,46 +148,26 @@ export class FunctionHost {
       );
       failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     } catch (error) {
-      logger.error("invocation failed; the whole batch returns to the queue", {
-        step: fn.step,
-        reason: (error as Error).message,
-      });
+      logger.error(
+        { step: fn.step, reason: (error as Error).message },
+        "invocation failed; the whole batch returns to the queue",
+      );
       this.stats.returned += messages.length;
       return;
     }
-    const done = messages.filter((m) => !failed.has(m.messageId));
+    const done = messages.filter((m) => !failed.has(m.id));
     this.stats.returned += messages.length - done.length;
-    if (done.length === 0) return;
-    try {
-      const notDeleted = await queues.deleteBatch(
-        fn.queueUrl,
-        done.map((m) => m.receiptHandle),
-      );
-      this.stats.deleted += done.length - notDeleted.length;
-      for (const f of notDeleted) {
-        logger.warn("could not delete an answered message; it will be delivered again", {
-          step: fn.step,
-          reason: f.reason,
-        });
+    const deletes = await Promise.allSettled(done.map((m) => fn.queue.delete(m.receipt)));
+    for (const result of deletes) {
+      if (result.status === "fulfilled") {
+        this.stats.deleted += 1;
+        continue;
       }
-    } catch (error) {
       // As with Lambda, an answered message that could not be deleted comes back; the task token is then gone.
-      logger.warn("could not delete answered messages; they will be delivered again", {
-        step: fn.step,
-        reason: (error as Error).message,
-      });
+      logger.warn(
+        { step: fn.step, reason: (result.reason as Error).message },
+        "could not delete an answered message; it will be delivered again",
+      );
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -7,8 +7,8 @@ export interface PollOptions {
   signal: AbortSignal;
   /** Long-poll wait of each receive. @default 20 */
   waitSeconds?: number;
-  /** Visibility timeout given to received messages. */
-  visibilitySeconds: number;
+  /** Visibility timeout given to received messages. @default the queue's own */
+  visibilitySeconds?: number;
   /**
    * Resolves with how many messages the consumer can take now (1–10), waiting
    * until it can take at least one; 0 (e.g. on abort) skips this receive.
@@ -36,7 +36,10 @@ export interface ReceivedBatch {
  * two `next()` calls holds the loop back, as a Lambda poller waits for its
  * invocation.
  */
-export async function* pollQueue(queue: Queue, options: PollOptions): AsyncGenerator<ReceivedBatch> {
+export async function* pollQueue(
+  queue: Pick<Queue, "name" | "receive">,
+  options: PollOptions,
+): AsyncGenerator<ReceivedBatch> {
   const { signal, logger } = options;
   const acquire = options.acquire ?? (() => 1);
   const release = options.release ?? (() => {});
@@ -53,7 +56,7 @@ export async function* pollQueue(queue: Queue, options: PollOptions): AsyncGener
       messages = await queue.receive({
         maxMessages: taken,
         waitSeconds: options.waitSeconds ?? 20,
-        visibilitySeconds: options.visibilitySeconds,
+        ...(options.visibilitySeconds !== undefined ? { visibilitySeconds: options.visibilitySeconds } : {}),
         signal,
       });
       failures = 0;

@@ -14,8 +14,8 @@ export interface ReceiveOptions {
   maxMessages: number;
   /** Long-poll wait: resolve with nothing after this long. */
   waitSeconds: number;
-  /** Visibility timeout given to the received messages. */
-  visibilitySeconds: number;
+  /** Visibility timeout given to the received messages. @default the queue's own (SQS: 30 s unless configured) */
+  visibilitySeconds?: number;
   /** Aborting ends the long poll early with no messages. */
   signal?: AbortSignal;
 }

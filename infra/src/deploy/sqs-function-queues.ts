@@ -1,51 +1,39 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { FunctionQueueClient, FunctionQueueMessage } from "@ferry/functions";
+import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { FunctionQueue } from "@ferry/functions";
+import type { QueueMessage, ReceiveOptions } from "@ferry/functions/worker";
 
-/** SQS's limit on one DeleteMessageBatch. */
-const DELETE_BATCH_MAX = 10;
+/**
+ * A function step's queue for `ferry functions serve`, over the AWS SDK's SQS
+ * client. Receives keep the queue's own visibility timeout, as Lambda's
+ * event source mapping does; poison messages reach the dead-letter queue
+ * through the queue's redrive policy.
+ */
+export class SqsFunctionQueue implements FunctionQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    readonly name: string,
+  ) {}
 
-/** The function host's queue port over the AWS SDK's SQS client. */
-export class SqsFunctionQueues implements FunctionQueueClient {
-  constructor(private readonly sqs: SQSClient) {}
-
-  async receive(
-    queueUrl: string,
-    options: { maxMessages: number; waitSeconds: number; signal: AbortSignal },
-  ): Promise<FunctionQueueMessage[]> {
+  async receive(options: ReceiveOptions): Promise<QueueMessage[]> {
     const out = await this.sqs.send(
       new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
+        QueueUrl: this.name,
         MaxNumberOfMessages: options.maxMessages,
         WaitTimeSeconds: options.waitSeconds,
+        ...(options.visibilitySeconds !== undefined ? { VisibilityTimeout: options.visibilitySeconds } : {}),
         MessageSystemAttributeNames: ["ApproximateReceiveCount"],
       }),
-      { abortSignal: options.signal },
+      options.signal ? { abortSignal: options.signal } : {},
     );
     return (out.Messages ?? []).map((m) => ({
-      messageId: m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
+      id: m.MessageId!,
+      receipt: m.ReceiptHandle!,
       body: m.Body ?? "",
       receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
     }));
   }
 
-  async deleteBatch(
-    queueUrl: string,
-    receiptHandles: string[],
-  ): Promise<Array<{ receiptHandle: string; reason: string }>> {
-    const failed: Array<{ receiptHandle: string; reason: string }> = [];
-    for (let start = 0; start < receiptHandles.length; start += DELETE_BATCH_MAX) {
-      const chunk = receiptHandles.slice(start, start + DELETE_BATCH_MAX);
-      const out = await this.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: chunk.map((receiptHandle, i) => ({ Id: String(i), ReceiptHandle: receiptHandle })),
-        }),
-      );
-      for (const f of out.Failed ?? []) {
-        failed.push({ receiptHandle: chunk[Number(f.Id)] ?? "", reason: `${f.Code}: ${f.Message ?? ""}` });
-      }
-    }
-    return failed;
+  async delete(receipt: string): Promise<void> {
+    await this.sqs.send(new DeleteMessageCommand({ QueueUrl: this.name, ReceiptHandle: receipt }));
   }
 }
