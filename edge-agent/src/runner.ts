@@ -125,6 +125,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
         step,
         input,
         inputJson,
+        jobFiles: message.jobFiles,
         jobDir,
         env: {
           FERRY_WORKFLOW: message.workflow,

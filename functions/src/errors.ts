@@ -47,11 +47,11 @@ export class InvalidOutputError extends FunctionError {
   }
 }
 
-/** The step's handler export is missing or not a function. */
+/** The step's handler export is missing or not a function: another attempt cannot fix that. */
 export class InvalidHandlerError extends FunctionError {
   override readonly name = "InvalidHandlerError";
   constructor(message: string) {
-    super("INVALID_HANDLER", FERRY_ERRORS.runtime, message);
+    super("INVALID_HANDLER", FERRY_ERRORS.nonRetriable, message);
   }
 }
 

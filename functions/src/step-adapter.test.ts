@@ -85,11 +85,11 @@ describe("runFunctionStep", () => {
     expect(result.ok ? undefined : result.failure.error).toBe(FERRY_ERRORS.invalidOutput);
   });
 
-  it("given an export that is not a function, when run, then the failure is Ferry.RuntimeError naming the fix", async () => {
+  it("given an export that is not a function, when run, then the failure is Ferry.NonRetriable naming the fix (another attempt cannot fix it)", async () => {
     const result = await runFunctionStep({ not: "a function" } as never, stepMessage());
     expect(result).toEqual({
       ok: false,
-      failure: { error: FERRY_ERRORS.runtime, cause: expect.stringContaining("export a function") },
+      failure: { error: FERRY_ERRORS.nonRetriable, cause: expect.stringContaining("export a function") },
     });
   });
 

@@ -20,6 +20,8 @@ export interface StepContext {
   attempt: number;
   /** Where this execution's job files live. */
   jobFiles: { bucket: string; prefix: string };
+  /** The attempt's job folder on this machine, when the worker staged job files (edge agent, `ferry run`); absent on Lambda. */
+  jobDir?: string;
   /** Aborted when the runtime stops waiting for the handler (time limit, shutdown); pass it to fetch and SDK calls. */
   signal: AbortSignal;
 }
@@ -37,7 +39,21 @@ export type StepResult = { ok: true; output: StepOutput } | { ok: false; failure
 export interface RunStepOptions {
   /** @default a signal that never aborts */
   signal?: AbortSignal;
+  /** Sets `context.jobDir`. */
+  jobDir?: string;
+  /**
+   * Largest output accepted. Workers that store large outputs as job files
+   * (the edge agent) pass `Infinity`.
+   * @default Step Functions' payload limit
+   */
+  maxOutputBytes?: number;
 }
+
+/**
+ * The one function host: every runtime of `function` steps (Lambda,
+ * `ferry functions serve`, the edge agent, `ferry run`) calls handlers
+ * through {@link runFunctionStep}, so they all get the same {@link StepContext}.
+ */
 
 /**
  * Runs one function step: calls the handler and checks its output. Never
@@ -62,17 +78,18 @@ export async function runFunctionStep(
       step: message.step,
       attempt: message.attempt,
       jobFiles: { ...message.jobFiles },
+      ...(options.jobDir !== undefined ? { jobDir: options.jobDir } : {}),
       signal: options.signal ?? new AbortController().signal,
     };
     const returned: unknown = await handler(message.input, context);
-    return { ok: true, output: checkOutput(message.step, returned) };
+    return { ok: true, output: checkOutput(message.step, returned, options.maxOutputBytes) };
   } catch (error) {
     return { ok: false, failure: toTaskFailure(error) };
   }
 }
 
 /** Returns the output as Step Functions will see it (a JSON round trip), or throws `InvalidOutputError`. */
-export function checkOutput(step: string, value: unknown): StepOutput {
+export function checkOutput(step: string, value: unknown, maxBytes = MAX_PAYLOAD_BYTES): StepOutput {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     throw new InvalidOutputError(
       `step "${step}": the handler returned ${describe(value)}; return a JSON object, e.g. { "rows": 3 }`,
@@ -88,7 +105,7 @@ export function checkOutput(step: string, value: unknown): StepOutput {
     );
   }
   const bytes = Buffer.byteLength(json, "utf8");
-  if (bytes > MAX_PAYLOAD_BYTES) {
+  if (bytes > maxBytes) {
     throw new InvalidOutputError(
       `step "${step}": the output is ${bytes} bytes, over Step Functions' ${MAX_PAYLOAD_BYTES}-byte limit; write large data as job files under context.jobFiles and return their keys`,
     );

@@ -34,9 +34,9 @@ export class InProcessFunctionRuntime implements Runtime {
         step: request.step.name,
         attempt: Number(env.FERRY_ATTEMPT ?? 1),
         input: request.input,
-        jobFiles: { bucket: "local", prefix: request.jobDir },
+        jobFiles: request.jobFiles,
       },
-      { signal: request.signal },
+      { signal: request.signal, jobDir: request.jobDir },
     );
     const base = { stdout: "", stderr: "", stdoutBytes: 0, stderrBytes: 0, aborted: request.signal.aborted };
     return result.ok

@@ -38,6 +38,7 @@ function request(signal = new AbortController().signal) {
     step: manifest.steps.train!,
     input: { input: {}, deps: {} },
     inputJson: '{"input":{},"deps":{}}',
+    jobFiles: { bucket: "local", prefix: "" },
     jobDir: "/var/lib/ferry/work/job-1",
     env: { FERRY_EXECUTION: "exec-1", FERRY_STEP: "train" },
     signal,

@@ -1,56 +1,41 @@
 // Runs one `function` step in its own Node process (started by FunctionRuntime
-// with tsx loaded): imports the handler, calls it with the step input from
-// stdin, and writes `{ ok, output | error }` to the result file. Kept tiny:
-// everything else (timeouts, logs, output size) is the worker's job.
-import { writeFileSync } from "node:fs";
+// with tsx loaded): imports the handler and calls it through the one function
+// host, `runFunctionStep`, with the step message from stdin, then writes the
+// `StepResult` to the result file. Kept tiny: everything else (timeouts, logs,
+// staging, large outputs) is the worker's job.
+import { readFileSync, writeFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-
-interface HostError {
-  name: string;
-  message: string;
-  taskError?: string;
-}
+import type { StepMessage } from "@ferry/dsl-compiler/contract";
+import { toTaskFailure } from "@ferry/dsl-compiler/contract";
+import { InvalidHandlerError, runFunctionStep, type StepHandler, type StepResult } from "@ferry/functions";
 
 async function main(): Promise<void> {
   const file = process.env.FERRY_FUNCTION_FILE!;
   const exportName = process.env.FERRY_FUNCTION_EXPORT!;
   const resultPath = process.env.FERRY_FUNCTION_RESULT!;
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const input: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  const message = JSON.parse(readFileSync(process.env.FERRY_FUNCTION_MESSAGE!, "utf8")) as StepMessage;
+  let result: StepResult;
   try {
     const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     const handler = module[exportName];
     if (typeof handler !== "function") {
-      throw Object.assign(
-        new Error(
-          `${file} has no exported function "${exportName}" (exports: ${Object.keys(module).join(", ") || "none"})`,
-        ),
-        {
-          taskError: "Ferry.NonRetriable",
-        },
+      throw new InvalidHandlerError(
+        `${file} has no exported function "${exportName}" (exports: ${Object.keys(module).join(", ") || "none"})`,
       );
     }
-    const output: unknown = await handler(input, {
-      workflow: process.env.FERRY_WORKFLOW,
-      execution: process.env.FERRY_EXECUTION,
-      step: process.env.FERRY_STEP,
-      attempt: Number(process.env.FERRY_ATTEMPT),
-      jobDir: process.env.FERRY_JOB_DIR,
+    result = await runFunctionStep(handler as StepHandler, message, {
+      jobDir: process.env.FERRY_JOB_DIR!,
+      // The worker stores outputs over the payload limit as job files.
+      maxOutputBytes: Number.POSITIVE_INFINITY,
     });
-    writeFileSync(resultPath, JSON.stringify({ ok: true, output: output ?? null }));
   } catch (thrown) {
-    const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-    const taskError = (error as { taskError?: unknown }).taskError;
-    const described: HostError = {
-      name: error.name,
-      message: error.stack ?? error.message,
-      ...(typeof taskError === "string" ? { taskError } : {}),
-    };
-    process.stderr.write(`${error.stack ?? error.message}\n`);
-    writeFileSync(resultPath, JSON.stringify({ ok: false, error: described }));
+    result = { ok: false, failure: toTaskFailure(thrown) };
+  }
+  if (!result.ok) {
+    process.stderr.write(`${result.failure.error}: ${result.failure.cause}\n`);
     process.exitCode = 1;
   }
+  writeFileSync(resultPath, JSON.stringify(result));
 }
 
 await main();

@@ -26,9 +26,9 @@ describe("FunctionRuntime", () => {
     const project = await mkdtemp(join(tmpdir(), "ferry-fn-"));
     await writeFile(
       join(project, "ok.ts"),
-      `export async function handler(input: { input: { n: number } }, ctx: { step: string }): Promise<object> {
+      `export async function handler(input: { input: { n: number } }, ctx: { step: string; attempt: number; jobDir: string; jobFiles: object; signal: AbortSignal }): Promise<object> {
         console.log("logging does not disturb the output");
-        return { doubled: input.input.n * 2, step: ctx.step };
+        return { doubled: input.input.n * 2, step: ctx.step, attempt: ctx.attempt, hasJobDir: typeof ctx.jobDir === "string", jobFiles: ctx.jobFiles, signal: ctx.signal instanceof AbortSignal };
       }\n`,
     );
     await writeFile(
@@ -67,8 +67,22 @@ describe("FunctionRuntime", () => {
 
   it("given a TypeScript handler, then its return value is the output", async () => {
     expect(await run("ok", { n: 21 })).toEqual(
-      expect.objectContaining({ kind: "success", output: { doubled: 42, step: "ok" } }),
+      expect.objectContaining({
+        kind: "success",
+        output: expect.objectContaining({
+          doubled: 42,
+          step: "ok",
+          attempt: 1,
+          hasJobDir: true,
+          signal: true,
+        }),
+      }),
     );
+  });
+
+  it("given any handler, then it gets the one handler context the Lambda adapter gives (jobFiles included)", async () => {
+    const record = (await run("ok", { n: 1 })) as { output: { jobFiles: unknown } };
+    expect(record.output.jobFiles).toEqual(stepMessage({}).jobFiles);
   });
 
   it("given a handler throwing a named error, then that name reaches Step Functions", async () => {

@@ -1,13 +1,14 @@
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { toTaskFailure } from "@ferry/dsl-compiler/contract";
+import type { StepResult } from "@ferry/functions";
 import { AgentError } from "../errors.ts";
 import { ProcessRuntime, type ProcessRuntimeOptions } from "./process.ts";
 import type { Runtime, RuntimeRequest, RuntimeResult } from "./runtime.ts";
 
 const HOST_SCRIPT = fileURLToPath(new URL("./function-host.ts", import.meta.url));
 const RESULT_FILE = ".function-result.json";
+const MESSAGE_FILE = ".function-message.json";
 
 export interface FunctionRuntimeOptions extends ProcessRuntimeOptions {
   /** Node binary. @default process.execPath */
@@ -45,6 +46,21 @@ export class FunctionRuntime implements Runtime {
     }
     const file = isAbsolute(runtime.file) ? runtime.file : resolve(this.projectDir, runtime.file);
     const resultPath = join(request.jobDir, RESULT_FILE);
+    const messagePath = join(request.jobDir, MESSAGE_FILE);
+    const env = request.env;
+    await writeFile(
+      messagePath,
+      JSON.stringify({
+        v: 1,
+        token: "edge",
+        workflow: env.FERRY_WORKFLOW ?? "",
+        execution: env.FERRY_EXECUTION ?? "",
+        step: request.step.name,
+        attempt: Number(env.FERRY_ATTEMPT ?? 1),
+        input: request.input,
+        jobFiles: request.jobFiles,
+      }),
+    );
     const result = await this.processes.run({
       ...request,
       step: {
@@ -57,23 +73,19 @@ export class FunctionRuntime implements Runtime {
             FERRY_FUNCTION_FILE: file,
             FERRY_FUNCTION_EXPORT: runtime.exportName,
             FERRY_FUNCTION_RESULT: resultPath,
+            FERRY_FUNCTION_MESSAGE: messagePath,
           },
         },
       },
     });
     if (result.aborted) return result;
-    let reply:
-      | { ok: true; output: unknown }
-      | { ok: false; error: { name: string; message: string; taskError?: string } };
+    let reply: StepResult;
     try {
       reply = JSON.parse(await readFile(resultPath, "utf8"));
     } catch {
       // No result file: the host itself died (out of memory, killed); the exit code tells.
       return result;
     }
-    if (reply.ok) return { ...result, output: { value: reply.output } };
-    const error = Object.assign(new Error(reply.error.message), { name: reply.error.name });
-    if (reply.error.taskError) Object.assign(error, { taskError: reply.error.taskError });
-    return { ...result, failure: toTaskFailure(error) };
+    return reply.ok ? { ...result, output: { value: reply.output } } : { ...result, failure: reply.failure };
   }
 }

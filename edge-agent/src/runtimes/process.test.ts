@@ -19,6 +19,7 @@ describe("ProcessRuntime", () => {
       step,
       input: { input: {}, deps: {} },
       inputJson: "{}",
+      jobFiles: { bucket: "local", prefix: "" },
       jobDir: tmpdir(),
       env: {},
       signal: new AbortController().signal,

@@ -7,6 +7,8 @@ export interface RuntimeRequest {
   input: StepInput;
   /** `input` serialized once; written to stdin. */
   inputJson: string;
+  /** Where the execution's job files live (the message's `jobFiles`). */
+  jobFiles: { bucket: string; prefix: string };
   /** Host folder holding the attempt's job files (mounted at `/ferry/job` in containers). */
   jobDir: string;
   /** `FERRY_*` variables the worker sets (execution, step, attempt…); the runtime adds the job-dir ones. */
