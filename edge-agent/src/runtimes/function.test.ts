@@ -82,7 +82,7 @@ describe("FunctionRuntime", () => {
 
   it("given any handler, then it gets the one handler context the Lambda adapter gives (jobFiles included)", async () => {
     const record = (await run("ok", { n: 1 })) as { output: { jobFiles: unknown } };
-    expect(record.output.jobFiles).toEqual(stepMessage({}).jobFiles);
+    expect(record.output.jobFiles).toEqual(stepMessage({ workflow: "fn", step: "ok" }).jobFiles);
   });
 
   it("given a handler throwing a named error, then that name reaches Step Functions", async () => {
