@@ -2,7 +2,12 @@ import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runFunctionStep, type StepHandler } from "@ferry/functions";
 import { AgentError } from "../errors.ts";
-import type { Runtime, RuntimeRequest, RuntimeResult } from "../runtimes/runtime.ts";
+import {
+  handlerMessage,
+  type Runtime,
+  type RuntimeRequest,
+  type RuntimeResult,
+} from "../runtimes/runtime.ts";
 
 /**
  * Runs `function` steps inside the `ferry run` process, through the same
@@ -23,21 +28,10 @@ export class InProcessFunctionRuntime implements Runtime {
         `step "${request.step.name}" is a ${runtime.kind} step, not a function step`,
       );
     const module = await this.load(runtime.file, request.step.name);
-    const env = request.env;
-    const result = await runFunctionStep(
-      module[runtime.exportName] as StepHandler,
-      {
-        v: 1,
-        token: "local",
-        workflow: env.FERRY_WORKFLOW ?? "",
-        execution: env.FERRY_EXECUTION ?? "",
-        step: request.step.name,
-        attempt: Number(env.FERRY_ATTEMPT ?? 1),
-        input: request.input,
-        jobFiles: request.jobFiles,
-      },
-      { signal: request.signal, jobDir: request.jobDir },
-    );
+    const result = await runFunctionStep(module[runtime.exportName] as StepHandler, handlerMessage(request), {
+      signal: request.signal,
+      jobDir: request.jobDir,
+    });
     const base = { stdout: "", stderr: "", stdoutBytes: 0, stderrBytes: 0, aborted: request.signal.aborted };
     return result.ok
       ? { ...base, exitCode: 0, output: { value: result.output } }

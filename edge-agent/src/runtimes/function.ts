@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { StepResult } from "@ferry/functions";
 import { AgentError } from "../errors.ts";
 import { ProcessRuntime, type ProcessRuntimeOptions } from "./process.ts";
-import type { Runtime, RuntimeRequest, RuntimeResult } from "./runtime.ts";
+import { handlerMessage, type Runtime, type RuntimeRequest, type RuntimeResult } from "./runtime.ts";
 
 const HOST_SCRIPT = fileURLToPath(new URL("./function-host.ts", import.meta.url));
 const RESULT_FILE = ".function-result.json";
@@ -47,20 +47,7 @@ export class FunctionRuntime implements Runtime {
     const file = isAbsolute(runtime.file) ? runtime.file : resolve(this.projectDir, runtime.file);
     const resultPath = join(request.jobDir, RESULT_FILE);
     const messagePath = join(request.jobDir, MESSAGE_FILE);
-    const env = request.env;
-    await writeFile(
-      messagePath,
-      JSON.stringify({
-        v: 1,
-        token: "edge",
-        workflow: env.FERRY_WORKFLOW ?? "",
-        execution: env.FERRY_EXECUTION ?? "",
-        step: request.step.name,
-        attempt: Number(env.FERRY_ATTEMPT ?? 1),
-        input: request.input,
-        jobFiles: request.jobFiles,
-      }),
-    );
+    await writeFile(messagePath, JSON.stringify(handlerMessage(request)));
     const result = await this.processes.run({
       ...request,
       step: {

@@ -1,4 +1,4 @@
-import type { ManifestStep, StepInput, TaskFailure } from "@ferry/dsl-compiler/contract";
+import type { ManifestStep, StepInput, StepMessage, TaskFailure } from "@ferry/dsl-compiler/contract";
 
 /** What a runtime needs to run one attempt of a step. */
 export interface RuntimeRequest {
@@ -69,4 +69,21 @@ export function contractEnv(request: RuntimeRequest, jobDir: string): Record<str
   };
   if (Buffer.byteLength(request.inputJson) <= MAX_ENV_INPUT_BYTES) env.FERRY_INPUT = request.inputJson;
   return env;
+}
+
+/**
+ * The step message a function handler's host gets for an attempt: the
+ * attempt's facts without its task token, which only the worker answers with.
+ */
+export function handlerMessage(request: RuntimeRequest): StepMessage {
+  return {
+    v: 1,
+    token: "worker",
+    workflow: request.env.FERRY_WORKFLOW ?? "",
+    execution: request.env.FERRY_EXECUTION ?? "",
+    step: request.step.name,
+    attempt: Number(request.env.FERRY_ATTEMPT ?? 1),
+    input: request.input,
+    jobFiles: request.jobFiles,
+  };
 }
