@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import { retriers } from "../asl/step-state.ts";
+import { DEFAULT_RETRY } from "../ir/ir.ts";
+import {
+  cacheKey,
+  executionPrefix,
+  FERRY_ERRORS,
+  formatWorkerEnv,
+  heartbeatIntervalMs,
+  isFinalAttempt,
+  isRetriable,
+  jobFileKey,
+  logName,
+  maxRetries,
+  NON_RETRIABLE_ERRORS,
+  outputName,
+  parseWorkerEnv,
+  provenanceName,
+  retryDelaySeconds,
+  siteKeyPatterns,
+  TASK_ERROR_RETRYABLE,
+} from "./index.ts";
+
+/** IAM's `*` matches any run of characters, slashes included. */
+function matches(pattern: string, key: string): boolean {
+  const re = pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"));
+  return new RegExp(`^${re.join(".*")}$`).test(key);
+}
+
+describe("the error table", () => {
+  it("is what the compiled Retry field and isRetriable both read", () => {
+    const [first] = retriers({ ...DEFAULT_RETRY, maxAttempts: 3 })!;
+    expect(first).toEqual({ ErrorEquals: NON_RETRIABLE_ERRORS, MaxAttempts: 0 });
+    for (const [name, retryable] of Object.entries(TASK_ERROR_RETRYABLE))
+      expect(isRetriable(name)).toBe(retryable);
+    expect(isRetriable({ error: FERRY_ERRORS.nonRetriable, cause: "" })).toBe(false);
+    expect(isRetriable(Object.assign(new Error("x"), { taskError: FERRY_ERRORS.nonRetriable }))).toBe(false);
+    expect(isRetriable(new Error("a user's error"))).toBe(true);
+    expect(isRetriable("DataMissing")).toBe(true);
+  });
+});
+
+describe("retry and heartbeat rules", () => {
+  it("counts the first attempt in maxAttempts", () => {
+    expect(maxRetries(1)).toBe(0);
+    expect(maxRetries(3)).toBe(2);
+    expect(isFinalAttempt(2, 3)).toBe(false);
+    expect(isFinalAttempt(3, 3)).toBe(true);
+    expect(retriers({ ...DEFAULT_RETRY, maxAttempts: 1 })).toBeUndefined();
+  });
+
+  it("waits as Step Functions does between attempts", () => {
+    expect(retryDelaySeconds({ intervalSeconds: 2, backoffRate: 3 }, 1)).toBe(2);
+    expect(retryDelaySeconds({ intervalSeconds: 2, backoffRate: 3 }, 3)).toBe(18);
+    expect(retryDelaySeconds({ intervalSeconds: 2, backoffRate: 3, maxDelaySeconds: 10 }, 3)).toBe(10);
+  });
+
+  it("beats three times per heartbeat window, at most once a second, and not at all without one", () => {
+    expect(heartbeatIntervalMs(60)).toBe(20_000);
+    expect(heartbeatIntervalMs(1)).toBe(1000);
+    expect(heartbeatIntervalMs(undefined)).toBeUndefined();
+    expect(heartbeatIntervalMs(0)).toBeUndefined();
+  });
+});
+
+describe("the worker environment", () => {
+  it("round-trips what infra writes", () => {
+    const env = formatWorkerEnv({
+      FERRY_SITE: "lab",
+      FERRY_QUEUE_URLS: ["http://q/1", "http://q/2"],
+      FERRY_CONCURRENCY: 4,
+    });
+    expect(env).toEqual({
+      FERRY_SITE: "lab",
+      FERRY_QUEUE_URLS: "http://q/1,http://q/2",
+      FERRY_CONCURRENCY: "4",
+    });
+    expect(parseWorkerEnv(env)).toEqual({
+      ok: true,
+      env: { FERRY_SITE: "lab", FERRY_QUEUE_URLS: ["http://q/1", "http://q/2"], FERRY_CONCURRENCY: 4 },
+    });
+  });
+
+  it("names a bad variable and its value, and ignores others", () => {
+    expect(parseWorkerEnv({ FERRY_CONCURRENCY: "lots", PATH: "/bin" })).toEqual({
+      ok: false,
+      issues: ['FERRY_CONCURRENCY="lots": must be a number'],
+    });
+    expect(parseWorkerEnv({ FERRY_SITE: "" })).toEqual({ ok: true, env: {} });
+  });
+});
+
+describe("the bucket key layout", () => {
+  const prefix = executionPrefix("etl", "run-1");
+  const attempt = { site: "lab", step: "train", attempt: 2 };
+
+  it("puts every kind of key under the workflow, worker artefacts under their site", () => {
+    expect(prefix).toBe("etl/run-1/");
+    expect(jobFileKey(prefix, "data/in.csv")).toBe("etl/run-1/data/in.csv");
+    expect(jobFileKey(prefix, outputName("lab", "train", "ab12"))).toBe(
+      "etl/run-1/.ferry/lab/outputs/train/ab12.json",
+    );
+    expect(logName(attempt)).toBe(".ferry/lab/logs/train/2.log");
+    expect(logName({ ...attempt, item: 3 })).toBe(".ferry/lab/logs/train/item-3/2.log");
+    expect(provenanceName(attempt)).toBe(".ferry/lab/provenance/train/2.json");
+    expect(cacheKey("etl", "lab", "train", "k1")).toBe("etl/.ferry-cache/lab/train/k1.json");
+  });
+
+  it("gives each site IAM patterns that cover its own keys and no other site's", () => {
+    const lab = siteKeyPatterns("etl", "lab");
+    const plant = siteKeyPatterns("etl", "plant");
+    const own = {
+      outputs: jobFileKey(prefix, outputName("lab", "train", "x")),
+      logs: jobFileKey(prefix, logName(attempt)),
+      provenance: jobFileKey(prefix, provenanceName(attempt)),
+      cache: cacheKey("etl", "lab", "train", "k"),
+    };
+    for (const [kind, key] of Object.entries(own)) {
+      expect(matches(lab[kind as keyof typeof own], key), `${kind} ${key}`).toBe(true);
+      expect(matches(plant[kind as keyof typeof own], key), `${kind} ${key}`).toBe(false);
+    }
+    expect(matches(lab.jobFiles, jobFileKey(prefix, "data/in.csv"))).toBe(true);
+    expect(matches(lab.jobFiles, "other/run-1/data/in.csv")).toBe(false);
+  });
+
+  it("refuses a name that would leave its key segment", () => {
+    expect(() => outputName("../lab", "train", "x")).toThrow(/cannot be an S3 key segment/);
+    expect(() => logName({ ...attempt, attempt: 0 })).toThrow(/attempt must be an integer/);
+  });
+});
