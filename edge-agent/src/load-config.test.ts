@@ -58,3 +58,28 @@ describe("agent config precedence", () => {
     ).toBe("sa-east-1");
   });
 });
+
+describe("agent environment", () => {
+  it("reads the worker environment contract infra writes (comma-separated lists)", async () => {
+    const config = await loadAgentConfig({
+      argv: [],
+      env: {
+        FERRY_SITE: "cloud",
+        FERRY_QUEUE_URLS: "http://127.0.0.1:4566/000000000000/a,http://127.0.0.1:4566/000000000000/b",
+        FERRY_MANIFESTS: "s3://bucket/manifest.json",
+        FERRY_RUNTIME: "process",
+      },
+      cwd: process.cwd(),
+    });
+    expect(config.site).toBe("cloud");
+    expect(config.queues.map((q) => q.url)).toHaveLength(2);
+    expect(config.manifests).toEqual(["s3://bucket/manifest.json"]);
+    expect(config.runtime).toBe("process");
+  });
+
+  it("names a malformed variable and its value", async () => {
+    await expect(
+      loadAgentConfig({ argv: [], env: { FERRY_CONCURRENCY: "many" }, cwd: process.cwd() }),
+    ).rejects.toThrow(/FERRY_CONCURRENCY="many": must be a number/);
+  });
+});
