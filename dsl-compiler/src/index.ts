@@ -22,6 +22,14 @@ export { checkSites } from "./check/sites.ts";
 export { type CompileResult, compileSpec } from "./compile.ts";
 export type { CompiledStateMachine, CompiledWorkflow } from "./compiled.ts";
 export {
+  canonicalJson,
+  type Manifest,
+  type ManifestStep,
+  manifestHash,
+  sha256,
+  stepHash,
+} from "./contract/manifest.ts";
+export {
   MAX_PAYLOAD_BYTES,
   parseStepMessage,
   type StepInput,
@@ -59,15 +67,7 @@ export {
   type ResolvedRetry,
   type WorkflowIr,
 } from "./ir/ir.ts";
-export {
-  buildManifest,
-  canonicalJson,
-  type Manifest,
-  type ManifestStep,
-  manifestHash,
-  sha256,
-  stepHash,
-} from "./manifest/manifest.ts";
+export { buildManifest } from "./manifest/manifest.ts";
 export { MAX_SPEC_BYTES, type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";
 export { describeValue, schemaIssuesToDiagnostics } from "./parse/schema-issues.ts";
 export { workflowJsonSchema } from "./schema/json-schema.ts";

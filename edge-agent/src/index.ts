@@ -36,8 +36,6 @@ export { ManifestStore, type ManifestStoreOptions, validateManifest } from "./ma
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export {
-  isOutputRef,
-  type OutputRef,
   packOutput,
   readStepError,
   readStepOutput,

@@ -12,8 +12,7 @@ export {
   FunctionHost,
   type FunctionHostOptions,
   type FunctionHostStats,
-  type FunctionQueueClient,
-  type FunctionQueueMessage,
+  type FunctionQueue,
   type ServedFunction,
 } from "./serve/function-host.ts";
 export { loadStepHandler } from "./serve/load-handler.ts";
