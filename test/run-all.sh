@@ -1,25 +1,38 @@
 #!/usr/bin/env bash
 # `npm test`: Ferry's one test command, for developers and CI alike.
 #
-#   1. typecheck      tsc --noEmit over every workspace
-#   2. lint           biome check (files git ignores are skipped)
-#   3. unit           vitest project "unit"
-#   4. environment    a Docker Engine, the test image and LocalStack, reusing
+#   1. packages       the Debian packages the environment needs, installed
+#                     when missing (test/env/ensure-packages.sh)
+#   2. typecheck      tsc --noEmit over every workspace
+#   3. lint           biome check (files git ignores are skipped)
+#   4. unit           vitest project "unit"
+#   5. environment    a Docker Engine, the test image and LocalStack, reusing
 #                     any that already run (test/env/*.sh)
-#   5. integration    vitest project "integration" against them
+#   6. integration    vitest project "integration" against them
+#
+# Run it after `npm install` (or `npm ci`): it runs on the Node.js that the
+# `node` dependency installs into node_modules/.bin, whatever the system's is.
 #
 # Arguments are vitest filters applied to both projects, e.g.
 # `npm test -- test/environment.test.ts`.
 #
 # Every stage runs even if an earlier one failed (integration needs the
 # environment), the script exits non-zero if any failed, and its last line is
-# the total: "tests: N passed, N failed, N skipped". Services this run
+# the total: "tests: N passed, N failed, N skipped", where a test file that
+# failed to load or crashed counts as a failure. Services this run
 # started are stopped on exit; FERRY_TEST_KEEP_ENV=1 leaves them running for
 # the next run.
 # shellcheck disable=SC2317 # functions below are run through stage()
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source test/env/common.sh
+
+# The pinned Node.js first, also when this script is run without npm.
+export PATH="$FERRY_REPO_ROOT/node_modules/.bin:$PATH"
+if [[ ! -x node_modules/.bin/node ]]; then
+  echo "node_modules/.bin/node is missing: run \`npm install\` (or \`npm ci\`) first" >&2
+  exit 1
+fi
 
 # Tests talk to LocalStack only, with its dummy credentials, never to AWS.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
@@ -58,11 +71,15 @@ stage() {
   fi
 }
 
+# vitest_project NAME ARGS...: runs one vitest project; its JSON report and
+# exit code go to $report_dir for the totals.
 vitest_project() {
-  local project="$1"
+  local project="$1" rc=0
   shift
   npx vitest run --project "$project" --reporter=default --reporter=json \
-    --outputFile.json="$report_dir/$project.json" "$@"
+    --outputFile.json="$report_dir/$project.json" "$@" || rc=$?
+  echo "$rc" >"$report_dir/$project.rc"
+  return "$rc"
 }
 
 # ensure TARGET PIDNAME SCRIPT: runs an ensure script and remembers TARGET
@@ -81,6 +98,8 @@ ensure_environment() {
     ensure localstack localstack test/env/ensure-localstack.sh
 }
 
+printf '==> node %s (%s)\n' "$(node --version)" "$(command -v node)"
+stage packages bash test/env/ensure-packages.sh || true
 stage typecheck npx tsc -p tsconfig.json --noEmit || true
 stage lint npx biome check --vcs-enabled=true --vcs-client-kind=git --vcs-use-ignore-file=true . || true
 stage unit vitest_project unit --passWithNoTests "$@" || true
@@ -90,19 +109,9 @@ else
   stages+=("FAILED  integration (not run: the test environment is missing)")
 fi
 
-# Totals over both vitest projects, from their JSON reports.
-read -r passed failed_tests skipped < <(
-  node -e '
-    const fs = require("node:fs");
-    let p = 0, f = 0, s = 0;
-    for (const file of process.argv.slice(1)) {
-      if (!fs.existsSync(file)) continue;
-      const r = JSON.parse(fs.readFileSync(file, "utf8"));
-      p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + r.numTodoTests;
-    }
-    console.log(p, f, s);
-  ' "$report_dir/unit.json" "$report_dir/integration.json"
-)
+# Totals over both vitest projects, from their JSON reports and exit codes.
+mapfile -t totals < <(node test/support/report-totals.mjs "$report_dir" unit integration)
+read -r passed failed_tests skipped <<<"${totals[0]:-0 1 0}"
 
 # Stop what this run started before the summary, so the totals close the output.
 teardown
@@ -110,5 +119,6 @@ started_services=()
 
 printf '\n==> summary\n'
 printf '  %s\n' "${stages[@]}"
+((${#totals[@]} > 1)) && printf '  failed: %s\n' "${totals[@]:1}"
 printf 'tests: %d passed, %d failed, %d skipped\n' "$passed" "$failed_tests" "$skipped"
 exit "$failed"

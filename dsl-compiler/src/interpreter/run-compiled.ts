@@ -5,9 +5,6 @@ import type { CompiledStateMachine, CompiledWorkflow } from "../compiled.ts";
 import type { StepMessage } from "../contract/step-message.ts";
 import { LocalJoinTable } from "./join-table.ts";
 
-// aws-local-stepfunctions uses Promise.withResolvers (Node ≥ 22); Node 20 lacks it.
-installPromiseWithResolvers();
-
 /** What the local runner asks the caller to do for each step attempt. */
 export interface LocalStepHandlers {
   /** A queue-backed step: run it and resolve with its output (reject to fail the attempt; the error's `name` is what Retry matches). */
@@ -223,18 +220,4 @@ function localDefinition(definition: AslDefinition): AslDefinition {
       }),
     );
   return { ...definition, States: fixStates(definition.States, false) };
-}
-
-function installPromiseWithResolvers(): void {
-  const P = Promise as unknown as { withResolvers?: unknown };
-  if (typeof P.withResolvers === "function") return;
-  P.withResolvers = <T>() => {
-    let resolve!: (value: T | PromiseLike<T>) => void;
-    let reject!: (reason?: unknown) => void;
-    const promise = new Promise<T>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
 }

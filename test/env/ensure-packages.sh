@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test environment needs, when any is missing:
+# one `apt-get update`, then one `apt-get install` of the missing ones. Does
+# nothing (and needs no root) when all are present.
+#
+#   docker.io                       the engine for container tests
+#   podman, busybox-static          the podman runtime's tests (a private podman
+#                                   service; an image made from static busybox)
+#   openjdk-17-jdk-headless, maven  DynamoDB Local, which LocalStack's DynamoDB runs on
+#   curl, ca-certificates           health checks and downloads
+#   git                             lint reads .gitignore through git
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git)
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  log "not a Debian-based system: install these yourself if missing: ${packages[*]}"
+  exit 0
+fi
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing+=("$package")
+done
+if ((${#missing[@]} == 0)); then
+  log "Debian packages present: ${packages[*]}"
+  exit 0
+fi
+log "apt-get update (missing: ${missing[*]})"
+as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+apt_install "${missing[@]}"
