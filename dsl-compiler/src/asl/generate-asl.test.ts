@@ -200,3 +200,31 @@ describe("workflows beyond one state machine's limits", () => {
     expect(output).toEqual(Object.fromEntries(compiled!.ir.sinks.map((s) => [s, { from: s }])));
   });
 });
+
+describe("heartbeatSeconds", () => {
+  const spec = (heartbeat: number) => `
+name: beat
+sites: { lab: { type: edge } }
+defaults: { timeoutSeconds: 60, heartbeatSeconds: ${heartbeat} }
+steps:
+  - name: a
+    site: lab
+    process: { command: ["true"] }
+`;
+  const taskOf = (compiled: CompiledWorkflow) =>
+    Object.values(compiled.stateMachine.definition.States).find((s) => s.Type === "Task") as
+      | { HeartbeatSeconds?: number; TimeoutSeconds?: number }
+      | undefined;
+
+  it("Given heartbeatSeconds 0, Then the task has its timeout and no heartbeat", () => {
+    const { compiled, diagnostics } = compileSpec(spec(0));
+    expect(diagnostics).toEqual([]);
+    expect(taskOf(compiled!)).toMatchObject({ TimeoutSeconds: 60 });
+    expect(taskOf(compiled!)!.HeartbeatSeconds).toBeUndefined();
+  });
+
+  it("Given a heartbeat shorter than the timeout, Then the task carries it", () => {
+    const { compiled } = compileSpec(spec(20));
+    expect(taskOf(compiled!)!.HeartbeatSeconds).toBe(20);
+  });
+});

@@ -10,7 +10,7 @@ export const checkHeartbeat: CheckRule = (spec) =>
   spec.steps.flatMap((step, i) => {
     const own = step.heartbeatSeconds !== undefined;
     const heartbeat = step.heartbeatSeconds ?? spec.defaults?.heartbeatSeconds;
-    if (heartbeat === undefined) return [];
+    if (heartbeat === undefined || heartbeat === 0) return [];
     const timeout = step.timeoutSeconds ?? spec.defaults?.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     if (heartbeat < timeout) return [];
     const timeoutFrom =

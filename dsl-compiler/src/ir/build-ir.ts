@@ -79,7 +79,9 @@ function buildStep(
     retry: { ...DEFAULT_RETRY, ...definedOnly(retry) },
     timeoutSeconds,
     // The default heartbeat gives way to a shorter timeout; one the spec asks for is checked by checkHeartbeat.
-    ...(heartbeat !== undefined && heartbeat < timeoutSeconds ? { heartbeatSeconds: heartbeat } : {}),
+    ...(heartbeat !== undefined && heartbeat > 0 && heartbeat < timeoutSeconds
+      ? { heartbeatSeconds: heartbeat }
+      : {}),
     ...(step.foreach
       ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } }
       : {}),

@@ -37,6 +37,14 @@ const siteName = z
 const labels = z.record(z.string().min(1), z.string()).describe("Labels such as arch, gpu, zone.");
 const stringMap = z.record(z.string().min(1), z.string());
 const seconds = (max: number) => z.number().int().min(1).max(max);
+const heartbeatSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_TIMEOUT_SECONDS)
+  .describe(
+    "Seconds within which a running step must heartbeat; it must be shorter than the step's timeout. 0 turns the heartbeat off: a lost worker is then noticed only at the timeout.",
+  );
 
 export const RetrySchema = z
   .strictObject({
@@ -56,7 +64,7 @@ export const RetrySchema = z
 export const DefaultsSchema = z.strictObject({
   retry: RetrySchema.optional(),
   timeoutSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
-  heartbeatSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
+  heartbeatSeconds: heartbeatSeconds.optional(),
 });
 
 export const AwsSiteSchema = z.strictObject({
@@ -145,7 +153,7 @@ export const StepSchema = z.strictObject({
   resources: ResourcesSchema.optional(),
   retry: RetrySchema.optional(),
   timeoutSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
-  heartbeatSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
+  heartbeatSeconds: heartbeatSeconds.optional(),
   inputs: z.array(z.string().min(1)).optional().describe("Job files staged before the step runs."),
   outputs: z.array(z.string().min(1)).optional().describe("Job files uploaded after the step succeeds."),
   foreach: ForeachSchema.optional(),
