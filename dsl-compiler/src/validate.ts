@@ -1,5 +1,6 @@
 import { checkHandlerFiles } from "./check/handler-files.ts";
 import { checkSpec } from "./check/index.ts";
+import { checkNewerVersion } from "./check/version.ts";
 import type { Diagnostic } from "./diagnostics/diagnostic.ts";
 import { type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";
 import { schemaIssuesToDiagnostics } from "./parse/schema-issues.ts";
@@ -21,6 +22,8 @@ export interface ValidateOptions {
 export function validateSpec(text: string, options: ValidateOptions = {}): ValidationResult {
   const parsed = parseSpecText(text);
   if (!parsed.spec) return { diagnostics: parsed.diagnostics };
+  const newer = checkNewerVersion(parsed.spec.value);
+  if (newer) return { diagnostics: locateAll(parsed.spec, [newer]) };
   const result = WorkflowSpecSchema.safeParse(parsed.spec.value, { reportInput: false });
   if (!result.success) {
     return {

@@ -6,7 +6,7 @@ export interface AslDefinition {
   TimeoutSeconds?: number;
 }
 
-export type AslState = AslTask | AslParallel | AslMap | AslPass | AslChoice | AslSucceed;
+export type AslState = AslTask | AslParallel | AslMap | AslPass | AslChoice | AslSucceed | AslFail;
 
 interface AslStateBase {
   Comment?: string;
@@ -44,6 +44,7 @@ export interface AslTask extends AslStateBase {
 
 export interface AslParallel extends AslStateBase {
   Type: "Parallel";
+  Catch?: AslCatcher[];
   Branches: Array<{ StartAt: string; States: Record<string, AslState> }>;
   Parameters?: Record<string, unknown>;
   ResultSelector?: Record<string, unknown>;
@@ -61,6 +62,7 @@ export interface AslMap extends AslStateBase {
 
 export interface AslPass extends AslStateBase {
   Type: "Pass";
+  InputPath?: string;
   Parameters?: Record<string, unknown>;
   Result?: unknown;
   ResultPath?: string | null;
@@ -71,6 +73,15 @@ export interface AslChoice {
   Comment?: string;
   Choices: Array<Record<string, unknown> & { Next: string }>;
   Default?: string;
+}
+
+export interface AslFail {
+  Type: "Fail";
+  Comment?: string;
+  Error?: string;
+  Cause?: string;
+  ErrorPath?: string;
+  CausePath?: string;
 }
 
 export interface AslSucceed {

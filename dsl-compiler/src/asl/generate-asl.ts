@@ -1,7 +1,9 @@
 import type { CompiledStateMachine } from "../compiled.ts";
 import { executionPrefixFormat } from "../contract/bucket-keys.ts";
-import type { WorkflowIr } from "../ir/ir.ts";
+import { dagSteps, type IrStep, type WorkflowIr } from "../ir/ir.ts";
 import type { AslDefinition, AslState } from "./asl-types.ts";
+import { withFailureHandling } from "./failure-states.ts";
+import { finallyStates } from "./finally-states.ts";
 import { awaitStates, remotePath, signalStates } from "./join-states.ts";
 import { keyPath, StateNamer } from "./names.ts";
 import { baseSlots, type SubstitutionSlots, slotRef } from "./slots.ts";
@@ -35,7 +37,8 @@ export interface GeneratedAsl {
  */
 export function generateAsl(ir: WorkflowIr, limits: MachineLimits = DEFAULT_LIMITS): GeneratedAsl {
   const index = new Map(ir.steps.map((s, i) => [s.name, i]));
-  const block = buildStructure(ir.steps.map((s) => s.depends.map((d) => index.get(d)!)));
+  // Handlers and finally steps come after the DAG's steps in the IR, so node numbers are the same.
+  const block = buildStructure(dagSteps(ir).map((s) => s.depends.map((d) => index.get(d)!)));
   const slots = baseSlots(ir);
   if (usesJoins(block)) slots.joinTable = "JoinTable";
   // First pass measures every block; a second pass runs only when the workflow must be split.
@@ -70,6 +73,7 @@ class Emitter {
   private readonly namer: StateNamer;
   private readonly awaited = new Map<number, Set<number>>();
   private readonly nodeIndex: Map<string, number>;
+  private readonly handlers: Map<string, IrStep>;
   private forks = 0;
   private prunes = 0;
 
@@ -81,6 +85,7 @@ class Emitter {
   ) {
     this.namer = new StateNamer(ir.steps.map((s) => s.name));
     this.nodeIndex = new Map(ir.steps.map((s, i) => [s.name, i]));
+    this.handlers = new Map(ir.steps.filter((s) => s.phase === "handler").map((s) => [s.name, s]));
   }
 
   root(block: Block): CompiledStateMachine {
@@ -89,7 +94,22 @@ class Emitter {
     const start = this.namer.aux("workflow", "start");
     const finish = this.namer.aux("workflow", "output");
     const sinks = new Set(this.ir.sinks.map((s) => this.nodeOf(s)));
-    const body = this.emit(block, states, finish, sinks);
+    const finallySteps = this.ir.steps.filter((s) => s.phase === "finally");
+    let body: Emitted;
+    if (finallySteps.length === 0) body = this.emit(block, states, finish, sinks);
+    else {
+      const inner: Scope = {};
+      const emitted = this.emit(block, inner, undefined, sinks);
+      const wrapped = finallyStates(
+        { entry: emitted.entry, states: inExecutionOrder(inner, emitted.entry) },
+        finallySteps,
+        { workflow: this.ir.name, slots: this.slots },
+        this.namer,
+        finish,
+      );
+      this.add(states, wrapped);
+      body = { entry: wrapped.entry, liveIn: emitted.liveIn };
+    }
     states[start] = {
       Type: "Pass",
       Comment: "the state every step reads from and writes to",
@@ -129,14 +149,18 @@ class Emitter {
         const depPaths = Object.fromEntries(
           step.depends.map((d) => [d, remote.has(this.nodeOf(d)) ? remotePath(d) : keyPath("$.results", d)]),
         );
-        const out = stepStates(
+        const ctx = {
+          workflow: this.ir.name,
+          slots: this.slots,
+          depPaths,
+          mapName: this.namer.aux(step.name, "foreach"),
+        };
+        const out = withFailureHandling(
           step,
-          {
-            workflow: this.ir.name,
-            slots: this.slots,
-            depPaths,
-            mapName: this.namer.aux(step.name, "foreach"),
-          },
+          stepStates(step, ctx, next),
+          ctx,
+          this.namer,
+          this.handlers,
           next,
         );
         this.add(scope, out, block);
@@ -450,7 +474,8 @@ function inExecutionOrder(states: Record<string, AslState>, startAt: string): Re
     if ("Next" in state && state.Next) targets.push(state.Next);
     if (state.Type === "Choice")
       targets.push(...state.Choices.map((c) => c.Next), ...(state.Default ? [state.Default] : []));
-    if (state.Type === "Task" && state.Catch) targets.push(...state.Catch.map((c) => c.Next));
+    if ((state.Type === "Task" || state.Type === "Parallel") && state.Catch)
+      targets.push(...state.Catch.map((c) => c.Next));
     stack.push(...targets.reverse());
   }
   return ordered;

@@ -4,8 +4,11 @@
  * back to steps without parsing state names.
  */
 export type StateRole =
-  /** Sends the step's message and waits for its task token. Named exactly after the step. */
-  | { kind: "step"; step: string }
+  /**
+   * Sends the step's message and waits for its task token. Named exactly
+   * after the step, except a failure handler's Task, which says which step it `handles`.
+   */
+  | { kind: "step"; step: string; handles?: string }
   /** The Map state that fans a `foreach` step out over its items. */
   | { kind: "foreach"; step: string }
   /** Waits until `dep`, running in another Parallel branch, has finished; yields its output. */

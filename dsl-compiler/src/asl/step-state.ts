@@ -71,7 +71,7 @@ export function stepStates(
   };
 }
 
-function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, unknown>): AslTask {
+export function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, unknown>): AslTask {
   const common = {
     TimeoutSeconds: step.timeoutSeconds,
     ...(retriers(step.retry) ? { Retry: retriers(step.retry)! } : {}),

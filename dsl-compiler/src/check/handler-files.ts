@@ -1,4 +1,4 @@
-import { type CheckRule, error } from "./rule.ts";
+import { type CheckRule, error, everyStep } from "./rule.ts";
 
 /**
  * Function handler files must exist. The compiler does no I/O itself: the
@@ -6,7 +6,7 @@ import { type CheckRule, error } from "./rule.ts";
  */
 export function checkHandlerFiles(fileExists: (path: string) => boolean): CheckRule {
   return (spec) =>
-    spec.steps.flatMap((step, i) => {
+    everyStep(spec).flatMap(({ step, path: at }) => {
       const handler = step.function?.handler;
       if (!handler) return [];
       const file = handler.split("#")[0]!;
@@ -15,7 +15,7 @@ export function checkHandlerFiles(fileExists: (path: string) => boolean): CheckR
         : [
             error(
               "FUNCTION_NOT_FOUND",
-              ["steps", i, "function", "handler"],
+              [...at, "function", "handler"],
               `handler file "${file}" does not exist`,
               "paths are relative to the project folder (the nearest folder with a package.json)",
             ),

@@ -4,15 +4,19 @@ import { checkCycles } from "./cycles.ts";
 import { checkDependencies } from "./dependencies.ts";
 import { checkDuplicateSteps } from "./duplicate-steps.ts";
 import { checkEmptyWorkflow } from "./empty-workflow.ts";
+import { checkFailureHandling } from "./failure-handling.ts";
 import { checkForeach } from "./foreach.ts";
 import { checkHeartbeat } from "./heartbeat.ts";
+import { checkInputSchema } from "./input-schema.ts";
 import { checkPlacement } from "./placement.ts";
 import type { CheckRule } from "./rule.ts";
 import { checkOneRuntime } from "./runtime.ts";
 import { checkSites } from "./sites.ts";
+import { checkVersion } from "./version.ts";
 
 /** Rules in reporting order; `checkCycles` needs known, unique names, so it runs only when they are. */
 const RULES: readonly CheckRule[] = [
+  checkVersion,
   checkEmptyWorkflow,
   checkDuplicateSteps,
   checkDependencies,
@@ -21,6 +25,8 @@ const RULES: readonly CheckRule[] = [
   checkForeach,
   checkHeartbeat,
   checkPlacement,
+  checkFailureHandling,
+  checkInputSchema,
 ];
 
 export function checkSpec(spec: WorkflowSpec, extraRules: readonly CheckRule[] = []): Diagnostic[] {

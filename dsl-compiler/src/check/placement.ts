@@ -1,8 +1,8 @@
-import { type CheckRule, error } from "./rule.ts";
+import { type CheckRule, error, everyStep } from "./rule.ts";
 
 /** What the cloud services behind an `aws` site cannot do. */
 export const checkPlacement: CheckRule = (spec) =>
-  spec.steps.flatMap((step, i) => {
+  everyStep(spec).flatMap(({ step, path: at }) => {
     const site = spec.sites[step.site];
     if (site?.type !== "aws") return [];
     const out = [];
@@ -10,7 +10,7 @@ export const checkPlacement: CheckRule = (spec) =>
       out.push(
         error(
           "UNSUPPORTED_PLACEMENT",
-          ["steps", i, "resources", "gpu"],
+          [...at, "resources", "gpu"],
           `Fargate, which runs ${step.container ? "container" : "process"} steps on site "${step.site}", has no GPUs`,
           "place the step on an edge site that has a GPU",
         ),
@@ -20,7 +20,7 @@ export const checkPlacement: CheckRule = (spec) =>
       out.push(
         error(
           "UNSUPPORTED_PLACEMENT",
-          ["steps", i, "container", "network"],
+          [...at, "container", "network"],
           'Fargate supports only awsvpc networking, not "host"',
           "use network: bridge (outbound access) or place the step on an edge site",
         ),
@@ -30,7 +30,7 @@ export const checkPlacement: CheckRule = (spec) =>
       out.push(
         error(
           "UNSUPPORTED_PLACEMENT",
-          ["steps", i, "container", "volumes"],
+          [...at, "container", "volumes"],
           "host volumes do not exist on Fargate",
           "pass data as job files (inputs/outputs), or place the step on an edge site",
         ),

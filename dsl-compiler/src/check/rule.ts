@@ -1,5 +1,5 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.ts";
-import type { WorkflowSpec } from "../schema/spec.ts";
+import type { SideStepSpec as SideStep, WorkflowSpec } from "../schema/spec.ts";
 
 /** One lint rule: reads a schema-valid spec, returns diagnostics, never throws. */
 export type CheckRule = (spec: WorkflowSpec) => Diagnostic[];
@@ -13,4 +13,16 @@ export function error(
   return hint === undefined
     ? { code, severity: "error", path, message }
     : { code, severity: "error", path, message, hint };
+}
+
+/** Every step the spec defines (DAG steps, failure handlers, finally steps) with its spec path. */
+export function everyStep(spec: WorkflowSpec): Array<{
+  step: WorkflowSpec["steps"][number] | SideStep;
+  path: ["steps" | "handlers" | "finally", number];
+}> {
+  return [
+    ...spec.steps.map((step, i) => ({ step, path: ["steps", i] as ["steps", number] })),
+    ...(spec.handlers ?? []).map((step, i) => ({ step, path: ["handlers", i] as ["handlers", number] })),
+    ...(spec.finally ?? []).map((step, i) => ({ step, path: ["finally", i] as ["finally", number] })),
+  ];
 }

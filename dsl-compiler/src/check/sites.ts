@@ -1,16 +1,16 @@
 import { didYouMean } from "../diagnostics/did-you-mean.ts";
-import { type CheckRule, error } from "./rule.ts";
+import { type CheckRule, error, everyStep } from "./rule.ts";
 
 /** Every step names a declared site, and that site carries the labels the step requires. */
 export const checkSites: CheckRule = (spec) => {
   const siteNames = Object.keys(spec.sites);
-  return spec.steps.flatMap((step, i) => {
+  return everyStep(spec).flatMap(({ step, path: at }) => {
     const site = spec.sites[step.site];
     if (!site) {
       return [
         error(
           "UNKNOWN_SITE",
-          ["steps", i, "site"],
+          [...at, "site"],
           `unknown site "${step.site}"`,
           didYouMean(step.site, siteNames) ??
             (siteNames.length ? `declared sites: ${siteNames.join(", ")}` : "declare it under sites:"),
@@ -28,7 +28,7 @@ export const checkSites: CheckRule = (spec) => {
       return [
         error(
           "MISSING_LABEL",
-          ["steps", i, "requires", "labels", label],
+          [...at, "requires", "labels", label],
           `step "${step.name}" requires ${label}=${value}, but ${problem}`,
           `place the step on a site labelled ${label}: ${value}, or add the label to site "${step.site}"`,
         ),

@@ -19,6 +19,8 @@ export const StepMessageSchema = z.strictObject({
     input: z.unknown(),
     deps: z.record(z.string(), z.unknown()),
     item: z.unknown().optional(),
+    /** A failure handler gets the failure it handles; a finally step gets the run's, or null. */
+    failure: z.strictObject({ error: z.string(), cause: z.string() }).nullable().optional(),
   }),
   jobFiles: z.strictObject({ bucket: z.string(), prefix: z.string() }),
 });

@@ -38,7 +38,13 @@ export type DiagnosticCode =
   | "INVALID_FOREACH"
   | "INVALID_HEARTBEAT"
   | "UNSUPPORTED_PLACEMENT"
-  | "FUNCTION_NOT_FOUND";
+  | "FUNCTION_NOT_FOUND"
+  | "UNSUPPORTED_VERSION"
+  | "NEEDS_VERSION"
+  | "UNKNOWN_HANDLER"
+  | "UNUSED_HANDLER"
+  | "INVALID_INPUT_SCHEMA"
+  | "INVALID_INPUT";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {

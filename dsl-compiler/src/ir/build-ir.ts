@@ -1,4 +1,4 @@
-import type { StepSpec, WorkflowSpec } from "../schema/spec.ts";
+import type { SideStepSpec, StepSpec, WorkflowSpec } from "../schema/spec.ts";
 import { topologicalOrder } from "./graph.ts";
 import {
   DEFAULT_HEARTBEAT_SECONDS,
@@ -37,23 +37,32 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
   const steps = order.map((i) =>
     buildStep(spec, spec.steps[i]!, i, sites, dependents.get(spec.steps[i]!.name)!),
   );
+  const side = (list: SideStepSpec[] | undefined, phase: "handler" | "finally") =>
+    (list ?? []).map((s, i) => ({
+      ...buildStep(spec, { ...s, depends: [] }, i, sites, [], true),
+      phase,
+    }));
+  const all = [...steps, ...side(spec.handlers, "handler"), ...side(spec.finally, "finally")];
   return {
     irVersion: 1,
     name: spec.name,
     ...(spec.description !== undefined ? { description: spec.description } : {}),
     sites,
-    steps,
-    queues: collectQueues(steps),
+    steps: all,
+    ...(spec.input ? { input: spec.input } : {}),
+    queues: collectQueues(all),
     sinks: steps.filter((s) => s.dependents.length === 0).map((s) => s.name),
   };
 }
 
 function buildStep(
   spec: WorkflowSpec,
-  step: StepSpec,
+  step: SideStepSpec & Partial<Pick<StepSpec, "foreach" | "onFailure">> & { depends: string[] },
   specIndex: number,
   sites: Record<string, IrSite>,
   dependents: string[],
+  /** Handlers and finally steps take no onFailure: their own failure fails the run. */
+  sideStep = false,
 ): IrStep {
   const site = sites[step.site]!;
   const runtime = resolveRuntime(step);
@@ -64,6 +73,7 @@ function buildStep(
     spec.defaults?.heartbeatSeconds ??
     (executor === "http-task" ? undefined : DEFAULT_HEARTBEAT_SECONDS);
   const retry = step.retry ?? spec.defaults?.retry ?? DEFAULT_RETRY;
+  const onFailure = sideStep ? undefined : (step.onFailure ?? spec.defaults?.onFailure);
   return {
     name: step.name,
     ...(step.description !== undefined ? { description: step.description } : {}),
@@ -93,6 +103,11 @@ function buildStep(
         : { enabled: step.cache ?? false },
     requires: { ...(step.requires?.labels ?? {}) },
     hints: { ...(step.hints ?? {}) },
+    ...(onFailure === undefined || onFailure === "fail"
+      ? {}
+      : {
+          onFailure: onFailure === "continue" ? { kind: "continue" } : { kind: "handler", step: onFailure },
+        }),
   };
 }
 

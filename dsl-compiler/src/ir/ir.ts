@@ -8,8 +8,14 @@ export interface WorkflowIr {
   name: string;
   description?: string;
   sites: Record<string, IrSite>;
-  /** Steps in a topological order (spec order among steps that are ready together). */
+  /**
+   * Steps in a topological order (spec order among steps that are ready
+   * together); failure handlers and `finally` steps (see `IrStep.phase`)
+   * come last, outside the DAG.
+   */
   steps: IrStep[];
+  /** JSON Schema the run input must satisfy (see `validateWorkflowInput`). */
+  input?: Record<string, unknown>;
   /** Queues the compiled workflow sends step messages to. */
   queues: IrQueue[];
   /** Steps nothing depends on; the workflow output is the map of their outputs. */
@@ -83,6 +89,21 @@ export interface IrStep {
   cache: { enabled: boolean; key?: string[] };
   requires: Record<string, string>;
   hints: Record<string, unknown>;
+  /**
+   * Absent for steps of the DAG. `handler`: runs only when a step naming it
+   * in `onFailure` fails. `finally`: runs after the DAG, success or failure.
+   * Neither has depends or dependents.
+   */
+  phase?: "handler" | "finally";
+  /** What a failure (after retries) does. @default absent — the run fails. */
+  onFailure?: IrOnFailure;
+}
+
+export type IrOnFailure = { kind: "continue" } | { kind: "handler"; step: string };
+
+/** The steps of the DAG, without handlers and `finally` steps. */
+export function dagSteps(ir: Pick<WorkflowIr, "steps">): IrStep[] {
+  return ir.steps.filter((s) => s.phase === undefined);
 }
 
 export interface IrQueue {

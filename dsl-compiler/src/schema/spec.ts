@@ -61,10 +61,27 @@ export const RetrySchema = z
   })
   .describe("Retry policy; maps onto the Task state's Retry field.");
 
+/** Spec language versions this Ferry reads; a spec without `version:` is 1.0. */
+export const SPEC_VERSIONS = ["1.0", "1.1"] as const;
+export type SpecVersion = (typeof SPEC_VERSIONS)[number];
+export const LATEST_SPEC_VERSION: SpecVersion = "1.1";
+
+/**
+ * What happens when a step fails after its retries: `fail` fails the run,
+ * `continue` hands `{ error, cause }` to its dependants as its output, and
+ * any other value names a step under `handlers:` that receives the failure
+ * and whose output replaces the step's. (1.1)
+ */
+export const OnFailureSchema = z
+  .string()
+  .regex(STEP_NAME_PATTERN, 'must be "fail", "continue" or the name of a step under handlers:')
+  .describe('"fail" (default), "continue", or the name of a step under handlers:. Spec 1.1.');
+
 export const DefaultsSchema = z.strictObject({
   retry: RetrySchema.optional(),
   timeoutSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
   heartbeatSeconds: heartbeatSeconds.optional(),
+  onFailure: OnFailureSchema.optional(),
 });
 
 export const AwsSiteSchema = z.strictObject({
@@ -159,6 +176,7 @@ export const StepSchema = z.strictObject({
   foreach: ForeachSchema.optional(),
   requires: z.strictObject({ labels }).optional(),
   cache: CacheSchema.optional(),
+  onFailure: OnFailureSchema.optional(),
   hints: z
     .record(z.string(), z.unknown())
     .optional()
@@ -167,16 +185,37 @@ export const StepSchema = z.strictObject({
     ),
 });
 
+/** A step that runs outside the DAG (a failure handler or a `finally` step): no depends, foreach or onFailure. */
+export const SideStepSchema = StepSchema.omit({ depends: true, foreach: true, onFailure: true });
+
 export const WorkflowSpecSchema = z.strictObject({
+  version: z
+    .string()
+    .regex(/^\d+\.\d+$/, 'must be a language version such as "1.1"')
+    .optional()
+    .describe('Spec language version; absent means "1.0". Fields marked 1.1 need "1.1".'),
   name: workflowName,
   description: z.string().optional(),
   sites: z.record(siteName, SiteSchema),
   defaults: DefaultsSchema.optional(),
+  input: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("JSON Schema (draft 2020-12) the run input must satisfy. Spec 1.1."),
   steps: z.array(StepSchema),
+  handlers: z
+    .array(SideStepSchema)
+    .optional()
+    .describe("Steps that run only when a step naming them in onFailure fails. Spec 1.1."),
+  finally: z
+    .array(SideStepSchema)
+    .optional()
+    .describe("Steps that always run after the others, one after the other, even after a failure. Spec 1.1."),
 });
 
 export type WorkflowSpec = z.output<typeof WorkflowSpecSchema>;
 export type StepSpec = z.output<typeof StepSchema>;
+export type SideStepSpec = z.output<typeof SideStepSchema>;
 export type SiteSpec = z.output<typeof SiteSchema>;
 export type RetrySpec = z.output<typeof RetrySchema>;
 
