@@ -102,4 +102,4 @@ export {
 export { compileSpecFile } from "./spec-file/load-spec.ts";
 export { findProjectRoot } from "./spec-file/project-root.ts";
 export { type ValidateOptions, type ValidationResult, validateSpec } from "./validate.ts";
-export { compileInputSchema, validateWorkflowInput } from "./validate-input.ts";
+export { compileInputSchema, formatInputDiagnostic, validateWorkflowInput } from "./validate-input.ts";

@@ -1,6 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import type { Diagnostic } from "./diagnostics/diagnostic.ts";
+import { type Diagnostic, formatPath } from "./diagnostics/diagnostic.ts";
 import type { WorkflowIr } from "./ir/ir.ts";
 
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
@@ -83,4 +83,10 @@ function toDiagnostic(e: ErrorObject): Diagnostic {
     message,
     hint: `see the workflow's input: schema at ${e.schemaPath}`,
   };
+}
+
+/** `--input: error[INVALID_INPUT] input.date: must match format "date"` and the hint, for CLIs. */
+export function formatInputDiagnostic(source: string, d: Diagnostic): string {
+  const head = `${source}: ${d.severity}[${d.code}] ${formatPath(d.path)}: ${d.message}`;
+  return d.hint ? `${head}\n  hint: ${d.hint}` : head;
 }

@@ -2,7 +2,13 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { compileSpecFile, findProjectRoot, formatDiagnostic } from "@ferry/dsl-compiler";
+import {
+  compileSpecFile,
+  findProjectRoot,
+  formatDiagnostic,
+  formatInputDiagnostic,
+  validateWorkflowInput,
+} from "@ferry/dsl-compiler";
 import { isAgentError } from "@ferry/edge-agent";
 import { listRuns, type RunRecord, readRunRecord, runsRoot, runWorkflow } from "@ferry/edge-agent/local-run";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
@@ -52,6 +58,9 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
     const { compiled, diagnostics } = await compileSpecFile(specFile);
     for (const d of diagnostics) io.stderr(`${formatDiagnostic(positionals[0]!, d)}\n`);
     if (!compiled) return 1;
+    const inputProblems = validateWorkflowInput(compiled.ir, input);
+    for (const d of inputProblems) io.stderr(`${formatInputDiagnostic("--input", d)}\n`);
+    if (inputProblems.length > 0) return 1;
     for (const site of Object.keys(siteConcurrency)) {
       if (!compiled.ir.sites[site])
         throw new UsageError(`--site-concurrency names site "${site}", which the workflow does not declare`);

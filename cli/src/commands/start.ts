@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { formatInputDiagnostic, validateWorkflowInput } from "@ferry/dsl-compiler";
 import {
   executionStatus,
   readStateMachineArn,
@@ -54,7 +55,12 @@ export const startCommand: CliCommand = {
     }
     const target = await workflowTarget(positionals[0]!, values, io);
     if (!target) return 1;
-    const { workflow, context } = target;
+    const { workflow, context, ir } = target;
+    if (ir) {
+      const problems = validateWorkflowInput(ir, JSON.parse(input));
+      for (const d of problems) io.stderr(`${formatInputDiagnostic("--input", d)}\n`);
+      if (problems.length > 0) return 1;
+    }
     try {
       const stateMachineArn = await readStateMachineArn(stackNameFor(workflow), context);
       const executionArn = await startExecution(context, stateMachineArn, input, values.name);

@@ -65,18 +65,19 @@ export function awsContextFor(
 
 /**
  * A command's `<spec.yaml|workflow>` argument: a spec file is compiled (its
- * name and region win); anything else names a deployed workflow. Undefined
+ * name, region and input schema win); anything else names a deployed workflow. Undefined
  * when the spec has errors (already printed).
  */
 export async function workflowTarget(
   arg: string,
   values: { "endpoint-url"?: string; region?: string },
   io: CliIo,
-): Promise<{ workflow: string; context: AwsContext } | undefined> {
+): Promise<{ workflow: string; context: AwsContext; ir?: WorkflowIr } | undefined> {
   if (!isSpecFile(arg, io.cwd)) return { workflow: arg, context: awsContextFor(values, io.env) };
   const loaded = await loadWorkflow(arg, io);
   if (!loaded) return undefined;
-  return { workflow: loaded.compiled.ir.name, context: awsContextFor(values, io.env, loaded.compiled.ir) };
+  const { ir } = loaded.compiled;
+  return { workflow: ir.name, context: awsContextFor(values, io.env, ir), ir };
 }
 
 /** Prints a deployment error with its details and returns exit code 1; rethrows anything else. */

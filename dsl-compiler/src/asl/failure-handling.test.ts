@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { compileSpec } from "../compile.ts";
 import type { CompiledWorkflow } from "../compiled.ts";
 import type { StepMessage } from "../contract/step-message.ts";
+import { runCompiledWorkflow } from "../interpreter/run-compiled.ts";
 import { criticalPath } from "../ir/graph.ts";
-import { runCompiledWorkflow } from "../local/run-compiled.ts";
 import { randomDag, seededRandom } from "../testing/random-specs.ts";
 import { aslMakespan } from "./makespan.ts";
 
@@ -85,7 +85,7 @@ describe("failure handling keeps every bit of the DAG's parallelism", () => {
 });
 
 describe("failure handling runs locally as it compiles", () => {
-  function run(compiled: CompiledWorkflow, failing: Set<string>) {
+  function run(compiled: CompiledWorkflow, failing: Set<string>, cause?: string) {
     const seen = new Map<string, StepMessage["input"]>();
     const execution = runCompiledWorkflow(
       compiled,
@@ -94,7 +94,7 @@ describe("failure handling runs locally as it compiles", () => {
         runStep: async (m) => {
           seen.set(m.step, m.input);
           if (failing.has(m.step))
-            throw Object.assign(new Error(`${m.step} broke`), { name: "Ferry.StepFailed" });
+            throw Object.assign(new Error(cause ?? `${m.step} broke`), { name: "Ferry.StepFailed" });
           return { from: m.step };
         },
         runHttpTask: noHttp,
@@ -107,8 +107,9 @@ describe("failure handling runs locally as it compiles", () => {
     // a → c, a → d, b → d: d's branch awaits a through the join table.
     const compiled = specWithFailures([[], [], [0], [0, 1]], ["continue"]);
     expect(Object.values(compiled.stateMachine.states).map((r) => r.kind)).toContain("await");
-    const { seen, result } = run(compiled, new Set(["s0"]));
-    const failure = { error: "Ferry.StepFailed", cause: "s0 broke" };
+    // A cause with quotes, a backslash and a newline, as a step's stderr has: the join must carry it intact.
+    const { seen, result } = run(compiled, new Set(["s0"]), 'exit 3: "disk" \\ full\nbye');
+    const failure = { error: "Ferry.StepFailed", cause: 'exit 3: "disk" \\ full\nbye' };
     expect(await result).toEqual({ s2: { from: "s2" }, s3: { from: "s3" } });
     expect(seen.get("s2")!.deps).toEqual({ s0: failure });
     expect(seen.get("s3")!.deps).toEqual({ s0: failure, s1: { from: "s1" } });

@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
  * by task token.
  */
 export class LocalJoinTable {
-  private readonly items = new Map<string, { done: boolean; output?: string; waiters: Set<string> }>();
-  private readonly callbacks = new Map<string, (output: string) => void>();
+  private readonly items = new Map<string, { done: boolean; output?: unknown; waiters: Set<string> }>();
+  private readonly callbacks = new Map<string, (output: unknown) => void>();
 
   /** `updateItem.waitForTaskToken` with `attribute_not_exists(done)`. Resolves with the signalled output. */
   awaitDone(key: string): Promise<unknown> {
@@ -16,18 +16,18 @@ export class LocalJoinTable {
     if (item.done) return Promise.reject(conditionFailed());
     const token = randomUUID();
     item.waiters.add(token);
-    return new Promise((resolve) => this.callbacks.set(token, (output) => resolve(JSON.parse(output))));
+    return new Promise((resolve) => this.callbacks.set(token, resolve));
   }
 
   /** `getItem` after the condition failed. */
   read(key: string): { Item: { output: { S: string } } } {
-    const output = this.item(key).output;
-    if (output === undefined) throw new Error(`join table: ${key} is not done`);
-    return { Item: { output: { S: output } } };
+    const item = this.item(key);
+    if (!item.done) throw new Error(`join table: ${key} is not done`);
+    return { Item: { output: { S: JSON.stringify(item.output) } } };
   }
 
   /** `updateItem SET done, output` with `ReturnValues: ALL_OLD`. */
-  markDone(key: string, output: string): { Attributes?: { waiters: { SS: string[] } } } {
+  markDone(key: string, output: unknown): { Attributes?: { waiters: { SS: string[] } } } {
     const item = this.item(key);
     const waiters = [...item.waiters];
     item.done = true;
@@ -37,7 +37,7 @@ export class LocalJoinTable {
   }
 
   /** `sfn:sendTaskSuccess` to a waiter. */
-  sendTaskSuccess(token: string, output: string): Record<string, never> {
+  sendTaskSuccess(token: string, output: unknown): Record<string, never> {
     const callback = this.callbacks.get(token);
     if (!callback)
       throw Object.assign(new Error("Task token is not valid"), { name: "Sfn.InvalidTokenException" });

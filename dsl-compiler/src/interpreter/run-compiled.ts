@@ -125,11 +125,12 @@ function taskOverrides(
         overrides[stateName] = async (params: DynamoParams) => ctx.joins.read(keyOf(params));
         break;
       case "signal":
+        // Locally the output arrives as a value, not a string (see `passJsonValues`).
         overrides[stateName] = async (params: DynamoParams) =>
-          ctx.joins.markDone(keyOf(params), params.ExpressionAttributeValues[":output"]!.S!);
+          ctx.joins.markDone(keyOf(params), params.ExpressionAttributeValues[":output"]!.S);
         break;
       case "signal-notify":
-        overrides[stateName] = async (params: { TaskToken: string; Output: string }) =>
+        overrides[stateName] = async (params: { TaskToken: string; Output: unknown }) =>
           ctx.joins.sendTaskSuccess(params.TaskToken, params.Output);
         break;
       case "child":
@@ -157,7 +158,30 @@ function nextAttempt(ctx: DispatchContext, step: string, item: number | undefine
 
 interface DynamoParams {
   Key: { pk: { S: string } };
-  ExpressionAttributeValues: Record<string, { S?: string }>;
+  ExpressionAttributeValues: Record<string, { S?: unknown }>;
+}
+
+const JSON_TO_STRING = /^States\.JsonToString\((\$[^()]*)\)$/;
+
+/**
+ * aws-local-stepfunctions 3.0 strips every backslash from the strings its
+ * intrinsic functions return, so `States.JsonToString` of an output holding
+ * a quote or a newline is no longer JSON and a join would never wake. The
+ * join states are the only users: locally they pass the value itself, and
+ * the in-memory join table keeps it as a value.
+ */
+function passJsonValues(template: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(template).map(([key, value]) => {
+      if (typeof value === "string" && key.endsWith(".$")) {
+        const m = JSON_TO_STRING.exec(value);
+        return [key, m ? m[1] : value];
+      }
+      if (value && typeof value === "object" && !Array.isArray(value))
+        return [key, passJsonValues(value as Record<string, unknown>)];
+      return [key, value];
+    }),
+  );
 }
 
 function keyOf(params: DynamoParams): string {
@@ -189,7 +213,13 @@ function localDefinition(definition: AslDefinition): AslDefinition {
             name,
             {
               ...state,
-              ...(inMap && state.Parameters ? { Parameters: numbered(state.Parameters) } : {}),
+              ...(state.Parameters
+                ? {
+                    Parameters: inMap
+                      ? numbered(passJsonValues(state.Parameters))
+                      : passJsonValues(state.Parameters),
+                  }
+                : {}),
               TimeoutSeconds: Math.min(
                 state.TimeoutSeconds ?? MAX_LOCAL_TIMEOUT_SECONDS,
                 MAX_LOCAL_TIMEOUT_SECONDS,
@@ -211,7 +241,12 @@ function localDefinition(definition: AslDefinition): AslDefinition {
             {
               ...state,
               ...(state.ItemSelector
-                ? { ItemSelector: { ...state.ItemSelector, [`${LOCAL_ITEM_FIELD}.$`]: "$$.Map.Item.Index" } }
+                ? {
+                    ItemSelector: {
+                      ...passJsonValues(state.ItemSelector),
+                      [`${LOCAL_ITEM_FIELD}.$`]: "$$.Map.Item.Index",
+                    },
+                  }
                 : {}),
               ItemProcessor: { ...state.ItemProcessor, States: fixStates(state.ItemProcessor.States, true) },
             },
