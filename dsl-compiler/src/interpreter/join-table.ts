@@ -8,7 +8,10 @@ import { randomUUID } from "node:crypto";
  */
 export class LocalJoinTable {
   private readonly items = new Map<string, { done: boolean; output?: unknown; waiters: Set<string> }>();
-  private readonly callbacks = new Map<string, (output: unknown) => void>();
+  private readonly callbacks = new Map<
+    string,
+    { resolve: (output: unknown) => void; reject: (e: Error) => void }
+  >();
 
   /** `updateItem.waitForTaskToken` with `attribute_not_exists(done)`. Resolves with the signalled output. */
   awaitDone(key: string): Promise<unknown> {
@@ -16,7 +19,20 @@ export class LocalJoinTable {
     if (item.done) return Promise.reject(conditionFailed());
     const token = randomUUID();
     item.waiters.add(token);
-    return new Promise((resolve) => this.callbacks.set(token, resolve));
+    return new Promise((resolve, reject) => this.callbacks.set(token, { resolve, reject }));
+  }
+
+  /**
+   * Ends every wait still pending. A Parallel whose branch failed stops its
+   * other branches only between states, so a waiter on a producer that
+   * failed would otherwise hold its Task's timeout timer (and the process)
+   * until the timeout.
+   */
+  releaseWaiters(reason: string): void {
+    const pending = [...this.callbacks.values()];
+    this.callbacks.clear();
+    for (const { reject } of pending)
+      reject(Object.assign(new Error(reason), { name: "Ferry.ExecutionEnded" }));
   }
 
   /** `getItem` after the condition failed. */
@@ -42,7 +58,7 @@ export class LocalJoinTable {
     if (!callback)
       throw Object.assign(new Error("Task token is not valid"), { name: "Sfn.InvalidTokenException" });
     this.callbacks.delete(token);
-    callback(output);
+    callback.resolve(output);
     return {};
   }
 

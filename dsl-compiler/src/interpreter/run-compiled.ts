@@ -54,7 +54,9 @@ export function runCompiledWorkflow(
     executionId: `local:${compiled.ir.name}:${name}`,
     executionName: name,
   };
-  const result = startMachine(compiled.stateMachine, input, ctx);
+  const result = startMachine(compiled.stateMachine, input, ctx).finally(() =>
+    ctx.joins.releaseWaiters("the execution ended before this join's producer signalled"),
+  );
   return {
     result,
     abort: () => {
