@@ -16,6 +16,9 @@ export {
   type DeployWorkflowResult,
   deployWorkflow,
   destroyWorkflow,
+  ORIGIN_OUTPUT,
+  ORIGIN_TAG,
+  workflowOrigin,
 } from "./deploy/deploy-workflow.ts";
 export {
   type DeployedQueue,

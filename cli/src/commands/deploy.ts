@@ -1,7 +1,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type AwsContext, deployWorkflow, type FerryTarget, type WorkflowDeployment } from "@ferry/infra";
+import {
+  type AwsContext,
+  deployWorkflow,
+  type FerryTarget,
+  type WorkflowDeployment,
+  workflowOrigin,
+} from "@ferry/infra";
 import { type CliCommand, UsageError } from "../command.ts";
 import {
   AWS_FLAGS,
@@ -33,6 +39,9 @@ ${AWS_FLAGS_USAGE}
   --agent-configs DIR       write agent-<site>.json for each edge site's agents
   --timeout-seconds N       give up waiting for CloudFormation (default 1800)
   --verbose                 print every stack event
+  --take-over               replace a stack of the same name deployed from another spec
+                            (by default that is refused: two workflows with one name
+                            would overwrite each other)
 
 Example:
   ferry deploy examples/hello/workflow.yaml --target localstack --endpoint-url http://127.0.0.1:4566`;
@@ -51,6 +60,7 @@ export const deployCommand: CliCommand = {
         "agent-configs": { type: "string" },
         "timeout-seconds": { type: "string" },
         verbose: { type: "boolean" },
+        "take-over": { type: "boolean" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
@@ -84,6 +94,8 @@ export const deployCommand: CliCommand = {
         target,
         context,
         outDir,
+        origin: workflowOrigin(loaded.projectRoot, loaded.specFile),
+        takeOver: values["take-over"] ?? false,
         timeoutMs: timeoutSeconds * 1000,
         signal: io.signal,
         log: (line) => {

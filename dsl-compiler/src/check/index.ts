@@ -1,5 +1,6 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { WorkflowSpec } from "../schema/spec.ts";
+import { checkAwsNameCollisions } from "./aws-name-collisions.ts";
 import { checkCycles } from "./cycles.ts";
 import { checkDependencies } from "./dependencies.ts";
 import { checkDuplicateSteps } from "./duplicate-steps.ts";
@@ -7,6 +8,7 @@ import { checkEmptyWorkflow } from "./empty-workflow.ts";
 import { checkForeach } from "./foreach.ts";
 import { checkHeartbeat } from "./heartbeat.ts";
 import { checkPlacement } from "./placement.ts";
+import { checkRegions } from "./regions.ts";
 import type { CheckRule } from "./rule.ts";
 import { checkOneRuntime } from "./runtime.ts";
 import { checkSites } from "./sites.ts";
@@ -18,6 +20,8 @@ const RULES: readonly CheckRule[] = [
   checkDependencies,
   checkOneRuntime,
   checkSites,
+  checkRegions,
+  checkAwsNameCollisions,
   checkForeach,
   checkHeartbeat,
   checkPlacement,

@@ -38,7 +38,9 @@ export type DiagnosticCode =
   | "INVALID_FOREACH"
   | "INVALID_HEARTBEAT"
   | "UNSUPPORTED_PLACEMENT"
-  | "FUNCTION_NOT_FOUND";
+  | "FUNCTION_NOT_FOUND"
+  | "MULTIPLE_REGIONS"
+  | "AWS_NAME_COLLISION";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {
