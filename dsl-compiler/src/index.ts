@@ -27,6 +27,7 @@ export {
   type ManifestStep,
   manifestHash,
   sha256,
+  siteManifest,
   stepHash,
 } from "./contract/manifest.ts";
 export {

@@ -156,7 +156,8 @@ export function writeAgentConfigs(dir: string, d: WorkflowDeployment, context: A
         url: q.url,
         ...(q.deadLetterUrl ? { deadLetterUrl: q.deadLetterUrl } : {}),
       })),
-      manifests: [d.manifestS3Uri],
+      // The site's own manifest: its policy reads no other.
+      manifests: [queues[0]!.manifestS3Uri ?? d.manifestS3Uri],
       aws: { region: d.region, ...(context.endpoint ? { endpoint: context.endpoint } : {}) },
     };
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);

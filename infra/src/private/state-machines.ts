@@ -176,7 +176,8 @@ function grantDefinitionAccess(
   }
   if (json.includes('"arn:aws:states:::aws-sdk:sfn:sendTaskSuccess"')) {
     machine.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["states:SendTaskSuccess"], resources: ctx.allArns }),
+      // No resource types for SendTaskSuccess in IAM (see taskResponseStatement); the service wildcard acknowledgement covers it.
+      new iam.PolicyStatement({ actions: ["states:SendTaskSuccess"], resources: ["*"] }),
     );
   }
   for (const target of used) {
