@@ -44,6 +44,13 @@ export {
 } from "./deploy/executions.ts";
 export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
 export { SqsFunctionQueue } from "./deploy/sqs-function-queues.ts";
+export {
+  ASSETS_BUCKET_PATTERN,
+  type FileAsset,
+  type SynthesizedStack,
+  type SynthesizeStackOptions,
+  synthesizeStack,
+} from "./deploy/synthesize-stack.ts";
 export { InfraError, type InfraErrorCode } from "./errors.ts";
 export {
   type FerryFargateOptions,

@@ -123,7 +123,7 @@ export function describeCall(
   input: Record<string, unknown>,
   region: string,
 ): Pick<RecordedAwsCall, "action" | "resource" | "prefix"> {
-  const op = command.replace(/Command$/, "");
+  let op = command.replace(/Command$/, "");
   const str = (key: string) => (typeof input[key] === "string" ? (input[key] as string) : undefined);
   if (service === "s3") {
     const bucket = str("Bucket") ?? "";
@@ -138,6 +138,8 @@ export function describeCall(
     };
   }
   if (service === "sqs") {
+    // Batch calls are authorized as their single-message action.
+    op = op.replace(/Batch$/, "");
     const url = str("QueueUrl");
     if (url) return { action: `sqs:${op}`, resource: queueArnOfUrl(url, region) };
     const name = str("QueueName") ?? "";

@@ -225,11 +225,13 @@ function grantHttpInvoke(
   name: string,
   { step, connection }: HttpStepConnection,
 ): void {
-  const self = stateMachineArn(machine, name);
+  // IAM lists no resource types for InvokeHTTPEndpoint, so a statement naming the machine may never match;
+  // the method and endpoint conditions carry the scoping.
+  void name;
   machine.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ["states:InvokeHTTPEndpoint"],
-      resources: [self],
+      resources: ["*"],
       conditions: {
         StringEquals: { "states:HTTPMethod": step.runtime.method, "states:HTTPEndpoint": step.runtime.url },
       },
