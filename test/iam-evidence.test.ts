@@ -6,7 +6,8 @@
  * poison message moved to the dead-letter queue. LocalStack enforces no IAM,
  * so each recorded call is then evaluated with @cloud-copilot/iam-simulate
  * against the `aws`-target template's policy of the principal that made it,
- * as are the state machine roles' calls read from every example's ASL. A
+ * as are the state machine roles' calls read from every example's ASL (and
+ * from a synthesized-only workflow with a cloud HTTP step). A
  * fixed list of cross-site calls must be denied, and every SDK command in
  * runtime code must have been recorded at least once.
  */
@@ -108,6 +109,28 @@ const spec = writeSpec(
   }),
 );
 
+/**
+ * Synthesized only, never deployed: no example has an HTTP step on an aws
+ * site, so this one gives the state machine roles an `http:invoke` to check.
+ */
+const httpSpec = writeSpec(
+  dir,
+  "evidence-http.json",
+  JSON.stringify({
+    name: `evidence-http-${suffix}`,
+    sites: { cloud: { type: "aws", region: REGION }, a: { type: "edge" } },
+    steps: [
+      { name: "prepare", site: "a", process: { command: ["sh", "-c", 'echo "{}"'] } },
+      {
+        name: "notify",
+        depends: ["prepare"],
+        site: "cloud",
+        http: { method: "POST", url: "https://hooks.example.com/ferry" },
+      },
+    ],
+  }),
+);
+
 let deployed: Deployed;
 let template: AwsTemplate;
 let resolver: TemplateResolver;
@@ -200,10 +223,11 @@ describe("IAM evidence", () => {
 
   it("allows every call the state machine roles make, read from each example's definitions", async () => {
     const refused: string[] = [];
+    const actions = new Set<string>();
     const examples = readdirSync(join(REPO_ROOT, "examples"), { withFileTypes: true })
       .filter((e) => e.isDirectory())
       .map((e) => project.spec(e.name));
-    for (const file of [spec, ...examples]) {
+    for (const file of [spec, httpSpec, ...examples]) {
       const { compiled } = await compileSpecFile(file);
       const region = Object.values(compiled!.ir.sites).find((s) => s.type === "aws")?.region ?? REGION;
       const synthesized = synthesizeStack(compiled!, {
@@ -218,14 +242,28 @@ describe("IAM evidence", () => {
       for (const machine of stateMachines(t)) {
         const policies = rolePolicies(t, r, machine.role);
         for (const call of machineCalls(machine.name, resolvedDefinition(t, r, machine.id), region)) {
+          actions.add(call.action);
           const result = await evaluate(policies, call);
           if (result !== "Allowed") {
             refused.push(`${machine.name} ${call.state}: ${call.action} on ${call.resource} → ${result}`);
+          }
+          if (call.action === "states:InvokeHTTPEndpoint") {
+            // The method and endpoint conditions are the only scoping: another endpoint or method is denied.
+            for (const context of [
+              { ...call.context, "states:HTTPEndpoint": "https://elsewhere.example.com/" },
+              { ...call.context, "states:HTTPMethod": "DELETE" },
+            ]) {
+              const other = await evaluate(policies, { ...call, context });
+              if (other !== "ImplicitlyDenied") {
+                refused.push(`${machine.name} ${call.state}: ${JSON.stringify(context)} → ${other}`);
+              }
+            }
           }
         }
       }
     }
     expect(refused).toEqual([]);
+    expect([...actions]).toEqual(expect.arrayContaining(["sqs:SendMessage", "states:InvokeHTTPEndpoint"]));
   });
 
   it("denies site a the other site's queue, dead-letter queue and manifest", async () => {

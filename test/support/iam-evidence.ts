@@ -96,7 +96,13 @@ export class TemplateResolver {
       "AWS::StackName": "stack",
     };
     if (pseudo[id]) return pseudo[id];
-    return this.physical.get(id) ?? `${id}-not-deployed`;
+    const physical = this.physical.get(id);
+    if (physical) return physical;
+    // A queue's Ref is its URL; made-up URLs name the queue its made-up ARN names.
+    if (this.template.Resources[id]?.Type === "AWS::SQS::Queue") {
+      return `https://sqs.${this.region}.amazonaws.com/${ACCOUNT}/${id}-not-deployed`;
+    }
+    return `${id}-not-deployed`;
   }
 
   private getAtt(id: string, attr: string): Json {
@@ -189,7 +195,31 @@ export interface Request {
 
 /** `Allowed`, `ImplicitlyDenied`, `ExplicitlyDenied`, or the simulator's error. */
 export async function evaluate(policies: PolicyDocument[], request: Request): Promise<string> {
-  const result = await runSimulation(
+  const first = await simulate(policies, request);
+  const ignored = first.resultType === "single" ? (first.result.ignoredContextKeys ?? []) : [];
+  if (ignored.length === 0) return outcome(first);
+  // The simulator drops context keys its IAM data does not list for the action; some actions
+  // lack keys AWS evaluates (states:InvokeHTTPEndpoint's states:HTTPMethod and states:HTTPEndpoint),
+  // so every condition on them would fail. Those conditions are checked here instead, and
+  // the simulator evaluates the rest.
+  const context = request.context ?? {};
+  const checked = policies.map((policy) => ({
+    ...policy,
+    Statement: policy.Statement.flatMap((statement) => {
+      const rest = conditionsOutside(statement, ignored, context);
+      if (rest === false) return [];
+      const { Condition: _, ...unconditioned } = statement;
+      return [rest ? { ...unconditioned, Condition: rest } : unconditioned];
+    }),
+  }));
+  const known = Object.fromEntries(Object.entries(context).filter(([key]) => !ignored.includes(key)));
+  return outcome(await simulate(checked, { ...request, context: known }));
+}
+
+type Simulation = Awaited<ReturnType<typeof runSimulation>>;
+
+async function simulate(policies: PolicyDocument[], request: Request): Promise<Simulation> {
+  return runSimulation(
     {
       identityPolicies: policies.map((policy, i) => ({ name: `p${i}`, policy: policy as never })),
       serviceControlPolicies: [],
@@ -203,8 +233,53 @@ export async function evaluate(policies: PolicyDocument[], request: Request): Pr
     },
     {},
   );
+}
+
+function outcome(result: Simulation): string {
   if (result.resultType === "error") return `error: ${JSON.stringify(result.errors)}`;
-  return (result as { overallResult: string }).overallResult;
+  return result.overallResult;
+}
+
+/**
+ * A statement's conditions on `keys` checked against `context` (`StringEquals`
+ * and `StringLike` only; any other operator on them fails): `false` when one
+ * fails, else the conditions left for the simulator (`undefined` for none).
+ */
+function conditionsOutside(
+  statement: Record<string, Json>,
+  keys: readonly string[],
+  context: Record<string, string | string[]>,
+): Record<string, Record<string, Json>> | undefined | false {
+  const conditions = statement.Condition as Record<string, Record<string, Json>> | undefined;
+  if (!conditions) return undefined;
+  const lower = new Map(keys.map((k) => [k.toLowerCase(), k]));
+  const rest: Record<string, Record<string, Json>> = {};
+  for (const [operator, entries] of Object.entries(conditions)) {
+    for (const [key, expected] of Object.entries(entries)) {
+      const requestKey = lower.get(key.toLowerCase());
+      if (requestKey === undefined) {
+        rest[operator] = { ...rest[operator], [key]: expected };
+        continue;
+      }
+      const actual = [context[requestKey] ?? []].flat();
+      const patterns = [expected].flat().map(String);
+      const matches = (value: string) =>
+        operator === "StringEquals"
+          ? patterns.includes(value)
+          : operator === "StringLike" && patterns.some((p) => globMatch(p, value));
+      if (actual.length === 0 || !actual.every(matches)) return false;
+    }
+  }
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+/** IAM's `StringLike`: `*` any run of characters, `?` one character. */
+function globMatch(pattern: string, value: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${regex}$`).test(value);
 }
 
 /** The recorded calls of a JSON-lines file. */
