@@ -158,7 +158,10 @@ describe("FerryWorkflow on a mixed workflow", () => {
           Properties: { Description: Match.stringLikeRegexp(`(edge site|on site) ${site}:? `) },
         }),
       )[0]!;
-      const statements = policy.Properties.PolicyDocument.Statement as Array<{ Sid: string; Resource: unknown }>;
+      const statements = policy.Properties.PolicyDocument.Statement as Array<{
+        Sid: string;
+        Resource: unknown;
+      }>;
       return JSON.stringify(statements.find((s) => s.Sid === "ReadManifest")!.Resource);
     };
     const keys = ["lab", "plant", "cloud"].map((site) => /[0-9a-f]{64}\.json/.exec(readManifest(site))?.[0]);

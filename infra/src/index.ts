@@ -29,6 +29,14 @@ export {
   type WorkflowDeployment,
 } from "./deploy/deployment.ts";
 export {
+  type DryRunBaseline,
+  diffTemplates,
+  dryRunBaseline,
+  formatDryRun,
+  iamStatements,
+  type ResourceChange,
+} from "./deploy/dry-run.ts";
+export {
   buildExecutionReport,
   type ExecutionReport,
   type StepReport,
@@ -43,6 +51,7 @@ export {
   waitForExecution,
 } from "./deploy/executions.ts";
 export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
+export type { CfnTemplate } from "./deploy/localstack-template.ts";
 export { SqsFunctionQueue } from "./deploy/sqs-function-queues.ts";
 export {
   ASSETS_BUCKET_PATTERN,

@@ -1,10 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   type AwsContext,
+  type CfnTemplate,
   deployWorkflow,
+  dryRunBaseline,
   type FerryTarget,
+  formatDryRun,
+  stackNameFor,
+  synthesizeStack,
   type WorkflowDeployment,
   workflowOrigin,
 } from "@ferry/infra";
@@ -39,6 +44,10 @@ ${AWS_FLAGS_USAGE}
   --agent-configs DIR       write agent-<site>.json for each edge site's agents
   --timeout-seconds N       give up waiting for CloudFormation (default 1800)
   --verbose                 print every stack event
+  --dry-run                 create nothing: print the resources to add, change or remove
+                            (against the deployed stack when reachable, else the previous
+                            compile in --out) and the IAM statements of every principal
+  --offline                 with --dry-run, compare with the previous compile only
   --take-over               replace a stack of the same name deployed from another spec
                             (by default that is refused: two workflows with one name
                             would overwrite each other)
@@ -61,6 +70,8 @@ export const deployCommand: CliCommand = {
         "timeout-seconds": { type: "string" },
         verbose: { type: "boolean" },
         "take-over": { type: "boolean" },
+        "dry-run": { type: "boolean" },
+        offline: { type: "boolean" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
@@ -84,6 +95,25 @@ export const deployCommand: CliCommand = {
       );
     }
     const outDir = resolve(io.cwd, values.out ?? join(".ferry", "deploy", compiled.ir.name));
+    if (values["dry-run"]) {
+      const stackName = stackNameFor(compiled.ir.name);
+      const previousTemplatePath = join(outDir, `${stackName}.template.json`);
+      const baseline = await dryRunBaseline({
+        stackName,
+        previousTemplatePath,
+        context,
+        offline: values.offline ?? false,
+      });
+      const synthesized = synthesizeStack(compiled, {
+        outDir,
+        projectRoot: loaded.projectRoot,
+        target,
+        region: context.region,
+      });
+      const template = JSON.parse(readFileSync(synthesized.templatePath, "utf8")) as CfnTemplate;
+      io.stdout(formatDryRun(stackName, template, baseline));
+      return 0;
+    }
     io.stderr(
       `deploying ${compiled.ir.name} to ${target} (${context.region}${context.endpoint ? ` at ${context.endpoint}` : ""})\n`,
     );
