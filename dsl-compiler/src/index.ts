@@ -27,6 +27,7 @@ export {
   type ManifestStep,
   manifestHash,
   sha256,
+  siteManifest,
   stepHash,
 } from "./contract/manifest.ts";
 export {
@@ -68,6 +69,7 @@ export {
   type WorkflowIr,
 } from "./ir/ir.ts";
 export { buildManifest } from "./manifest/manifest.ts";
+export { awsNameKey, pascalCase } from "./names/aws-names.ts";
 export { MAX_SPEC_BYTES, type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";
 export { describeValue, schemaIssuesToDiagnostics } from "./parse/schema-issues.ts";
 export { workflowJsonSchema } from "./schema/json-schema.ts";

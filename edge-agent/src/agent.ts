@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
 import type { ResolvedAgentConfig } from "./config.ts";
 import { loadManifests } from "./manifest-sources.ts";
@@ -64,9 +65,14 @@ export class Agent {
       ...(config.aws.region ? { region: config.aws.region } : {}),
       ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
     };
-    const s3 = new S3Client({ ...clientConfig, forcePathStyle: Boolean(config.aws.endpoint) });
-    const sqs = new SQSClient(clientConfig);
-    const sfn = new SFNClient(clientConfig);
+    // Recorded only when FERRY_RECORD_AWS_CALLS is set (the IAM evidence tests).
+    const who = { kind: "agent", site: config.site } as const;
+    const s3 = recordAwsCalls(
+      new S3Client({ ...clientConfig, forcePathStyle: Boolean(config.aws.endpoint) }),
+      who,
+    );
+    const sqs = recordAwsCalls(new SQSClient(clientConfig), who);
+    const sfn = recordAwsCalls(new SFNClient(clientConfig), who);
     const manifests = new ManifestStore({
       load: () =>
         loadManifests(config.manifests, async (Bucket, Key) => {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { FERRY_ERRORS, MAX_PAYLOAD_BYTES } from "@ferry/dsl-compiler";
 import { isOutputRef } from "@ferry/dsl-compiler/contract";
 import { afterEach, describe, expect, it } from "vitest";
+import { NO_METRICS } from "./events.ts";
 import { RecordingCompletion } from "./in-memory/completions.ts";
 import { InMemoryQueue } from "./in-memory/in-memory-queue.ts";
 import { LocalJobFileStore } from "./local-job-files.ts";
@@ -73,6 +74,28 @@ describe("Worker with the process runtime", () => {
       expect.stringContaining('unknown step "nope" of workflow "wf"'),
     ]);
     expect(completion.records).toEqual([{ kind: "success", token: "good", output: {} }]);
+    expect(worker.state).toBe("RUNNING");
+  });
+
+  it("given a dead-letter queue that refuses the move, then nothing is counted as dead-lettered and the message stays", async () => {
+    const moved: string[] = [];
+    const counted: number[] = [];
+    const { queue, worker } = await setup([shStep("ok", 'echo "{}"')], {
+      hooks: { onDeadLetter: (reason) => moved.push(reason) },
+      metrics: { ...NO_METRICS, deadLettered: () => void counted.push(1) },
+    });
+    let refusals = 0;
+    queue.deadLetter = async () => {
+      refusals += 1;
+      throw new Error("AccessDenied: not authorized to perform sqs:SendMessage");
+    };
+    queue.send("{not json");
+    await waitUntil(() => refusals === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(moved).toEqual([]);
+    expect(counted).toEqual([]);
+    expect(queue.deadLetters).toEqual([]);
+    expect(queue.inFlight).toBe(1);
     expect(worker.state).toBe("RUNNING");
   });
 

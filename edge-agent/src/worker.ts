@@ -16,6 +16,7 @@ import {
   type QueueMessage,
   SILENT_LOGGER,
   sleep,
+  withAwsCallContext,
 } from "@ferry/functions/worker";
 import { AgentError, messageOf } from "./errors.ts";
 import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
@@ -260,7 +261,10 @@ export class Worker {
       };
       this.running.set(attemptKey, task);
       try {
-        await runAttempt(task, this.ctx);
+        // Calls made for this attempt (answers, heartbeats, job files) are attributed to its step.
+        await withAwsCallContext({ workflow: message.workflow, step: message.step }, () =>
+          runAttempt(task, this.ctx),
+        );
       } finally {
         this.running.delete(attemptKey);
         this.remember(attemptKey);
@@ -274,11 +278,20 @@ export class Worker {
     }
   }
 
+  /** Logged and counted only once the move succeeded; a refused move leaves the message to come back. */
   private async deadLetter(received: QueueMessage, reason: string): Promise<void> {
+    try {
+      await this.options.queue.deadLetter(received, reason);
+    } catch (error) {
+      this.logger.error(
+        { err: error, messageId: received.id, reason },
+        `could not move a message to the dead-letter queue (${messageOf(error)}); it returns after its visibility timeout and moves there by the queue's redrive policy`,
+      );
+      return;
+    }
     this.logger.warn({ messageId: received.id, reason }, "message moved to the dead-letter queue");
     this.ctx.metrics.deadLettered();
     this.options.hooks?.onDeadLetter?.(reason, received.body);
-    await this.options.queue.deadLetter(received, reason);
   }
 
   private remember(attemptKey: string): void {

@@ -1,6 +1,7 @@
 import type { WorkflowIr } from "@ferry/dsl-compiler";
-import { Annotations, type Environment, Stack, type StackProps } from "aws-cdk-lib";
+import { type Environment, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
+import { InfraError } from "./errors.ts";
 import { FerryWorkflow, type FerryWorkflowProps } from "./ferry-workflow.ts";
 
 export interface FerryWorkflowStackProps extends StackProps, FerryWorkflowProps {}
@@ -24,9 +25,11 @@ export class FerryWorkflowStack extends Stack {
       Object.values(compiled.ir.sites).flatMap((s) => (s.type === "aws" && s.region ? [s.region] : [])),
     );
     if (regions.size > 1) {
-      Annotations.of(this).addWarningV2(
-        "@ferry/infra:multipleRegions",
-        `the workflow's aws sites name regions ${[...regions].join(", ")}; all cloud resources deploy to this stack's region (${this.region})`,
+      // `ferry validate` refuses this (MULTIPLE_REGIONS); a hand-built IR must not collapse regions either.
+      throw new InfraError(
+        "INVALID_PROP",
+        this,
+        `the workflow's aws sites name regions ${[...regions].join(", ")}; a stack deploys to one region — put every aws site in one region`,
       );
     }
     this.workflow = new FerryWorkflow(this, "Workflow", props);

@@ -135,6 +135,7 @@ describe("FerryWorkflow on a mixed workflow", () => {
     expect(text).not.toMatch(/QueuessiteplantQueue|QueuesfncQueue|QueuesfargatecloudQueue/);
     expect(statements.map((s) => s.Sid)).toEqual([
       "OwnQueue",
+      "OwnDeadLetterQueue",
       "AnswerTaskTokens",
       "JobFiles",
       "ListJobFiles",
@@ -142,6 +143,34 @@ describe("FerryWorkflow on a mixed workflow", () => {
       "ReadDeployment",
     ]);
     expect(JSON.stringify(statements.find((s) => s.Sid === "JobFiles")!.Resource)).toContain("/mixed/*");
+    expect(statements.find((s) => s.Sid === "OwnDeadLetterQueue")!.Resource).toEqual({
+      "Fn::GetAtt": [expect.stringMatching(/^WorkflowQueuessitelabDeadLetters/), "Arn"],
+    });
+    expect(statements.find((s) => s.Sid === "AnswerTaskTokens")!.Resource).toBe("*");
+  });
+
+  it("gives each worker site a manifest of its own steps, and its policy reads that one only", () => {
+    const assets = compiled.ir.queues.filter((q) => q.executor !== "lambda").map((q) => q.site);
+    expect(assets).toEqual(["lab", "plant", "cloud"]);
+    const readManifest = (site: string) => {
+      const policy = Object.values(
+        template.findResources("AWS::IAM::ManagedPolicy", {
+          Properties: { Description: Match.stringLikeRegexp(`(edge site|on site) ${site}:? `) },
+        }),
+      )[0]!;
+      const statements = policy.Properties.PolicyDocument.Statement as Array<{
+        Sid: string;
+        Resource: unknown;
+      }>;
+      return JSON.stringify(statements.find((s) => s.Sid === "ReadManifest")!.Resource);
+    };
+    const keys = ["lab", "plant", "cloud"].map((site) => /[0-9a-f]{64}\.json/.exec(readManifest(site))?.[0]);
+    expect(new Set(keys).size).toBe(3);
+    for (const site of ["lab", "plant", "cloud"]) {
+      template.hasOutput(`WorkflowSiteManifestS3Uri${site[0]!.toUpperCase()}${site.slice(1)}`, {
+        Value: Match.stringLikeRegexp(`^s3://cdk-.*\\.json$`),
+      });
+    }
   });
 
   it("runs the cloud container step on a Fargate pool that scales on backlog, to zero", () => {

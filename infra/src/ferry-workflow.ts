@@ -177,10 +177,16 @@ export class FerryWorkflow extends Construct {
     );
     const machineArns = [...names.values()].map((name) => stateMachineArn(this, name));
 
-    this.manifest = publishManifest(this, compiled, (manifest) => ({
+    const workerSites = [...queues.values()]
+      .filter((q) => q.ir.executor === "agent" || q.ir.executor === "fargate")
+      .map((q) => q.ir.site);
+    this.manifest = publishManifest(this, compiled, workerSites, (manifest) => ({
       v: 1,
       workflow: ir.name,
       manifest: { s3Uri: manifest.s3Uri, sha256: manifest.sha256, hash: compiled.manifest.hash },
+      siteManifests: Object.fromEntries(
+        [...manifest.sites].map(([site, m]) => [site, { s3Uri: m.s3Uri, sha256: m.sha256, hash: m.hash }]),
+      ),
       jobBucket: this.jobBucket.bucketName,
       jobFilesPrefix: `${ir.name}/`,
       stateMachineArn: machineArns.at(-1)!,
@@ -277,7 +283,8 @@ export class FerryWorkflow extends Construct {
     return formatWorkerEnv({
       FERRY_SITE: queue.ir.site,
       FERRY_QUEUE_URLS: [queue.queue.queueUrl],
-      FERRY_MANIFESTS: [this.manifest.s3Uri],
+      // The site's own manifest: its policy reads no other.
+      FERRY_MANIFESTS: [this.manifest.sites.get(queue.ir.site)!.s3Uri],
       // Fargate cannot start nested containers: steps run as processes inside the worker image.
       FERRY_RUNTIME: "process",
     });

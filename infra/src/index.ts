@@ -16,6 +16,9 @@ export {
   type DeployWorkflowResult,
   deployWorkflow,
   destroyWorkflow,
+  ORIGIN_OUTPUT,
+  ORIGIN_TAG,
+  workflowOrigin,
 } from "./deploy/deploy-workflow.ts";
 export {
   type DeployedQueue,
@@ -25,6 +28,14 @@ export {
   readStateMachineArn,
   type WorkflowDeployment,
 } from "./deploy/deployment.ts";
+export {
+  type DryRunBaseline,
+  diffTemplates,
+  dryRunBaseline,
+  formatDryRun,
+  iamStatements,
+  type ResourceChange,
+} from "./deploy/dry-run.ts";
 export {
   buildExecutionReport,
   type ExecutionReport,
@@ -40,7 +51,15 @@ export {
   waitForExecution,
 } from "./deploy/executions.ts";
 export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
+export type { CfnTemplate } from "./deploy/localstack-template.ts";
 export { SqsFunctionQueue } from "./deploy/sqs-function-queues.ts";
+export {
+  ASSETS_BUCKET_PATTERN,
+  type FileAsset,
+  type SynthesizedStack,
+  type SynthesizeStackOptions,
+  synthesizeStack,
+} from "./deploy/synthesize-stack.ts";
 export { InfraError, type InfraErrorCode } from "./errors.ts";
 export {
   type FerryFargateOptions,

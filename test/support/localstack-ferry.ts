@@ -223,8 +223,15 @@ export async function startAgent(
 }
 
 /** Starts `ferry functions serve` for a deployed spec and waits until it polls. */
-export async function startFunctionHost(dir: string, spec: string): Promise<FerryProcess> {
-  const host = new FerryProcess(["functions", "serve", spec, "--shutdown-grace-seconds", "5"], { cwd: dir });
+export async function startFunctionHost(
+  dir: string,
+  spec: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<FerryProcess> {
+  const host = new FerryProcess(["functions", "serve", spec, "--shutdown-grace-seconds", "5"], {
+    cwd: dir,
+    env,
+  });
   await host.waitFor("serving function steps", `function host for ${spec}`);
   return host;
 }

@@ -1,7 +1,18 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type AwsContext, deployWorkflow, type FerryTarget, type WorkflowDeployment } from "@ferry/infra";
+import {
+  type AwsContext,
+  type CfnTemplate,
+  deployWorkflow,
+  dryRunBaseline,
+  type FerryTarget,
+  formatDryRun,
+  stackNameFor,
+  synthesizeStack,
+  type WorkflowDeployment,
+  workflowOrigin,
+} from "@ferry/infra";
 import { type CliCommand, UsageError } from "../command.ts";
 import {
   AWS_FLAGS,
@@ -33,6 +44,13 @@ ${AWS_FLAGS_USAGE}
   --agent-configs DIR       write agent-<site>.json for each edge site's agents
   --timeout-seconds N       give up waiting for CloudFormation (default 1800)
   --verbose                 print every stack event
+  --dry-run                 create nothing: print the resources to add, change or remove
+                            (against the deployed stack when reachable, else the previous
+                            compile in --out) and the IAM statements of every principal
+  --offline                 with --dry-run, compare with the previous compile only
+  --take-over               replace a stack of the same name deployed from another spec
+                            (by default that is refused: two workflows with one name
+                            would overwrite each other)
 
 Example:
   ferry deploy examples/hello/workflow.yaml --target localstack --endpoint-url http://127.0.0.1:4566`;
@@ -51,6 +69,9 @@ export const deployCommand: CliCommand = {
         "agent-configs": { type: "string" },
         "timeout-seconds": { type: "string" },
         verbose: { type: "boolean" },
+        "take-over": { type: "boolean" },
+        "dry-run": { type: "boolean" },
+        offline: { type: "boolean" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
@@ -74,6 +95,25 @@ export const deployCommand: CliCommand = {
       );
     }
     const outDir = resolve(io.cwd, values.out ?? join(".ferry", "deploy", compiled.ir.name));
+    if (values["dry-run"]) {
+      const stackName = stackNameFor(compiled.ir.name);
+      const previousTemplatePath = join(outDir, `${stackName}.template.json`);
+      const baseline = await dryRunBaseline({
+        stackName,
+        previousTemplatePath,
+        context,
+        offline: values.offline ?? false,
+      });
+      const synthesized = synthesizeStack(compiled, {
+        outDir,
+        projectRoot: loaded.projectRoot,
+        target,
+        region: context.region,
+      });
+      const template = JSON.parse(readFileSync(synthesized.templatePath, "utf8")) as CfnTemplate;
+      io.stdout(formatDryRun(stackName, template, baseline));
+      return 0;
+    }
     io.stderr(
       `deploying ${compiled.ir.name} to ${target} (${context.region}${context.endpoint ? ` at ${context.endpoint}` : ""})\n`,
     );
@@ -84,6 +124,8 @@ export const deployCommand: CliCommand = {
         target,
         context,
         outDir,
+        origin: workflowOrigin(loaded.projectRoot, loaded.specFile),
+        takeOver: values["take-over"] ?? false,
         timeoutMs: timeoutSeconds * 1000,
         signal: io.signal,
         log: (line) => {
@@ -144,7 +186,8 @@ export function writeAgentConfigs(dir: string, d: WorkflowDeployment, context: A
         url: q.url,
         ...(q.deadLetterUrl ? { deadLetterUrl: q.deadLetterUrl } : {}),
       })),
-      manifests: [d.manifestS3Uri],
+      // The site's own manifest: its policy reads no other.
+      manifests: [queues[0]!.manifestS3Uri ?? d.manifestS3Uri],
       aws: { region: d.region, ...(context.endpoint ? { endpoint: context.endpoint } : {}) },
     };
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);

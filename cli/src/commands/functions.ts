@@ -3,7 +3,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { FunctionHost, loadStepHandler, type ServedFunction } from "@ferry/functions";
 import { SfnTaskClient } from "@ferry/functions/lambda";
-import { jsonLogger } from "@ferry/functions/worker";
+import { jsonLogger, recordAwsCalls } from "@ferry/functions/worker";
 import {
   clientConfig,
   LocalStackTaskClient,
@@ -77,8 +77,9 @@ export const functionsCommand: CliCommand = {
     }
     const context = awsContextFor(values, io.env, ir);
     const config = clientConfig(context);
-    const sqs = new SQSClient(config);
-    const sfn = new SFNClient(config);
+    // Recorded only when FERRY_RECORD_AWS_CALLS is set; the host attributes each call to its step.
+    const sqs = recordAwsCalls(new SQSClient(config), { kind: "function", workflow: ir.name });
+    const sfn = recordAwsCalls(new SFNClient(config), { kind: "function", workflow: ir.name });
     let served: ServedFunction[];
     try {
       const deployment = await readDeployment(ir, context, { deadLetterQueues: false });

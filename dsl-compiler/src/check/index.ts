@@ -1,5 +1,6 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { WorkflowSpec } from "../schema/spec.ts";
+import { checkAwsNameCollisions } from "./aws-name-collisions.ts";
 import { checkCycles } from "./cycles.ts";
 import { checkDependencies } from "./dependencies.ts";
 import { checkDuplicateSteps } from "./duplicate-steps.ts";
@@ -9,6 +10,7 @@ import { checkForeach } from "./foreach.ts";
 import { checkHeartbeat } from "./heartbeat.ts";
 import { checkInputSchema } from "./input-schema.ts";
 import { checkPlacement } from "./placement.ts";
+import { checkRegions } from "./regions.ts";
 import type { CheckRule } from "./rule.ts";
 import { checkOneRuntime } from "./runtime.ts";
 import { checkSites } from "./sites.ts";
@@ -22,6 +24,8 @@ const RULES: readonly CheckRule[] = [
   checkDependencies,
   checkOneRuntime,
   checkSites,
+  checkRegions,
+  checkAwsNameCollisions,
   checkForeach,
   checkHeartbeat,
   checkPlacement,

@@ -20,6 +20,7 @@ export {
   manifestHash,
   parseManifest,
   sha256,
+  siteManifest,
   stepHash,
 } from "./manifest.ts";
 export { isOutputRef, type OutputRef, OutputRefSchema } from "./output-ref.ts";

@@ -9,6 +9,8 @@ import type { Executor, IrRuntime, IrStep } from "../ir/ir.ts";
 export interface Manifest {
   manifestVersion: 1;
   workflow: string;
+  /** Set on a site's manifest (see {@link siteManifest}): it holds that site's steps only. */
+  site?: string;
   /** sha256 over the canonical JSON of `steps`. */
   hash: string;
   steps: Record<string, ManifestStep>;
@@ -34,6 +36,7 @@ export interface ManifestStep {
 export const ManifestSchema = z.looseObject({
   manifestVersion: z.literal(1),
   workflow: z.string().min(1),
+  site: z.string().min(1).optional(),
   hash: z.string().regex(/^[0-9a-f]{64}$/),
   steps: z.record(
     z.string(),
@@ -74,6 +77,16 @@ export function parseManifest(
     }
   }
   return { ok: true, manifest };
+}
+
+/**
+ * The manifest one site's workers receive: only the steps placed on that
+ * site, with their env and HTTP headers, so no site learns another's. Its
+ * hash covers those steps only; workers check it as they check a whole one.
+ */
+export function siteManifest(manifest: Manifest, site: string): Manifest {
+  const steps = Object.fromEntries(Object.entries(manifest.steps).filter(([, s]) => s.site === site));
+  return { manifestVersion: 1, workflow: manifest.workflow, site, hash: manifestHash(steps), steps };
 }
 
 /** The workflow's hash: over every step's hash, in name order. Workers recompute it to check a manifest. */

@@ -44,7 +44,9 @@ export type DiagnosticCode =
   | "UNKNOWN_HANDLER"
   | "UNUSED_HANDLER"
   | "INVALID_INPUT_SCHEMA"
-  | "INVALID_INPUT";
+  | "INVALID_INPUT"
+  | "MULTIPLE_REGIONS"
+  | "AWS_NAME_COLLISION";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {

@@ -1,3 +1,5 @@
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { recordAwsCalls } from "../worker/aws-call-recorder.ts";
 import { jsonLogger, type Logger } from "../worker/logger.ts";
 import { type LambdaStepEnv, resolveLambdaConfig } from "./config.ts";
 import { processSqsBatch } from "./process-batch.ts";
@@ -29,6 +31,10 @@ export function createSqsHandler(userHandler: unknown, options: SqsHandlerOption
   const config = resolveLambdaConfig(options.env ?? (process.env as LambdaStepEnv));
   const logger =
     options.logger ?? jsonLogger((line) => process.stdout.write(line), { workflow: config.workflow });
-  const tasks = options.tasks ?? new SfnTaskClient();
+  const tasks =
+    options.tasks ??
+    new SfnTaskClient(
+      recordAwsCalls(new SFNClient({}), { kind: "function", workflow: config.workflow, step: config.step }),
+    );
   return (event, context) => processSqsBatch(event, context, { handler: userHandler, tasks, logger, config });
 }

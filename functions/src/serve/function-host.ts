@@ -3,6 +3,7 @@ import { resolveLambdaConfig } from "../lambda/config.ts";
 import { processSqsBatch } from "../lambda/process-batch.ts";
 import type { SqsEvent } from "../lambda/sqs-event.ts";
 import type { TaskClient } from "../lambda/task-client.ts";
+import { withAwsCallContext } from "../worker/aws-call-recorder.ts";
 import type { BackoffOptions } from "../worker/backoff.ts";
 import type { Logger } from "../worker/logger.ts";
 import { pollQueue } from "../worker/poll.ts";
@@ -78,7 +79,12 @@ export class FunctionHost {
           FERRY_HEARTBEAT_SECONDS: fn.heartbeatSeconds,
         }),
       );
-      for (let i = 0; i < concurrency; i++) this.loops.push(this.poll(fn, config));
+      for (let i = 0; i < concurrency; i++) {
+        // The host stands in for each step's Lambda: its calls belong to that step's function.
+        this.loops.push(
+          withAwsCallContext({ workflow: fn.workflow, step: fn.step }, () => this.poll(fn, config)),
+        );
+      }
     }
     this.options.logger.info(
       { steps: this.options.functions.map((f) => f.step), concurrency },

@@ -1,5 +1,14 @@
 // Shared worker pieces (no AWS SDK): used by the edge agent, `ferry run`,
 // `ferry functions serve` and the Lambda adapter.
+export {
+  type AwsCallPrincipal,
+  describeCall,
+  queueArnOfUrl,
+  RECORD_AWS_CALLS_ENV,
+  type RecordedAwsCall,
+  recordAwsCalls,
+  withAwsCallContext,
+} from "./aws-call-recorder.ts";
 export { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
 export { jsonLogger, type Logger, SILENT_LOGGER } from "./logger.ts";
 export { type PollOptions, pollQueue, type ReceivedBatch } from "./poll.ts";

@@ -30,6 +30,13 @@ export interface DeployStackInput {
   /** Inline template body, or a URL of the template in S3 when it is over {@link TEMPLATE_BODY_MAX_BYTES}. */
   template: { body: string } | { url: string };
   description?: string;
+  /** Stack tags, set on create and on every update. */
+  tags?: Record<string, string>;
+  /**
+   * Called with the existing stack (if any) before anything changes; throw
+   * to refuse (e.g. the stack belongs to another workflow of the same name).
+   */
+  checkExisting?: (stack: Stack) => void;
 }
 
 export type DeployStackOutcome = "created" | "updated" | "unchanged";
@@ -71,19 +78,31 @@ export async function deployStack(
     await deleteStack(cfn, input.stackName, options);
     existing = undefined;
   }
+  if (existing) input.checkExisting?.(existing);
+  const Tags = Object.entries(input.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
   const template =
     "body" in input.template ? { TemplateBody: input.template.body } : { TemplateURL: input.template.url };
   const since = new Date(Date.now() - 1000);
   if (!existing) {
     await cfn.send(
-      new CreateStackCommand({ StackName: input.stackName, ...template, Capabilities: CAPABILITIES }),
+      new CreateStackCommand({
+        StackName: input.stackName,
+        ...template,
+        Capabilities: CAPABILITIES,
+        Tags,
+      }),
     );
     await expectStatus(cfn, input.stackName, "CREATE_COMPLETE", since, options);
     return "created";
   }
   try {
     await cfn.send(
-      new UpdateStackCommand({ StackName: input.stackName, ...template, Capabilities: CAPABILITIES }),
+      new UpdateStackCommand({
+        StackName: input.stackName,
+        ...template,
+        Capabilities: CAPABILITIES,
+        Tags,
+      }),
     );
   } catch (error) {
     if (/no updates are to be performed/i.test((error as Error).message)) return "unchanged";

@@ -7,7 +7,8 @@ export type DeployErrorCode =
   | "TIMED_OUT"
   | "ASSET_UPLOAD_FAILED"
   | "OUTPUT_MISSING"
-  | "EXECUTION_NOT_FOUND";
+  | "EXECUTION_NOT_FOUND"
+  | "NAME_TAKEN";
 
 /**
  * An error of Ferry's deployment commands. The message says what failed,

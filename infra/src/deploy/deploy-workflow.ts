@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, relative, resolve, sep } from "node:path";
 import { CloudFormationClient, type StackEvent } from "@aws-sdk/client-cloudformation";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { CompiledWorkflow } from "@ferry/dsl-compiler";
@@ -13,6 +13,7 @@ import {
   deployStack,
   TEMPLATE_BODY_MAX_BYTES,
 } from "./cloudformation.ts";
+import { DeployError } from "./deploy-error.ts";
 import { readDeployment, type WorkflowDeployment } from "./deployment.ts";
 import { adaptTemplateForLocalStack, type CfnTemplate } from "./localstack-template.ts";
 import { publishAssets, resolvePlaceholders } from "./publish-assets.ts";
@@ -26,6 +27,15 @@ export interface DeployWorkflowOptions {
   context: AwsContext;
   /** Cloud assembly directory. */
   outDir: string;
+  /**
+   * Which spec this deployment comes from (see {@link workflowOrigin}),
+   * kept as the stack's `ferry:origin` tag. A stack of the same name from
+   * another origin is refused (`NAME_TAKEN`) unless `takeOver` is set:
+   * two workflows with one name must not overwrite each other's stack.
+   */
+  origin?: string;
+  /** @default false */
+  takeOver?: boolean;
   /** Progress lines (stack events, uploads). */
   log?: (line: string) => void;
   /** @default 1_800_000 */
@@ -81,6 +91,13 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
     template = adapted.template;
     notes.push(...adapted.notes);
   }
+  if (options.origin) {
+    // Also an output: outputs follow every update (LocalStack keeps a stack's first tags).
+    template.Outputs = {
+      ...template.Outputs,
+      [ORIGIN_OUTPUT]: { Description: "the spec this workflow was deployed from", Value: options.origin },
+    };
+  }
   const synthMs = Date.now() - started;
 
   const accountId = await callerAccount(context);
@@ -101,7 +118,25 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
   try {
     outcome = await deployStack(
       cfn,
-      { stackName: synthesized.stackName, template: templateSource },
+      {
+        stackName: synthesized.stackName,
+        template: templateSource,
+        ...(options.origin
+          ? {
+              tags: { [ORIGIN_TAG]: options.origin },
+              checkExisting: (stack) => {
+                const theirs =
+                  stack.Outputs?.find((o) => o.OutputKey === ORIGIN_OUTPUT)?.OutputValue ??
+                  stack.Tags?.find((t) => t.Key === ORIGIN_TAG)?.Value;
+                if (options.takeOver || theirs === undefined || theirs === options.origin) return;
+                throw new DeployError(
+                  "NAME_TAKEN",
+                  `stack ${synthesized.stackName} in ${region} already holds workflow "${compiled.ir.name}" deployed from ${theirs}; this spec (${options.origin}) would replace it. Give this workflow another name (name: ${compiled.ir.name}-2), destroy the other one, or pass --take-over to replace it`,
+                );
+              },
+            }
+          : {}),
+      },
       {
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -132,6 +167,21 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
     deployment,
     timings: { synthMs, publishMs, stackMs },
   };
+}
+
+/** Stack tag naming the spec a workflow's stack was deployed from. */
+export const ORIGIN_TAG = "ferry:origin";
+/** Stack output holding the same. */
+export const ORIGIN_OUTPUT = "FerryOrigin";
+
+/**
+ * `<project folder>/<spec path in the project>`, e.g. `shop/examples/hello/workflow.yaml`:
+ * the same on every checkout of one project, different for another project's
+ * workflow that happens to share the name.
+ */
+export function workflowOrigin(projectRoot: string, specPath: string): string {
+  const rel = relative(projectRoot, resolve(projectRoot, specPath)).split(sep).join("/");
+  return `${basename(resolve(projectRoot))}/${rel}`.slice(0, 256);
 }
 
 /** Deletes the workflow's stack; false when there was none. */

@@ -19,6 +19,8 @@ export interface DeployedQueue {
   site: string;
   executor: IrQueue["executor"];
   steps: string[];
+  /** The site's own manifest, for the workers of agent and Fargate queues. */
+  manifestS3Uri?: string;
 }
 
 /** Everything a runner of a deployed workflow needs, read from its stack's outputs. */
@@ -72,6 +74,9 @@ export async function readDeployment(
       site: q.site,
       executor: q.executor,
       steps: q.steps,
+      ...(q.executor === "lambda"
+        ? {}
+        : { manifestS3Uri: output(`${OUTPUT_PREFIX}SiteManifestS3Uri${pascalCase(q.site)}`) }),
     };
   }
   if (options.deadLetterQueues ?? true) await addDeadLetterUrls(Object.values(queues), context, region);

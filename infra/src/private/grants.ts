@@ -29,11 +29,26 @@ export function acknowledgeJobFiles(policyHolder: IConstruct, bucket: s3.IBucket
   );
 }
 
-/** Answering task tokens of this workflow's state machines. */
-export function taskResponseStatement(stateMachineArns: string[]): iam.PolicyStatement {
+/**
+ * Answering task tokens. SendTaskSuccess, SendTaskFailure and
+ * SendTaskHeartbeat have no resource types in IAM: a statement naming
+ * state machine ARNs never matches them, so the resource must be `*`. The
+ * token itself is the capability; this is the one right all sites share.
+ * @see https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
+ */
+export function taskResponseStatement(): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: "AnswerTaskTokens",
     actions: ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-    resources: stateMachineArns,
+    resources: ["*"],
   });
+}
+
+/** Acknowledges the IAM5 finding {@link taskResponseStatement} raises on `policyHolder`. */
+export function acknowledgeTaskResponse(policyHolder: IConstruct): void {
+  acknowledgeWildcardResource(
+    policyHolder,
+    "*",
+    "states:SendTaskSuccess/Failure/Heartbeat support no resource-level permissions; the task token is the capability.",
+  );
 }

@@ -8,7 +8,12 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { STEP_BUNDLE_HANDLER, StepBundler } from "./bundle-step.ts";
-import { acknowledgeJobFiles, jobFileStatements, taskResponseStatement } from "./grants.ts";
+import {
+  acknowledgeJobFiles,
+  acknowledgeTaskResponse,
+  jobFileStatements,
+  taskResponseStatement,
+} from "./grants.ts";
 import { lambdaMemoryMiB, lambdaTimeoutSeconds } from "./lambda-sizing.ts";
 import type { StepQueue } from "./step-queues.ts";
 
@@ -96,7 +101,8 @@ function createStepFunction(
   fn.addEventSource(
     new SqsEventSource(queue.queue, { batchSize: options.batchSize, reportBatchItemFailures: true }),
   );
-  role.addToPrincipalPolicy(taskResponseStatement(options.stateMachineArns));
+  role.addToPrincipalPolicy(taskResponseStatement());
+  acknowledgeTaskResponse(role);
   for (const statement of jobFileStatements(options.bucket, ir.name)) role.addToPrincipalPolicy(statement);
   acknowledgeJobFiles(role, options.bucket, ir.name);
   Validations.of(role).acknowledge({

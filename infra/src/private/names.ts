@@ -1,13 +1,7 @@
 import { createHash } from "node:crypto";
 
-/** `site-lab` → `SiteLab`; `fn-load_v2` → `FnLoadV2`. For CloudFormation logical ids and output keys. */
-export function pascalCase(text: string): string {
-  return text
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0]!.toUpperCase() + part.slice(1))
-    .join("");
-}
+/** CloudFormation logical ids and output keys: the compiler's sanitising, so its collision check covers them. */
+export { pascalCase } from "@ferry/dsl-compiler";
 
 /** Hands out names that stay unique when two inputs map to the same base name. */
 export class UniqueNames {

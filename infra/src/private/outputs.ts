@@ -40,6 +40,13 @@ export function createOutputs(scope: Construct, values: OutputValues): void {
     values.manifest.parameter.parameterName,
     "SSM parameter with queues, bucket and manifest location, for workers",
   );
+  for (const [site, m] of values.manifest.sites) {
+    output(
+      `SiteManifestS3Uri${pascalCase(site)}`,
+      m.s3Uri,
+      `manifest of site ${site}'s steps (sha256 ${m.sha256})`,
+    );
+  }
   for (const { ir, queue } of values.queues.values()) {
     output(
       `QueueUrl${pascalCase(ir.id)}`,

@@ -1,7 +1,12 @@
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
-import { acknowledgeJobFiles, jobFileStatements, taskResponseStatement } from "./grants.ts";
+import {
+  acknowledgeJobFiles,
+  acknowledgeTaskResponse,
+  jobFileStatements,
+  taskResponseStatement,
+} from "./grants.ts";
 import type { PublishedManifest } from "./manifest.ts";
 import type { StepQueue } from "./step-queues.ts";
 
@@ -15,9 +20,10 @@ export interface WorkerPolicyOptions {
 
 /**
  * One customer-managed policy per worker queue (an edge site's agents, a
- * Fargate pool): receive, delete and extend its own queue only, answer this
- * workflow's task tokens, read and write its job files, read the manifest
- * and the deployment parameter. Attach it to the agents' role (IAM Roles
+ * Fargate pool): receive, delete and extend its own queue only, move poison
+ * messages to its own dead-letter queue, answer task tokens (the token is the
+ * capability), read and write its job files, read its site's manifest and the
+ * deployment parameter. Attach it to the agents' role (IAM Roles
  * Anywhere, an instance profile, …).
  */
 export function createWorkerPolicies(
@@ -30,7 +36,7 @@ export function createWorkerPolicies(
   );
   if (workerQueues.length === 0) return policies;
   const root = new Construct(scope, "WorkerPolicies");
-  for (const { ir, queue } of workerQueues) {
+  for (const { ir, queue, deadLetterQueue } of workerQueues) {
     const who =
       ir.executor === "agent" ? `agents of edge site ${ir.site}` : `Fargate workers on site ${ir.site}`;
     const policy = new iam.ManagedPolicy(root, ir.id, {
@@ -47,12 +53,19 @@ export function createWorkerPolicies(
           ],
           resources: [queue.queueArn],
         }),
-        taskResponseStatement(options.stateMachineArns),
+        new iam.PolicyStatement({
+          // Poison messages (unknown step, bad schema) are moved here by the worker itself.
+          sid: "OwnDeadLetterQueue",
+          actions: ["sqs:SendMessage", "sqs:GetQueueUrl"],
+          resources: [deadLetterQueue.queueArn],
+        }),
+        taskResponseStatement(),
         ...jobFileStatements(options.bucket, options.workflow),
         new iam.PolicyStatement({
           sid: "ReadManifest",
           actions: ["s3:GetObject"],
-          resources: [options.manifest.asset.bucket.arnForObjects(options.manifest.asset.s3ObjectKey)],
+          // Its own site's manifest only: another site's holds that site's env and HTTP headers.
+          resources: [siteManifestArn(options.manifest, ir.site)],
         }),
         new iam.PolicyStatement({
           sid: "ReadDeployment",
@@ -62,7 +75,13 @@ export function createWorkerPolicies(
       ],
     });
     acknowledgeJobFiles(policy, options.bucket, options.workflow);
+    acknowledgeTaskResponse(policy);
     policies.set(ir.id, policy);
   }
   return policies;
+}
+
+function siteManifestArn(manifest: PublishedManifest, site: string): string {
+  const { asset } = manifest.sites.get(site)!;
+  return asset.bucket.arnForObjects(asset.s3ObjectKey);
 }

@@ -1,0 +1,322 @@
+/**
+ * IAM, proven call by call. A workflow with two edge sites and a cloud
+ * function runs on LocalStack with every AWS SDK call of the agents and the
+ * function host recorded (FERRY_RECORD_AWS_CALLS): job files across sites,
+ * a large output, heartbeats, visibility extensions, a failing step, and a
+ * poison message moved to the dead-letter queue. LocalStack enforces no IAM,
+ * so each recorded call is then evaluated with @cloud-copilot/iam-simulate
+ * against the `aws`-target template's policy of the principal that made it,
+ * as are the state machine roles' calls read from every example's ASL (and
+ * from a synthesized-only workflow with a cloud HTTP step). A
+ * fixed list of cross-site calls must be denied, and every SDK command in
+ * runtime code must have been recorded at least once.
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { compileSpecFile } from "@ferry/dsl-compiler";
+import type { RecordedAwsCall } from "@ferry/functions/worker";
+import { synthesizeStack } from "@ferry/infra";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { awsClientConfig, requireLocalStack } from "./support/env.ts";
+import { eventually, REPO_ROOT } from "./support/ferry-cli.ts";
+import {
+  type AwsTemplate,
+  evaluate,
+  functionRole,
+  machineCalls,
+  type PolicyDocument,
+  physicalIds,
+  readRecordedCalls,
+  readTemplate,
+  requestOf,
+  resolvedDefinition,
+  rolePolicies,
+  stateMachines,
+  TemplateResolver,
+  workerPolicy,
+} from "./support/iam-evidence.ts";
+import {
+  type Deployed,
+  deadLetterDepths,
+  deploySpec,
+  destroySpec,
+  exampleProject,
+  type FerryProcess,
+  runSuffix,
+  startAgent,
+  startAndWait,
+  startFunctionHost,
+  writeSpec,
+} from "./support/localstack-ferry.ts";
+
+const REGION = "us-east-1";
+const suffix = runSuffix();
+const project = exampleProject(suffix);
+const dir = project.dir;
+const calls = join(dir, "aws-calls.jsonl");
+const recording = { FERRY_RECORD_AWS_CALLS: calls };
+
+writeFileSync(
+  join(dir, "tally.ts"),
+  "export async function handler(event: { deps: { relay: { size: number } } }) {\n  return { size: event.deps.relay.size };\n}\n",
+);
+/** Site a produces a job file that site b reads; b emits an output over 256 KiB that a reads back by reference. */
+const spec = writeSpec(
+  dir,
+  "evidence.json",
+  JSON.stringify({
+    name: `evidence-${suffix}`,
+    sites: { cloud: { type: "aws", region: REGION }, a: { type: "edge" }, b: { type: "edge" } },
+    defaults: { timeoutSeconds: 60 },
+    steps: [
+      {
+        name: "produce",
+        site: "a",
+        heartbeatSeconds: 3,
+        process: {
+          command: [
+            "sh",
+            "-c",
+            'read -r line; case "$line" in *\'"fail":true\'*) echo refused >&2; exit 3;; esac; sleep 5; echo data > "$FERRY_JOB_DIR/data.txt"; echo "{}"',
+          ],
+        },
+        outputs: ["data.txt"],
+      },
+      {
+        name: "big",
+        depends: ["produce"],
+        site: "b",
+        inputs: ["data.txt"],
+        process: {
+          command: [
+            "sh",
+            "-c",
+            'cat >/dev/null; printf \'{"blob":"%s"}\\n\' "$(head -c 300000 /dev/zero | tr "\\0" x)"',
+          ],
+        },
+      },
+      {
+        name: "relay",
+        depends: ["big"],
+        site: "a",
+        process: {
+          command: ["sh", "-c", 'n=$(wc -c); echo "{\\"size\\": $n}"'],
+        },
+      },
+      { name: "tally", depends: ["relay"], site: "cloud", function: { handler: "tally.ts#handler" } },
+    ],
+  }),
+);
+
+/**
+ * Synthesized only, never deployed: no example has an HTTP step on an aws
+ * site, so this one gives the state machine roles an `http:invoke` to check.
+ */
+const httpSpec = writeSpec(
+  dir,
+  "evidence-http.json",
+  JSON.stringify({
+    name: `evidence-http-${suffix}`,
+    sites: { cloud: { type: "aws", region: REGION }, a: { type: "edge" } },
+    steps: [
+      { name: "prepare", site: "a", process: { command: ["sh", "-c", 'echo "{}"'] } },
+      {
+        name: "notify",
+        depends: ["prepare"],
+        site: "cloud",
+        http: { method: "POST", url: "https://hooks.example.com/ferry" },
+      },
+    ],
+  }),
+);
+
+let deployed: Deployed;
+let template: AwsTemplate;
+let resolver: TemplateResolver;
+let recorded: RecordedAwsCall[] = [];
+const running: FerryProcess[] = [];
+
+beforeAll(async () => {
+  await requireLocalStack();
+  deployed = await deploySpec(dir, spec);
+  // Site b's agent finds its dead-letter queue itself (RedrivePolicy, then GetQueueUrl);
+  // both agents extend visibility often enough for a five-second step to need it.
+  for (const [site, file] of Object.entries(deployed.agentConfigs)) {
+    const config = JSON.parse(readFileSync(file, "utf8")) as { queues: Array<{ deadLetterUrl?: string }> };
+    if (site === "b") for (const q of config.queues) delete q.deadLetterUrl;
+    writeFileSync(file, JSON.stringify({ ...config, visibilityTimeoutSeconds: 10 }));
+  }
+  for (const site of ["a", "b"]) {
+    running.push(await startAgent(dir, deployed.agentConfigs[site]!, { env: recording }));
+  }
+  running.push(await startFunctionHost(dir, spec, recording));
+  const ok = await startAndWait(dir, spec, { timeoutSeconds: 120 });
+  expect(ok.code, `${ok.stdout}\n${ok.stderr}`).toBe(0);
+  expect(JSON.parse(ok.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+    tally: { size: expect.any(Number) },
+  });
+  const failed = await startAndWait(dir, spec, { input: { fail: true }, timeoutSeconds: 120 });
+  expect(failed.code).not.toBe(0);
+  const sqs = new SQSClient({ ...awsClientConfig(), region: REGION });
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl: deployed.deployment.queues["site-b"]!.url, MessageBody: "{poison" }),
+  );
+  sqs.destroy();
+  await eventually(
+    async () => ((await deadLetterDepths(deployed.deployment))["site-b"] === 1 ? true : undefined),
+    "the poison message to reach site b's dead-letter queue",
+    60_000,
+  );
+  await Promise.all(running.splice(0).map((p) => p.stop("SIGTERM")));
+  recorded = readRecordedCalls(calls);
+
+  const { compiled } = await compileSpecFile(spec);
+  const synthesized = synthesizeStack(compiled!, {
+    outDir: join(dir, ".ferry", "evidence-aws"),
+    projectRoot: dir,
+    target: "aws",
+    region: REGION,
+    nag: false,
+  });
+  template = readTemplate(synthesized.templatePath);
+  resolver = new TemplateResolver(template, await physicalIds(deployed.deployment.stackName, REGION), REGION);
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all(running.map((p) => p.stop("SIGTERM")));
+  await destroySpec(dir, spec);
+}, 300_000);
+
+function policiesOf(call: Pick<RecordedAwsCall, "kind" | "site" | "step">): PolicyDocument[] {
+  if (call.kind === "agent") {
+    const site = call.site!;
+    return [
+      workerPolicy(
+        template,
+        resolver,
+        `WorkflowWorkerPolicyArnSite${site[0]!.toUpperCase()}${site.slice(1)}`,
+      ),
+    ];
+  }
+  return rolePolicies(template, resolver, functionRole(template, call.step!));
+}
+
+describe("IAM evidence", () => {
+  it("recorded the calls of both agents and the function host", () => {
+    const who = new Set(recorded.map((c) => `${c.kind}:${c.site ?? c.step}`));
+    expect(who).toEqual(new Set(["agent:a", "agent:b", "function:tally"]));
+  });
+
+  it("allows every recorded call for the principal that made it", async () => {
+    const refused: string[] = [];
+    for (const call of recorded) {
+      const result = await evaluate(policiesOf(call), requestOf(call));
+      if (result !== "Allowed") {
+        refused.push(
+          `${call.kind} ${call.site ?? call.step}: ${call.action} on ${call.resource} → ${result}`,
+        );
+      }
+    }
+    expect(refused).toEqual([]);
+  });
+
+  it("allows every call the state machine roles make, read from each example's definitions", async () => {
+    const refused: string[] = [];
+    const actions = new Set<string>();
+    const examples = readdirSync(join(REPO_ROOT, "examples"), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => project.spec(e.name));
+    for (const file of [spec, httpSpec, ...examples]) {
+      const { compiled } = await compileSpecFile(file);
+      const region = Object.values(compiled!.ir.sites).find((s) => s.type === "aws")?.region ?? REGION;
+      const synthesized = synthesizeStack(compiled!, {
+        outDir: join(dir, ".ferry", "evidence-machines", compiled!.ir.name),
+        projectRoot: dir,
+        target: "aws",
+        region,
+        nag: false,
+      });
+      const t = readTemplate(synthesized.templatePath);
+      const r = file === spec ? resolver : new TemplateResolver(t, new Map(), region);
+      for (const machine of stateMachines(t)) {
+        const policies = rolePolicies(t, r, machine.role);
+        for (const call of machineCalls(machine.name, resolvedDefinition(t, r, machine.id), region)) {
+          actions.add(call.action);
+          const result = await evaluate(policies, call);
+          if (result !== "Allowed") {
+            refused.push(`${machine.name} ${call.state}: ${call.action} on ${call.resource} → ${result}`);
+          }
+          if (call.action === "states:InvokeHTTPEndpoint") {
+            // The method and endpoint conditions are the only scoping: another endpoint or method is denied.
+            for (const context of [
+              { ...call.context, "states:HTTPEndpoint": "https://elsewhere.example.com/" },
+              { ...call.context, "states:HTTPMethod": "DELETE" },
+            ]) {
+              const other = await evaluate(policies, { ...call, context });
+              if (other !== "ImplicitlyDenied") {
+                refused.push(`${machine.name} ${call.state}: ${JSON.stringify(context)} → ${other}`);
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+    expect([...actions]).toEqual(expect.arrayContaining(["sqs:SendMessage", "states:InvokeHTTPEndpoint"]));
+  });
+
+  it("denies site a the other site's queue, dead-letter queue and manifest", async () => {
+    const a = policiesOf({ kind: "agent", site: "a" });
+    const bCalls = recorded.filter((c) => c.kind === "agent" && c.site === "b");
+    const bQueue = bCalls.find((c) => c.action === "sqs:ReceiveMessage")!.resource;
+    const bDeadLetters = bCalls.find((c) => c.action === "sqs:SendMessage")!.resource;
+    const bManifest = bCalls.find(
+      (c) => c.action === "s3:GetObject" && c.resource.includes("ferry-assets-"),
+    )!;
+    const denied = [
+      { action: "sqs:ReceiveMessage", resource: bQueue },
+      { action: "sqs:DeleteMessage", resource: bQueue },
+      { action: "sqs:ChangeMessageVisibility", resource: bQueue },
+      { action: "sqs:SendMessage", resource: bDeadLetters },
+      { action: "s3:GetObject", resource: bManifest.resource },
+    ];
+    for (const request of denied) {
+      expect(`${request.action} ${request.resource}: ${await evaluate(a, request)}`).toBe(
+        `${request.action} ${request.resource}: ImplicitlyDenied`,
+      );
+    }
+    // Answering task tokens is the one right every site shares.
+    expect(await evaluate(a, { action: "states:SendTaskSuccess", resource: "*" })).toBe("Allowed");
+  });
+
+  it("recorded every AWS SDK command that runtime code sends", () => {
+    const used = runtimeSdkCommands();
+    expect(used.size).toBeGreaterThan(10);
+    const seen = new Set(recorded.map((c) => c.command));
+    expect([...used].filter((command) => !seen.has(command)).sort()).toEqual([]);
+  });
+});
+
+/** Folders (and files) of the parts that run with a site's or a function's credentials. */
+const RUNTIME_SOURCES = ["edge-agent/src", "functions/src", "infra/src/deploy/sqs-function-queues.ts"];
+
+/** `new XxxCommand(` in runtime sources, tests and test helpers left out. */
+function runtimeSdkCommands(): Set<string> {
+  const commands = new Set<string>();
+  const scan = (path: string) => {
+    const full = join(REPO_ROOT, path);
+    if (path.endsWith(".ts")) {
+      if (/\.test\.ts$|\/testing\//.test(path)) return;
+      const text = readFileSync(full, "utf8");
+      if (!text.includes("@aws-sdk/client-")) return;
+      for (const m of text.matchAll(/new ([A-Z]\w+Command)\(/g)) commands.add(m[1]!);
+      return;
+    }
+    for (const entry of readdirSync(full, { withFileTypes: true })) {
+      if (entry.isDirectory() || entry.name.endsWith(".ts")) scan(`${path}/${entry.name}`);
+    }
+  };
+  for (const path of RUNTIME_SOURCES) scan(path);
+  return commands;
+}
