@@ -21,17 +21,25 @@ describe("S3JobFileStore (LocalStack)", () => {
     cacheDir = join(work, "cache");
   });
 
-  it("uploads under the prefix and downloads the same bytes, fetching identical content once", async () => {
+  it("uploads under the writing site's keys and downloads the same bytes, fetching identical content once", async () => {
     const store = new S3JobFileStore({ client: s3, cacheDir });
     const src = join(work, "data.csv");
     await writeFile(src, "a,b\n1,2\n");
-    await store.upload({ bucket, prefix: "exec-1/" }, "in/data.csv", src);
-    await store.upload({ bucket, prefix: "exec-2" }, "in/data.csv", src);
-    const raw = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "exec-1/in/data.csv" }));
+    await store.upload({ bucket, prefix: "wf/exec-1/", site: "lab" }, "in/data.csv", src);
+    await store.upload({ bucket, prefix: "wf/exec-2/", site: "lab" }, "in/data.csv", src);
+    const raw = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "wf/lab/exec-1/in/data.csv" }));
     expect(await raw.Body!.transformToString()).toBe("a,b\n1,2\n");
 
-    await store.download({ bucket, prefix: "exec-1" }, "in/data.csv", join(work, "job1", "in", "data.csv"));
-    await store.download({ bucket, prefix: "exec-2" }, "in/data.csv", join(work, "job2", "in", "data.csv"));
+    await store.download(
+      { bucket, prefix: "wf/exec-1/", site: "lab" },
+      "in/data.csv",
+      join(work, "job1", "in", "data.csv"),
+    );
+    await store.download(
+      { bucket, prefix: "wf/exec-2/", site: "lab" },
+      "in/data.csv",
+      join(work, "job2", "in", "data.csv"),
+    );
     expect(await readFile(join(work, "job2", "in", "data.csv"), "utf8")).toBe("a,b\n1,2\n");
     // Same content under two keys: one cache entry, so the device fetched it once.
     expect((await readdir(cacheDir)).filter((f) => !f.endsWith(".part"))).toHaveLength(1);
@@ -39,18 +47,18 @@ describe("S3JobFileStore (LocalStack)", () => {
 
   it("puts and gets small objects (large outputs passed by reference)", async () => {
     const store = new S3JobFileStore({ client: s3 });
-    await store.put({ bucket, prefix: "exec-3" }, ".ferry/outputs/x.json", '{"big":true}');
-    expect((await store.get({ bucket, prefix: "exec-3" }, ".ferry/outputs/x.json")).toString()).toBe(
-      '{"big":true}',
-    );
+    await store.put({ bucket, prefix: "wf/exec-3/", site: "lab" }, ".ferry/outputs/x.json", '{"big":true}');
+    expect(
+      (await store.get({ bucket, prefix: "wf/exec-3/", site: "lab" }, ".ferry/outputs/x.json")).toString(),
+    ).toBe('{"big":true}');
   });
 
   it("names a missing input", async () => {
     const store = new S3JobFileStore({ client: s3, cacheDir });
     const error = await store
-      .download({ bucket, prefix: "exec-9" }, "nope.csv", join(work, "job9", "nope.csv"))
+      .download({ bucket, prefix: "wf/exec-9/", site: "lab" }, "nope.csv", join(work, "job9", "nope.csv"))
       .catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe("JOB_FILES_FAILED");
-    expect((error as Error).message).toContain(`s3://${bucket}/exec-9/nope.csv`);
+    expect((error as Error).message).toContain(`s3://${bucket}/wf/lab/exec-9/nope.csv`);
   });
 });

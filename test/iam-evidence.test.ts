@@ -290,6 +290,31 @@ describe("IAM evidence", () => {
     expect(await evaluate(a, { action: "states:SendTaskSuccess", resource: "*" })).toBe("Allowed");
   });
 
+  it("keeps each site's job files to itself: writes under its own site's keys, reads only upstream sites'", async () => {
+    const a = policiesOf({ kind: "agent", site: "a" });
+    const b = policiesOf({ kind: "agent", site: "b" });
+    const tally = policiesOf({ kind: "function", step: "tally" });
+    const puts = (site: string) =>
+      recorded.filter((c) => c.kind === "agent" && c.site === site && c.action === "s3:PutObject");
+    const dataFile = puts("a").find((c) => c.resource.endsWith("/data.txt"))!.resource;
+    const bigOutput = puts("b").find((c) => c.resource.includes("/.ferry/outputs/big/"))!.resource;
+    expect(dataFile).toContain(`/${deployed.workflow}/a/`);
+    expect(bigOutput).toContain(`/${deployed.workflow}/b/`);
+    const verdicts = async (policies: PolicyDocument[], action: string, resource: string) =>
+      `${action} ${resource}: ${await evaluate(policies, { action, resource })}`;
+    const denied = "ImplicitlyDenied";
+    // Neither site may overwrite what the other wrote, even under a crafted name.
+    expect(await verdicts(b, "s3:PutObject", dataFile)).toBe(`s3:PutObject ${dataFile}: ${denied}`);
+    expect(await verdicts(a, "s3:PutObject", bigOutput)).toBe(`s3:PutObject ${bigOutput}: ${denied}`);
+    const planted = dataFile.replace(`/${deployed.workflow}/a/`, `/${deployed.workflow}/b/a/`);
+    expect(await verdicts(a, "s3:PutObject", planted)).toBe(`s3:PutObject ${planted}: ${denied}`);
+    // tally depends on relay (site a) only: site b's keys are not its to read.
+    expect(await verdicts(tally, "s3:GetObject", bigOutput)).toBe(`s3:GetObject ${bigOutput}: ${denied}`);
+    // b reads a's data.txt and a reads b's large output: each depends on the other's step.
+    expect(await verdicts(b, "s3:GetObject", dataFile)).toBe(`s3:GetObject ${dataFile}: Allowed`);
+    expect(await verdicts(a, "s3:GetObject", bigOutput)).toBe(`s3:GetObject ${bigOutput}: Allowed`);
+  });
+
   it("recorded every AWS SDK command that runtime code sends", () => {
     const used = runtimeSdkCommands();
     expect(used.size).toBeGreaterThan(10);

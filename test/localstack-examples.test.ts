@@ -159,7 +159,7 @@ describe("examples on LocalStack", () => {
           const head = await s3.send(
             new HeadObjectCommand({
               Bucket: d.deployment.jobBucket,
-              Key: `${d.workflow}/${executionName}/greeting.txt`,
+              Key: `${d.workflow}/lab/${executionName}/greeting.txt`,
             }),
           );
           s3.destroy();

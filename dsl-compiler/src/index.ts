@@ -68,6 +68,7 @@ export {
   type ResolvedRetry,
   type WorkflowIr,
 } from "./ir/ir.ts";
+export { sitesReadBy } from "./ir/site-access.ts";
 export { buildManifest } from "./manifest/manifest.ts";
 export { awsNameKey, pascalCase } from "./names/aws-names.ts";
 export { MAX_SPEC_BYTES, type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";

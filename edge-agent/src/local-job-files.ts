@@ -5,14 +5,19 @@ import { safeRelative } from "./job-paths.ts";
 import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
 
 /**
- * Job files in a local folder: `<root>/<prefix>/<name>` (the bucket is
- * ignored). `ferry run` points it at `.ferry/runs/<run-id>/files`.
+ * Job files in a local folder: `<root>/<prefix>/<site>/<name>` (the bucket
+ * is ignored; the writing site keeps sites apart as the S3 layout does). `ferry run` points it at `.ferry/runs/<run-id>/files`.
  */
 export class LocalJobFileStore implements JobFileStore {
   constructor(private readonly root: string) {}
 
   pathOf(ref: JobFilesRef, name: string): string {
-    return join(this.root, safeRelative(ref.prefix, "jobFiles.prefix", true), safeRelative(name, "job file"));
+    return join(
+      this.root,
+      safeRelative(ref.prefix, "jobFiles.prefix", true),
+      safeRelative(ref.site, "site"),
+      safeRelative(name, "job file"),
+    );
   }
 
   async download(ref: JobFilesRef, name: string, destPath: string): Promise<void> {

@@ -58,7 +58,7 @@ export async function packOutput(
   }
   await options.store.put(options.ref, options.name, json);
   const reference: OutputRef = {
-    ferryOutputRef: { bucket: options.ref.bucket, prefix: options.ref.prefix, name: options.name, sizeBytes },
+    ferryOutputRef: { ...options.ref, name: options.name, sizeBytes },
   };
   return reference;
 }
@@ -77,8 +77,8 @@ export async function resolveInputRefs(
     );
   const deps = { ...input.deps };
   for (const [dep, value] of refs) {
-    const { bucket, prefix, name } = (value as OutputRef).ferryOutputRef;
-    const body = await store.get({ bucket, prefix }, name);
+    const { bucket, prefix, site, name } = (value as OutputRef).ferryOutputRef;
+    const body = await store.get({ bucket, prefix, site }, name);
     deps[dep] = parseJson(body.toString("utf8"), `the stored output of "${dep}"`);
   }
   return { ...input, deps };

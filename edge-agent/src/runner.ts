@@ -176,8 +176,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
         await uploadOutputs(step, message, jobDir!, ctx.store);
         output = await packOutput(value, {
           store: ctx.store,
-          ref: message.jobFiles,
-          name: outputName(step.site, step.name, sha256(`${message.token}#${message.attempt}`).slice(0, 16)),
+          ref: { ...message.jobFiles, site: step.site },
+          name: outputName(step.name, sha256(`${message.token}#${message.attempt}`).slice(0, 16)),
         });
       }
     } catch (error) {
@@ -300,7 +300,11 @@ async function stageInputs(
     );
   await Promise.all(
     step.inputs.map((name) =>
-      store.download(message.jobFiles, name, join(jobDir, safeRelative(name, "input"))),
+      store.download(
+        { ...message.jobFiles, site: step.inputSites?.[name] ?? step.site },
+        name,
+        join(jobDir, safeRelative(name, "input")),
+      ),
     ),
   );
 }
@@ -328,7 +332,11 @@ async function uploadOutputs(
   }
   await Promise.all(
     step.outputs.map((name) =>
-      store.upload(message.jobFiles, name, join(jobDir, safeRelative(name, "output"))),
+      store.upload(
+        { ...message.jobFiles, site: step.site },
+        name,
+        join(jobDir, safeRelative(name, "output")),
+      ),
     ),
   );
 }

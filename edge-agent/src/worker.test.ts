@@ -177,9 +177,9 @@ describe("Worker with the process runtime", () => {
         outputs: ["out.txt"],
       }),
     ]);
-    const ref = { bucket: "local", prefix: "exec-7" };
+    const ref = { bucket: "local", prefix: "exec-7", site: "edge" };
     await store.put(ref, "in/data.txt", "hello");
-    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "copy", jobFiles: ref })));
+    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "copy", jobFiles: { bucket: ref.bucket, prefix: ref.prefix } })));
     await completion.waitFor(1);
     expect(completion.records[0]).toMatchObject({ kind: "success" });
     expect((await store.get(ref, "out.txt")).toString()).toBe("HELLO");

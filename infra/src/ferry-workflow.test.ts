@@ -137,16 +137,39 @@ describe("FerryWorkflow on a mixed workflow", () => {
       "OwnQueue",
       "OwnDeadLetterQueue",
       "AnswerTaskTokens",
-      "JobFiles",
-      "ListJobFiles",
+      "WriteOwnSiteKeys",
+      "ReadUpstreamSiteKeys",
+      "ListUpstreamSiteKeys",
       "ReadManifest",
       "ReadDeployment",
     ]);
-    expect(JSON.stringify(statements.find((s) => s.Sid === "JobFiles")!.Resource)).toContain("/mixed/*");
+    const keys = (sid: string) =>
+      JSON.stringify(statements.find((s) => s.Sid === sid)!.Resource).match(/\/mixed\/[^"]*/g);
+    expect(keys("WriteOwnSiteKeys")).toEqual(["/mixed/lab/*", "/mixed/.ferry-cache/lab/*"]);
+    // lab's steps depend on nothing: it reads its own keys and the shared cache, no other site's.
+    expect(keys("ReadUpstreamSiteKeys")).toEqual(["/mixed/lab/*", "/mixed/.ferry-cache/*"]);
     expect(statements.find((s) => s.Sid === "OwnDeadLetterQueue")!.Resource).toEqual({
       "Fn::GetAtt": [expect.stringMatching(/^WorkflowQueuessitelabDeadLetters/), "Arn"],
     });
     expect(statements.find((s) => s.Sid === "AnswerTaskTokens")!.Resource).toBe("*");
+  });
+
+  it("lets a worker read the keys of the sites its steps depend on, and write its own only", () => {
+    const statements = Object.values(
+      template.findResources("AWS::IAM::ManagedPolicy", {
+        Properties: { Description: Match.stringLikeRegexp("Fargate workers on site cloud") },
+      }),
+    )[0]!.Properties.PolicyDocument.Statement as Array<{ Sid: string; Resource: unknown }>;
+    const keys = (sid: string) =>
+      JSON.stringify(statements.find((s) => s.Sid === sid)!.Resource).match(/\/mixed\/[^"]*/g);
+    // d (cloud) depends on b (lab) and p (plant).
+    expect(keys("ReadUpstreamSiteKeys")).toEqual([
+      "/mixed/cloud/*",
+      "/mixed/lab/*",
+      "/mixed/plant/*",
+      "/mixed/.ferry-cache/*",
+    ]);
+    expect(keys("WriteOwnSiteKeys")).toEqual(["/mixed/cloud/*", "/mixed/.ferry-cache/cloud/*"]);
   });
 
   it("gives each worker site a manifest of its own steps, and its policy reads that one only", () => {

@@ -198,6 +198,7 @@ export class FerryWorkflow extends Construct {
     }));
     const workerPolicies = createWorkerPolicies(this, {
       workflow: ir.name,
+      ir,
       queues,
       bucket: this.jobBucket,
       stateMachineArns: machineArns,

@@ -9,6 +9,7 @@ import { checkFailureHandling } from "./failure-handling.ts";
 import { checkForeach } from "./foreach.ts";
 import { checkHeartbeat } from "./heartbeat.ts";
 import { checkInputSchema } from "./input-schema.ts";
+import { checkJobFiles } from "./job-files.ts";
 import { checkPlacement } from "./placement.ts";
 import { checkRegions } from "./regions.ts";
 import type { CheckRule } from "./rule.ts";
@@ -31,6 +32,7 @@ const RULES: readonly CheckRule[] = [
   checkPlacement,
   checkFailureHandling,
   checkInputSchema,
+  checkJobFiles,
 ];
 
 export function checkSpec(spec: WorkflowSpec, extraRules: readonly CheckRule[] = []): Diagnostic[] {

@@ -1,28 +1,32 @@
 /**
  * The job bucket's key layout, in one place. Everything of one workflow
- * lives under `<workflow>/`:
+ * lives under `<workflow>/`, and everything a worker writes under the site
+ * that wrote it:
  *
  * ```
- * <workflow>/<execution>/<name>                                   job files (shared by the execution's steps)
- * <workflow>/<execution>/.ferry/<site>/outputs/<step>/<id>.json   large outputs (passed by OutputRef)
- * <workflow>/<execution>/.ferry/<site>/logs/<step>/<attempt>.log  per-attempt logs
- * <workflow>/<execution>/.ferry/<site>/provenance/<step>/<attempt>.json
- * <workflow>/.ferry-cache/<site>/<step>/<key>.json                step cache entries
+ * <workflow>/<site>/<execution>/<name>                               job files a step of <site> wrote
+ * <workflow>/<site>/<execution>/.ferry/outputs/<step>/<id>.json      large outputs (passed by OutputRef)
+ * <workflow>/<site>/<execution>/.ferry/logs/<step>/<attempt>.log     per-attempt logs
+ * <workflow>/<site>/<execution>/.ferry/provenance/<step>/<attempt>.json
+ * <workflow>/.ferry-cache/<site>/<step>/<key>.json                   step cache entries
  * ```
  *
- * What a worker writes on its own account carries the site that wrote it, so
- * IAM can give each site write access to its own prefixes only
- * ({@link siteKeyPatterns}). Step, site and workflow names cannot start with
- * a dot (the spec's name patterns), so `.ferry` never collides with them.
+ * The site comes before the execution so that every IAM pattern is a fixed
+ * prefix plus `*` ({@link siteKeyPatterns}): IAM's `*` also matches `/`, so
+ * a pattern with `*` in the middle (execution first, then site) would let a
+ * site write into another site's folder under a crafted name. Step, site
+ * and workflow names cannot start with a dot (the spec's name patterns), so
+ * `.ferry` and `.ferry-cache` never collide with them.
  */
 
-/** The reserved folder for worker-written artefacts inside an execution's prefix. */
+/** The reserved folder for worker-written artefacts inside a site's execution folder. */
 const RESERVED = ".ferry";
 const CACHE = ".ferry-cache";
 
 /**
- * `<workflow>/<execution>/`: the job-files prefix of one execution, which the
- * state machine puts in every step message as `jobFiles.prefix`.
+ * `<workflow>/<execution>/`: names one execution's job files, which the
+ * state machine puts in every step message as `jobFiles.prefix`; keys add
+ * the writing site ({@link jobFileKey}).
  */
 export function executionPrefix(workflow: string, execution: string): string {
   return `${segment(workflow, "workflow")}/${segment(execution, "execution")}/`;
@@ -33,16 +37,30 @@ export function executionPrefixFormat(workflow: string): string {
   return `${segment(workflow, "workflow")}/{}/`;
 }
 
-/** The full key of `name` (relative to the prefix) under a `jobFiles.prefix`. */
-export function jobFileKey(prefix: string, name: string): string {
-  const base = prefix.replace(/\/+$/, "");
-  const rel = name.replace(/^\/+/, "");
-  return base ? `${base}/${rel}` : rel;
+/** The workflow and execution an {@link executionPrefix} names; throws a RangeError on anything else. */
+export function parseExecutionPrefix(prefix: string): { workflow: string; execution: string } {
+  const parts = prefix.split("/");
+  if (parts.length !== 3 || parts[2] !== "") {
+    throw new RangeError(`job-files prefix "${prefix}" is not <workflow>/<execution>/`);
+  }
+  return { workflow: segment(parts[0]!, "workflow"), execution: segment(parts[1]!, "execution") };
 }
 
-/** Where one site's attempt artefacts go, relative to the execution prefix. */
+/**
+ * The full key of `name` (a relative path) as written by a step of `site`
+ * in the execution a `jobFiles.prefix` names.
+ */
+export function jobFileKey(prefix: string, site: string, name: string): string {
+  const { workflow, execution } = parseExecutionPrefix(prefix);
+  const rel = name.replace(/^\/+/, "");
+  if (rel === "" || rel.split("/").some((part) => part === "..")) {
+    throw new RangeError(`job file name "${name}" must be a relative path inside the job folder`);
+  }
+  return `${workflow}/${segment(site, "site")}/${execution}/${rel}`;
+}
+
+/** Where one attempt's artefacts go, relative to its site's execution folder. */
 export interface AttemptKeyParts {
-  site: string;
   step: string;
   /** 1 for the first attempt. */
   attempt: number;
@@ -50,19 +68,19 @@ export interface AttemptKeyParts {
   item?: number;
 }
 
-/** A large output's name relative to the execution prefix; `id` tells attempts apart (e.g. a token hash). */
-export function outputName(site: string, step: string, id: string): string {
-  return `${siteFolder(site)}/outputs/${segment(step, "step")}/${segment(id, "output id")}.json`;
+/** A large output's name (for {@link jobFileKey}); `id` tells attempts apart (e.g. a token hash). */
+export function outputName(step: string, id: string): string {
+  return `${RESERVED}/outputs/${segment(step, "step")}/${segment(id, "output id")}.json`;
 }
 
-/** An attempt's log, relative to the execution prefix. */
+/** An attempt's log name (for {@link jobFileKey}). */
 export function logName(parts: AttemptKeyParts): string {
-  return `${siteFolder(parts.site)}/logs/${attemptPath(parts)}.log`;
+  return `${RESERVED}/logs/${attemptPath(parts)}.log`;
 }
 
-/** An attempt's provenance record (what ran, on what inputs), relative to the execution prefix. */
+/** An attempt's provenance record name (what ran, on what inputs; for {@link jobFileKey}). */
 export function provenanceName(parts: AttemptKeyParts): string {
-  return `${siteFolder(parts.site)}/provenance/${attemptPath(parts)}.json`;
+  return `${RESERVED}/provenance/${attemptPath(parts)}.json`;
 }
 
 /** A step cache entry: kept across executions, so under the workflow rather than an execution. */
@@ -70,31 +88,24 @@ export function cacheKey(workflow: string, site: string, step: string, key: stri
   return `${segment(workflow, "workflow")}/${CACHE}/${segment(site, "site")}/${segment(step, "step")}/${segment(key, "cache key")}.json`;
 }
 
-/** S3 key patterns (IAM `*` wildcards) of what one site writes, per kind of key. */
+/** S3 key patterns (IAM `*` wildcards, each a fixed prefix plus `*`) of one site's keys. */
 export interface SiteKeyPatterns {
-  /** Job files are shared by the steps of an execution, whatever their sites. */
-  jobFiles: string;
-  outputs: string;
-  logs: string;
-  provenance: string;
+  /** Job files, large outputs, logs and provenance of every execution, as that site writes them. */
+  files: string;
+  /** The site's own step cache entries. */
   cache: string;
 }
 
-/** The per-site prefixes, as IAM resource patterns (`arn:aws:s3:::<bucket>/<pattern>`). */
+/** One site's prefixes, as IAM resource patterns (`arn:aws:s3:::<bucket>/<pattern>`). */
 export function siteKeyPatterns(workflow: string, site: string): SiteKeyPatterns {
   const wf = segment(workflow, "workflow");
-  const own = `${wf}/*/${siteFolder(site)}`;
-  return {
-    jobFiles: `${wf}/*`,
-    outputs: `${own}/outputs/*`,
-    logs: `${own}/logs/*`,
-    provenance: `${own}/provenance/*`,
-    cache: `${wf}/${CACHE}/${segment(site, "site")}/*`,
-  };
+  const s = segment(site, "site");
+  return { files: `${wf}/${s}/*`, cache: `${wf}/${CACHE}/${s}/*` };
 }
 
-function siteFolder(site: string): string {
-  return `${RESERVED}/${segment(site, "site")}`;
+/** Every site's cache entries: readable by all sites of the workflow, writable by each for its own. */
+export function sharedCachePattern(workflow: string): string {
+  return `${segment(workflow, "workflow")}/${CACHE}/*`;
 }
 
 function attemptPath(parts: AttemptKeyParts): string {

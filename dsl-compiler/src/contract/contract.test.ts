@@ -14,9 +14,11 @@ import {
   maxRetries,
   NON_RETRIABLE_ERRORS,
   outputName,
+  parseExecutionPrefix,
   parseWorkerEnv,
   provenanceName,
   retryDelaySeconds,
+  sharedCachePattern,
   siteKeyPatterns,
   TASK_ERROR_RETRYABLE,
 } from "./index.ts";
@@ -92,39 +94,51 @@ describe("the worker environment", () => {
 
 describe("the bucket key layout", () => {
   const prefix = executionPrefix("etl", "run-1");
-  const attempt = { site: "lab", step: "train", attempt: 2 };
+  const attempt = { step: "train", attempt: 2 };
 
-  it("puts every kind of key under the workflow, worker artefacts under their site", () => {
+  it("puts every key under the workflow, and what a worker writes under its site", () => {
     expect(prefix).toBe("etl/run-1/");
-    expect(jobFileKey(prefix, "data/in.csv")).toBe("etl/run-1/data/in.csv");
-    expect(jobFileKey(prefix, outputName("lab", "train", "ab12"))).toBe(
-      "etl/run-1/.ferry/lab/outputs/train/ab12.json",
+    expect(parseExecutionPrefix(prefix)).toEqual({ workflow: "etl", execution: "run-1" });
+    expect(jobFileKey(prefix, "lab", "data/in.csv")).toBe("etl/lab/run-1/data/in.csv");
+    expect(jobFileKey(prefix, "lab", outputName("train", "ab12"))).toBe(
+      "etl/lab/run-1/.ferry/outputs/train/ab12.json",
     );
-    expect(logName(attempt)).toBe(".ferry/lab/logs/train/2.log");
-    expect(logName({ ...attempt, item: 3 })).toBe(".ferry/lab/logs/train/item-3/2.log");
-    expect(provenanceName(attempt)).toBe(".ferry/lab/provenance/train/2.json");
+    expect(logName(attempt)).toBe(".ferry/logs/train/2.log");
+    expect(logName({ ...attempt, item: 3 })).toBe(".ferry/logs/train/item-3/2.log");
+    expect(provenanceName(attempt)).toBe(".ferry/provenance/train/2.json");
     expect(cacheKey("etl", "lab", "train", "k1")).toBe("etl/.ferry-cache/lab/train/k1.json");
   });
 
-  it("gives each site IAM patterns that cover its own keys and no other site's", () => {
+  it("gives each site IAM patterns, each a fixed prefix plus *, that cover its own keys and no other site's", () => {
     const lab = siteKeyPatterns("etl", "lab");
     const plant = siteKeyPatterns("etl", "plant");
-    const own = {
-      outputs: jobFileKey(prefix, outputName("lab", "train", "x")),
-      logs: jobFileKey(prefix, logName(attempt)),
-      provenance: jobFileKey(prefix, provenanceName(attempt)),
-      cache: cacheKey("etl", "lab", "train", "k"),
-    };
-    for (const [kind, key] of Object.entries(own)) {
-      expect(matches(lab[kind as keyof typeof own], key), `${kind} ${key}`).toBe(true);
-      expect(matches(plant[kind as keyof typeof own], key), `${kind} ${key}`).toBe(false);
+    const own = [
+      jobFileKey(prefix, "lab", "data/in.csv"),
+      jobFileKey(prefix, "lab", outputName("train", "x")),
+      jobFileKey(prefix, "lab", logName(attempt)),
+      jobFileKey(prefix, "lab", provenanceName(attempt)),
+      // A crafted name holding another site's folder stays inside the writer's own.
+      jobFileKey(prefix, "lab", "plant/run-1/data/in.csv"),
+    ];
+    for (const key of own) {
+      expect(matches(lab.files, key), key).toBe(true);
+      expect(matches(plant.files, key), key).toBe(false);
     }
-    expect(matches(lab.jobFiles, jobFileKey(prefix, "data/in.csv"))).toBe(true);
-    expect(matches(lab.jobFiles, "other/run-1/data/in.csv")).toBe(false);
+    expect(matches(plant.files, jobFileKey(prefix, "lab", "plant/run-1/data/in.csv"))).toBe(false);
+    expect(matches(lab.cache, cacheKey("etl", "lab", "train", "k"))).toBe(true);
+    expect(matches(plant.cache, cacheKey("etl", "lab", "train", "k"))).toBe(false);
+    expect(matches(sharedCachePattern("etl"), cacheKey("etl", "plant", "train", "k"))).toBe(true);
+    expect(matches(lab.files, "other/lab/run-1/data/in.csv")).toBe(false);
+    for (const pattern of [lab.files, lab.cache, sharedCachePattern("etl")]) {
+      expect(pattern.indexOf("*"), pattern).toBe(pattern.length - 1);
+    }
   });
 
   it("refuses a name that would leave its key segment", () => {
-    expect(() => outputName("../lab", "train", "x")).toThrow(/cannot be an S3 key segment/);
+    expect(() => outputName("../train", "x")).toThrow(/cannot be an S3 key segment/);
     expect(() => logName({ ...attempt, attempt: 0 })).toThrow(/attempt must be an integer/);
+    expect(() => jobFileKey(prefix, "lab", "../../plant/run-1/x")).toThrow(/relative path/);
+    expect(() => jobFileKey("etl/run-1/extra/", "lab", "x")).toThrow(/not <workflow>\/<execution>\//);
+    expect(() => jobFileKey(prefix, "../plant", "x")).toThrow(/cannot be an S3 key segment/);
   });
 });

@@ -8,8 +8,10 @@ export {
   jobFileKey,
   logName,
   outputName,
+  parseExecutionPrefix,
   provenanceName,
   type SiteKeyPatterns,
+  sharedCachePattern,
   siteKeyPatterns,
 } from "./bucket-keys.ts";
 export {

@@ -26,6 +26,8 @@ export interface ManifestStep {
   timeoutSeconds: number;
   heartbeatSeconds?: number;
   inputs: string[];
+  /** The site whose step wrote each input: job files live under the writing site's keys. */
+  inputSites: Record<string, string>;
   outputs: string[];
   cache: IrStep["cache"];
   /** sha256 of this step's definition: changes whenever what runs changes. */

@@ -9,7 +9,9 @@ export const OutputRefSchema = z.object({
   ferryOutputRef: z.object({
     bucket: z.string(),
     prefix: z.string(),
-    /** Relative to `prefix`. */
+    /** The site that stored it: with `prefix` and `name` it gives the key (`jobFileKey`). */
+    site: z.string(),
+    /** Relative to the site's execution folder. */
     name: z.string(),
     sizeBytes: z.number().int().min(0),
   }),

@@ -46,7 +46,9 @@ export type DiagnosticCode =
   | "INVALID_INPUT_SCHEMA"
   | "INVALID_INPUT"
   | "MULTIPLE_REGIONS"
-  | "AWS_NAME_COLLISION";
+  | "AWS_NAME_COLLISION"
+  | "UNKNOWN_JOB_FILE"
+  | "AMBIGUOUS_JOB_FILE";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {

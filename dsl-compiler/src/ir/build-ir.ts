@@ -12,6 +12,7 @@ import {
   type IrStep,
   type WorkflowIr,
 } from "./ir.ts";
+import { jobFileProducers } from "./job-file-producers.ts";
 
 /**
  * Builds the IR from a spec that passed the schema and every check rule.
@@ -43,6 +44,16 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
       phase,
     }));
   const all = [...steps, ...side(spec.handlers, "handler"), ...side(spec.finally, "finally")];
+  const producers = jobFileProducers(
+    spec.steps,
+    all.filter((s) => s.phase !== undefined),
+  );
+  const siteOf = new Map(all.map((s) => [s.name, s.site]));
+  for (const step of all) {
+    // checkJobFiles has made each input's producer unique.
+    for (const [input, from] of producers.get(step.name) ?? [])
+      step.inputSites[input] = siteOf.get(from[0]!)!;
+  }
   return {
     irVersion: 1,
     name: spec.name,
@@ -96,6 +107,7 @@ function buildStep(
       ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } }
       : {}),
     inputs: step.inputs ?? [],
+    inputSites: {},
     outputs: step.outputs ?? [],
     cache:
       typeof step.cache === "object"

@@ -85,6 +85,8 @@ export interface IrStep {
   heartbeatSeconds?: number;
   foreach?: { items: string; maxConcurrency: number };
   inputs: string[];
+  /** The site of the step that wrote each input (job files live under the writing site's keys). */
+  inputSites: Record<string, string>;
   outputs: string[];
   cache: { enabled: boolean; key?: string[] };
   requires: Record<string, string>;

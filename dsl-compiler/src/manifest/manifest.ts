@@ -14,6 +14,7 @@ export function buildManifest(ir: WorkflowIr): Manifest {
       timeoutSeconds: s.timeoutSeconds,
       ...(s.heartbeatSeconds !== undefined ? { heartbeatSeconds: s.heartbeatSeconds } : {}),
       inputs: s.inputs,
+      inputSites: s.inputSites,
       outputs: s.outputs,
       cache: s.cache,
     };

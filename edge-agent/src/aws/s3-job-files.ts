@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { sha256 } from "@ferry/dsl-compiler/contract";
+import { jobFileKey, sha256 } from "@ferry/dsl-compiler/contract";
 import { AgentError, messageOf } from "../errors.ts";
 import { safeRelative } from "../job-paths.ts";
 import type { JobFileStore, JobFilesRef } from "../ports/job-files.ts";
@@ -19,7 +19,7 @@ export interface S3JobFileStoreOptions {
 }
 
 /**
- * Job files in S3 under the execution's prefix: `s3://<bucket>/<prefix>/<name>`.
+ * Job files in S3 under the writing site's keys (`jobFileKey`: `<workflow>/<site>/<execution>/<name>`).
  * Downloads go through a local content-addressed cache (data locality).
  */
 export class S3JobFileStore implements JobFileStore {
@@ -125,9 +125,11 @@ export function parseS3Url(url: string): { bucket: string; key: string } {
 }
 
 function keyOf(ref: JobFilesRef, name: string): string {
-  const prefix = ref.prefix.replace(/\/+$/, "");
-  const rel = safeRelative(name, "job file");
-  return prefix ? `${prefix}/${rel}` : rel;
+  try {
+    return jobFileKey(ref.prefix, ref.site, safeRelative(name, "job file"));
+  } catch (error) {
+    throw new AgentError("JOB_FILES_FAILED", messageOf(error), { cause: error });
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,7 +1,13 @@
-/** Where an execution's job files live: `jobFiles` of the step message. */
+/**
+ * Where one site's job files of one execution live: `jobFiles` of the step
+ * message (bucket, `<workflow>/<execution>/` prefix) plus the site that
+ * wrote them (the manifest says which, per input), as the bucket key layout
+ * keeps each site's writes apart.
+ */
 export interface JobFilesRef {
   bucket: string;
   prefix: string;
+  site: string;
 }
 
 /**

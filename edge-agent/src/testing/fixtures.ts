@@ -21,6 +21,7 @@ export function manifestOf(workflow: string, steps: TestStep[]): Manifest {
       resources: { ...DEFAULT_RESOURCES },
       timeoutSeconds: 60,
       inputs: [],
+      inputSites: {},
       outputs: [],
       cache: { enabled: false },
       ...step,

@@ -1,32 +1,69 @@
+import { sharedCachePattern, siteKeyPatterns } from "@ferry/dsl-compiler/contract";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type { IConstruct } from "constructs";
 import { acknowledgeWildcardResource } from "./nag.ts";
 
-/** Read and write of one workflow's job files, `<workflow>/<execution>/…`, and nothing else in the bucket. */
-export function jobFileStatements(bucket: s3.IBucket, workflow: string): iam.PolicyStatement[] {
+/** Whose job files a principal touches: it writes as `site`, and reads `readSites`' keys (its own among them). */
+export interface JobFileAccess {
+  workflow: string;
+  site: string;
+  readSites: readonly string[];
+}
+
+/**
+ * Job-file grants in the bucket key layout: write under the principal's own
+ * site only (job files, large outputs, logs, provenance, its cache entries),
+ * read the sites it depends on and every site's cache entries. Each
+ * resource is a fixed prefix plus `*` (see `siteKeyPatterns`).
+ */
+export function jobFileStatements(bucket: s3.IBucket, access: JobFileAccess): iam.PolicyStatement[] {
+  const own = siteKeyPatterns(access.workflow, access.site);
+  const readable = [
+    ...access.readSites.map((s) => siteKeyPatterns(access.workflow, s).files),
+    sharedCachePattern(access.workflow),
+  ];
   return [
     new iam.PolicyStatement({
-      sid: "JobFiles",
-      actions: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-      resources: [bucket.arnForObjects(`${workflow}/*`)],
+      sid: "WriteOwnSiteKeys",
+      actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+      resources: [own.files, own.cache].map((p) => bucket.arnForObjects(p)),
     }),
     new iam.PolicyStatement({
-      sid: "ListJobFiles",
+      sid: "ReadUpstreamSiteKeys",
+      actions: ["s3:GetObject"],
+      resources: readable.map((p) => bucket.arnForObjects(p)),
+    }),
+    new iam.PolicyStatement({
+      // HeadObject of a missing key answers 404 (not 403) only with ListBucket.
+      sid: "ListUpstreamSiteKeys",
       actions: ["s3:ListBucket"],
       resources: [bucket.bucketArn],
-      conditions: { StringLike: { "s3:prefix": [`${workflow}/*`] } },
+      conditions: { StringLike: { "s3:prefix": readable } },
     }),
   ];
 }
 
-/** Acknowledges the IAM5 finding the job-files prefix raises on `policyHolder`. */
-export function acknowledgeJobFiles(policyHolder: IConstruct, bucket: s3.IBucket, workflow: string): void {
-  acknowledgeWildcardResource(
-    policyHolder,
-    bucket.arnForObjects(`${workflow}/*`),
-    `Job files live under ${workflow}/<execution id>/; the execution id is known only at run time, so access is scoped to the workflow's prefix.`,
-  );
+/** Acknowledges the IAM5 findings the job-file prefixes raise on `policyHolder`. */
+export function acknowledgeJobFiles(
+  policyHolder: IConstruct,
+  bucket: s3.IBucket,
+  access: JobFileAccess,
+): void {
+  const own = siteKeyPatterns(access.workflow, access.site);
+  const patterns = new Set([
+    own.files,
+    own.cache,
+    ...access.readSites.map((s) => siteKeyPatterns(access.workflow, s).files),
+    sharedCachePattern(access.workflow),
+  ]);
+  for (const pattern of patterns) {
+    acknowledgeWildcardResource(
+      policyHolder,
+      bucket.arnForObjects(pattern),
+      `Job files live under ${pattern.slice(0, -1)}<execution id>/ or are cache entries keyed at run time; the execution id is known only at run time, so access is scoped to one site's prefix.`,
+    );
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { IrStep, WorkflowIr } from "@ferry/dsl-compiler";
+import { type IrStep, sitesReadBy, type WorkflowIr } from "@ferry/dsl-compiler";
 import { formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
 import { Duration, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -103,8 +103,9 @@ function createStepFunction(
   );
   role.addToPrincipalPolicy(taskResponseStatement());
   acknowledgeTaskResponse(role);
-  for (const statement of jobFileStatements(options.bucket, ir.name)) role.addToPrincipalPolicy(statement);
-  acknowledgeJobFiles(role, options.bucket, ir.name);
+  const access = { workflow: ir.name, site: step.site, readSites: sitesReadBy(ir, [step.name]) };
+  for (const statement of jobFileStatements(options.bucket, access)) role.addToPrincipalPolicy(statement);
+  acknowledgeJobFiles(role, options.bucket, access);
   Validations.of(role).acknowledge({
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:

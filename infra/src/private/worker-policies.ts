@@ -1,9 +1,11 @@
+import { sitesReadBy, type WorkflowIr } from "@ferry/dsl-compiler";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import {
   acknowledgeJobFiles,
   acknowledgeTaskResponse,
+  type JobFileAccess,
   jobFileStatements,
   taskResponseStatement,
 } from "./grants.ts";
@@ -12,6 +14,7 @@ import type { StepQueue } from "./step-queues.ts";
 
 export interface WorkerPolicyOptions {
   workflow: string;
+  ir: WorkflowIr;
   queues: Map<string, StepQueue>;
   bucket: s3.IBucket;
   stateMachineArns: string[];
@@ -36,6 +39,11 @@ export function createWorkerPolicies(
   );
   if (workerQueues.length === 0) return policies;
   const root = new Construct(scope, "WorkerPolicies");
+  const access = (queue: StepQueue["ir"]): JobFileAccess => ({
+    workflow: options.workflow,
+    site: queue.site,
+    readSites: sitesReadBy(options.ir, queue.steps),
+  });
   for (const { ir, queue, deadLetterQueue } of workerQueues) {
     const who =
       ir.executor === "agent" ? `agents of edge site ${ir.site}` : `Fargate workers on site ${ir.site}`;
@@ -60,7 +68,7 @@ export function createWorkerPolicies(
           resources: [deadLetterQueue.queueArn],
         }),
         taskResponseStatement(),
-        ...jobFileStatements(options.bucket, options.workflow),
+        ...jobFileStatements(options.bucket, access(ir)),
         new iam.PolicyStatement({
           sid: "ReadManifest",
           actions: ["s3:GetObject"],
@@ -74,7 +82,7 @@ export function createWorkerPolicies(
         }),
       ],
     });
-    acknowledgeJobFiles(policy, options.bucket, options.workflow);
+    acknowledgeJobFiles(policy, options.bucket, access(ir));
     acknowledgeTaskResponse(policy);
     policies.set(ir.id, policy);
   }
