@@ -5,6 +5,7 @@
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
+export { containedPath, openNoFollow, readContained } from "./contained-files.ts";
 export {
   AgentError,
   type AgentErrorCode,
@@ -45,6 +46,13 @@ export type { Completion } from "./ports/completion.ts";
 export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
+  type ContainerHardeningOptions,
+  hardenedHostConfig,
+  isRootUser,
+  jobBinds,
+  NOBODY,
+} from "./runtimes/container-hardening.ts";
+export {
   CONTAINER_LABEL,
   DockerRuntime,
   type DockerRuntimeOptions,
@@ -57,7 +65,6 @@ export { createPodmanRuntime, DEFAULT_PODMAN_SOCKET, hostUlimits } from "./runti
 export { DEFAULT_INHERITED_ENV, ProcessRuntime, type ProcessRuntimeOptions } from "./runtimes/process.ts";
 export {
   contractEnv,
-  MAX_ENV_INPUT_BYTES,
   MAX_OUTPUT_LINE_BYTES,
   type Runtime,
   type RuntimeRequest,

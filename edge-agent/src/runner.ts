@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -17,6 +17,7 @@ import {
   type Queue,
   sleep,
 } from "@ferry/functions/worker";
+import { containedPath } from "./contained-files.ts";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
 import type { JobDirs } from "./job-dirs.ts";
@@ -192,7 +193,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const accepted = await report(ctx, task, failure, output);
     if (accepted === "gone") outcome = "task-gone";
     if (accepted === "abandoned") {
-      await finish(ctx, task, jobDir);
+      await finish(ctx, task, jobDir, false);
       return outcome;
     }
   }
@@ -221,7 +222,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
-  await finish(ctx, task, jobDir);
+  await finish(ctx, task, jobDir, outcome === "succeeded");
   return outcome;
 }
 
@@ -298,11 +299,22 @@ async function stageInputs(
       "JOB_FILES_FAILED",
       `step "${step.name}" declares inputs but this worker has no job-file store`,
     );
-  await Promise.all(
+  // One failed download aborts its siblings, and staging returns only once none is still writing.
+  const siblings = new AbortController();
+  const results = await Promise.allSettled(
     step.inputs.map((name) =>
-      store.download(message.jobFiles, name, join(jobDir, safeRelative(name, "input"))),
+      store
+        .download(message.jobFiles, name, join(jobDir, safeRelative(name, "input")), {
+          signal: siblings.signal,
+        })
+        .catch((error: unknown) => {
+          siblings.abort();
+          throw error;
+        }),
     ),
   );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 async function uploadOutputs(
@@ -317,26 +329,40 @@ async function uploadOutputs(
       "JOB_FILES_FAILED",
       `step "${step.name}" declares outputs but this worker has no job-file store`,
     );
-  for (const name of step.outputs) {
-    const path = join(jobDir, safeRelative(name, "output"));
-    if (!existsSync(path)) {
+  const paths = step.outputs.map((name) => {
+    const path = containedPath(jobDir, name, `output "${name}"`);
+    if (!existsSync(path) && !isLink(path)) {
       throw new AgentError(
         "INVALID_OUTPUT",
         `step "${step.name}" declares output "${name}" but did not write it to its job folder ($FERRY_JOB_DIR/${name})`,
       );
     }
-  }
-  await Promise.all(
-    step.outputs.map((name) =>
-      store.upload(message.jobFiles, name, join(jobDir, safeRelative(name, "output"))),
-    ),
-  );
+    return path;
+  });
+  // Stores open each file with O_NOFOLLOW, so a link swapped in after this check is refused too.
+  await Promise.all(step.outputs.map((name, i) => store.upload(message.jobFiles, name, paths[i]!)));
 }
 
-async function finish(ctx: RunnerContext, task: RunningTask, jobDir: string | undefined): Promise<void> {
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    // Absent: not a link.
+    return false;
+  }
+}
+
+/** Only a folder whose attempt succeeded is emptied for reuse; after any failure nothing of it may reach the next attempt. */
+async function finish(
+  ctx: RunnerContext,
+  task: RunningTask,
+  jobDir: string | undefined,
+  reusable: boolean,
+): Promise<void> {
   if (!jobDir || ctx.keepJobDirs) return;
   try {
-    ctx.jobDirs.release(jobDir);
+    if (reusable) ctx.jobDirs.release(jobDir);
+    else ctx.jobDirs.discard(jobDir);
   } catch (error) {
     task.logger.warn({ err: error, jobDir }, "could not remove the attempt's job folder");
   }

@@ -48,14 +48,20 @@ describe("Worker with the process runtime", () => {
     expect(queue.depth).toBe(0);
   });
 
-  it("given input on stdin and in FERRY_INPUT, then the step sees both", async () => {
+  it("given input on stdin and in FERRY_INPUT_FILE, then the step sees both and the environment holds no input", async () => {
     const { queue, completion } = await setup([
-      shStep("echo", 'read -r line; printf \'{"stdin":%s,"env":%s}\\n\' "$line" "$FERRY_INPUT"'),
+      shStep(
+        "echo",
+        'read -r line; printf \'{"stdin":%s,"file":%s,"inEnv":"%s"}\\n\' "$line" "$(cat "$FERRY_INPUT_FILE")" "$(printenv FERRY_INPUT || echo none)"',
+      ),
     ]);
     const input = { input: { n: 42 }, deps: { a: { x: 1 } } };
     queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "echo", input })));
     await completion.waitFor(1);
-    expect(completion.records[0]).toMatchObject({ kind: "success", output: { stdin: input, env: input } });
+    expect(completion.records[0]).toMatchObject({
+      kind: "success",
+      output: { stdin: input, file: input, inEnv: "none" },
+    });
   });
 
   it("given a malformed message and an unknown step, then both are dead-lettered with a reason and the worker keeps serving", async () => {

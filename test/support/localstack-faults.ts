@@ -18,7 +18,7 @@ import { eventually } from "./ferry-cli.ts";
  */
 const WORK_SCRIPT = `
 const fs = require("node:fs");
-const { input } = JSON.parse(process.env.FERRY_INPUT);
+const { input } = JSON.parse(fs.readFileSync(process.env.FERRY_INPUT_FILE, "utf8"));
 const rerun = Boolean(input.startedFile) && fs.existsSync(input.startedFile);
 if (input.startedFile) fs.appendFileSync(input.startedFile, "started\\n");
 if (input.mode === "fail") { console.error("boom: the disk is on fire"); process.exit(3); }
