@@ -80,7 +80,12 @@ export class Agent {
     const jobFiles = new S3JobFileStore({
       client: s3,
       cacheDir: config.cacheDir ?? join(dirname(config.workDir), "cache"),
+      ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
     });
+    if (!config.jobBuckets)
+      this.logger.warn(
+        "jobBuckets is not set: messages may name any job bucket (set it to the stack's job bucket)",
+      );
     await manifests.reload();
     this.logger.info(
       { workflows: manifests.workflows, queues: config.queues.length, runtime: config.runtime },
@@ -100,6 +105,7 @@ export class Agent {
         workDir: config.workDir,
         slots,
         site: config.site,
+        ...(config.jobBuckets ? { jobBuckets: config.jobBuckets } : {}),
         logger: this.logger,
         logCapBytes: config.logCapBytes,
         visibilitySeconds: config.visibilityTimeoutSeconds,
@@ -145,12 +151,13 @@ export class Agent {
     const runtimes: RuntimeSet = {
       process: new ProcessRuntime({ projectDir }),
       function: new FunctionRuntime({ projectDir }),
-      http: new HttpRuntime(),
+      http: new HttpRuntime({ maxResponseBytes: config.http.maxResponseBytes }),
     };
     if (config.runtime === "process") return runtimes;
     const engine = {
       pullPolicy: config.engine.pullPolicy,
       gpus: config.engine.gpus,
+      ...config.containers,
       ...(config.engine.socketPath ? { socketPath: config.engine.socketPath } : {}),
     };
     const container = config.runtime === "podman" ? createPodmanRuntime(engine) : new DockerRuntime(engine);

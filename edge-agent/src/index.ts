@@ -60,7 +60,7 @@ export {
 } from "./runtimes/docker.ts";
 export { attachContainer } from "./runtimes/engine-attach.ts";
 export { FunctionRuntime, type FunctionRuntimeOptions } from "./runtimes/function.ts";
-export { HttpRuntime } from "./runtimes/http.ts";
+export { HttpRuntime, type HttpRuntimeOptions } from "./runtimes/http.ts";
 export { createPodmanRuntime, DEFAULT_PODMAN_SOCKET, hostUlimits } from "./runtimes/podman.ts";
 export { DEFAULT_INHERITED_ENV, ProcessRuntime, type ProcessRuntimeOptions } from "./runtimes/process.ts";
 export {

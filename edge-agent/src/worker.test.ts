@@ -160,9 +160,11 @@ describe("Worker with the process runtime", () => {
         outputs: ["out.txt"],
       }),
     ]);
-    const ref = { bucket: "local", prefix: "exec-7" };
+    const ref = { bucket: "local", prefix: "wf/exec-7/" };
     await store.put(ref, "in/data.txt", "hello");
-    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "copy", jobFiles: ref })));
+    queue.send(
+      JSON.stringify(stepMessage({ workflow: "wf", step: "copy", execution: "exec-7", jobFiles: ref })),
+    );
     await completion.waitFor(1);
     expect(completion.records[0]).toMatchObject({ kind: "success" });
     expect((await store.get(ref, "out.txt")).toString()).toBe("HELLO");

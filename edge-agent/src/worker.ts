@@ -22,11 +22,16 @@ import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
 import { JobDirs } from "./job-dirs.ts";
 import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
+import { messageScopeProblem } from "./message-scope.ts";
 import type { Completion } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 import { Slots } from "./slots.ts";
+import { checkToken } from "./token-check.ts";
+
+/** Seconds before a message whose token could not be checked comes back. */
+const TOKEN_RETRY_SECONDS = 5;
 
 /** The runtime serving each kind of step; a kind left out is refused with a clear error. */
 export type RuntimeSet = Partial<Record<IrRuntime["kind"], Runtime>>;
@@ -47,6 +52,10 @@ export interface WorkerOptions {
   slots?: Slots;
   /** When set, steps placed on another site are dead-lettered. */
   site?: string;
+  /** Buckets job files may live in; a message naming another is dead-lettered. @default any */
+  jobBuckets?: readonly string[];
+  /** Send the first heartbeat before a step starts and dead-letter refused tokens. @default true */
+  checkTokens?: boolean;
   /** @default a silent logger */
   logger?: Logger;
   /** Cap on each of stdout and stderr kept per attempt. @default 1 MiB */
@@ -135,7 +144,8 @@ export class Worker {
   async start(): Promise<void> {
     if (this.loop) return;
     await this.manifests.reload();
-    await mkdir(this.ctx.workDir, { recursive: true });
+    // Private to the agent: containers reach their own job folder through its bind only.
+    await mkdir(this.ctx.workDir, { recursive: true, mode: 0o700 });
     this.lifecycle.to("RUNNING");
     this.loop = this.poll();
   }
@@ -217,6 +227,11 @@ export class Worker {
       const parsed = parseStepMessage(received.body);
       if (!parsed.ok) return await this.deadLetter(received, parsed.reason);
       const message = parsed.message;
+      const outOfScope = messageScopeProblem(
+        message,
+        this.options.jobBuckets ? { jobBuckets: this.options.jobBuckets } : {},
+      );
+      if (outOfScope) return await this.deadLetter(received, outOfScope);
       const step = await this.manifests.resolveFresh(message.workflow, message.step);
       if (!step) {
         const known = this.manifests.workflows;
@@ -246,6 +261,20 @@ export class Worker {
         );
         await this.options.queue.delete(received.receipt);
         return;
+      }
+      if (this.options.checkTokens !== false) {
+        const token = await checkToken(this.options.completion, message.token);
+        if (token.kind === "refused") return await this.deadLetter(received, token.reason);
+        if (token.kind === "unknown") {
+          // Step Functions unreachable: hand the message back rather than run what may not be answerable.
+          this.logger.warn(
+            { err: token.error },
+            `first heartbeat failed (${messageOf(token.error)}); handing the message back`,
+          );
+          this.ctx.metrics.heartbeatFailed();
+          await this.options.queue.changeVisibility(received.receipt, TOKEN_RETRY_SECONDS);
+          return;
+        }
       }
       const task: RunningTask = {
         message,

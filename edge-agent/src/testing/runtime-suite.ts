@@ -109,9 +109,10 @@ export function describeRuntimeContract(name: string, options: RuntimeSuiteOptio
     });
 
     it("stages inputs into the job folder and uploads declared outputs", async () => {
-      const ref = { bucket: "local", prefix: `suite-${Date.now()}` };
+      const execution = `suite-${Date.now()}`;
+      const ref = { bucket: "local", prefix: `suite/${execution}/` };
       await store.put(ref, "in.txt", "ferry");
-      expect((await run("files", { jobFiles: ref })).record).toMatchObject({ kind: "success" });
+      expect((await run("files", { execution, jobFiles: ref })).record).toMatchObject({ kind: "success" });
       expect((await store.get(ref, "out.txt")).toString()).toBe("FERRY");
     });
 

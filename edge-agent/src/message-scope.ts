@@ -1,0 +1,48 @@
+import { isOutputRef, type StepMessage } from "@ferry/dsl-compiler/contract";
+
+/**
+ * Step Functions' execution name rule: 1–80 characters, none of whitespace,
+ * `< > { } [ ] ? * " # % \ ^ | ~ \` $ & , ; : /` or control characters.
+ * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+ */
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+/** A standard execution's ARN, or the `local:<workflow>:<name>` id of `ferry run`. */
+const EXECUTION_ID =
+  /^(?:arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]{1,80}|local:[^:\s]{1,80}):([^:]+)$/;
+
+export interface MessageScopeOptions {
+  /** Buckets job files may live in; `undefined` accepts any (the bucket is still checked against output references). */
+  jobBuckets?: readonly string[];
+}
+
+/** The execution name inside an execution id, or `undefined` if the id is malformed. */
+export function executionNameOf(execution: string): string | undefined {
+  const name = EXECUTION_ID.exec(execution)?.[1] ?? execution;
+  return EXECUTION_NAME.test(name) ? name : undefined;
+}
+
+/**
+ * Checks that a message only points where the deployment puts job files:
+ * the execution id has Step Functions' shape, the prefix is
+ * `<workflow>/<execution name>/`, the bucket is one the agent was given, and
+ * every output reference in `input.deps` lies in that same bucket and
+ * prefix. Returns the reason to dead-letter it, or `undefined`.
+ */
+export function messageScopeProblem(message: StepMessage, options: MessageScopeOptions): string | undefined {
+  const name = executionNameOf(message.execution);
+  if (!name)
+    return `execution "${message.execution.slice(0, 200)}" is not a Step Functions execution id (an execution ARN whose name is 1–80 characters without spaces or any of <>{}[]?*"#%\\^|~\`$&,;:/)`;
+  const prefix = `${message.workflow}/${name}/`;
+  if (message.jobFiles.prefix !== prefix)
+    return `jobFiles.prefix "${message.jobFiles.prefix.slice(0, 200)}" is not this execution's "${prefix}"`;
+  const buckets = options.jobBuckets;
+  if (buckets && !buckets.includes(message.jobFiles.bucket))
+    return `jobFiles.bucket "${message.jobFiles.bucket.slice(0, 200)}" is not a job bucket of this agent (${buckets.join(", ")})`;
+  for (const [dep, value] of Object.entries(message.input.deps)) {
+    if (!isOutputRef(value)) continue;
+    const ref = value.ferryOutputRef;
+    if (ref.bucket !== message.jobFiles.bucket || ref.prefix !== message.jobFiles.prefix)
+      return `input.deps.${dep}: output reference to s3://${ref.bucket.slice(0, 200)}/${ref.prefix.slice(0, 200)} lies outside this execution's job files`;
+  }
+  return undefined;
+}
