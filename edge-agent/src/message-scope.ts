@@ -5,7 +5,7 @@ import { isOutputRef, type StepMessage } from "@ferry/dsl-compiler/contract";
  * `< > { } [ ] ? * " # % \ ^ | ~ \` $ & , ; : /` or control characters.
  * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
  */
-const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
 /** A standard execution's ARN, or the `local:<workflow>:<name>` id of `ferry run`. */
 const EXECUTION_ID =
   /^(?:arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]{1,80}|local:[^:\s]{1,80}):([^:]+)$/;
