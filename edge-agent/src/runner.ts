@@ -301,20 +301,21 @@ async function stageInputs(
     );
   // One failed download aborts its siblings, and staging returns only once none is still writing.
   const siblings = new AbortController();
-  const results = await Promise.allSettled(
+  let first: { error: unknown } | undefined;
+  await Promise.allSettled(
     step.inputs.map((name) =>
       store
         .download(message.jobFiles, name, join(jobDir, safeRelative(name, "input")), {
           signal: siblings.signal,
         })
         .catch((error: unknown) => {
+          // The first failure is the cause; the aborted siblings' errors only echo it.
+          first ??= { error };
           siblings.abort();
-          throw error;
         }),
     ),
   );
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-  if (failed) throw failed.reason;
+  if (first) throw first.error;
 }
 
 async function uploadOutputs(
