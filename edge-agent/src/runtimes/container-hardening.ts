@@ -67,7 +67,7 @@ export function hardenedHostConfig(
     if (!ok || volume.hostPath.split("/").includes("..")) {
       throw new AgentError(
         "CONFIG_INVALID",
-        `step "${step}" binds host folder "${volume.hostPath}", which is not in this agent's containers.allowedHostPaths (${allowed.join(", ") || "none"})`,
+        `step "${step}" binds host folder "${volume.hostPath}", which is not in containers.allowedHostPaths of the agent config (${allowed.join(", ") || "none"})`,
       );
     }
   }
