@@ -98,12 +98,12 @@ describe("container hardening (real engine)", () => {
       ],
       { pidsLimit: 16 },
     );
-    const escape = await runMessage(
+    const breakout = await runMessage(
       queue,
       completion,
       stepMessage({ workflow: "secbox", step: "escape", execution }),
     );
-    expect(escape).toMatchObject({ kind: "success", output: { uid: "65534", root: "no", tmp: "yes" } });
+    expect(breakout).toMatchObject({ kind: "success", output: { uid: "65534", root: "no", tmp: "yes" } });
     const bomb = await runMessage(
       queue,
       completion,
