@@ -22,6 +22,7 @@ import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
 import type { JobDirs } from "./job-dirs.ts";
 import { INPUT_FILE, safeRelative } from "./job-paths.ts";
+import { localFaultOf } from "./local-faults.ts";
 import { packOutput, readStepError, readStepOutput, resolveInputRefs } from "./output.ts";
 import type { Completion } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
@@ -61,6 +62,8 @@ export interface RunnerContext {
   backoff: BackoffOptions;
   /** Aborted when the worker gives up on reporting (hard stop). */
   hardStop: AbortSignal;
+  /** Local staging faults in a row, for the hand-back backoff. */
+  localFaults?: number;
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -77,6 +80,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   let result: RuntimeResult | undefined;
   let thrown: unknown;
   let jobDir: string | undefined;
+  let staged = false;
 
   const visibility = new Pulse({
     intervalMs: (ctx.visibilitySeconds * 1000) / 3,
@@ -121,6 +125,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
     else await writeFile(join(jobDir, INPUT_FILE), inputJson);
     await stageInputs(step, message, jobDir, ctx.store);
+    staged = true;
+    ctx.localFaults = 0;
     if (!controller.signal.aborted) {
       result = await runtime.run({
         step,
@@ -143,6 +149,10 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   } finally {
     timeout.clear();
   }
+
+  const fault = staged ? undefined : localFaultOf(thrown);
+  if (fault && !controller.signal.aborted)
+    return handBackLocalFault(ctx, task, jobDir, fault, thrown, { heartbeat, visibility });
 
   let outcome: AttemptOutcome;
   let failure: TaskFailure | undefined;
@@ -224,6 +234,35 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   ctx.hooks.onAttemptFinished?.(finished);
   await finish(ctx, task, jobDir, outcome === "succeeded");
   return outcome;
+}
+
+/**
+ * The device could not stage the step (disk full, permissions, I/O error):
+ * nothing is reported to Step Functions, the message comes back after a
+ * backoff, and the step keeps all its attempts.
+ */
+async function handBackLocalFault(
+  ctx: RunnerContext,
+  task: RunningTask,
+  jobDir: string | undefined,
+  code: string,
+  error: unknown,
+  pulses: { heartbeat: Pulse; visibility: Pulse },
+): Promise<AttemptOutcome> {
+  await Promise.all([pulses.heartbeat.stop(), pulses.visibility.stop()]);
+  ctx.localFaults = (ctx.localFaults ?? 0) + 1;
+  const delaySeconds = Math.max(1, Math.round(backoffDelayMs(ctx.localFaults, ctx.backoff) / 1000));
+  task.logger.warn(
+    { err: error, code, delaySeconds },
+    `local ${code} while staging step "${task.step.name}" (${messageOf(error)}); handing the message back, the step is not charged`,
+  );
+  for (const receipt of task.receipts)
+    await ctx.queue
+      .changeVisibility(receipt, delaySeconds)
+      .catch((e: unknown) => task.logger.warn({ err: e }, "could not hand the message back"));
+  ctx.metrics.attemptFinished("local-fault", 0);
+  await finish(ctx, task, jobDir, false);
+  return "local-fault";
 }
 
 async function failureOf(

@@ -288,11 +288,13 @@ export class Worker {
         }),
       };
       this.running.set(attemptKey, task);
+      let outcome: string | undefined;
       try {
-        await runAttempt(task, this.ctx);
+        outcome = await runAttempt(task, this.ctx);
       } finally {
         this.running.delete(attemptKey);
-        this.remember(attemptKey);
+        // Handed back unanswered: its redelivery must run, not be dropped as a duplicate.
+        if (outcome !== "local-fault") this.remember(attemptKey);
       }
     } catch (error) {
       // The worker keeps serving whatever one message did; the message comes back after its visibility timeout.
