@@ -158,10 +158,15 @@ export class Agent {
       pullPolicy: config.engine.pullPolicy,
       gpus: config.engine.gpus,
       ...config.containers,
+      // One agent per work folder: containers labelled with it belong to this agent's earlier lives.
+      owner: `${config.site}:${config.workDir}`,
       ...(config.engine.socketPath ? { socketPath: config.engine.socketPath } : {}),
     };
     const container = config.runtime === "podman" ? createPodmanRuntime(engine) : new DockerRuntime(engine);
     await container.ping();
+    const reaped = await container.reapOrphans();
+    if (reaped > 0)
+      this.logger.warn({ reaped }, "stopped task containers a previous agent instance left running");
     runtimes.container = container;
     return runtimes;
   }

@@ -56,6 +56,7 @@ export {
   CONTAINER_LABEL,
   DockerRuntime,
   type DockerRuntimeOptions,
+  OWNER_LABEL,
   type PullPolicy,
 } from "./runtimes/docker.ts";
 export { attachContainer } from "./runtimes/engine-attach.ts";

@@ -41,12 +41,20 @@ export interface DockerRuntimeOptions extends ContainerHardeningOptions {
   name?: string;
   /** Extra flags on every bind (`nosuid`, `nodev` where the engine's bind syntax takes them). @default none */
   bindOptions?: string[];
+  /**
+   * Who owns the containers this runtime starts (e.g. the agent's work
+   * folder): labelled on each, so a restarted agent can stop what a crashed
+   * one left running ({@link DockerRuntime.reapOrphans}). @default none
+   */
+  owner?: string;
   /** A ready client (tests, custom TLS); overrides `socketPath`. */
   client?: Dockerode;
 }
 
 /** Label every task container carries, so an agent can find what it left behind. */
 export const CONTAINER_LABEL = "dev.ferry.step";
+/** Label naming the agent instance family (its `owner`) that started a task container. */
+export const OWNER_LABEL = "dev.ferry.owner";
 
 /**
  * Runs `container` steps through the Docker Engine API (dockerode), with
@@ -112,6 +120,7 @@ export class DockerRuntime implements Runtime {
       Labels: {
         [CONTAINER_LABEL]: request.step.name,
         "dev.ferry.execution": request.env.FERRY_EXECUTION ?? "",
+        ...(this.options.owner ? { [OWNER_LABEL]: this.options.owner } : {}),
       },
       AttachStdin: true,
       AttachStdout: true,
@@ -150,6 +159,29 @@ export class DockerRuntime implements Runtime {
         // Already gone (removed by the engine or a concurrent stop): nothing left behind.
       });
     }
+  }
+
+  /**
+   * Removes task containers a previous instance with the same `owner` left
+   * behind (SIGKILL, power loss): their steps were abandoned and will be
+   * retried from the queue. Call before receiving. Returns how many.
+   */
+  async reapOrphans(): Promise<number> {
+    if (!this.options.owner) return 0;
+    const docker = await this.docker();
+    const found = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`${OWNER_LABEL}=${this.options.owner}`] }),
+    });
+    await Promise.all(
+      found.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
+    return found.length;
   }
 
   async close(): Promise<void> {
