@@ -265,6 +265,11 @@ export class Worker {
       if (this.options.checkTokens !== false) {
         const token = await checkToken(this.options.completion, message.token);
         if (token.kind === "refused") return await this.deadLetter(received, token.reason);
+        if (token.kind === "gone") {
+          this.logger.info({ step: message.step, execution: message.execution }, token.reason);
+          await this.options.queue.delete(received.receipt);
+          return;
+        }
         if (token.kind === "unknown") {
           // Step Functions unreachable: hand the message back rather than run what may not be answerable.
           this.logger.warn(
