@@ -4,19 +4,19 @@ import type { Completion } from "./ports/completion.ts";
 /** What the first heartbeat said about a message's task token. */
 export type TokenCheck =
   | { kind: "live" }
-  /** Forged or unknown (`InvalidToken`, `TaskDoesNotExist`): dead-letter it. */
+  /** Forged (`InvalidToken`): dead-letter it. */
   | { kind: "refused"; reason: string }
-  /** A real task that already timed out or was answered (a late redelivery): drop it. */
+  /** A real task that timed out, was answered or whose execution closed (`TaskTimedOut`, `TaskDoesNotExist`): a late redelivery, dropped. */
   | { kind: "gone"; reason: string }
   | { kind: "unknown"; error: unknown };
 
-/** Step Functions errors saying the token was never a task's. */
-const FORGED = new Set(["InvalidToken", "TaskDoesNotExist"]);
+/** The Step Functions error saying the token was never a task's (`TaskDoesNotExist` also answers tokens of closed executions). */
+const FORGED = new Set(["InvalidToken"]);
 
 /**
  * Sends the first heartbeat before anything of the step runs: a forged,
- * unknown token (`InvalidToken`, `TaskDoesNotExist`) is dead-lettered and a
- * finished one (`TaskTimedOut`) dropped, so a message nobody can answer never runs.
+ * token (`InvalidToken`) is dead-lettered and a finished one (`TaskTimedOut`,
+ * `TaskDoesNotExist`) dropped, so a message nobody can answer never runs.
  * Costs one Step Functions round trip per attempt.
  */
 export async function checkToken(completion: Completion, token: string): Promise<TokenCheck> {

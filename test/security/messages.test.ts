@@ -45,7 +45,7 @@ describe("queue messages (hostile sender)", () => {
     });
     queue.send(JSON.stringify(forged));
     const [reason] = await deadLettered(queue, 1);
-    expect(reason).toMatch(/task token was refused before the step ran: .*(InvalidToken|TaskDoesNotExist)/);
+    expect(reason).toMatch(/task token was refused before the step ran: .*InvalidToken/);
     expect(existsSync(marker)).toBe(false);
   });
 
