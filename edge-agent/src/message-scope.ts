@@ -5,7 +5,7 @@ import { isOutputRef, type StepMessage } from "@ferry/dsl-compiler/contract";
  * `< > { } [ ] ? * " # % \ ^ | ~ \` $ & , ; : /` or control characters.
  * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
  */
-const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,80}$/;
 /** A standard execution's ARN, or the `local:<workflow>:<name>` id of `ferry run`. */
 const EXECUTION_ID =
   /^(?:arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:\s]{1,80}|local:[^:\s]{1,80}):([^:]+)$/;
@@ -18,7 +18,7 @@ export interface MessageScopeOptions {
 /** The execution name inside an execution id, or `undefined` if the id is malformed. */
 export function executionNameOf(execution: string): string | undefined {
   const name = EXECUTION_ID.exec(execution)?.[1] ?? execution;
-  return EXECUTION_NAME.test(name) ? name : undefined;
+  return EXECUTION_NAME.test(name) && !hasControlCharacter(name) ? name : undefined;
 }
 
 /**
@@ -45,4 +45,13 @@ export function messageScopeProblem(message: StepMessage, options: MessageScopeO
       return `input.deps.${dep}: output reference to s3://${ref.bucket.slice(0, 200)}/${ref.prefix.slice(0, 200)} lies outside this execution's job files`;
   }
   return undefined;
+}
+
+/** Not a `\p{Cc}` regex: Unicode property classes pull ICU tables into an idle agent's memory. */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
 }
