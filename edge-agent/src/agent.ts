@@ -51,6 +51,7 @@ export class Agent {
       { S3Client, GetObjectCommand },
       { SqsQueue },
       { SfnCompletion },
+      { LocalStackCompletion },
       { S3JobFileStore },
     ] = await Promise.all([
       import("@aws-sdk/client-sqs"),
@@ -58,6 +59,7 @@ export class Agent {
       import("@aws-sdk/client-s3"),
       import("./aws/sqs-queue.ts"),
       import("./aws/sfn-completion.ts"),
+      import("./aws/localstack-completion.ts"),
       import("./aws/s3-job-files.ts"),
     ]);
     const clientConfig = {
@@ -76,7 +78,8 @@ export class Agent {
     });
     this.runtimes = await this.createRuntimes();
     const slots = new Slots(config.concurrency);
-    const completion = new SfnCompletion(sfn);
+    // An endpoint override is LocalStack (as for `ferry functions serve`): its heartbeats cannot check a token.
+    const completion = config.aws.endpoint ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
     const jobFiles = new S3JobFileStore({
       client: s3,
       cacheDir: config.cacheDir ?? join(dirname(config.workDir), "cache"),

@@ -34,6 +34,7 @@ export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-con
 export { LocalJobFileStore } from "./local-job-files.ts";
 export { loadManifests, type S3Reader } from "./manifest-sources.ts";
 export { ManifestStore, type ManifestStoreOptions, validateManifest } from "./manifest-store.ts";
+export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export {
@@ -42,7 +43,7 @@ export {
   readStepOutput,
   resolveInputRefs,
 } from "./output.ts";
-export type { Completion } from "./ports/completion.ts";
+export type { Completion, TokenCheck } from "./ports/completion.ts";
 export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
@@ -72,4 +73,5 @@ export {
   type RuntimeResult,
 } from "./runtimes/runtime.ts";
 export { Slots } from "./slots.ts";
+export { checkToken, checkTokenByHeartbeat } from "./token-check.ts";
 export { createWorker, type RuntimeSet, type StopOptions, Worker, type WorkerOptions } from "./worker.ts";

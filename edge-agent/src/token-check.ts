@@ -1,25 +1,27 @@
+import type { StepMessage } from "@ferry/dsl-compiler/contract";
 import { isAgentError, messageOf } from "./errors.ts";
-import type { Completion } from "./ports/completion.ts";
-
-/** What the first heartbeat said about a message's task token. */
-export type TokenCheck =
-  | { kind: "live" }
-  /** Forged (`InvalidToken`): dead-letter it. */
-  | { kind: "refused"; reason: string }
-  /** A real task that timed out, was answered or whose execution closed (`TaskTimedOut`, `TaskDoesNotExist`): a late redelivery, dropped. */
-  | { kind: "gone"; reason: string }
-  | { kind: "unknown"; error: unknown };
+import type { Completion, TokenCheck } from "./ports/completion.ts";
 
 /** The Step Functions error saying the token was never a task's (`TaskDoesNotExist` also answers tokens of closed executions). */
 const FORGED = new Set(["InvalidToken"]);
 
 /**
- * Sends the first heartbeat before anything of the step runs: a forged,
- * token (`InvalidToken`) is dead-lettered and a finished one (`TaskTimedOut`,
- * `TaskDoesNotExist`) dropped, so a message nobody can answer never runs.
- * Costs one Step Functions round trip per attempt.
+ * Checks a message's task token before anything of the step runs, whether
+ * or not the step heartbeats: a forged token (`InvalidToken`) is
+ * dead-lettered and a finished one (`TaskTimedOut`, `TaskDoesNotExist`)
+ * dropped, so a message nobody can answer never runs. A completion with its
+ * own `checkToken` decides (LocalStack, where a heartbeat cannot tell);
+ * otherwise the check is one heartbeat, which Step Functions accepts for a
+ * task without `HeartbeatSeconds` too. Costs one round trip per attempt.
  */
-export async function checkToken(completion: Completion, token: string): Promise<TokenCheck> {
+export function checkToken(completion: Completion, message: StepMessage): Promise<TokenCheck> {
+  return completion.checkToken
+    ? completion.checkToken(message)
+    : checkTokenByHeartbeat(completion, message.token);
+}
+
+/** The check as one heartbeat: what Step Functions' answer to it says about the token. */
+export async function checkTokenByHeartbeat(completion: Completion, token: string): Promise<TokenCheck> {
   try {
     await completion.heartbeat(token);
     return { kind: "live" };

@@ -23,7 +23,7 @@ import { JobDirs } from "./job-dirs.ts";
 import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
 import { messageScopeProblem } from "./message-scope.ts";
-import type { Completion } from "./ports/completion.ts";
+import type { Completion, TokenCheck } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
@@ -262,25 +262,6 @@ export class Worker {
         await this.options.queue.delete(received.receipt);
         return;
       }
-      if (this.options.checkTokens !== false) {
-        const token = await checkToken(this.options.completion, message.token);
-        if (token.kind === "refused") return await this.deadLetter(received, token.reason);
-        if (token.kind === "gone") {
-          this.logger.info({ step: message.step, execution: message.execution }, token.reason);
-          await this.options.queue.delete(received.receipt);
-          return;
-        }
-        if (token.kind === "unknown") {
-          // Step Functions unreachable: hand the message back rather than run what may not be answerable.
-          this.logger.warn(
-            { err: token.error },
-            `first heartbeat failed (${messageOf(token.error)}); handing the message back`,
-          );
-          this.ctx.metrics.heartbeatFailed();
-          await this.options.queue.changeVisibility(received.receipt, TOKEN_RETRY_SECONDS);
-          return;
-        }
-      }
       const task: RunningTask = {
         message,
         step,
@@ -292,14 +273,22 @@ export class Worker {
           attempt: message.attempt,
         }),
       };
+      // Registered before the token check: a copy delivered while it runs joins this task instead of running too.
       this.running.set(attemptKey, task);
-      let outcome: string | undefined;
+      let answered = false;
       try {
-        outcome = await runAttempt(task, this.ctx);
+        const token = this.options.checkTokens === false ? "live" : await this.checkToken(task, received);
+        if (token !== "live") {
+          // A finished task's copies are dropped unasked from now on; refused or unchecked ones are not remembered.
+          answered = token === "gone";
+          return;
+        }
+        answered = true;
+        // Handed back unanswered: its redelivery must run, not be dropped as a duplicate.
+        if ((await runAttempt(task, this.ctx)) === "local-fault") answered = false;
       } finally {
         this.running.delete(attemptKey);
-        // Handed back unanswered: its redelivery must run, not be dropped as a duplicate.
-        if (outcome !== "local-fault") this.remember(attemptKey);
+        if (answered) this.remember(attemptKey);
       }
     } catch (error) {
       // The worker keeps serving whatever one message did; the message comes back after its visibility timeout.
@@ -308,6 +297,36 @@ export class Worker {
         `could not handle a message: ${messageOf(error)}`,
       );
     }
+  }
+
+  /**
+   * Checks the task token before anything of the step runs. A refused
+   * token is dead-lettered, a finished task's message dropped, and one that
+   * could not be checked handed back; copies delivered meanwhile go with it.
+   */
+  private async checkToken(task: RunningTask, received: QueueMessage): Promise<TokenCheck["kind"]> {
+    const { message, logger } = task;
+    const token = await checkToken(this.options.completion, message);
+    const { queue } = this.options;
+    const copies = () => task.receipts.filter((receipt) => receipt !== received.receipt);
+    const quietly = (error: unknown) => logger.warn({ err: error }, "could not settle a copy of the message");
+    if (token.kind === "refused") {
+      await this.deadLetter(received, token.reason);
+      for (const receipt of copies()) await queue.delete(receipt).catch(quietly);
+    } else if (token.kind === "gone") {
+      logger.info({}, token.reason);
+      for (const receipt of task.receipts) await queue.delete(receipt).catch(quietly);
+    } else if (token.kind === "unknown") {
+      // Step Functions could not be asked: hand the message back rather than run what may not be answerable.
+      logger.warn(
+        { err: token.error },
+        `could not check the task token (${messageOf(token.error)}); handing the message back`,
+      );
+      this.ctx.metrics.heartbeatFailed();
+      for (const receipt of task.receipts)
+        await queue.changeVisibility(receipt, TOKEN_RETRY_SECONDS).catch(quietly);
+    }
+    return token.kind;
   }
 
   private async deadLetter(received: QueueMessage, reason: string): Promise<void> {
