@@ -34,6 +34,17 @@ describe("message scope", () => {
     expect(messageScopeProblem({ ...base, jobFiles: { bucket: "jobs", prefix: "wf/run-41/" } }, {})).toMatch(
       /jobFiles.prefix "wf\/run-41\/"/,
     );
+    // ".." passes the name rule but is no key segment: the prefix could climb out of the workflow's.
+    expect(
+      messageScopeProblem(
+        {
+          ...base,
+          execution: `${arn.slice(0, arn.lastIndexOf(":"))}:..`,
+          jobFiles: { bucket: "jobs", prefix: "wf/../" },
+        },
+        {},
+      ),
+    ).toMatch(/no job-files prefix can be made/);
     const ref = { ferryOutputRef: { bucket: "jobs", prefix: "other/run-1/", name: "x.json", sizeBytes: 1 } };
     expect(
       messageScopeProblem(

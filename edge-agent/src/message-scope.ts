@@ -1,4 +1,4 @@
-import { isOutputRef, type StepMessage } from "@ferry/dsl-compiler/contract";
+import { executionPrefix, isOutputRef, type StepMessage } from "@ferry/dsl-compiler/contract";
 
 /**
  * Step Functions' execution name rule: 1–80 characters, none of whitespace,
@@ -32,7 +32,13 @@ export function messageScopeProblem(message: StepMessage, options: MessageScopeO
   const name = executionNameOf(message.execution);
   if (!name)
     return `execution "${message.execution.slice(0, 200)}" is not a Step Functions execution id (an execution ARN whose name is 1–80 characters without spaces or any of <>{}[]?*"#%\\^|~\`$&,;:/)`;
-  const prefix = `${message.workflow}/${name}/`;
+  let prefix: string;
+  try {
+    // The bucket key layout's own rule, as the state machine applies it (`$.ferry.prefix`).
+    prefix = executionPrefix(message.workflow, name);
+  } catch (error) {
+    return `no job-files prefix can be made of workflow "${message.workflow}" and execution "${name}": ${(error as Error).message}`;
+  }
   if (message.jobFiles.prefix !== prefix)
     return `jobFiles.prefix "${message.jobFiles.prefix.slice(0, 200)}" is not this execution's "${prefix}"`;
   const buckets = options.jobBuckets;

@@ -278,6 +278,7 @@ export class FerryWorkflow extends Construct {
       FERRY_SITE: queue.ir.site,
       FERRY_QUEUE_URLS: [queue.queue.queueUrl],
       FERRY_MANIFESTS: [this.manifest.s3Uri],
+      FERRY_JOB_BUCKETS: [this.jobBucket.bucketName],
       // Fargate cannot start nested containers: steps run as processes inside the worker image.
       FERRY_RUNTIME: "process",
     });

@@ -145,6 +145,8 @@ export function writeAgentConfigs(dir: string, d: WorkflowDeployment, context: A
         ...(q.deadLetterUrl ? { deadLetterUrl: q.deadLetterUrl } : {}),
       })),
       manifests: [d.manifestS3Uri],
+      // Messages naming another bucket are dead-lettered.
+      jobBuckets: [d.jobBucket],
       aws: { region: d.region, ...(context.endpoint ? { endpoint: context.endpoint } : {}) },
     };
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
