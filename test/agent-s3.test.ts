@@ -21,7 +21,7 @@ describe("S3JobFileStore (LocalStack)", () => {
     cacheDir = join(work, "cache");
   });
 
-  it("uploads under the writing site's keys and downloads the same bytes, fetching identical content once", async () => {
+  it("uploads under the writing site's keys and downloads the same bytes, fetching each object once", async () => {
     const store = new S3JobFileStore({ client: s3, cacheDir });
     const src = join(work, "data.csv");
     await writeFile(src, "a,b\n1,2\n");
@@ -41,8 +41,15 @@ describe("S3JobFileStore (LocalStack)", () => {
       join(work, "job2", "in", "data.csv"),
     );
     expect(await readFile(join(work, "job2", "in", "data.csv"), "utf8")).toBe("a,b\n1,2\n");
-    // Same content under two keys: one cache entry, so the device fetched it once.
-    expect((await readdir(cacheDir)).filter((f) => !f.endsWith(".part"))).toHaveLength(1);
+    await store.download(
+      { bucket, prefix: "wf/exec-1/", site: "lab" },
+      "in/data.csv",
+      join(work, "job3", "in", "data.csv"),
+    );
+    // One entry per object identity (bucket, key, ETag, version): the same key twice is fetched once.
+    expect(
+      (await readdir(cacheDir)).filter((f) => !f.endsWith(".part") && !f.endsWith(".json")),
+    ).toHaveLength(2);
   });
 
   it("puts and gets small objects (large outputs passed by reference)", async () => {

@@ -17,6 +17,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { main } from "@ferry/cli";
+import { executionPrefixFormat } from "@ferry/dsl-compiler/contract";
 import { type Agent, createAgent, loadAgentConfig } from "@ferry/edge-agent";
 import { SqsQueue } from "@ferry/edge-agent/aws";
 import { describeQueueContract, manifestOf, shStep } from "@ferry/edge-agent/testing";
@@ -121,7 +122,7 @@ describe("agent on SQS + Step Functions (LocalStack)", () => {
       step: "hello",
       queueUrl: queue.url,
       heartbeatSeconds: 30,
-      jobFiles: { bucket, prefix: "runs/1" },
+      bucket,
     });
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({
@@ -282,7 +283,8 @@ async function createOneStepMachine(
     step: string;
     queueUrl: string;
     heartbeatSeconds?: number;
-    jobFiles?: { bucket: string; prefix: string };
+    /** The job bucket the message names. @default "unused" */
+    bucket?: string;
   },
 ): Promise<{ stateMachineArn?: string }> {
   const task = {
@@ -300,7 +302,11 @@ async function createOneStepMachine(
         step: options.step,
         attempt: 1,
         input: { "input.$": "$", deps: {} },
-        jobFiles: options.jobFiles ?? { bucket: "unused", prefix: "x" },
+        // What a compiled state machine sends: the execution's own `<workflow>/<execution name>/` prefix.
+        jobFiles: {
+          bucket: options.bucket ?? "unused",
+          "prefix.$": `States.Format('${executionPrefixFormat(options.workflow)}', $$.Execution.Name)`,
+        },
       },
     },
     End: true,

@@ -52,6 +52,7 @@ export class Agent {
       { S3Client, GetObjectCommand },
       { SqsQueue },
       { SfnCompletion },
+      { LocalStackCompletion },
       { S3JobFileStore },
     ] = await Promise.all([
       import("@aws-sdk/client-sqs"),
@@ -59,6 +60,7 @@ export class Agent {
       import("@aws-sdk/client-s3"),
       import("./aws/sqs-queue.ts"),
       import("./aws/sfn-completion.ts"),
+      import("./aws/localstack-completion.ts"),
       import("./aws/s3-job-files.ts"),
     ]);
     const clientConfig = {
@@ -82,11 +84,17 @@ export class Agent {
     });
     this.runtimes = await this.createRuntimes();
     const slots = new Slots(config.concurrency);
-    const completion = new SfnCompletion(sfn);
+    // An endpoint override is LocalStack (as for `ferry functions serve`): its heartbeats cannot check a token.
+    const completion = config.aws.endpoint ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
     const jobFiles = new S3JobFileStore({
       client: s3,
       cacheDir: config.cacheDir ?? join(dirname(config.workDir), "cache"),
+      ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
     });
+    if (!config.jobBuckets)
+      this.logger.warn(
+        "jobBuckets is not set: messages may name any job bucket (set it to the stack's job bucket)",
+      );
     await manifests.reload();
     this.logger.info(
       { workflows: manifests.workflows, queues: config.queues.length, runtime: config.runtime },
@@ -106,6 +114,7 @@ export class Agent {
         workDir: config.workDir,
         slots,
         site: config.site,
+        ...(config.jobBuckets ? { jobBuckets: config.jobBuckets } : {}),
         logger: this.logger,
         logCapBytes: config.logCapBytes,
         visibilitySeconds: config.visibilityTimeoutSeconds,
@@ -151,16 +160,22 @@ export class Agent {
     const runtimes: RuntimeSet = {
       process: new ProcessRuntime({ projectDir }),
       function: new FunctionRuntime({ projectDir }),
-      http: new HttpRuntime(),
+      http: new HttpRuntime({ maxResponseBytes: config.http.maxResponseBytes }),
     };
     if (config.runtime === "process") return runtimes;
     const engine = {
       pullPolicy: config.engine.pullPolicy,
       gpus: config.engine.gpus,
+      ...config.containers,
+      // One agent per work folder: containers labelled with it belong to this agent's earlier lives.
+      owner: `${config.site}:${config.workDir}`,
       ...(config.engine.socketPath ? { socketPath: config.engine.socketPath } : {}),
     };
     const container = config.runtime === "podman" ? createPodmanRuntime(engine) : new DockerRuntime(engine);
     await container.ping();
+    const reaped = await container.reapOrphans();
+    if (reaped > 0)
+      this.logger.warn({ reaped }, "stopped task containers a previous agent instance left running");
     runtimes.container = container;
     return runtimes;
   }

@@ -32,8 +32,40 @@ export const AgentConfigSchema = z.strictObject({
     .prefault({}),
   /** Scratch folder for attempts' job folders. @default "/var/lib/ferry/work" */
   workDir: z.string().min(1).default("/var/lib/ferry/work"),
-  /** Content-addressed cache of job files. @default `<workDir>/../cache` */
+  /** Cache of downloaded job files. @default `<workDir>/../cache` */
   cacheDir: z.string().min(1).optional(),
+  /** Size the download cache is evicted down to (least recently used first). @default 10 GiB */
+  cacheMaxBytes: z.number().int().min(0).optional(),
+  /**
+   * Buckets job files may come from (the stack's job bucket); a message
+   * naming another bucket is dead-lettered. @default any bucket
+   */
+  jobBuckets: z.array(z.string().min(1)).min(1).optional(),
+  /** Relaxations of the container hardening defaults; a spec alone can never relax them. */
+  containers: z
+    .strictObject({
+      /** Let images whose user is root run as root. @default false */
+      allowRoot: z.boolean().default(false),
+      /** Let `network: host` steps run. @default false */
+      allowHostNetwork: z.boolean().default(false),
+      /** Host folders steps may bind. @default none */
+      allowedHostPaths: z.array(z.string().startsWith("/")).default([]),
+      /** @default 256 */
+      pidsLimit: z.number().int().min(16).max(65_536).default(256),
+      /** @default 64 */
+      tmpfsMiB: z.number().int().min(1).max(65_536).default(64),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      /** Largest HTTP step response body read. @default 10485760 */
+      maxResponseBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .default(10 * 1024 * 1024),
+    })
+    .prefault({}),
   /** Folder relative process working dirs and function files resolve against. @default the current directory */
   projectDir: z.string().min(1).optional(),
   /** Trusted manifests: file paths or `s3://bucket/key` URLs. */

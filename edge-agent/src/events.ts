@@ -17,7 +17,14 @@ export interface AttemptInfo {
  * - `task-gone`: Step Functions no longer accepts the token (timed out or
  *   answered elsewhere); the step was stopped and nothing was reported.
  */
-export type AttemptOutcome = "succeeded" | "failed" | "timed-out" | "handed-back" | "task-gone";
+export type AttemptOutcome =
+  | "succeeded"
+  | "failed"
+  | "timed-out"
+  | "handed-back"
+  | "task-gone"
+  /** The device could not stage the step (ENOSPC, EACCES, EIO): handed back unanswered, not charged. */
+  | "local-fault";
 
 export interface AttemptFinished extends AttemptInfo {
   outcome: AttemptOutcome;

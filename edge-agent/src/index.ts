@@ -5,6 +5,7 @@
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
+export { containedPath, openNoFollow, readContained } from "./contained-files.ts";
 export {
   AgentError,
   type AgentErrorCode,
@@ -33,6 +34,7 @@ export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-con
 export { LocalJobFileStore } from "./local-job-files.ts";
 export { loadManifests, type S3Reader } from "./manifest-sources.ts";
 export { ManifestStore, type ManifestStoreOptions, validateManifest } from "./manifest-store.ts";
+export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export {
@@ -41,27 +43,35 @@ export {
   readStepOutput,
   resolveInputRefs,
 } from "./output.ts";
-export type { Completion } from "./ports/completion.ts";
+export type { Completion, TokenCheck } from "./ports/completion.ts";
 export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
+export {
+  type ContainerHardeningOptions,
+  hardenedHostConfig,
+  isRootUser,
+  jobBinds,
+  NOBODY,
+} from "./runtimes/container-hardening.ts";
 export {
   CONTAINER_LABEL,
   DockerRuntime,
   type DockerRuntimeOptions,
+  OWNER_LABEL,
   type PullPolicy,
 } from "./runtimes/docker.ts";
 export { attachContainer } from "./runtimes/engine-attach.ts";
 export { FunctionRuntime, type FunctionRuntimeOptions } from "./runtimes/function.ts";
-export { HttpRuntime } from "./runtimes/http.ts";
+export { HttpRuntime, type HttpRuntimeOptions } from "./runtimes/http.ts";
 export { createPodmanRuntime, DEFAULT_PODMAN_SOCKET, hostUlimits } from "./runtimes/podman.ts";
 export { DEFAULT_INHERITED_ENV, ProcessRuntime, type ProcessRuntimeOptions } from "./runtimes/process.ts";
 export {
   contractEnv,
-  MAX_ENV_INPUT_BYTES,
   MAX_OUTPUT_LINE_BYTES,
   type Runtime,
   type RuntimeRequest,
   type RuntimeResult,
 } from "./runtimes/runtime.ts";
 export { Slots } from "./slots.ts";
+export { checkToken, checkTokenByHeartbeat } from "./token-check.ts";
 export { createWorker, type RuntimeSet, type StopOptions, Worker, type WorkerOptions } from "./worker.ts";

@@ -26,6 +26,11 @@ export class JobDirs {
     return dir;
   }
 
+  /** Removes the folder for good (after a failed attempt: a stray writer may still hold it). */
+  discard(dir: string): void {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
   /** Empties the folder and keeps it for the next attempt (or removes it). */
   release(dir: string): void {
     try {

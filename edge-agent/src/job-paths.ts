@@ -7,7 +7,7 @@ export const CONTAINER_JOB_DIR = "/ferry/job";
 export const OUTPUT_FILE = ".output.json";
 /** File a failing step may write to choose its error name: `{ "error": "...", "cause": "..." }`. */
 export const ERROR_FILE = ".error.json";
-/** Job file holding a step's input (always written; `FERRY_INPUT` may be omitted when large). */
+/** Job file holding a step's input (always written; named by `FERRY_INPUT_FILE`). */
 export const INPUT_FILE = ".input.json";
 
 /**

@@ -36,6 +36,19 @@ describe("agent config precedence", () => {
     expect(fromDefault.aws.region).toBe("us-east-1");
   });
 
+  it("takes the job buckets from --job-bucket over FERRY_JOB_BUCKETS, and none means any bucket", async () => {
+    const file = configFile({});
+    const fromFlags = await loadAgentConfig({
+      argv: ["--config", file, "--job-bucket", "jobs-a", "--job-bucket", "jobs-b"],
+      env: { FERRY_JOB_BUCKETS: "other" },
+      cwd: process.cwd(),
+    });
+    expect(fromFlags.jobBuckets).toEqual(["jobs-a", "jobs-b"]);
+    expect(
+      (await loadAgentConfig({ argv: ["--config", file], env: {}, cwd: process.cwd() })).jobBuckets,
+    ).toBe(undefined);
+  });
+
   it("lets FERRY_AWS_REGION and --region override the file", async () => {
     const file = configFile({ region: "eu-west-1" });
     expect(
@@ -67,10 +80,12 @@ describe("agent environment", () => {
         FERRY_SITE: "cloud",
         FERRY_QUEUE_URLS: "http://127.0.0.1:4566/000000000000/a,http://127.0.0.1:4566/000000000000/b",
         FERRY_MANIFESTS: "s3://bucket/manifest.json",
+        FERRY_JOB_BUCKETS: "jobs-a, jobs-b",
         FERRY_RUNTIME: "process",
       },
       cwd: process.cwd(),
     });
+    expect(config.jobBuckets).toEqual(["jobs-a", "jobs-b"]);
     expect(config.site).toBe("cloud");
     expect(config.queues.map((q) => q.url)).toHaveLength(2);
     expect(config.manifests).toEqual(["s3://bucket/manifest.json"]);

@@ -13,6 +13,7 @@ export const AGENT_FLAGS = {
   config: { type: "string" },
   site: { type: "string" },
   "queue-url": { type: "string", multiple: true },
+  "job-bucket": { type: "string", multiple: true },
   concurrency: { type: "string" },
   runtime: { type: "string" },
   "engine-socket": { type: "string" },
@@ -46,6 +47,7 @@ const ENV_PATHS: Record<Exclude<keyof WorkerEnv, "FERRY_CONFIG">, string> = {
   FERRY_CACHE_DIR: "cacheDir",
   FERRY_PROJECT_DIR: "projectDir",
   FERRY_MANIFESTS: "manifests",
+  FERRY_JOB_BUCKETS: "jobBuckets",
   FERRY_HEARTBEAT_INTERVAL_SECONDS: "heartbeatIntervalSeconds",
   FERRY_VISIBILITY_TIMEOUT_SECONDS: "visibilityTimeoutSeconds",
   FERRY_SHUTDOWN_GRACE_SECONDS: "shutdownGraceSeconds",
@@ -59,6 +61,7 @@ const ENV_PATHS: Record<Exclude<keyof WorkerEnv, "FERRY_CONFIG">, string> = {
 const FLAG_PATHS: Record<string, [string, "string" | "number" | "list"]> = {
   site: ["site", "string"],
   "queue-url": ["queues", "list"],
+  "job-bucket": ["jobBuckets", "list"],
   concurrency: ["concurrency", "number"],
   runtime: ["runtime", "string"],
   "engine-socket": ["engine.socketPath", "string"],

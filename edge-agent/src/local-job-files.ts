@@ -1,5 +1,6 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { openNoFollow } from "./contained-files.ts";
 import { AgentError } from "./errors.ts";
 import { safeRelative } from "./job-paths.ts";
 import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
@@ -39,7 +40,13 @@ export class LocalJobFileStore implements JobFileStore {
   async upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void> {
     const dest = this.pathOf(ref, name);
     await mkdir(dirname(dest), { recursive: true });
-    await copyFile(srcPath, dest);
+    // Not copyFile: it follows a link a step planted in place of its output.
+    const handle = await openNoFollow(srcPath, `output "${name}"`);
+    try {
+      await writeFile(dest, handle.createReadStream({ autoClose: false }));
+    } finally {
+      await handle.close();
+    }
   }
 
   async put(ref: JobFilesRef, name: string, body: Buffer | string): Promise<void> {

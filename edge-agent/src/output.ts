@@ -1,6 +1,3 @@
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import {
   isOutputRef,
   MAX_PAYLOAD_BYTES,
@@ -8,9 +5,13 @@ import {
   type StepInput,
   type TaskFailure,
 } from "@ferry/dsl-compiler/contract";
+import { readContained } from "./contained-files.ts";
 import { AgentError } from "./errors.ts";
 import { ERROR_FILE, OUTPUT_FILE } from "./job-paths.ts";
 import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
+
+/** Largest `.output.json`/`.error.json` read: an output past it would go by reference anyway. */
+const MAX_OUTPUT_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Reads a process or container step's output: `.output.json` in its job
@@ -18,7 +19,7 @@ import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
  * (a step that prints nothing still returns a JSON object, as the contract says).
  */
 export async function readStepOutput(jobDir: string, lastStdoutLine: string | undefined): Promise<unknown> {
-  const fromFile = await readOptional(join(jobDir, OUTPUT_FILE));
+  const fromFile = await readContained(jobDir, OUTPUT_FILE, OUTPUT_FILE, MAX_OUTPUT_FILE_BYTES);
   if (fromFile !== undefined) return parseJson(fromFile, OUTPUT_FILE);
   if (lastStdoutLine?.startsWith("{")) return parseJson(lastStdoutLine, "the last stdout line");
   return {};
@@ -26,7 +27,7 @@ export async function readStepOutput(jobDir: string, lastStdoutLine: string | un
 
 /** A failing step may name its error in `.error.json`: `{ "error": "...", "cause": "..." }`. */
 export async function readStepError(jobDir: string): Promise<TaskFailure | undefined> {
-  const text = await readOptional(join(jobDir, ERROR_FILE));
+  const text = await readContained(jobDir, ERROR_FILE, ERROR_FILE, MAX_OUTPUT_FILE_BYTES);
   if (text === undefined) return undefined;
   try {
     const json = JSON.parse(text) as { error?: unknown; cause?: unknown };
@@ -91,16 +92,5 @@ function parseJson(text: string, where: string): unknown {
     throw new AgentError("INVALID_OUTPUT", `${where} is not valid JSON: ${(error as Error).message}`, {
       cause: error,
     });
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  // A synchronous existence check: most steps write neither file, and a failed open costs a thread-pool trip.
-  if (!existsSync(path)) return undefined;
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
   }
 }

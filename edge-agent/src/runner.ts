@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -17,10 +17,12 @@ import {
   type Queue,
   sleep,
 } from "@ferry/functions/worker";
+import { containedPath } from "./contained-files.ts";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
 import type { JobDirs } from "./job-dirs.ts";
 import { INPUT_FILE, safeRelative } from "./job-paths.ts";
+import { localFaultOf } from "./local-faults.ts";
 import { packOutput, readStepError, readStepOutput, resolveInputRefs } from "./output.ts";
 import type { Completion } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
@@ -60,6 +62,8 @@ export interface RunnerContext {
   backoff: BackoffOptions;
   /** Aborted when the worker gives up on reporting (hard stop). */
   hardStop: AbortSignal;
+  /** Local staging faults in a row, for the hand-back backoff. */
+  localFaults?: number;
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -76,6 +80,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   let result: RuntimeResult | undefined;
   let thrown: unknown;
   let jobDir: string | undefined;
+  let staged = false;
 
   const visibility = new Pulse({
     intervalMs: (ctx.visibilitySeconds * 1000) / 3,
@@ -120,6 +125,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
     else await writeFile(join(jobDir, INPUT_FILE), inputJson);
     await stageInputs(step, message, jobDir, ctx.store);
+    staged = true;
+    ctx.localFaults = 0;
     if (!controller.signal.aborted) {
       result = await runtime.run({
         step,
@@ -142,6 +149,10 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   } finally {
     timeout.clear();
   }
+
+  const fault = staged ? undefined : localFaultOf(thrown);
+  if (fault && !controller.signal.aborted)
+    return handBackLocalFault(ctx, task, jobDir, fault, thrown, { heartbeat, visibility });
 
   let outcome: AttemptOutcome;
   let failure: TaskFailure | undefined;
@@ -192,7 +203,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const accepted = await report(ctx, task, failure, output);
     if (accepted === "gone") outcome = "task-gone";
     if (accepted === "abandoned") {
-      await finish(ctx, task, jobDir);
+      await finish(ctx, task, jobDir, false);
       return outcome;
     }
   }
@@ -221,8 +232,37 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
-  await finish(ctx, task, jobDir);
+  await finish(ctx, task, jobDir, outcome === "succeeded");
   return outcome;
+}
+
+/**
+ * The device could not stage the step (disk full, permissions, I/O error):
+ * nothing is reported to Step Functions, the message comes back after a
+ * backoff, and the step keeps all its attempts.
+ */
+async function handBackLocalFault(
+  ctx: RunnerContext,
+  task: RunningTask,
+  jobDir: string | undefined,
+  code: string,
+  error: unknown,
+  pulses: { heartbeat: Pulse; visibility: Pulse },
+): Promise<AttemptOutcome> {
+  await Promise.all([pulses.heartbeat.stop(), pulses.visibility.stop()]);
+  ctx.localFaults = (ctx.localFaults ?? 0) + 1;
+  const delaySeconds = Math.max(1, Math.round(backoffDelayMs(ctx.localFaults, ctx.backoff) / 1000));
+  task.logger.warn(
+    { err: error, code, delaySeconds },
+    `local ${code} while staging step "${task.step.name}" (${messageOf(error)}); handing the message back, the step is not charged`,
+  );
+  for (const receipt of task.receipts)
+    await ctx.queue
+      .changeVisibility(receipt, delaySeconds)
+      .catch((e: unknown) => task.logger.warn({ err: e }, "could not hand the message back"));
+  ctx.metrics.attemptFinished("local-fault", 0);
+  await finish(ctx, task, jobDir, false);
+  return "local-fault";
 }
 
 async function failureOf(
@@ -298,15 +338,26 @@ async function stageInputs(
       "JOB_FILES_FAILED",
       `step "${step.name}" declares inputs but this worker has no job-file store`,
     );
-  await Promise.all(
+  // One failed download aborts its siblings, and staging returns only once none is still writing.
+  const siblings = new AbortController();
+  let first: { error: unknown } | undefined;
+  await Promise.allSettled(
     step.inputs.map((name) =>
-      store.download(
-        { ...message.jobFiles, site: step.inputSites?.[name] ?? step.site },
-        name,
-        join(jobDir, safeRelative(name, "input")),
-      ),
+      store
+        .download(
+          { ...message.jobFiles, site: step.inputSites?.[name] ?? step.site },
+          name,
+          join(jobDir, safeRelative(name, "input")),
+          { signal: siblings.signal },
+        )
+        .catch((error: unknown) => {
+          // The first failure is the cause; the aborted siblings' errors only echo it.
+          first ??= { error };
+          siblings.abort();
+        }),
     ),
   );
+  if (first) throw first.error;
 }
 
 async function uploadOutputs(
@@ -321,30 +372,41 @@ async function uploadOutputs(
       "JOB_FILES_FAILED",
       `step "${step.name}" declares outputs but this worker has no job-file store`,
     );
-  for (const name of step.outputs) {
-    const path = join(jobDir, safeRelative(name, "output"));
-    if (!existsSync(path)) {
+  const paths = step.outputs.map((name) => {
+    const path = containedPath(jobDir, name, `output "${name}"`);
+    if (!existsSync(path) && !isLink(path)) {
       throw new AgentError(
         "INVALID_OUTPUT",
         `step "${step.name}" declares output "${name}" but did not write it to its job folder ($FERRY_JOB_DIR/${name})`,
       );
     }
-  }
-  await Promise.all(
-    step.outputs.map((name) =>
-      store.upload(
-        { ...message.jobFiles, site: step.site },
-        name,
-        join(jobDir, safeRelative(name, "output")),
-      ),
-    ),
-  );
+    return path;
+  });
+  // Stores open each file with O_NOFOLLOW, so a link swapped in after this check is refused too.
+  const ref = { ...message.jobFiles, site: step.site };
+  await Promise.all(step.outputs.map((name, i) => store.upload(ref, name, paths[i]!)));
 }
 
-async function finish(ctx: RunnerContext, task: RunningTask, jobDir: string | undefined): Promise<void> {
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    // Absent: not a link.
+    return false;
+  }
+}
+
+/** Only a folder whose attempt succeeded is emptied for reuse; after any failure nothing of it may reach the next attempt. */
+async function finish(
+  ctx: RunnerContext,
+  task: RunningTask,
+  jobDir: string | undefined,
+  reusable: boolean,
+): Promise<void> {
   if (!jobDir || ctx.keepJobDirs) return;
   try {
-    ctx.jobDirs.release(jobDir);
+    if (reusable) ctx.jobDirs.release(jobDir);
+    else ctx.jobDirs.discard(jobDir);
   } catch (error) {
     task.logger.warn({ err: error, jobDir }, "could not remove the attempt's job folder");
   }

@@ -1,13 +1,15 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FERRY_ERRORS, MAX_PAYLOAD_BYTES } from "@ferry/dsl-compiler";
-import { isOutputRef } from "@ferry/dsl-compiler/contract";
+import { isOutputRef, type StepMessage } from "@ferry/dsl-compiler/contract";
 import { afterEach, describe, expect, it } from "vitest";
 import { NO_METRICS } from "./events.ts";
 import { RecordingCompletion } from "./in-memory/completions.ts";
 import { InMemoryQueue } from "./in-memory/in-memory-queue.ts";
 import { LocalJobFileStore } from "./local-job-files.ts";
+import type { TokenCheck } from "./ports/completion.ts";
 import { ProcessRuntime } from "./runtimes/process.ts";
 import { manifestOf, shStep, stepMessage } from "./testing/fixtures.ts";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.ts";
@@ -49,14 +51,20 @@ describe("Worker with the process runtime", () => {
     expect(queue.depth).toBe(0);
   });
 
-  it("given input on stdin and in FERRY_INPUT, then the step sees both", async () => {
+  it("given input on stdin and in FERRY_INPUT_FILE, then the step sees both and the environment holds no input", async () => {
     const { queue, completion } = await setup([
-      shStep("echo", 'read -r line; printf \'{"stdin":%s,"env":%s}\\n\' "$line" "$FERRY_INPUT"'),
+      shStep(
+        "echo",
+        'read -r line; printf \'{"stdin":%s,"file":%s,"inEnv":"%s"}\\n\' "$line" "$(cat "$FERRY_INPUT_FILE")" "$(printenv FERRY_INPUT || echo none)"',
+      ),
     ]);
     const input = { input: { n: 42 }, deps: { a: { x: 1 } } };
     queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "echo", input })));
     await completion.waitFor(1);
-    expect(completion.records[0]).toMatchObject({ kind: "success", output: { stdin: input, env: input } });
+    expect(completion.records[0]).toMatchObject({
+      kind: "success",
+      output: { stdin: input, file: input, inEnv: "none" },
+    });
   });
 
   it("given a malformed message and an unknown step, then both are dead-lettered with a reason and the worker keeps serving", async () => {
@@ -177,9 +185,10 @@ describe("Worker with the process runtime", () => {
         outputs: ["out.txt"],
       }),
     ]);
-    const ref = { bucket: "local", prefix: "exec-7", site: "edge" };
+    const jobFiles = { bucket: "local", prefix: "wf/exec-7/" };
+    const ref = { ...jobFiles, site: "edge" };
     await store.put(ref, "in/data.txt", "hello");
-    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "copy", jobFiles: { bucket: ref.bucket, prefix: ref.prefix } })));
+    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "copy", execution: "exec-7", jobFiles })));
     await completion.waitFor(1);
     expect(completion.records[0]).toMatchObject({ kind: "success" });
     expect((await store.get(ref, "out.txt")).toString()).toBe("HELLO");
@@ -280,6 +289,63 @@ describe("Worker with the process runtime", () => {
     await waitUntil(() => finished.length === 1);
     expect(finished[0]!.stdout.length).toBeLessThan(1200);
     expect(finished[0]!.stdout).toContain("bytes dropped");
+  });
+});
+
+describe("Worker token check before a step runs", () => {
+  /** A completion whose check answers `verdict` after `delayMs`, counting the checks. */
+  function checking(verdict: TokenCheck, delayMs = 0) {
+    const checks: string[] = [];
+    const completion = Object.assign(new RecordingCompletion(), {
+      checkToken: async (message: StepMessage): Promise<TokenCheck> => {
+        checks.push(message.token);
+        await new Promise((r) => setTimeout(r, delayMs));
+        return verdict;
+      },
+    });
+    return { completion, checks };
+  }
+
+  it("given a copy delivered while the check is still out, then the step runs once and both copies are deleted", async () => {
+    const countFile = join(await mkdtemp(join(tmpdir(), "ferry-count-")), "count");
+    const { completion, checks } = checking({ kind: "live" }, 200);
+    const { queue } = await setup([shStep("once", `echo x >> ${countFile}; echo "{}"`)], { completion });
+    const body = JSON.stringify(stepMessage({ workflow: "wf", step: "once", token: "dup" }));
+    queue.send(body);
+    await waitUntil(() => checks.length === 1);
+    queue.send(body);
+    await completion.waitFor(1);
+    await waitUntil(() => queue.inFlight === 0 && queue.depth === 0);
+    expect(checks).toEqual(["dup"]);
+    expect(await readFile(countFile, "utf8")).toBe("x\n");
+  });
+
+  it("given a refused token, then the message is dead-lettered with the reason and nothing runs", async () => {
+    const countFile = join(await mkdtemp(join(tmpdir(), "ferry-count-")), "count");
+    const { completion } = checking({ kind: "refused", reason: "forged" });
+    const { queue } = await setup([shStep("never", `echo x >> ${countFile}; echo "{}"`)], { completion });
+    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "never" })));
+    await waitUntil(() => queue.deadLetters.length === 1);
+    expect(queue.deadLetters[0]!.reason).toBe("forged");
+    expect(completion.records).toEqual([]);
+    expect(existsSync(countFile)).toBe(false);
+  });
+
+  it("given a finished task's token, then the message is dropped; given a check that failed, it is handed back", async () => {
+    const gone = checking({ kind: "gone", reason: "closed" });
+    const { queue } = await setup([shStep("never", 'echo "{}"')], { completion: gone.completion });
+    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "never" })));
+    await waitUntil(() => queue.inFlight === 0 && queue.depth === 0);
+    expect(queue.deadLetters).toEqual([]);
+    expect(gone.completion.records).toEqual([]);
+
+    const unknown = checking({ kind: "unknown", error: new Error("unreachable") });
+    const second = await setup([shStep("never", 'echo "{}"')], { completion: unknown.completion });
+    second.queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "never" })));
+    await waitUntil(() => unknown.checks.length === 1);
+    await waitUntil(() => second.queue.inFlight === 1);
+    expect(second.queue.deadLetters).toEqual([]);
+    expect(unknown.completion.records).toEqual([]);
   });
 });
 

@@ -23,11 +23,16 @@ import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
 import { JobDirs } from "./job-dirs.ts";
 import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
-import type { Completion } from "./ports/completion.ts";
+import { messageScopeProblem } from "./message-scope.ts";
+import type { Completion, TokenCheck } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 import { Slots } from "./slots.ts";
+import { checkToken } from "./token-check.ts";
+
+/** Seconds before a message whose token could not be checked comes back. */
+const TOKEN_RETRY_SECONDS = 5;
 
 /** The runtime serving each kind of step; a kind left out is refused with a clear error. */
 export type RuntimeSet = Partial<Record<IrRuntime["kind"], Runtime>>;
@@ -48,6 +53,10 @@ export interface WorkerOptions {
   slots?: Slots;
   /** When set, steps placed on another site are dead-lettered. */
   site?: string;
+  /** Buckets job files may live in; a message naming another is dead-lettered. @default any */
+  jobBuckets?: readonly string[];
+  /** Send the first heartbeat before a step starts and dead-letter refused tokens. @default true */
+  checkTokens?: boolean;
   /** @default a silent logger */
   logger?: Logger;
   /** Cap on each of stdout and stderr kept per attempt. @default 1 MiB */
@@ -136,7 +145,8 @@ export class Worker {
   async start(): Promise<void> {
     if (this.loop) return;
     await this.manifests.reload();
-    await mkdir(this.ctx.workDir, { recursive: true });
+    // Private to the agent: containers reach their own job folder through its bind only.
+    await mkdir(this.ctx.workDir, { recursive: true, mode: 0o700 });
     this.lifecycle.to("RUNNING");
     this.loop = this.poll();
   }
@@ -218,6 +228,11 @@ export class Worker {
       const parsed = parseStepMessage(received.body);
       if (!parsed.ok) return await this.deadLetter(received, parsed.reason);
       const message = parsed.message;
+      const outOfScope = messageScopeProblem(
+        message,
+        this.options.jobBuckets ? { jobBuckets: this.options.jobBuckets } : {},
+      );
+      if (outOfScope) return await this.deadLetter(received, outOfScope);
       const step = await this.manifests.resolveFresh(message.workflow, message.step);
       if (!step) {
         const known = this.manifests.workflows;
@@ -259,15 +274,21 @@ export class Worker {
           attempt: message.attempt,
         }),
       };
+      // Registered before the token check: a copy delivered while it runs joins this task instead of running too.
       this.running.set(attemptKey, task);
+      let answered = false;
       try {
-        // Calls made for this attempt (answers, heartbeats, job files) are attributed to its step.
-        await withAwsCallContext({ workflow: message.workflow, step: message.step }, () =>
-          runAttempt(task, this.ctx),
-        );
+        // Calls made for this attempt (token check, answers, heartbeats, job files) are attributed to its step.
+        answered = await withAwsCallContext({ workflow: message.workflow, step: message.step }, async () => {
+          const token = this.options.checkTokens === false ? "live" : await this.checkToken(task, received);
+          // A finished task's copies are dropped unasked from now on; refused or unchecked ones are not remembered.
+          if (token !== "live") return token === "gone";
+          // Handed back unanswered: its redelivery must run, not be dropped as a duplicate.
+          return (await runAttempt(task, this.ctx)) !== "local-fault";
+        });
       } finally {
         this.running.delete(attemptKey);
-        this.remember(attemptKey);
+        if (answered) this.remember(attemptKey);
       }
     } catch (error) {
       // The worker keeps serving whatever one message did; the message comes back after its visibility timeout.
@@ -276,6 +297,36 @@ export class Worker {
         `could not handle a message: ${messageOf(error)}`,
       );
     }
+  }
+
+  /**
+   * Checks the task token before anything of the step runs. A refused
+   * token is dead-lettered, a finished task's message dropped, and one that
+   * could not be checked handed back; copies delivered meanwhile go with it.
+   */
+  private async checkToken(task: RunningTask, received: QueueMessage): Promise<TokenCheck["kind"]> {
+    const { message, logger } = task;
+    const token = await checkToken(this.options.completion, message);
+    const { queue } = this.options;
+    const copies = () => task.receipts.filter((receipt) => receipt !== received.receipt);
+    const quietly = (error: unknown) => logger.warn({ err: error }, "could not settle a copy of the message");
+    if (token.kind === "refused") {
+      await this.deadLetter(received, token.reason);
+      for (const receipt of copies()) await queue.delete(receipt).catch(quietly);
+    } else if (token.kind === "gone") {
+      logger.info({}, token.reason);
+      for (const receipt of task.receipts) await queue.delete(receipt).catch(quietly);
+    } else if (token.kind === "unknown") {
+      // Step Functions could not be asked: hand the message back rather than run what may not be answerable.
+      logger.warn(
+        { err: token.error },
+        `could not check the task token (${messageOf(token.error)}); handing the message back`,
+      );
+      this.ctx.metrics.heartbeatFailed();
+      for (const receipt of task.receipts)
+        await queue.changeVisibility(receipt, TOKEN_RETRY_SECONDS).catch(quietly);
+    }
+    return token.kind;
   }
 
   /** Logged and counted only once the move succeeded; a refused move leaves the message to come back. */

@@ -286,6 +286,7 @@ export class FerryWorkflow extends Construct {
       FERRY_QUEUE_URLS: [queue.queue.queueUrl],
       // The site's own manifest: its policy reads no other.
       FERRY_MANIFESTS: [this.manifest.sites.get(queue.ir.site)!.s3Uri],
+      FERRY_JOB_BUCKETS: [this.jobBucket.bucketName],
       // Fargate cannot start nested containers: steps run as processes inside the worker image.
       FERRY_RUNTIME: "process",
     });

@@ -24,5 +24,7 @@ describe("the Fargate worker's environment", () => {
     expect(parsed.data).toMatchObject({ FERRY_SITE: "cloud", FERRY_RUNTIME: "process" });
     expect(parsed.data!.FERRY_QUEUE_URLS).toHaveLength(1);
     expect(parsed.data!.FERRY_MANIFESTS).toHaveLength(1);
+    // The stack's job bucket only: messages naming another are dead-lettered.
+    expect(parsed.data!.FERRY_JOB_BUCKETS).toHaveLength(1);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { GetExecutionHistoryCommand, SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { awsClientConfig, localstackEndpoint, TEST_REGION } from "./env.ts";
 import { eventually } from "./ferry-cli.ts";
@@ -18,7 +18,7 @@ import { eventually } from "./ferry-cli.ts";
  */
 const WORK_SCRIPT = `
 const fs = require("node:fs");
-const { input } = JSON.parse(process.env.FERRY_INPUT);
+const { input } = JSON.parse(fs.readFileSync(process.env.FERRY_INPUT_FILE, "utf8"));
 const rerun = Boolean(input.startedFile) && fs.existsSync(input.startedFile);
 if (input.startedFile) fs.appendFileSync(input.startedFile, "started\\n");
 if (input.mode === "fail") { console.error("boom: the disk is on fire"); process.exit(3); }
@@ -149,24 +149,31 @@ export async function sentMessageBody(executionArn: string, timeoutMs = 30_000):
  * A stopped agent's last long poll lives on in SQS for up to its wait time
  * (20 s) and takes the next message sent, which then stays invisible for a
  * visibility timeout — on AWS as on LocalStack. Before the next test, feed
- * such orphaned polls harmless decoys (valid messages of no execution: an
- * agent that later receives one runs a no-op and finds the task gone) and
- * remove the decoys nobody took.
+ * such orphaned polls harmless decoys and remove the decoys nobody took.
+ * A decoy is `body`, the step message of a closed execution
+ * ({@link closedExecutionMessage}): a late redelivery that Step Functions
+ * would send too, which an agent that later receives it drops at its token
+ * check without running anything (a made-up message would be dead-lettered).
  */
-export async function absorbOrphanedPolls(queueUrl: string, workflow: string, decoys: number): Promise<void> {
-  const body = JSON.stringify({
-    v: 1,
-    token: "decoy-token-of-no-execution",
-    workflow,
-    execution: "arn:aws:states:us-east-1:000000000000:execution:decoy:decoy",
-    step: "work",
-    attempt: 1,
-    input: { input: { mode: "ok" }, deps: {} },
-    jobFiles: { bucket: "decoy", prefix: "decoy/" },
-  });
+export async function absorbOrphanedPolls(queueUrl: string, body: string, decoys: number): Promise<void> {
   await sendRaw(
     queueUrl,
     Array.from({ length: decoys }, () => body),
   );
   await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+/**
+ * Stops a running execution once its step message was sent and returns
+ * that message: a real one whose task can no longer be answered.
+ */
+export async function closedExecutionMessage(executionArn: string): Promise<string> {
+  const body = await sentMessageBody(executionArn);
+  const sfn = new SFNClient({ ...awsClientConfig(), region: TEST_REGION });
+  try {
+    await sfn.send(new StopExecutionCommand({ executionArn, error: "Ferry.TestDecoy" }));
+  } finally {
+    sfn.destroy();
+  }
+  return body;
 }

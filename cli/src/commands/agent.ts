@@ -11,6 +11,8 @@ Options:
   --site NAME                   site this agent serves              FERRY_SITE
   --queue-url URL               queue to poll (repeatable)          FERRY_QUEUE_URLS (comma-separated)
   --manifest PATH|s3://B/K      trusted manifest (repeatable)       FERRY_MANIFESTS (comma-separated)
+  --job-bucket NAME             bucket job files may come from      FERRY_JOB_BUCKETS (comma-separated)
+                                (repeatable; default: any, with a warning)
   --concurrency N               steps at once (default 2)           FERRY_CONCURRENCY
   --runtime docker|podman|process  container engine (default docker) FERRY_RUNTIME
   --engine-socket PATH          engine API socket                   FERRY_ENGINE_SOCKET

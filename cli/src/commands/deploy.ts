@@ -188,6 +188,8 @@ export function writeAgentConfigs(dir: string, d: WorkflowDeployment, context: A
       })),
       // The site's own manifest: its policy reads no other.
       manifests: [queues[0]!.manifestS3Uri ?? d.manifestS3Uri],
+      // Messages naming another bucket are dead-lettered.
+      jobBuckets: [d.jobBucket],
       aws: { region: d.region, ...(context.endpoint ? { endpoint: context.endpoint } : {}) },
     };
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);

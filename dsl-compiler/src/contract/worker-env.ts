@@ -38,6 +38,8 @@ export const WorkerEnvSchema = z.object({
   FERRY_QUEUE_URLS: list,
   /** Trusted manifests: file paths or `s3://bucket/key` URLs. */
   FERRY_MANIFESTS: list,
+  /** Buckets a step message may name for its job files (the stack's job bucket); others are dead-lettered. */
+  FERRY_JOB_BUCKETS: list,
   FERRY_CONCURRENCY: number,
   /** `docker`, `podman` or `process`. */
   FERRY_RUNTIME: text,

@@ -1,49 +1,82 @@
-import { createReadStream, createWriteStream } from "node:fs";
-import { copyFile, link, mkdir, rename, rm, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { createWriteStream } from "node:fs";
+import { chmod, mkdir, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { jobFileKey, sha256 } from "@ferry/dsl-compiler/contract";
-import { AgentError, messageOf } from "../errors.ts";
+import { jobFileKey } from "@ferry/dsl-compiler/contract";
+import { openNoFollow } from "../contained-files.ts";
+import { AgentError, isAgentError, messageOf } from "../errors.ts";
 import { safeRelative } from "../job-paths.ts";
 import type { JobFileStore, JobFilesRef } from "../ports/job-files.ts";
+import { DownloadCache, type JobFileIdentity } from "./download-cache.ts";
 
 export interface S3JobFileStoreOptions {
   client: S3Client;
   /**
-   * Content-addressed cache of downloaded files (keyed by ETag and size), so
+   * Cache of downloaded files (keyed by bucket, key, ETag and version), so
    * data already on the device is not fetched again. Omit to disable.
    */
   cacheDir?: string;
+  /** Size the cache is evicted down to. @default 10 GiB */
+  cacheMaxBytes?: number;
 }
 
 /**
- * Job files in S3 under the writing site's keys (`jobFileKey`: `<workflow>/<site>/<execution>/<name>`).
- * Downloads go through a local content-addressed cache (data locality).
+ * Job files in S3 under the writing site's keys (`jobFileKey`:
+ * `<workflow>/<site>/<execution>/<name>`). Downloads go through a local
+ * {@link DownloadCache} (data locality) and are made read-only in the job folder.
  */
 export class S3JobFileStore implements JobFileStore {
-  constructor(private readonly options: S3JobFileStoreOptions) {}
+  private readonly cache: DownloadCache | undefined;
 
-  async download(ref: JobFilesRef, name: string, destPath: string): Promise<void> {
+  constructor(private readonly options: S3JobFileStoreOptions) {
+    this.cache = options.cacheDir
+      ? new DownloadCache({
+          dir: options.cacheDir,
+          ...(options.cacheMaxBytes !== undefined ? { maxBytes: options.cacheMaxBytes } : {}),
+        })
+      : undefined;
+  }
+
+  async download(
+    ref: JobFilesRef,
+    name: string,
+    destPath: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     const Key = keyOf(ref, name);
-    const { client, cacheDir } = this.options;
+    const { signal } = options;
     await mkdir(dirname(destPath), { recursive: true });
     try {
-      if (!cacheDir) {
-        await this.fetchTo(ref.bucket, Key, destPath);
-        return;
+      if (!this.cache) {
+        await this.fetchTo({ Bucket: ref.bucket, Key }, destPath, signal);
+      } else {
+        const head = await this.options.client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key }), {
+          ...(signal ? { abortSignal: signal } : {}),
+        });
+        const identity: JobFileIdentity = {
+          bucket: ref.bucket,
+          key: Key,
+          etag: head.ETag ?? "",
+          ...(head.VersionId ? { versionId: head.VersionId } : {}),
+          sizeBytes: head.ContentLength ?? 0,
+        };
+        // If-Match (and the version): an object replaced between HEAD and GET fails instead of mixing identities.
+        await this.cache.copyTo(identity, destPath, (part) =>
+          this.fetchTo(
+            {
+              Bucket: ref.bucket,
+              Key,
+              ...(identity.etag ? { IfMatch: identity.etag } : {}),
+              ...(identity.versionId ? { VersionId: identity.versionId } : {}),
+            },
+            part,
+            signal,
+          ),
+        );
       }
-      const head = await client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key }));
-      const cached = join(cacheDir, sha256(`${head.ETag}:${head.ContentLength}`));
-      if (!(await exists(cached))) {
-        await mkdir(cacheDir, { recursive: true });
-        const partial = `${cached}.${process.pid}.${Date.now()}.part`;
-        await this.fetchTo(ref.bucket, Key, partial);
-        await rename(partial, cached);
-      }
-      // A hard link costs nothing; a copy keeps the cache safe from a step that edits its input.
-      await link(cached, destPath).catch(() => copyFile(cached, destPath));
+      await chmod(destPath, 0o444);
     } catch (error) {
       if (error instanceof AgentError) throw error;
       throw new AgentError(
@@ -59,16 +92,22 @@ export class S3JobFileStore implements JobFileStore {
   async upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void> {
     const Key = keyOf(ref, name);
     try {
-      const { size } = await stat(srcPath);
-      await this.options.client.send(
-        new PutObjectCommand({
-          Bucket: ref.bucket,
-          Key,
-          Body: createReadStream(srcPath),
-          ContentLength: size,
-        }),
-      );
+      const handle = await openNoFollow(srcPath, `output "${name}"`);
+      try {
+        const { size } = await handle.stat();
+        await this.options.client.send(
+          new PutObjectCommand({
+            Bucket: ref.bucket,
+            Key,
+            Body: handle.createReadStream({ autoClose: false }),
+            ContentLength: size,
+          }),
+        );
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
+      if (isAgentError(error)) throw error;
       throw new AgentError(
         "JOB_FILES_FAILED",
         `could not upload job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
@@ -106,10 +145,17 @@ export class S3JobFileStore implements JobFileStore {
     }
   }
 
-  private async fetchTo(Bucket: string, Key: string, path: string): Promise<void> {
-    const out = await this.options.client.send(new GetObjectCommand({ Bucket, Key }));
+  private async fetchTo(
+    input: { Bucket: string; Key: string; IfMatch?: string; VersionId?: string },
+    path: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const out = await this.options.client.send(
+      new GetObjectCommand(input),
+      signal ? { abortSignal: signal } : {},
+    );
     try {
-      await pipeline(out.Body as Readable, createWriteStream(path));
+      await pipeline(out.Body as Readable, createWriteStream(path), signal ? { signal } : {});
     } catch (error) {
       await rm(path, { force: true });
       throw error;
@@ -129,15 +175,5 @@ function keyOf(ref: JobFilesRef, name: string): string {
     return jobFileKey(ref.prefix, ref.site, safeRelative(name, "job file"));
   } catch (error) {
     throw new AgentError("JOB_FILES_FAILED", messageOf(error), { cause: error });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    // Missing is the answer, not an error.
-    return false;
   }
 }

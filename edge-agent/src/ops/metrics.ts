@@ -27,7 +27,7 @@ export class PrometheusMetrics implements WorkerMetrics {
     });
     this.tasks = new Counter({
       name: "ferry_agent_tasks_total",
-      help: "Step attempts finished, by outcome (succeeded, failed, timed-out, handed-back, task-gone).",
+      help: "Step attempts finished, by outcome (succeeded, failed, timed-out, handed-back, task-gone, local-fault).",
       labelNames: ["outcome"],
       registers: [this.registry],
     });

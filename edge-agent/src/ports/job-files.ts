@@ -15,8 +15,16 @@ export interface JobFilesRef {
  * a local folder in `ferry run`. Names are relative paths under the prefix.
  */
 export interface JobFileStore {
-  /** Copies `name` to `destPath`; rejects with `JOB_FILES_FAILED` if it is missing. */
-  download(ref: JobFilesRef, name: string, destPath: string): Promise<void>;
+  /**
+   * Copies `name` to `destPath`; rejects with `JOB_FILES_FAILED` if it is
+   * missing. Once `signal` aborts, stops writing and rejects.
+   */
+  download(
+    ref: JobFilesRef,
+    name: string,
+    destPath: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   /** Copies `srcPath` to `name`. */
   upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void>;
   put(ref: JobFilesRef, name: string, body: Buffer | string): Promise<void>;

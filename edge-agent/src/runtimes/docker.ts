@@ -1,8 +1,16 @@
+import { chmod } from "node:fs/promises";
 import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
 import { StreamCapture } from "../capture.ts";
 import { AgentError, messageOf } from "../errors.ts";
 import { CONTAINER_JOB_DIR } from "../job-paths.ts";
+import {
+  type ContainerHardeningOptions,
+  hardenedHostConfig,
+  isRootUser,
+  jobBinds,
+  NOBODY,
+} from "./container-hardening.ts";
 import { attachContainer } from "./engine-attach.ts";
 import {
   contractEnv,
@@ -15,7 +23,7 @@ import {
 /** When the engine pulls a step's image: `never` (air-gapped devices, tests), `missing`, or `always`. */
 export type PullPolicy = "never" | "missing" | "always";
 
-export interface DockerRuntimeOptions {
+export interface DockerRuntimeOptions extends ContainerHardeningOptions {
   /**
    * Engine API socket.
    * @default "/var/run/docker.sock" (or `DOCKER_HOST` when it is a unix:// URL)
@@ -31,30 +39,38 @@ export interface DockerRuntimeOptions {
   killGraceSeconds?: number;
   /** Name in logs and results. @default "docker" */
   name?: string;
+  /** Extra flags on every bind (`nosuid`, `nodev` where the engine's bind syntax takes them). @default none */
+  bindOptions?: string[];
   /**
-   * Resource limits set in every container (`nofile`, `nproc`…). podman
-   * otherwise raises them above what an unprivileged host allows.
-   * @default none (the engine's defaults)
+   * Who owns the containers this runtime starts (e.g. the agent's work
+   * folder): labelled on each, so a restarted agent can stop what a crashed
+   * one left running ({@link DockerRuntime.reapOrphans}). @default none
    */
-  ulimits?: Array<{ name: string; soft: number; hard: number }>;
+  owner?: string;
   /** A ready client (tests, custom TLS); overrides `socketPath`. */
   client?: Dockerode;
 }
 
 /** Label every task container carries, so an agent can find what it left behind. */
 export const CONTAINER_LABEL = "dev.ferry.step";
+/** Label naming the agent instance family (its `owner`) that started a task container. */
+export const OWNER_LABEL = "dev.ferry.owner";
 
 /**
  * Runs `container` steps through the Docker Engine API (dockerode), with
- * the step contract: input on stdin and in `FERRY_INPUT`, job files bound at
- * `/ferry/job`, output on the last stdout line or `/ferry/job/.output.json`.
- * Defaults are locked down: no network unless the step asks, all
- * capabilities dropped, no-new-privileges, CPU and memory limits.
+ * the step contract: input on stdin and in `FERRY_INPUT_FILE`, job files bound at
+ * `/ferry/job` (inputs read-only), output on the last stdout line or
+ * `/ferry/job/.output.json`. Defaults are locked down (see
+ * {@link hardenedHostConfig}): no network unless the step asks, all
+ * capabilities dropped, no-new-privileges, read-only root with a tmpfs
+ * `/tmp`, a non-root user for root images, pids, memory and swap limits.
  */
 export class DockerRuntime implements Runtime {
   readonly name: string;
   private readonly options: DockerRuntimeOptions;
   private client: Dockerode | undefined;
+  /** Each image's configured user, looked up once. */
+  private readonly imageUsers = new Map<string, string>();
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.options = options;
@@ -93,6 +109,7 @@ export class DockerRuntime implements Runtime {
       );
     }
     const env = { ...runtime.env, ...contractEnv(request, CONTAINER_JOB_DIR) };
+    const bindOptions = this.options.bindOptions ?? [];
     const enforce = this.options.enforceResources ?? true;
     const spec: Dockerode.ContainerCreateOptions = {
       Image: runtime.image,
@@ -103,6 +120,7 @@ export class DockerRuntime implements Runtime {
       Labels: {
         [CONTAINER_LABEL]: request.step.name,
         "dev.ferry.execution": request.env.FERRY_EXECUTION ?? "",
+        ...(this.options.owner ? { [OWNER_LABEL]: this.options.owner } : {}),
       },
       AttachStdin: true,
       AttachStdout: true,
@@ -111,25 +129,28 @@ export class DockerRuntime implements Runtime {
       StdinOnce: true,
       Tty: false,
       HostConfig: {
-        NetworkMode: runtime.network,
-        CapDrop: ["ALL"],
-        SecurityOpt: ["no-new-privileges"],
-        Binds: [
-          `${request.jobDir}:${CONTAINER_JOB_DIR}`,
-          ...runtime.volumes.map((v) => `${v.hostPath}:${v.containerPath}${v.readOnly ? ":ro" : ""}`),
-        ],
+        ...hardenedHostConfig(
+          request.step.name,
+          runtime,
+          jobBinds(request.jobDir, CONTAINER_JOB_DIR, request.step.inputs, bindOptions),
+          this.options,
+          bindOptions,
+        ),
         ...(enforce
           ? {
               NanoCpus: Math.round(request.step.resources.cpu * 1e9),
               Memory: request.step.resources.memoryMiB * 1024 * 1024,
+              // Equal to Memory: no swap on top, so the limit is the limit.
+              MemorySwap: request.step.resources.memoryMiB * 1024 * 1024,
             }
-          : {}),
-        ...(this.options.ulimits
-          ? { Ulimits: this.options.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })) }
           : {}),
         ...(gpus > 0 ? { DeviceRequests: [{ Driver: "", Count: gpus, Capabilities: [["gpu"]] }] } : {}),
       },
     };
+    const user = await this.userFor(docker, runtime.image);
+    if (user) spec.User = user;
+    // The step's user (often 65534) must be able to write outputs; the work folder above stays private to the agent.
+    await chmod(request.jobDir, 0o777);
     const container = await this.create(docker, spec, request.step.name);
     try {
       return await this.attachAndRun(container, request);
@@ -138,6 +159,29 @@ export class DockerRuntime implements Runtime {
         // Already gone (removed by the engine or a concurrent stop): nothing left behind.
       });
     }
+  }
+
+  /**
+   * Removes task containers a previous instance with the same `owner` left
+   * behind (SIGKILL, power loss): their steps were abandoned and will be
+   * retried from the queue. Call before receiving. Returns how many.
+   */
+  async reapOrphans(): Promise<number> {
+    if (!this.options.owner) return 0;
+    const docker = await this.docker();
+    const found = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`${OWNER_LABEL}=${this.options.owner}`] }),
+    });
+    await Promise.all(
+      found.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
+    return found.length;
   }
 
   async close(): Promise<void> {
@@ -198,6 +242,23 @@ export class DockerRuntime implements Runtime {
       request.signal.removeEventListener("abort", stop);
       stream.destroy();
     }
+  }
+
+  /** The user a container runs as: the image's own unless it is root and the config does not allow root. */
+  private async userFor(docker: Dockerode, image: string): Promise<string | undefined> {
+    let user = this.imageUsers.get(image);
+    if (user === undefined) {
+      const info = await docker
+        .getImage(image)
+        .inspect()
+        .catch(() => undefined);
+      // Unknown until pulled: decided again after the pull (the create path pulls first).
+      if (!info) return this.options.allowRoot ? undefined : NOBODY;
+      user = info.Config?.User ?? "";
+      this.imageUsers.set(image, user);
+    }
+    if (!isRootUser(user)) return undefined;
+    return this.options.allowRoot ? undefined : NOBODY;
   }
 
   private async create(

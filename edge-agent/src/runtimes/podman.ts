@@ -16,6 +16,7 @@ export function createPodmanRuntime(options: DockerRuntimeOptions = {}): DockerR
   return new DockerRuntime({
     socketPath: DEFAULT_PODMAN_SOCKET,
     ulimits: hostUlimits(),
+    bindOptions: ["nosuid", "nodev"],
     ...options,
     name: options.name ?? "podman",
   });

@@ -51,24 +51,13 @@ export interface Runtime {
   close?(): Promise<void>;
 }
 
-/**
- * Largest `FERRY_INPUT` passed in the environment; larger inputs are only on
- * stdin and in `$FERRY_JOB_DIR/.input.json` (Linux caps one variable at 128 KiB).
- */
-export const MAX_ENV_INPUT_BYTES = 64 * 1024;
-
 /** Longest stdout line kept to read the output from. */
 export const MAX_OUTPUT_LINE_BYTES = 64 * 1024 * 1024;
 
 /** The environment the step contract promises, for a job folder seen at `jobDir`. */
 export function contractEnv(request: RuntimeRequest, jobDir: string): Record<string, string> {
-  const env: Record<string, string> = {
-    ...request.env,
-    FERRY_JOB_DIR: jobDir,
-    FERRY_INPUT_FILE: `${jobDir}/.input.json`,
-  };
-  if (Buffer.byteLength(request.inputJson) <= MAX_ENV_INPUT_BYTES) env.FERRY_INPUT = request.inputJson;
-  return env;
+  // Never the input itself: the environment shows in `docker inspect` and /proc/<pid>/environ.
+  return { ...request.env, FERRY_JOB_DIR: jobDir, FERRY_INPUT_FILE: `${jobDir}/.input.json` };
 }
 
 /**

@@ -41,7 +41,11 @@ export function stepMessage(fields: Partial<StepMessage> & { workflow: string; s
     execution: "exec-1",
     attempt: 1,
     input: { input: {}, deps: {} },
-    jobFiles: { bucket: "local", prefix: "exec-1" },
+    // The prefix the state machine gives: `<workflow>/<execution name>/`.
+    jobFiles: {
+      bucket: "local",
+      prefix: `${fields.workflow}/${(fields.execution ?? "exec-1").split(":").pop()}/`,
+    },
     ...fields,
   };
 }

@@ -29,7 +29,7 @@ export function describeRuntimeContract(name: string, options: RuntimeSuiteOptio
     const steps = [
       sh(
         "echo",
-        'read -r line; printf \'{"stdin":%s,"env":%s,"step":"%s"}\\n\' "$line" "$FERRY_INPUT" "$FERRY_STEP"',
+        'read -r line; printf \'{"stdin":%s,"file":%s,"step":"%s"}\\n\' "$line" "$(cat "$FERRY_INPUT_FILE")" "$FERRY_STEP"',
       ),
       sh("file", 'echo \'{"from":"file"}\' > "$FERRY_JOB_DIR/.output.json"; echo not-json'),
       sh("fail", "echo going down >&2; exit 7"),
@@ -90,10 +90,10 @@ export function describeRuntimeContract(name: string, options: RuntimeSuiteOptio
       };
     }
 
-    it("passes the input on stdin and in FERRY_INPUT and reads the last stdout line as output", async () => {
+    it("passes the input on stdin and in FERRY_INPUT_FILE and reads the last stdout line as output", async () => {
       const input = { input: { n: 1 }, deps: { up: [1, 2] } };
       const { record } = await run("echo", { input });
-      expect(record).toMatchObject({ kind: "success", output: { stdin: input, env: input, step: "echo" } });
+      expect(record).toMatchObject({ kind: "success", output: { stdin: input, file: input, step: "echo" } });
     });
 
     it("prefers $FERRY_JOB_DIR/.output.json", async () => {
@@ -109,9 +109,11 @@ export function describeRuntimeContract(name: string, options: RuntimeSuiteOptio
     });
 
     it("stages inputs into the job folder and uploads declared outputs", async () => {
-      const ref = { bucket: "local", prefix: `suite-${Date.now()}`, site: "edge" };
+      const execution = `suite-${Date.now()}`;
+      const jobFiles = { bucket: "local", prefix: `suite/${execution}/` };
+      const ref = { ...jobFiles, site: "edge" };
       await store.put(ref, "in.txt", "ferry");
-      expect((await run("files", { jobFiles: { bucket: ref.bucket, prefix: ref.prefix } })).record).toMatchObject({ kind: "success" });
+      expect((await run("files", { execution, jobFiles })).record).toMatchObject({ kind: "success" });
       expect((await store.get(ref, "out.txt")).toString()).toBe("FERRY");
     });
 

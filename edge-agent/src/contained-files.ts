@@ -1,0 +1,78 @@
+import { constants, existsSync, lstatSync, realpathSync } from "node:fs";
+import { type FileHandle, open, readFile } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import { AgentError } from "./errors.ts";
+import { safeRelative } from "./job-paths.ts";
+
+/**
+ * Files a step wrote into its job folder, read without following links out
+ * of it. Step code is untrusted: `out.txt` or `.output.json` may be a
+ * symlink to `/etc/ferry/agent.env`, so every read checks the parent's real
+ * path stays inside the folder and opens the file itself with `O_NOFOLLOW`.
+ */
+
+/** A regular file opened for reading; rejects symlinks, FIFOs, devices. */
+export async function openNoFollow(path: string, what: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    // O_NONBLOCK: a FIFO planted in place of a file must not hang the agent.
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOOP" || code === "EMLINK")
+      throw refused(what, "is a symbolic link; steps may only hand back regular files", error);
+    throw error;
+  }
+  const stats = await handle.stat();
+  if (!stats.isFile()) {
+    await handle.close();
+    throw refused(what, "is not a regular file");
+  }
+  return handle;
+}
+
+/**
+ * The absolute path of `name` inside `root`, after checking that no folder
+ * on the way is a link leading outside `root`. Throws `INVALID_OUTPUT`.
+ */
+export function containedPath(root: string, name: string, what: string): string {
+  const path = join(root, safeRelative(name, what));
+  const realRoot = realpathSync(root);
+  const parent = dirname(path);
+  if (!existsSync(parent)) return path;
+  const realParent = realpathSync(parent);
+  if (realParent !== realRoot && !realParent.startsWith(realRoot + sep))
+    throw refused(what, `lies behind a link out of the job folder (${name})`);
+  return path;
+}
+
+/** Reads `name` from the job folder, or `undefined` when it is absent. Never follows a link. */
+export async function readContained(
+  root: string,
+  name: string,
+  what: string,
+  maxBytes: number,
+): Promise<string | undefined> {
+  const path = containedPath(root, name, what);
+  // Most steps write neither output nor error file; lstat is cheaper than a failed open.
+  let isLink: boolean;
+  try {
+    isLink = lstatSync(path).isSymbolicLink();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  if (isLink) throw refused(what, "is a symbolic link; steps may only hand back regular files");
+  const handle = await openNoFollow(path, what);
+  try {
+    const { size } = await handle.stat();
+    if (size > maxBytes) throw refused(what, `is ${size} bytes, over the ${maxBytes}-byte limit`);
+    return await readFile(handle, "utf8");
+  } finally {
+    await handle.close();
+  }
+}
+
+function refused(what: string, problem: string, cause?: unknown): AgentError {
+  return new AgentError("INVALID_OUTPUT", `${what} ${problem}`, cause === undefined ? {} : { cause });
+}
