@@ -12,6 +12,7 @@ import { HttpRuntime } from "./runtimes/http.ts";
 import { createPodmanRuntime } from "./runtimes/podman.ts";
 import { ProcessRuntime } from "./runtimes/process.ts";
 import { Slots } from "./slots.ts";
+import { tokenCheckOf } from "./token-check.ts";
 import { createWorker, type RuntimeSet, type Worker } from "./worker.ts";
 
 export interface AgentOptions {
@@ -84,8 +85,8 @@ export class Agent {
     });
     this.runtimes = await this.createRuntimes();
     const slots = new Slots(config.concurrency);
-    // An endpoint override is LocalStack (as for `ferry functions serve`): its heartbeats cannot check a token.
-    const completion = config.aws.endpoint ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
+    const completion =
+      tokenCheckOf(config.aws) === "history" ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
     const jobFiles = new S3JobFileStore({
       client: s3,
       cacheDir: config.cacheDir ?? join(dirname(config.workDir), "cache"),

@@ -97,6 +97,13 @@ export const AgentConfigSchema = z.strictObject({
       region: z.string().min(1).optional(),
       /** e.g. `http://127.0.0.1:4566` for LocalStack. */
       endpoint: z.url().optional(),
+      /**
+       * How a task token is checked before a step runs: one heartbeat, or a
+       * read of the execution's history (LocalStack, whose heartbeats cannot
+       * check a token). @default "history" for an endpoint on a loopback
+       * address, else "heartbeat"
+       */
+      tokenCheck: z.enum(["heartbeat", "history"]).optional(),
     })
     .prefault({}),
   /** @default "info" */

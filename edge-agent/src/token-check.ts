@@ -34,3 +34,20 @@ export async function checkTokenByHeartbeat(completion: Completion, token: strin
     return { kind: "unknown", error };
   }
 }
+
+/**
+ * The configured token check, else history reads for a loopback endpoint
+ * (LocalStack) and heartbeats everywhere else: a private AWS endpoint
+ * (VPC, FIPS) is never on loopback, and its policies grant no history reads.
+ */
+export function tokenCheckOf(aws: {
+  endpoint?: string;
+  tokenCheck?: "heartbeat" | "history";
+}): "heartbeat" | "history" {
+  if (aws.tokenCheck) return aws.tokenCheck;
+  if (!aws.endpoint) return "heartbeat";
+  const host = new URL(aws.endpoint).hostname.replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host)
+    ? "history"
+    : "heartbeat";
+}
