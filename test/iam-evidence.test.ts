@@ -135,6 +135,7 @@ let deployed: Deployed;
 let template: AwsTemplate;
 let resolver: TemplateResolver;
 let recorded: RecordedAwsCall[] = [];
+let localStackOnly: RecordedAwsCall[] = [];
 const running: FerryProcess[] = [];
 
 beforeAll(async () => {
@@ -169,7 +170,12 @@ beforeAll(async () => {
     60_000,
   );
   await Promise.all(running.splice(0).map((p) => p.stop("SIGTERM")));
-  recorded = readRecordedCalls(calls);
+  const all = readRecordedCalls(calls);
+  // On LocalStack (a loopback endpoint) the agent checks tokens by reading the execution's history,
+  // because LocalStack's heartbeats cannot; on AWS it checks with the heartbeat recorded here too, so
+  // the aws-target policies rightly grant no history reads. Those calls are kept apart, not evaluated.
+  localStackOnly = all.filter((c) => c.kind === "agent" && c.action === "states:GetExecutionHistory");
+  recorded = all.filter((c) => !localStackOnly.includes(c));
 
   const { compiled } = await compileSpecFile(spec);
   const synthesized = synthesizeStack(compiled!, {
@@ -318,7 +324,7 @@ describe("IAM evidence", () => {
   it("recorded every AWS SDK command that runtime code sends", () => {
     const used = runtimeSdkCommands();
     expect(used.size).toBeGreaterThan(10);
-    const seen = new Set(recorded.map((c) => c.command));
+    const seen = new Set([...recorded, ...localStackOnly].map((c) => c.command));
     expect([...used].filter((command) => !seen.has(command)).sort()).toEqual([]);
   });
 });

@@ -59,7 +59,7 @@ describe("job folders and the download cache (hostile steps)", () => {
       expect(record.kind, step).toBe("failure");
     }
     const uploaded = await s3
-      .send(new HeadObjectCommand({ Bucket: bucket, Key: "sec/x-leak-output/out.txt" }))
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: "sec/edge/x-leak-output/out.txt" }))
       .then(() => true)
       .catch(() => false);
     expect(uploaded).toBe(false);
@@ -67,7 +67,7 @@ describe("job folders and the download cache (hostile steps)", () => {
 
   it("cache poisoning: a step that rewrites its input, or a cache entry altered on disk, never changes what the next step receives", async () => {
     const original = "the real input\n";
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "sec/poison/in.txt", Body: original }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "sec/edge/poison/in.txt", Body: original }));
     const { queue, completion } = await worker([
       shStep("poison", 'chmod u+w "$FERRY_JOB_DIR/in.txt"; echo EVIL >> "$FERRY_JOB_DIR/in.txt"; echo "{}"', {
         inputs: ["in.txt"],
@@ -93,7 +93,7 @@ describe("job folders and the download cache (hostile steps)", () => {
 
   it("job folder reuse: after a failed download stage the folder is never handed to another attempt", async () => {
     const big = randomBytes(4 * 1024 * 1024);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "sec/reuse/big.bin", Body: big }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "sec/edge/reuse/big.bin", Body: big }));
     const { queue, completion, workDir } = await worker([
       shStep("stage", 'echo "{}"', { inputs: ["big.bin", "missing.txt"] }),
       shStep("look", 'printf \'{"files":"%s"}\\n\' "$(ls -A "$FERRY_JOB_DIR" | tr "\\n" " ")"'),

@@ -31,7 +31,7 @@ describe("local faults (a full disk)", () => {
 
   it("ENOSPC while staging hands the message back without charging the step, then the same attempt succeeds", async () => {
     const input = randomBytes(3 * 1024 * 1024);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "sec/full/big.bin", Body: input }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "sec/edge/full/big.bin", Body: input }));
     const store = new S3JobFileStore({ client: s3, cacheDir: join(mountPoint, "cache") });
     const outcomes: string[] = [];
     const { worker, queue, completion } = await startWorker(

@@ -145,20 +145,49 @@ describe("queue messages (hostile sender)", () => {
     );
     stops.push(() => worker.stop({ graceMs: 0 }));
     const base = { workflow: "sec", step: "touch", execution: arn("e1") };
-    const ref = { ferryOutputRef: { bucket: "sec-jobs", prefix: "other/e9/", name: "x.json", sizeBytes: 2 } };
+    const ref = {
+      ferryOutputRef: {
+        bucket: "sec-jobs",
+        prefix: "other/e9/",
+        site: "edge",
+        name: ".ferry/outputs/up/x.json",
+        sizeBytes: 2,
+      },
+    };
     for (const fields of [
       { jobFiles: { bucket: "attacker-bucket", prefix: "sec/e1/" } },
       { jobFiles: { bucket: "sec-jobs", prefix: "sec/e2/" } },
       { execution: "../../e1", jobFiles: { bucket: "sec-jobs", prefix: "sec/../../e1/" } },
       { jobFiles: { bucket: "sec-jobs", prefix: "sec/e1/" }, input: { input: {}, deps: { up: ref } } },
+      // Inside the execution, but a job file of another site rather than a stored output of "up".
+      {
+        jobFiles: { bucket: "sec-jobs", prefix: "sec/e1/" },
+        input: {
+          input: {},
+          deps: {
+            up: {
+              ferryOutputRef: {
+                bucket: "sec-jobs",
+                prefix: "sec/e1/",
+                site: "plant",
+                name: "secrets.env",
+                sizeBytes: 2,
+              },
+            },
+          },
+        },
+      },
     ])
       queue.send(JSON.stringify(stepMessage({ ...base, ...fields })));
-    const reasons = await deadLettered(queue, 4);
-    expect(reasons).toHaveLength(4);
+    const reasons = await deadLettered(queue, 5);
+    expect(reasons).toHaveLength(5);
     expect(reasons[0]).toMatch(/jobFiles.bucket "attacker-bucket"/);
     expect(reasons[1]).toMatch(/jobFiles.prefix "sec\/e2\/"/);
     expect(reasons[2]).toMatch(/is not a Step Functions execution id/);
     expect(reasons[3]).toMatch(/input.deps.up: output reference/);
+    expect(reasons[4]).toMatch(
+      /input.deps.up: output reference "secrets.env" \(site "plant"\) is not a stored output/,
+    );
     expect(completion.records).toEqual([]);
     expect(existsSync(marker)).toBe(false);
   });
