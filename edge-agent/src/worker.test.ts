@@ -179,7 +179,11 @@ describe("Worker with the process runtime", () => {
     ]);
     const ref = { bucket: "local", prefix: "exec-7", site: "edge" };
     await store.put(ref, "in/data.txt", "hello");
-    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "copy", jobFiles: { bucket: ref.bucket, prefix: ref.prefix } })));
+    queue.send(
+      JSON.stringify(
+        stepMessage({ workflow: "wf", step: "copy", jobFiles: { bucket: ref.bucket, prefix: ref.prefix } }),
+      ),
+    );
     await completion.waitFor(1);
     expect(completion.records[0]).toMatchObject({ kind: "success" });
     expect((await store.get(ref, "out.txt")).toString()).toBe("HELLO");

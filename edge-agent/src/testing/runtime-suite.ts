@@ -111,7 +111,9 @@ export function describeRuntimeContract(name: string, options: RuntimeSuiteOptio
     it("stages inputs into the job folder and uploads declared outputs", async () => {
       const ref = { bucket: "local", prefix: `suite-${Date.now()}`, site: "edge" };
       await store.put(ref, "in.txt", "ferry");
-      expect((await run("files", { jobFiles: { bucket: ref.bucket, prefix: ref.prefix } })).record).toMatchObject({ kind: "success" });
+      expect(
+        (await run("files", { jobFiles: { bucket: ref.bucket, prefix: ref.prefix } })).record,
+      ).toMatchObject({ kind: "success" });
       expect((await store.get(ref, "out.txt")).toString()).toBe("FERRY");
     });
 
