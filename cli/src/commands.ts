@@ -66,6 +66,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/start.ts")).startCommand,
   },
   {
+    name: "stop",
+    summary: "stop a running execution (it ends ABORTED)",
+    load: async () => (await import("./commands/stop.ts")).stopCommand,
+  },
+  {
+    name: "redrive",
+    summary: "restart a failed execution from its failed steps (--wait to follow it)",
+    load: async () => (await import("./commands/redrive.ts")).redriveCommand,
+  },
+  {
     name: "status",
     summary: "per-step status of a deployed workflow's execution",
     load: async () => (await import("./commands/status.ts")).statusCommand,

@@ -37,16 +37,34 @@ export {
   type ResourceChange,
 } from "./deploy/dry-run.ts";
 export {
+  type ExecutionDescription,
+  hasEnded,
+  isActive,
+  redriveRefusal,
+  stopRefusal,
+} from "./deploy/execution-control.ts";
+export {
   buildExecutionReport,
   type ExecutionReport,
   type StepReport,
   type StepState,
 } from "./deploy/execution-report.ts";
 export {
+  EXECUTION_RESULT_VERSION,
+  type ExecutionResult,
+  executionResult,
+  type FailedStep,
+  failedSteps,
+} from "./deploy/execution-result.ts";
+export {
   type ExecutionStatus,
   executionStatus,
   fetchHistory,
+  type RedriveResult,
+  redriveExecution,
+  type StopOptions,
   startExecution,
+  stopExecution,
   type WaitOptions,
   waitForExecution,
 } from "./deploy/executions.ts";

@@ -57,11 +57,3 @@ function stepRow(step: StepReport, causeWidth: number): string[] {
     oneLine(step.cause, causeWidth),
   ];
 }
-
-/** The failed steps of an execution (children included), for `ferry start --wait`. */
-export function failedSteps(status: ExecutionStatus): StepReport[] {
-  return [
-    ...status.report.steps.filter((s) => s.state === "failed" || s.state === "timed out"),
-    ...status.children.flatMap(failedSteps),
-  ];
-}

@@ -1,4 +1,7 @@
-/** Stable codes of the errors `ferry deploy`, `destroy`, `start`, `status` and `functions serve` raise. */
+/**
+ * Stable codes of the errors `ferry deploy`, `destroy`, `start`, `stop`,
+ * `redrive`, `status` and `functions serve` raise.
+ */
 export type DeployErrorCode =
   | "UNSUPPORTED_ON_LOCALSTACK"
   | "STACK_FAILED"
@@ -8,6 +11,9 @@ export type DeployErrorCode =
   | "ASSET_UPLOAD_FAILED"
   | "OUTPUT_MISSING"
   | "EXECUTION_NOT_FOUND"
+  | "EXECUTION_ENDED"
+  | "NOT_REDRIVABLE"
+  | "API_NOT_IMPLEMENTED"
   | "NAME_TAKEN";
 
 /**

@@ -3,12 +3,16 @@ import {
   type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  RedriveExecutionCommand,
+  SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import type { StateIndex } from "@ferry/dsl-compiler";
 import { type AwsContext, clientConfig, regionOfArn } from "./aws-context.ts";
 import { DeployError } from "./deploy-error.ts";
+import { hasEnded, openTaskTokens, redriveRefusal, stopRefusal } from "./execution-control.ts";
 import { buildExecutionReport, type ExecutionReport } from "./execution-report.ts";
 import { getStateIndex } from "./state-index-store.ts";
 
@@ -45,6 +49,12 @@ export interface WaitOptions {
   /** @default 500 */
   pollMs?: number;
   signal?: AbortSignal;
+  /**
+   * Wait for an end after this many redrives (what `redriveExecution`
+   * returns), so the end before the redrive does not count.
+   * @default 0
+   */
+  minRedriveCount?: number;
 }
 
 /** Polls the execution until it leaves RUNNING, within `timeoutMs`; returns its description. */
@@ -59,7 +69,7 @@ export async function waitForExecution(
   try {
     for (;;) {
       const out = await describe(sfn, executionArn);
-      if (out.status !== "RUNNING" && out.status !== "PENDING_REDRIVE") return out;
+      if (hasEnded(out, options.minRedriveCount)) return out;
       if (Date.now() > deadline) {
         throw new DeployError(
           "TIMED_OUT",
@@ -68,6 +78,120 @@ export async function waitForExecution(
       }
       if (options.signal?.aborted) throw options.signal.reason ?? new Error("cancelled");
       await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  } finally {
+    sfn.destroy();
+  }
+}
+
+export interface StopOptions {
+  /** Recorded as the execution's error (up to 256 characters). */
+  error?: string;
+  /** Recorded as its cause (up to 32,768 characters). */
+  cause?: string;
+  /** How long to wait for the ABORTED status. @default 60_000 */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** How often `stopExecution` wakes the waiting tasks on an endpoint override (LocalStack). */
+const LOCALSTACK_STOP_NUDGE_MS = 1000;
+
+/**
+ * Stops a running execution (StopExecution) and returns its description
+ * once it has ended (ABORTED, unless it ended on its own first), within
+ * `timeoutMs`. Throws `EXECUTION_NOT_FOUND` for an unknown execution and
+ * `EXECUTION_ENDED` for one that already ended: Step Functions (and
+ * LocalStack) would accept the call and change nothing.
+ *
+ * LocalStack 4.14 only marks an execution waiting in a `.waitForTaskToken`
+ * task as stopped: it stays RUNNING until the task is woken, and a heartbeat
+ * (the agent's next one) then fails it with `States.Timeout`. With an
+ * endpoint override, an execution still running a second after the stop has
+ * its waiting tasks answered with `SendTaskSuccess` (`{}`), which LocalStack
+ * follows with `ExecutionAborted` without entering another state. On AWS the
+ * execution is ABORTED at once and this never runs.
+ */
+export async function stopExecution(
+  context: AwsContext,
+  executionArn: string,
+  options: StopOptions = {},
+): Promise<DescribeExecutionCommandOutput> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const sfn = sfnFor(context, executionArn);
+  try {
+    const before = await describe(sfn, executionArn);
+    const refusal = stopRefusal(executionArn, before);
+    if (refusal) throw refusal;
+    try {
+      await sfn.send(
+        new StopExecutionCommand({
+          executionArn,
+          ...(options.error === undefined ? {} : { error: options.error }),
+          ...(options.cause === undefined ? {} : { cause: options.cause }),
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === "ExecutionDoesNotExist") await describe(sfn, executionArn);
+      throw error;
+    }
+    const stoppedAt = Date.now();
+    let nudgedAt = stoppedAt;
+    for (;;) {
+      const out = await describe(sfn, executionArn);
+      if (hasEnded(out)) return out;
+      if (Date.now() - stoppedAt > timeoutMs) {
+        throw new DeployError(
+          "TIMED_OUT",
+          `execution ${executionArn} was stopped but is still ${out.status} after ${Math.round(timeoutMs / 1000)} s; follow it with ferry status ${executionArn}`,
+        );
+      }
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error("cancelled");
+      if (context.endpoint && Date.now() - nudgedAt >= LOCALSTACK_STOP_NUDGE_MS) {
+        nudgedAt = Date.now();
+        await wakeWaitingTasks(sfn, await fetchHistory(context, executionArn));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  } finally {
+    sfn.destroy();
+  }
+}
+
+/** Answers every task still waiting in the history; a refused answer means the task already moved on. */
+async function wakeWaitingTasks(sfn: SFNClient, events: HistoryEvent[]): Promise<void> {
+  for (const taskToken of openTaskTokens(events)) {
+    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: "{}" })).catch((error: unknown) => error);
+  }
+}
+
+export interface RedriveResult {
+  executionArn: string;
+  redriveDate: Date;
+  /** The execution's redrive count after this redrive; pass it to `waitForExecution` as `minRedriveCount`. */
+  redriveCount: number;
+}
+
+/**
+ * Redrives a failed, aborted or timed-out execution (RedriveExecution): it
+ * restarts from the states that did not succeed, in the same execution.
+ * Throws `EXECUTION_NOT_FOUND` for an unknown execution; `NOT_REDRIVABLE`
+ * (still running, succeeded, past the redrive limits) or
+ * `API_NOT_IMPLEMENTED` (LocalStack) with the AWS error and what to do.
+ */
+export async function redriveExecution(context: AwsContext, executionArn: string): Promise<RedriveResult> {
+  const sfn = sfnFor(context, executionArn);
+  try {
+    const before = await describe(sfn, executionArn);
+    try {
+      const out = await sfn.send(new RedriveExecutionCommand({ executionArn }));
+      return {
+        executionArn,
+        redriveDate: out.redriveDate ?? new Date(),
+        redriveCount: (before.redriveCount ?? 0) + 1,
+      };
+    } catch (error) {
+      throw redriveRefusal(executionArn, error, before, context.endpoint);
     }
   } finally {
     sfn.destroy();
