@@ -38,6 +38,41 @@ describe("ferry validate", () => {
     expect(io.err).not.toMatch(/\n\s+at /);
   });
 
+  it("exits 1 with TOO_DEEP, not a stack overflow, on 10,000 nested arrays in YAML and in JSON", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    writeFileSync(
+      join(dir, "deep.yaml"),
+      `name: x\nsites: { lab: { type: edge } }\nsteps:\n  - name: a\n    site: lab\n    process: { command: ["true"] }\n    hints: { h: ${deep} }\n`,
+    );
+    writeFileSync(
+      join(dir, "deep.json"),
+      `{"name":"x","sites":{"lab":{"type":"edge"}},"steps":[{"name":"a","site":"lab","process":{"command":["true"],"env":{"A":${deep}}}}]}`,
+    );
+    for (const file of ["deep.yaml", "deep.json"]) {
+      const io = recordingIo(dir);
+      expect(await main(["validate", join(dir, file)], io), file).toBe(1);
+      expect(io.err, file).toMatch(/error\[TOO_DEEP\] steps\[0\]\.(hints\.h|process\.env\.A)\[0\]/);
+      expect(io.err, file).toContain("a spec may nest at most 64");
+      expect(io.err, file).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it("refuses a handler path outside the project without looking it up", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
+    writeFileSync(join(dir, "package.json"), "{}");
+    writeFileSync(
+      join(dir, "wf.yaml"),
+      'name: x\nsites: { cloud: { type: aws, region: us-east-1 } }\nsteps:\n  - { name: f, site: cloud, function: { handler: "../outside.ts#handler" } }\n',
+    );
+    const io = recordingIo(dir);
+    expect(await main(["validate", join(dir, "wf.yaml")], io)).toBe(1);
+    expect(io.err).toContain(
+      'error[UNSAFE_PATH] steps[0].function.handler: handler file "../outside.ts" climbs out of its folder with ..',
+    );
+    expect(io.err).not.toContain("FUNCTION_NOT_FOUND");
+  });
+
   it("reports a function handler file that does not exist", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
     writeFileSync(join(dir, "package.json"), "{}");

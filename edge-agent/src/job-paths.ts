@@ -1,4 +1,5 @@
-import { isAbsolute, normalize } from "node:path";
+import { normalize } from "node:path";
+import { unsafePathReason } from "@ferry/dsl-compiler/contract";
 import { AgentError } from "./errors.ts";
 
 /** Where job files appear inside a task container. */
@@ -11,23 +12,21 @@ export const ERROR_FILE = ".error.json";
 export const INPUT_FILE = ".input.json";
 
 /**
- * Normalizes a job-file name and refuses ones that escape their folder
- * (`..`, absolute paths): names come from the manifest and messages.
+ * Normalizes a job-file name and refuses ones that escape their folder:
+ * names come from the manifest and messages. The rule is the compiler's
+ * (`unsafePathReason`: no absolute paths, `..` out, backslashes, control
+ * characters or empty segments), so `ferry validate` refuses the same names
+ * before they reach a device. `folder` accepts a key prefix: empty, or
+ * ending in `/`.
  */
-export function safeRelative(name: string, what: string, allowEmpty = false): string {
-  if (name === "" && allowEmpty) return "";
-  const normal = normalize(name);
-  if (
-    name === "" ||
-    isAbsolute(name) ||
-    normal === ".." ||
-    normal.startsWith("../") ||
-    normal.includes("\0")
-  ) {
+export function safeRelative(name: string, what: string, folder = false): string {
+  if (name === "" && folder) return "";
+  const reason = unsafePathReason(name, { folder });
+  if (reason !== undefined) {
     throw new AgentError(
       "JOB_FILES_FAILED",
-      `${what} "${name}" must be a relative path inside the job folder`,
+      `${what} "${JSON.stringify(name).slice(1, -1)}" must be a relative path inside the job folder: it ${reason}`,
     );
   }
-  return normal;
+  return normalize(name);
 }

@@ -113,19 +113,7 @@ describe("container hardening (real engine)", () => {
   });
 
   it("host network and host folders asked for by the spec are refused unless the agent config allow-lists them", async () => {
-    const { queue, completion } = await worker(
-      [box("hostnet", 'echo "{}"', {}), box("hostdir", 'ls /host; echo "{}"', {})].map((s, i) =>
-        i === 0
-          ? { ...s, runtime: { ...s.runtime, network: "host" as const } }
-          : {
-              ...s,
-              runtime: {
-                ...s.runtime,
-                volumes: [{ hostPath: "/etc", containerPath: "/host", readOnly: true }],
-              },
-            },
-      ) as TestStep[],
-    );
+    const { queue, completion } = await worker(hostSteps(true));
     for (const step of ["hostnet", "hostdir"]) {
       const record = await runMessage(
         queue,
@@ -136,4 +124,37 @@ describe("container hardening (real engine)", () => {
       expect((record as { cause: string }).cause, step).toMatch(/agent config/);
     }
   });
+
+  it("host network and host folders the agent config allows are refused when the manifest step lacks allowHost", async () => {
+    const { queue, completion } = await worker(hostSteps(false), {
+      allowHostNetwork: true,
+      allowedHostPaths: ["/etc"],
+    });
+    for (const step of ["hostnet", "hostdir"]) {
+      const record = await runMessage(
+        queue,
+        completion,
+        stepMessage({ workflow: "secbox", step, execution }),
+      );
+      expect(record, step).toMatchObject({ kind: "failure", error: FERRY_ERRORS.nonRetriable });
+      expect((record as { cause: string }).cause, step).toMatch(/lacks allowHost: true/);
+    }
+  });
+
+  /** A step asking for the host network and one binding host /etc, with or without the spec's allowHost. */
+  function hostSteps(allowHost: boolean): TestStep[] {
+    const grant = allowHost ? { allowHost: true as const } : {};
+    const [net, dir] = [box("hostnet", 'echo "{}"', {}), box("hostdir", 'ls /host; echo "{}"', {})];
+    return [
+      { ...net, runtime: { ...net.runtime, network: "host" as const, ...grant } },
+      {
+        ...dir,
+        runtime: {
+          ...dir.runtime,
+          volumes: [{ hostPath: "/etc", containerPath: "/host", readOnly: true }],
+          ...grant,
+        },
+      },
+    ] as TestStep[];
+  }
 });

@@ -8,8 +8,10 @@ import { checkEmptyWorkflow } from "./empty-workflow.ts";
 import { checkFailureHandling } from "./failure-handling.ts";
 import { checkForeach } from "./foreach.ts";
 import { checkHeartbeat } from "./heartbeat.ts";
+import { checkHostAccess } from "./host-access.ts";
 import { checkInputSchema } from "./input-schema.ts";
 import { checkJobFiles } from "./job-files.ts";
+import { checkPaths } from "./paths.ts";
 import { checkPlacement } from "./placement.ts";
 import { checkRegions } from "./regions.ts";
 import type { CheckRule } from "./rule.ts";
@@ -30,8 +32,10 @@ const RULES: readonly CheckRule[] = [
   checkForeach,
   checkHeartbeat,
   checkPlacement,
+  checkHostAccess,
   checkFailureHandling,
   checkInputSchema,
+  checkPaths,
   checkJobFiles,
 ];
 

@@ -9,6 +9,7 @@ export function fieldsNeeding11(spec: WorkflowSpec): Array<ReadonlyArray<string 
   if (spec.defaults?.onFailure !== undefined) paths.push(["defaults", "onFailure"]);
   spec.steps.forEach((step, i) => {
     if (step.onFailure !== undefined) paths.push(["steps", i, "onFailure"]);
+    if (step.container?.allowHost !== undefined) paths.push(["steps", i, "container", "allowHost"]);
   });
   return paths;
 }

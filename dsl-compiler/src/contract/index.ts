@@ -26,6 +26,7 @@ export {
   stepHash,
 } from "./manifest.ts";
 export { isOutputRef, type OutputRef, OutputRefSchema } from "./output-ref.ts";
+export { unsafePathReason } from "./relative-path.ts";
 export {
   heartbeatIntervalMs,
   isFinalAttempt,

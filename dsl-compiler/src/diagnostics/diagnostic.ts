@@ -48,7 +48,10 @@ export type DiagnosticCode =
   | "MULTIPLE_REGIONS"
   | "AWS_NAME_COLLISION"
   | "UNKNOWN_JOB_FILE"
-  | "AMBIGUOUS_JOB_FILE";
+  | "AMBIGUOUS_JOB_FILE"
+  | "TOO_DEEP"
+  | "UNSAFE_PATH"
+  | "HOST_ACCESS_NOT_ALLOWED";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {

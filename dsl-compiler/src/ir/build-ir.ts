@@ -125,13 +125,17 @@ function buildStep(
 
 function resolveRuntime(step: StepSpec): IrRuntime {
   if (step.process) return { kind: "process", ...step.process, env: step.process.env ?? {} };
-  if (step.container)
+  if (step.container) {
+    const { allowHost, ...container } = step.container;
     return {
       kind: "container",
-      ...step.container,
-      env: step.container.env ?? {},
-      volumes: step.container.volumes ?? [],
+      ...container,
+      env: container.env ?? {},
+      volumes: container.volumes ?? [],
+      // Only when granted, so the manifests (and hashes) of other container steps stay as they were.
+      ...(allowHost ? { allowHost: true as const } : {}),
     };
+  }
   if (step.function) {
     const [file, exportName] = step.function.handler.split("#") as [string, string];
     return { kind: "function", ...step.function, file, exportName, env: step.function.env ?? {} };

@@ -40,6 +40,12 @@ export type IrRuntime =
       network: "none" | "host" | "bridge";
       volumes: Array<{ hostPath: string; containerPath: string; readOnly: boolean }>;
       workingDir?: string;
+      /**
+       * The spec's `allowHost: true`: the step may use the host network and
+       * host folders. Agents also require their own config to allow them.
+       * Absent when not granted.
+       */
+      allowHost?: true;
     }
   | {
       kind: "function";

@@ -1,5 +1,6 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { Diagnostic } from "../diagnostics/diagnostic.ts";
+import { MAX_SPEC_DEPTH, tooDeepInText, tooDeepInValue } from "./depth.ts";
 
 /** A spec document parsed from YAML or JSON text, able to map spec paths back to source positions. */
 export interface ParsedSpec {
@@ -14,7 +15,8 @@ export const MAX_SPEC_BYTES = 32 * 1024 * 1024;
 
 /**
  * Parses YAML (JSON is YAML) keeping source positions. Never throws: syntax
- * problems come back as `YAML_SYNTAX` diagnostics.
+ * problems come back as `YAML_SYNTAX` diagnostics, nesting deeper than
+ * {@link MAX_SPEC_DEPTH} as `TOO_DEEP`.
  */
 export function parseSpecText(text: string): { spec?: ParsedSpec; diagnostics: Diagnostic[] } {
   if (text.length > MAX_SPEC_BYTES) {
@@ -37,6 +39,7 @@ export function parseSpecText(text: string): { spec?: ParsedSpec; diagnostics: D
     };
   }
   const fast = parseJsonFast(text);
+  if (fast === "too-deep") return { diagnostics: [tooDeepAt(text)] };
   if (fast) {
     // Positions are needed only to report diagnostics: find them lazily, with the YAML parser.
     let positioned: ParsedSpec | undefined;
@@ -50,6 +53,9 @@ export function parseSpecText(text: string): { spec?: ParsedSpec; diagnostics: D
 }
 
 function parseWithPositions(text: string): { spec?: ParsedSpec; diagnostics: Diagnostic[] } {
+  // Before the composer, which recurses once per level and would overflow the stack.
+  const deep = tooDeepInText(text);
+  if (deep) return { diagnostics: [tooDeep(deep.path, deep.line, deep.col)] };
   const lineCounter = new LineCounter();
   let doc: ReturnType<typeof parseDocument>;
   try {
@@ -85,6 +91,12 @@ function parseWithPositions(text: string): { spec?: ParsedSpec; diagnostics: Dia
     const offset = (target as Node | undefined)?.range?.[0] ?? 0;
     return lineCounter.linePos(offset);
   };
+  // Aliases can nest a shallow text deeply (an anchor used inside itself, or chains of them).
+  const aliased = tooDeepInValue(value);
+  if (aliased) {
+    const at = locate(aliased);
+    return { diagnostics: [tooDeep(aliased, at.line, at.col)] };
+  }
   return { spec: { value, locate }, diagnostics: [] };
 }
 
@@ -102,6 +114,24 @@ function child(node: unknown, part: string | number): { key?: unknown; value: un
   return undefined;
 }
 
+function tooDeep(path: ReadonlyArray<string | number>, line: number, col: number): Diagnostic {
+  return {
+    code: "TOO_DEEP",
+    severity: "error",
+    path,
+    message: `arrays and objects are nested more than ${MAX_SPEC_DEPTH} levels deep here; a spec may nest at most ${MAX_SPEC_DEPTH}`,
+    hint: "flatten this value, or pass large structured data as a job file (outputs:/inputs:) instead of in the spec",
+    line,
+    col,
+  };
+}
+
+/** TOO_DEEP for JSON text whose parsed value is too deep, placed by the (non-recursive) syntax tree. */
+function tooDeepAt(text: string): Diagnostic {
+  const deep = tooDeepInText(text);
+  return deep ? tooDeep(deep.path, deep.line, deep.col) : tooDeep([], 1, 1);
+}
+
 function syntax(message: string, line: number, col: number): Diagnostic {
   return { code: "YAML_SYNTAX", severity: "error", path: [], message, line, col };
 }
@@ -116,15 +146,16 @@ function firstLine(message: string): string {
  * last of duplicate keys, which YAML rejects: when the text holds more keys
  * than the parsed value, the YAML path reports the duplicate with its place.
  */
-function parseJsonFast(text: string): { value: unknown } | undefined {
+function parseJsonFast(text: string): { value: unknown } | "too-deep" | undefined {
   if (!/^\s*[{[]/.test(text)) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined; // not JSON after all: YAML explains the problem
-    throw error;
+  } catch {
+    return undefined; // not JSON after all (or too much for JSON.parse): the YAML path explains the problem
   }
+  // Before counting keys, which recurses.
+  if (tooDeepInValue(value)) return "too-deep";
   return countJsonKeys(text) === countValueKeys(value) ? { value } : undefined;
 }
 

@@ -106,6 +106,7 @@ export const ProcessSchema = z.strictObject({
   workingDir: z.string().min(1).optional(),
 });
 
+/** A host folder bound into a container step; needs `allowHost: true` on the step and the agent config's `containers.allowedHostPaths`. */
 export const VolumeSchema = z.strictObject({
   hostPath: z.string().min(1),
   containerPath: z.string().startsWith("/", "must be an absolute path"),
@@ -120,6 +121,12 @@ export const ContainerSchema = z.strictObject({
   network: z.enum(["none", "host", "bridge"]).default("none"),
   volumes: z.array(VolumeSchema).optional(),
   workingDir: z.string().min(1).optional(),
+  allowHost: z
+    .boolean()
+    .optional()
+    .describe(
+      "Must be true for a step that uses network: host or volumes (host folders); refused on a step that uses neither. The agent's config must allow the network or folder as well. Spec 1.1.",
+    ),
 });
 
 export const FunctionSchema = z.strictObject({

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { type CompileResult, compileSpec } from "../compile.ts";
 import { findProjectRoot } from "./project-root.ts";
 
@@ -27,7 +27,7 @@ export async function compileSpecFile(path: string): Promise<CompileResult & { t
   }
   const root = findProjectRoot(dirname(resolve(path)));
   return {
-    ...compileSpec(text, { fileExists: (file) => existsSync(isAbsolute(file) ? file : join(root, file)) }),
+    ...compileSpec(text, { fileExists: (file) => existsSync(join(root, file)) }),
     text,
   };
 }

@@ -4,7 +4,9 @@ import { AgentError } from "../errors.ts";
 /**
  * What the agent config may relax in every task container. The spec alone
  * never can: a step asking for the host network or a host folder runs only
- * where the device's owner allowed it.
+ * where the device's owner allowed it — and only when its manifest step
+ * carries the spec's `allowHost: true` too, so a config allowance is never
+ * used by a step that did not ask for it explicitly.
  */
 export interface ContainerHardeningOptions {
   /** Let an image whose user is root run as root. @default false (such images run as 65534:65534) */
@@ -48,11 +50,20 @@ export function hardenedHostConfig(
   runtime: {
     network: "none" | "host" | "bridge";
     volumes: Array<{ hostPath: string; containerPath: string; readOnly: boolean }>;
+    allowHost?: boolean;
   },
   binds: string[],
   options: ContainerHardeningOptions,
   bindOptions: string[],
 ): Dockerode.HostConfig {
+  if ((runtime.network === "host" || runtime.volumes.length > 0) && runtime.allowHost !== true) {
+    const what =
+      runtime.network === "host" ? "the host network" : `host folder "${runtime.volumes[0]!.hostPath}"`;
+    throw new AgentError(
+      "CONFIG_INVALID",
+      `step "${step}" asks for ${what}, but its manifest step lacks allowHost: true — add allowHost: true to the step's container in the spec and recompile`,
+    );
+  }
   if (runtime.network === "host" && !options.allowHostNetwork) {
     throw new AgentError(
       "CONFIG_INVALID",

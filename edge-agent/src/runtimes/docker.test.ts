@@ -32,6 +32,7 @@ const manifest = manifestOf("wf", [
       env: { EPOCHS: "3" },
       network: "none",
       volumes: [{ hostPath: "/data", containerPath: "/data", readOnly: true }],
+      allowHost: true,
     },
     resources: { cpu: 1.5, memoryMiB: 2048, gpu: 1 },
   },
