@@ -1,5 +1,6 @@
 import type { DescribeExecutionCommandOutput, HistoryEvent } from "@aws-sdk/client-sfn";
 import { DeployError } from "./deploy-error.ts";
+import { TERMINAL_TASK_EVENTS } from "./execution-report.ts";
 
 /** What these checks read of a DescribeExecution answer. */
 export type ExecutionDescription = Partial<
@@ -117,14 +118,6 @@ export function redriveRefusal(
     `${status ? `it is ${ended(description!)}` : "its status is unknown"}${reason ? ` and ${reason.replace(/\.$/, "")}` : ""}; ${rerun}`,
   );
 }
-
-const TERMINAL_TASK_EVENTS = new Set([
-  "TaskSucceeded",
-  "TaskFailed",
-  "TaskTimedOut",
-  "TaskStartFailed",
-  "TaskSubmitFailed",
-]);
 
 /**
  * The task tokens of the tasks still waiting in an execution's history

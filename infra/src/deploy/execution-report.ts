@@ -31,7 +31,8 @@ export interface ExecutionReport {
   cause?: string;
 }
 
-const TERMINAL_TASK_EVENTS = new Set([
+/** History events that end a task: its step ran to an answer, a failure or a timeout. */
+export const TERMINAL_TASK_EVENTS: ReadonlySet<string> = new Set([
   "TaskSucceeded",
   "TaskFailed",
   "TaskTimedOut",
