@@ -13,40 +13,57 @@ export interface JobFileStep {
  * steps they follow, so every DAG step counts for them. A valid spec has
  * exactly one producer per input (see `checkJobFiles`). Safe on cyclic or
  * dangling depends: those get their own diagnostics.
+ *
+ * Cost: one walk over the descendants of each step that writes a file some
+ * step reads, so a workflow without job files costs one pass over its steps.
  */
 export function jobFileProducers(
   dag: readonly JobFileStep[],
   side: readonly JobFileStep[] = [],
 ): Map<string, Map<string, string[]>> {
-  const byName = new Map(dag.map((s) => [s.name, s]));
-  const ancestors = new Map<string, Set<string>>();
-  const ancestorsOf = (name: string, visiting = new Set<string>()): Set<string> => {
-    const known = ancestors.get(name);
-    if (known) return known;
-    const found = new Set<string>();
-    visiting.add(name);
-    for (const dep of byName.get(name)?.depends ?? []) {
-      if (!byName.has(dep) || visiting.has(dep)) continue;
-      found.add(dep);
-      for (const a of ancestorsOf(dep, visiting)) found.add(a);
+  const read = new Set([...dag, ...side].flatMap((s) => s.inputs ?? []));
+  const writers = new Map<string, string[]>();
+  for (const step of dag) {
+    for (const output of step.outputs ?? []) {
+      if (read.has(output)) writers.set(output, [...(writers.get(output) ?? []), step.name]);
     }
-    visiting.delete(name);
-    ancestors.set(name, found);
+  }
+  const dependents = new Map<string, string[]>();
+  if (writers.size > 0) {
+    const known = new Set(dag.map((s) => s.name));
+    for (const step of dag) {
+      for (const dep of step.depends ?? []) {
+        if (known.has(dep)) dependents.set(dep, [...(dependents.get(dep) ?? []), step.name]);
+      }
+    }
+  }
+  const descendants = new Map<string, Set<string>>();
+  const descendantsOf = (writer: string): Set<string> => {
+    let found = descendants.get(writer);
+    if (found) return found;
+    found = new Set();
+    const stack = [...(dependents.get(writer) ?? [])];
+    for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+      if (found.has(next)) continue;
+      found.add(next);
+      stack.push(...(dependents.get(next) ?? []));
+    }
+    found.delete(writer); // a cycle back to itself does not make a step its own producer
+    descendants.set(writer, found);
     return found;
   };
-  const everyDagStep = new Set(byName.keys());
   const result = new Map<string, Map<string, string[]>>();
-  const add = (step: JobFileStep, candidates: Set<string>) => {
+  const add = (step: JobFileStep, upstream: (writer: string) => boolean) => {
     const perInput = new Map<string, string[]>();
     for (const input of step.inputs ?? []) {
       perInput.set(
         input,
-        [...candidates].filter((c) => c !== step.name && (byName.get(c)?.outputs ?? []).includes(input)),
+        (writers.get(input) ?? []).filter((w) => w !== step.name && upstream(w)),
       );
     }
     result.set(step.name, perInput);
   };
-  for (const step of dag) add(step, ancestorsOf(step.name));
-  for (const step of side) add(step, everyDagStep);
+  for (const step of dag) add(step, (writer) => descendantsOf(writer).has(step.name));
+  for (const step of side) add(step, () => true);
   return result;
 }
