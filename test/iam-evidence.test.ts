@@ -24,6 +24,7 @@ import {
   type AwsTemplate,
   evaluate,
   functionRole,
+  keyPolicies,
   machineCalls,
   type PolicyDocument,
   physicalIds,
@@ -216,8 +217,15 @@ describe("IAM evidence", () => {
 
   it("allows every recorded call for the principal that made it", async () => {
     const refused: string[] = [];
+    const keys = keyPolicies(template, resolver);
     for (const call of recorded) {
-      const result = await evaluate(policiesOf(call), requestOf(call));
+      const request = requestOf(call);
+      // KMS lets IAM policies grant only what the key policy delegates to the account.
+      const keyPolicy = call.action.startsWith("kms:") ? keys.get(call.resource) : undefined;
+      const result = await evaluate(
+        policiesOf(call),
+        keyPolicy ? { ...request, resourcePolicy: keyPolicy } : request,
+      );
       if (result !== "Allowed") {
         refused.push(
           `${call.kind} ${call.site ?? call.step}: ${call.action} on ${call.resource} → ${result}`,
@@ -272,7 +280,7 @@ describe("IAM evidence", () => {
     expect([...actions]).toEqual(expect.arrayContaining(["sqs:SendMessage", "states:InvokeHTTPEndpoint"]));
   });
 
-  it("denies site a the other site's queue, dead-letter queue and manifest", async () => {
+  it("denies site a the other site's queue, dead-letter queue and manifest, and signing", async () => {
     const a = policiesOf({ kind: "agent", site: "a" });
     const bCalls = recorded.filter((c) => c.kind === "agent" && c.site === "b");
     const bQueue = bCalls.find((c) => c.action === "sqs:ReceiveMessage")!.resource;
@@ -292,6 +300,15 @@ describe("IAM evidence", () => {
         `${request.action} ${request.resource}: ImplicitlyDenied`,
       );
     }
+    // A site may read the manifest signing key's public half, never sign with it.
+    const key = recorded.find((c) => c.action === "kms:GetPublicKey")!.resource;
+    const keyPolicy = keyPolicies(template, resolver).get(key)!;
+    expect(await evaluate(a, { action: "kms:GetPublicKey", resource: key, resourcePolicy: keyPolicy })).toBe(
+      "Allowed",
+    );
+    expect(await evaluate(a, { action: "kms:Sign", resource: key, resourcePolicy: keyPolicy })).toBe(
+      "ImplicitlyDenied",
+    );
     // Answering task tokens is the one right every site shares.
     expect(await evaluate(a, { action: "states:SendTaskSuccess", resource: "*" })).toBe("Allowed");
   });

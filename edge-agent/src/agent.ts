@@ -2,8 +2,9 @@ import { dirname, join } from "node:path";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
 import type { ResolvedAgentConfig } from "./config.ts";
-import { loadManifests } from "./manifest-sources.ts";
+import { loadManifestSources } from "./manifest-sources.ts";
 import { ManifestStore } from "./manifest-store.ts";
+import { ManifestTrust } from "./manifest-trust.ts";
 import { PrometheusMetrics } from "./ops/metrics.ts";
 import { OpsServer } from "./ops/ops-server.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
@@ -55,6 +56,8 @@ export class Agent {
       { SfnCompletion },
       { LocalStackCompletion },
       { S3JobFileStore },
+      { KMSClient },
+      { kmsPublicKey },
     ] = await Promise.all([
       import("@aws-sdk/client-sqs"),
       import("@aws-sdk/client-sfn"),
@@ -63,6 +66,8 @@ export class Agent {
       import("./aws/sfn-completion.ts"),
       import("./aws/localstack-completion.ts"),
       import("./aws/s3-job-files.ts"),
+      import("@aws-sdk/client-kms"),
+      import("./aws/kms-public-key.ts"),
     ]);
     const clientConfig = {
       ...(config.aws.region ? { region: config.aws.region } : {}),
@@ -76,12 +81,36 @@ export class Agent {
     );
     const sqs = recordAwsCalls(new SQSClient(clientConfig), who);
     const sfn = recordAwsCalls(new SFNClient(clientConfig), who);
+    const cacheDir = config.cacheDir ?? join(dirname(config.workDir), "cache");
+    const trust = new ManifestTrust({
+      site: config.site,
+      ...(config.manifestHashes ? { hashes: config.manifestHashes } : {}),
+      ...(config.manifestSigningKey
+        ? {
+            signingKey: config.manifestSigningKey,
+            publicKey: kmsPublicKey({
+              client: recordAwsCalls(new KMSClient(clientConfig), who),
+              keyId: config.manifestSigningKey,
+              cacheDir,
+            }),
+          }
+        : {}),
+    });
+    if (!trust.enforced)
+      this.logger.warn(
+        "neither manifestSigningKey nor manifestHashes is set: only local manifest files are used, as they are",
+      );
     const manifests = new ManifestStore({
       load: () =>
-        loadManifests(config.manifests, async (Bucket, Key) => {
-          const out = await s3.send(new GetObjectCommand({ Bucket, Key }));
-          return out.Body!.transformToString();
+        loadManifestSources(config.manifests, {
+          trust,
+          readS3: async (Bucket, Key) => {
+            const out = await s3.send(new GetObjectCommand({ Bucket, Key }));
+            return out.Body!.transformToString();
+          },
         }),
+      reloadIntervalMs: config.manifestReloadIntervalSeconds * 1000,
+      logger: this.logger,
     });
     this.runtimes = await this.createRuntimes();
     const slots = new Slots(config.concurrency);
@@ -89,7 +118,7 @@ export class Agent {
       tokenCheckOf(config.aws) === "history" ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
     const jobFiles = new S3JobFileStore({
       client: s3,
-      cacheDir: config.cacheDir ?? join(dirname(config.workDir), "cache"),
+      cacheDir,
       ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
     });
     if (!config.jobBuckets)
@@ -98,7 +127,16 @@ export class Agent {
       );
     await manifests.reload();
     this.logger.info(
-      { workflows: manifests.workflows, queues: config.queues.length, runtime: config.runtime },
+      {
+        workflows: manifests.workflows,
+        queues: config.queues.length,
+        runtime: config.runtime,
+        manifestTrust: config.manifestSigningKey
+          ? `signed by ${config.manifestSigningKey}`
+          : config.manifestHashes
+            ? "pinned hashes"
+            : "local files",
+      },
       "manifests loaded",
     );
     this.workers = config.queues.map((queue) =>

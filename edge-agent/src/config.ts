@@ -72,6 +72,25 @@ export const AgentConfigSchema = z.strictObject({
   manifests: z
     .array(z.string().min(1))
     .min(1, "name at least one manifest (manifests, FERRY_MANIFESTS or --manifest)"),
+  /**
+   * KMS key (ARN) whose signature every manifest must carry: `ferry deploy`
+   * signs each site's manifest with the stack's key and writes it into the
+   * agent configs. The agent fetches the public key once (kms:GetPublicKey),
+   * keeps it under the cache folder and verifies locally; an unsigned,
+   * altered or foreign-key manifest is refused. @default none
+   */
+  manifestSigningKey: z.string().min(1).optional(),
+  /**
+   * Pinned manifest hashes (the `hash` of each trusted manifest): a manifest
+   * whose hash is not listed is refused. Every redeploy that changes a
+   * site's steps changes its hash; `ferry deploy` names those sites. @default none
+   */
+  manifestHashes: z
+    .array(z.string().regex(/^[0-9a-f]{64}$/, "must be a manifest hash (64 hex digits)"))
+    .min(1)
+    .optional(),
+  /** Least time between two manifest reloads (a message naming an unknown step reloads). @default 30 */
+  manifestReloadIntervalSeconds: z.number().min(0).max(86_400).default(30),
   /** Fixed heartbeat period; by default a third of each step's heartbeatSeconds. */
   heartbeatIntervalSeconds: z.number().positive().optional(),
   /** @default 60 */

@@ -7,6 +7,7 @@ import { FERRY_ERRORS, isRetriable } from "@ferry/dsl-compiler/contract";
 export type AgentErrorCode =
   | "CONFIG_INVALID"
   | "MANIFEST_INVALID"
+  | "MANIFEST_REFUSED"
   | "BAD_MESSAGE"
   | "UNKNOWN_STEP"
   | "EXIT_CODE"
@@ -27,6 +28,7 @@ export type AgentErrorCode =
 const TASK_ERRORS: Record<AgentErrorCode, string> = {
   CONFIG_INVALID: FERRY_ERRORS.nonRetriable,
   MANIFEST_INVALID: FERRY_ERRORS.nonRetriable,
+  MANIFEST_REFUSED: FERRY_ERRORS.nonRetriable,
   BAD_MESSAGE: FERRY_ERRORS.nonRetriable,
   UNKNOWN_STEP: FERRY_ERRORS.nonRetriable,
   EXIT_CODE: FERRY_ERRORS.exitCode,

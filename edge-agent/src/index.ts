@@ -32,8 +32,15 @@ export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE, safeRelative } 
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
 export { LocalJobFileStore } from "./local-job-files.ts";
-export { loadManifests, type S3Reader } from "./manifest-sources.ts";
-export { ManifestStore, type ManifestStoreOptions, validateManifest } from "./manifest-store.ts";
+export { loadManifestSources, loadManifests, type S3Reader } from "./manifest-sources.ts";
+export {
+  type ManifestLoad,
+  type ManifestRefusal,
+  ManifestStore,
+  type ManifestStoreOptions,
+  validateManifest,
+} from "./manifest-store.ts";
+export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
 export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";

@@ -236,9 +236,10 @@ export class Worker {
       const step = await this.manifests.resolveFresh(message.workflow, message.step);
       if (!step) {
         const known = this.manifests.workflows;
+        const refused = this.manifests.refusals.map((r) => r.reason);
         return await this.deadLetter(
           received,
-          `unknown step "${message.step}" of workflow "${message.workflow}": not in the trusted manifest (workflows known: ${known.join(", ") || "none"})`,
+          `unknown step "${message.step}" of workflow "${message.workflow}": not in the trusted manifest (workflows known: ${known.join(", ") || "none"})${refused.length > 0 ? `; the last reload refused: ${refused.join("; ")}` : ""}`,
         );
       }
       if (this.options.site !== undefined && step.site !== this.options.site) {

@@ -141,8 +141,18 @@ describe("FerryWorkflow on a mixed workflow", () => {
       "ReadUpstreamSiteKeys",
       "ListUpstreamSiteKeys",
       "ReadManifest",
+      "ReadManifestSigningKey",
       "ReadDeployment",
     ]);
+    // The public key only: signing stays with the deployer.
+    const signing = statements.find((s) => s.Sid === "ReadManifestSigningKey")! as {
+      Action?: unknown;
+      Resource: unknown;
+    };
+    expect(signing.Action).toBe("kms:GetPublicKey");
+    expect(signing.Resource).toEqual({
+      "Fn::GetAtt": [expect.stringMatching(/^WorkflowManifestSigningKey/), "Arn"],
+    });
     const keys = (sid: string) =>
       JSON.stringify(statements.find((s) => s.Sid === sid)!.Resource).match(/\/mixed\/[^"]*/g);
     expect(keys("WriteOwnSiteKeys")).toEqual(["/mixed/lab/*", "/mixed/.ferry-cache/lab/*"]);
@@ -189,6 +199,11 @@ describe("FerryWorkflow on a mixed workflow", () => {
     };
     const keys = ["lab", "plant", "cloud"].map((site) => /[0-9a-f]{64}\.json/.exec(readManifest(site))?.[0]);
     expect(new Set(keys).size).toBe(3);
+    // And its signed manifest at the fixed key ferry deploy writes, no other site's.
+    expect(readManifest("lab")).toMatch(/ferry\/signed-manifests\/[^"]+\/lab\.json/);
+    expect(readManifest("lab")).not.toMatch(/signed-manifests\/[^"]+\/(plant|cloud)\.json/);
+    template.hasResourceProperties("AWS::KMS::Key", { KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" });
+    template.hasOutput("WorkflowManifestSigningKeyArn", {});
     for (const site of ["lab", "plant", "cloud"]) {
       template.hasOutput(`WorkflowSiteManifestS3Uri${site[0]!.toUpperCase()}${site.slice(1)}`, {
         Value: Match.stringLikeRegexp(`^s3://cdk-.*\\.json$`),

@@ -180,12 +180,17 @@ export class FerryWorkflow extends Construct {
     const workerSites = [...queues.values()]
       .filter((q) => q.ir.executor === "agent" || q.ir.executor === "fargate")
       .map((q) => q.ir.site);
-    this.manifest = publishManifest(this, compiled, workerSites, (manifest) => ({
+    const removalPolicy = props.removalPolicy ?? (local ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN);
+    this.manifest = publishManifest(this, compiled, workerSites, removalPolicy, (manifest) => ({
       v: 1,
       workflow: ir.name,
       manifest: { s3Uri: manifest.s3Uri, sha256: manifest.sha256, hash: compiled.manifest.hash },
+      manifestSigningKey: manifest.signingKey.keyArn,
       siteManifests: Object.fromEntries(
-        [...manifest.sites].map(([site, m]) => [site, { s3Uri: m.s3Uri, sha256: m.sha256, hash: m.hash }]),
+        [...manifest.sites].map(([site, m]) => [
+          site,
+          { s3Uri: m.s3Uri, sha256: m.sha256, hash: m.hash, signedS3Uri: m.signedS3Uri },
+        ]),
       ),
       jobBucket: this.jobBucket.bucketName,
       jobFilesPrefix: `${ir.name}/`,
@@ -286,6 +291,8 @@ export class FerryWorkflow extends Construct {
       FERRY_QUEUE_URLS: [queue.queue.queueUrl],
       // The site's own manifest: its policy reads no other.
       FERRY_MANIFESTS: [this.manifest.sites.get(queue.ir.site)!.s3Uri],
+      // Pinned: the task definition changes with the manifest, so a redeploy restarts the workers.
+      FERRY_MANIFEST_HASHES: [this.manifest.sites.get(queue.ir.site)!.hash],
       FERRY_JOB_BUCKETS: [this.jobBucket.bucketName],
       // Fargate cannot start nested containers: steps run as processes inside the worker image.
       FERRY_RUNTIME: "process",

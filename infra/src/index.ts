@@ -70,6 +70,11 @@ export {
 } from "./deploy/executions.ts";
 export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
 export type { CfnTemplate } from "./deploy/localstack-template.ts";
+export {
+  changedManifestHashes,
+  type SignedSiteManifest,
+  signSiteManifests,
+} from "./deploy/sign-manifests.ts";
 export { SqsFunctionQueue } from "./deploy/sqs-function-queues.ts";
 export {
   ASSETS_BUCKET_PATTERN,

@@ -30,6 +30,8 @@ export const LOCALSTACK_SERVICES = [
   "logs",
   "dynamodb",
   "events",
+  // Every stack holds a manifest signing key; ferry deploy signs with it.
+  "kms",
 ] as const;
 
 export type LocalStackService = (typeof LOCALSTACK_SERVICES)[number] | "lambda";

@@ -125,6 +125,9 @@ export class TemplateResolver {
         return `arn:aws:events:${r}:${ACCOUNT}:connection/${id}/1`;
       case "AWS::Events::Connection.SecretArn":
         return `arn:aws:secretsmanager:${r}:${ACCOUNT}:secret:events!connection/${id}-abc`;
+      case "AWS::KMS::Key.Arn":
+        // LocalStack's physical id of a key is its key id.
+        return physical?.startsWith("arn:") ? physical : `arn:aws:kms:${r}:${ACCOUNT}:key/${name}`;
       case "AWS::Logs::LogGroup.Arn":
         return `arn:aws:logs:${r}:${ACCOUNT}:log-group:${name}:*`;
       default:
@@ -191,6 +194,8 @@ export interface Request {
   action: string;
   resource: string;
   context?: Record<string, string | string[]>;
+  /** The resource's own policy: KMS needs its key policy to let IAM policies grant anything. */
+  resourcePolicy?: PolicyDocument;
 }
 
 /** `Allowed`, `ImplicitlyDenied`, `ExplicitlyDenied`, or the simulator's error. */
@@ -230,6 +235,7 @@ async function simulate(policies: PolicyDocument[], request: Request): Promise<S
         resource: { resource: request.resource, accountId: ACCOUNT },
         contextVariables: request.context ?? {},
       },
+      ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
     },
     {},
   );
@@ -297,6 +303,18 @@ export function requestOf(call: RecordedAwsCall): Request {
     resource: call.resource,
     ...(call.prefix !== undefined ? { context: { "s3:prefix": call.prefix } } : {}),
   };
+}
+
+/** The key policy of each KMS key in the template, by the key's resolved ARN. */
+export function keyPolicies(template: AwsTemplate, resolver: TemplateResolver): Map<string, PolicyDocument> {
+  return new Map(
+    Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === "AWS::KMS::Key")
+      .map(([id, r]) => [
+        String(resolver.resolve({ "Fn::GetAtt": [id, "Arn"] })),
+        resolver.resolve(r.Properties!.KeyPolicy as Json) as PolicyDocument,
+      ]),
+  );
 }
 
 /** A call the state machine role makes, read from its definition. */

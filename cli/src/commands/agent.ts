@@ -11,6 +11,12 @@ Options:
   --site NAME                   site this agent serves              FERRY_SITE
   --queue-url URL               queue to poll (repeatable)          FERRY_QUEUE_URLS (comma-separated)
   --manifest PATH|s3://B/K      trusted manifest (repeatable)       FERRY_MANIFESTS (comma-separated)
+  --manifest-signing-key ARN    KMS key manifests must be signed by FERRY_MANIFEST_SIGNING_KEY
+                                (ferry deploy --agent-configs sets it)
+  --manifest-hash HASH          pinned manifest hash (repeatable)   FERRY_MANIFEST_HASHES (comma-separated)
+                                (manifests from S3 need a signing key or pinned hashes)
+  --manifest-reload-interval-seconds N  least time between reloads (default 30)
+                                                                    FERRY_MANIFEST_RELOAD_INTERVAL_SECONDS
   --job-bucket NAME             bucket job files may come from      FERRY_JOB_BUCKETS (comma-separated)
                                 (repeatable; default: any, with a warning)
   --concurrency N               steps at once (default 2)           FERRY_CONCURRENCY

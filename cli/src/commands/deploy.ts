@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import {
   type AwsContext,
   type CfnTemplate,
+  changedManifestHashes,
   deployWorkflow,
   dryRunBaseline,
   type FerryTarget,
@@ -30,7 +31,11 @@ const USAGE = `Usage: ferry deploy <spec.yaml> [--target aws|localstack] [option
 Compiles the spec, synthesizes its CDK stack and deploys it through
 CloudFormation with your credentials: file assets (the trusted manifest)
 go to the staging bucket ferry-assets-<account>-<region>, created on first
-use (no cdk bootstrap needed). Deploying again updates the stack.
+use (no cdk bootstrap needed). Deploying again updates the stack. Then each
+edge site's manifest is signed with the stack's KMS key and published at a
+fixed key in the staging bucket; agents verify the signature, so redeploys
+need no change on the devices. Sites whose manifest hash changed are listed
+(agents that pin manifest hashes there need the new hash).
 
 The localstack target leaves out what LocalStack's community edition cannot
 run (Lambda functions, Fargate pools, alarms, state machine logging) and
@@ -41,7 +46,11 @@ Options:
   --target aws|localstack   (default: localstack when an endpoint URL is set, else aws)
 ${AWS_FLAGS_USAGE}
   --out DIR                 cloud assembly directory (default .ferry/deploy/<workflow>)
-  --agent-configs DIR       write agent-<site>.json for each edge site's agents
+  --agent-configs DIR       write agent-<site>.json for each edge site's agents: its queues,
+                            its signed manifest and the key it must be signed by
+  --pin-manifest-hashes     with --agent-configs, pin each site's manifest hash in its
+                            config instead of trusting the signing key (every deploy that
+                            changes a site's steps then needs that site's config updated)
   --timeout-seconds N       give up waiting for CloudFormation (default 1800)
   --verbose                 print every stack event
   --dry-run                 create nothing: print the resources to add, change or remove
@@ -67,6 +76,7 @@ export const deployCommand: CliCommand = {
         target: { type: "string" },
         out: { type: "string" },
         "agent-configs": { type: "string" },
+        "pin-manifest-hashes": { type: "boolean" },
         "timeout-seconds": { type: "string" },
         verbose: { type: "boolean" },
         "take-over": { type: "boolean" },
@@ -137,9 +147,23 @@ export const deployCommand: CliCommand = {
         `${result.outcome} stack ${result.stackName} in ${result.region} (synth ${ms(result.timings.synthMs)}, assets ${ms(result.timings.publishMs)}, stack ${ms(result.timings.stackMs)})\n`,
       );
       io.stdout(`${describeDeployment(result.deployment)}\n`);
+      for (const m of result.manifests) {
+        const state = !m.signed ? "unchanged" : m.previousHash ? `was ${m.previousHash}` : "first deploy";
+        io.stdout(`signed manifest of site ${m.site}: hash ${m.hash} (${state})\n`);
+      }
+      const changed = changedManifestHashes(result.manifests);
+      if (changed.length > 0) {
+        io.stdout(
+          `manifest hash changed for site${changed.length > 1 ? "s" : ""} ${changed.map((m) => m.site).join(", ")}: agents there that pin manifestHashes must list the new hash (agents trusting the signing key need no change)\n`,
+        );
+        for (const m of changed) io.stdout(`  ${m.site}: ${m.previousHash} → ${m.hash}\n`);
+      }
       if (values["agent-configs"]) {
         const dir = resolve(io.cwd, values["agent-configs"]);
-        for (const file of writeAgentConfigs(dir, result.deployment, context)) io.stdout(`wrote ${file}\n`);
+        const pin = values["pin-manifest-hashes"] ?? false;
+        const hashes = Object.fromEntries(result.manifests.map((m) => [m.site, m.hash]));
+        for (const file of writeAgentConfigs(dir, result.deployment, context, pin ? { hashes } : {}))
+          io.stdout(`wrote ${file}\n`);
       }
       return 0;
     } catch (error) {
@@ -158,6 +182,7 @@ export function describeDeployment(d: WorkflowDeployment): string {
     ["state machine", d.stateMachineArn],
     ["job bucket", d.jobBucket],
     ["manifest", d.manifestS3Uri],
+    ...(d.manifestSigningKeyArn ? [["manifest signing key", d.manifestSigningKeyArn]] : []),
     ["parameter", d.deploymentParameterName],
     ...Object.values(d.queues).flatMap((q) => [
       [`queue ${q.id}`, `${q.url}  (${q.executor} on ${q.site}: ${q.steps.join(", ")})`],
@@ -169,9 +194,16 @@ export function describeDeployment(d: WorkflowDeployment): string {
 
 /**
  * One `ferry agent` config per edge site: its queues (with dead-letter
- * queues), the trusted manifest and the endpoint. Returns the files written.
+ * queues), its signed manifest with the key it must be signed by (or, with
+ * `pin.hashes`, the manifest hash pinned instead) and the endpoint. Returns
+ * the files written.
  */
-export function writeAgentConfigs(dir: string, d: WorkflowDeployment, context: AwsContext): string[] {
+export function writeAgentConfigs(
+  dir: string,
+  d: WorkflowDeployment,
+  context: AwsContext,
+  pin: { hashes?: Record<string, string> } = {},
+): string[] {
   mkdirSync(dir, { recursive: true });
   const bySite = new Map<string, WorkflowDeployment["queues"][string][]>();
   for (const q of Object.values(d.queues)) {
@@ -186,8 +218,13 @@ export function writeAgentConfigs(dir: string, d: WorkflowDeployment, context: A
         url: q.url,
         ...(q.deadLetterUrl ? { deadLetterUrl: q.deadLetterUrl } : {}),
       })),
-      // The site's own manifest: its policy reads no other.
-      manifests: [queues[0]!.manifestS3Uri ?? d.manifestS3Uri],
+      // The site's own manifest, as signed at deploy: its policy reads no other.
+      manifests: [queues[0]!.signedManifestS3Uri ?? queues[0]!.manifestS3Uri ?? d.manifestS3Uri],
+      ...(pin.hashes?.[site]
+        ? { manifestHashes: [pin.hashes[site]] }
+        : d.manifestSigningKeyArn
+          ? { manifestSigningKey: d.manifestSigningKeyArn }
+          : {}),
       // Messages naming another bucket are dead-lettered.
       jobBuckets: [d.jobBucket],
       aws: { region: d.region, ...(context.endpoint ? { endpoint: context.endpoint } : {}) },

@@ -25,6 +25,17 @@ export {
   siteManifest,
   stepHash,
 } from "./manifest.ts";
+export {
+  isSignedManifest,
+  MANIFEST_KEY_SPEC,
+  MANIFEST_SIGNING_ALGORITHM,
+  type ManifestSignature,
+  manifestSigningPayload,
+  type SignedManifest,
+  signedManifest,
+  type VerifiedManifest,
+  verifySignedManifest,
+} from "./manifest-signature.ts";
 export { isOutputRef, type OutputRef, OutputRefSchema } from "./output-ref.ts";
 export { unsafePathReason } from "./relative-path.ts";
 export {

@@ -38,6 +38,12 @@ export const WorkerEnvSchema = z.object({
   FERRY_QUEUE_URLS: list,
   /** Trusted manifests: file paths or `s3://bucket/key` URLs. */
   FERRY_MANIFESTS: list,
+  /** KMS key (ARN) whose signature every manifest must carry (`ferry deploy` signs with the stack's key). */
+  FERRY_MANIFEST_SIGNING_KEY: text,
+  /** Pinned manifest hashes: only manifests with one of these hashes are used. */
+  FERRY_MANIFEST_HASHES: list,
+  /** Least time between two manifest reloads (a message naming an unknown step reloads). */
+  FERRY_MANIFEST_RELOAD_INTERVAL_SECONDS: number,
   /** Buckets a step message may name for its job files (the stack's job bucket); others are dead-lettered. */
   FERRY_JOB_BUCKETS: list,
   FERRY_CONCURRENCY: number,

@@ -6,6 +6,14 @@ import { describe, expect, it } from "vitest";
 import { describeCall, queueArnOfUrl, recordAwsCalls, withAwsCallContext } from "./aws-call-recorder.ts";
 
 describe("describeCall", () => {
+  it("authorizes KMS key calls against the key's ARN", () => {
+    const arn = "arn:aws:kms:eu-west-1:123456789012:key/k-1";
+    expect(describeCall("kms", "GetPublicKeyCommand", { KeyId: arn }, "eu-west-1")).toEqual({
+      action: "kms:GetPublicKey",
+      resource: arn,
+    });
+  });
+
   it("maps S3 commands to the actions IAM authorizes", () => {
     expect(describeCall("s3", "HeadObjectCommand", { Bucket: "b", Key: "wf/x/a.txt" }, "eu-west-1")).toEqual({
       action: "s3:GetObject",

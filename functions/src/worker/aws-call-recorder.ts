@@ -100,7 +100,7 @@ async function regionOf(client: RecordableClient): Promise<string> {
   return typeof value === "string" ? value : "";
 }
 
-/** `SQSClient` → `sqs`, `SFNClient` → `states`, `S3Client` → `s3`. */
+/** `SQSClient` → `sqs`, `SFNClient` → `states`, `S3Client` → `s3`, `KMSClient` → `kms`. */
 function serviceOf(clientName: string): string {
   const name = clientName.replace(/Client$/, "").toLowerCase();
   return name === "sfn" ? "states" : name;
@@ -145,6 +145,14 @@ export function describeCall(
     const name = str("QueueName") ?? "";
     const account = str("QueueOwnerAWSAccountId") ?? "";
     return { action: `sqs:${op}`, resource: `arn:aws:sqs:${region}:${account}:${name}` };
+  }
+  if (service === "kms") {
+    // IAM authorizes key operations against the key's ARN (agents are configured with the ARN).
+    const key = str("KeyId") ?? "";
+    return {
+      action: `kms:${op}`,
+      resource: key.startsWith("arn:") ? key : `arn:aws:kms:${region}:*:key/${key}`,
+    };
   }
   // SendTaskSuccess/Failure/Heartbeat have no resource types: IAM evaluates them against "*".
   return { action: `${service}:${op}`, resource: "*" };

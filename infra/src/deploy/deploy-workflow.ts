@@ -17,6 +17,7 @@ import { DeployError } from "./deploy-error.ts";
 import { readDeployment, type WorkflowDeployment } from "./deployment.ts";
 import { adaptTemplateForLocalStack, type CfnTemplate } from "./localstack-template.ts";
 import { publishAssets, resolvePlaceholders } from "./publish-assets.ts";
+import { type SignedSiteManifest, signSiteManifests } from "./sign-manifests.ts";
 import { assetsBucketName, putStateIndex } from "./state-index-store.ts";
 import { ASSETS_BUCKET_PATTERN, synthesizeStack } from "./synthesize-stack.ts";
 
@@ -50,6 +51,8 @@ export interface DeployWorkflowResult {
   /** What the target left out or changed, one line each. */
   notes: string[];
   deployment: WorkflowDeployment;
+  /** Each worker site's manifest as signed and published by this deploy. */
+  manifests: SignedSiteManifest[];
   /** Durations in ms of each phase. */
   timings: { synthMs: number; publishMs: number; stackMs: number };
 }
@@ -58,8 +61,9 @@ export interface DeployWorkflowResult {
  * Deploys one compiled workflow without the CDK CLI: synthesizes its stack,
  * adapts it for LocalStack when asked, uploads file assets (the trusted
  * manifest) to Ferry's staging bucket, creates or updates the stack through
- * CloudFormation, stores the state index for `ferry status`, and reads back
- * the outputs. Running it again updates the stack (a no-op when unchanged).
+ * CloudFormation, stores the state index for `ferry status`, reads back
+ * the outputs, and signs each worker site's manifest with the stack's KMS
+ * key (see {@link signSiteManifests}). Running it again updates the stack (a no-op when unchanged).
  */
 export async function deployWorkflow(options: DeployWorkflowOptions): Promise<DeployWorkflowResult> {
   const { compiled, context } = options;
@@ -159,12 +163,15 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
     );
   }
   const deployment = await readDeployment(compiled.ir, context, { stackName: synthesized.stackName, region });
+  // The key exists only once the stack does: manifests are signed after it, then published at a fixed key.
+  const manifests = await signSiteManifests(compiled.manifest, deployment, context, { log });
   return {
     outcome,
     stackName: synthesized.stackName,
     region,
     notes,
     deployment,
+    manifests,
     timings: { synthMs, publishMs, stackMs },
   };
 }

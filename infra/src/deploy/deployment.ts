@@ -21,6 +21,8 @@ export interface DeployedQueue {
   steps: string[];
   /** The site's own manifest, for the workers of agent and Fargate queues. */
   manifestS3Uri?: string;
+  /** The same manifest as `ferry deploy` signed it, at a key that stays the same across deploys. */
+  signedManifestS3Uri?: string;
 }
 
 /** Everything a runner of a deployed workflow needs, read from its stack's outputs. */
@@ -32,6 +34,8 @@ export interface WorkflowDeployment {
   jobBucket: string;
   manifestS3Uri: string;
   deploymentParameterName: string;
+  /** The KMS key site manifests are signed with (absent on stacks deployed before manifests were signed). */
+  manifestSigningKeyArn?: string;
   /** By queue id (`site-lab`, `fn-summarize`, …). */
   queues: Record<string, DeployedQueue>;
   outputs: Record<string, string>;
@@ -76,7 +80,13 @@ export async function readDeployment(
       steps: q.steps,
       ...(q.executor === "lambda"
         ? {}
-        : { manifestS3Uri: output(`${OUTPUT_PREFIX}SiteManifestS3Uri${pascalCase(q.site)}`) }),
+        : {
+            manifestS3Uri: output(`${OUTPUT_PREFIX}SiteManifestS3Uri${pascalCase(q.site)}`),
+            ...optional(
+              "signedManifestS3Uri",
+              outputs[`${OUTPUT_PREFIX}SignedSiteManifestS3Uri${pascalCase(q.site)}`],
+            ),
+          }),
     };
   }
   if (options.deadLetterQueues ?? true) await addDeadLetterUrls(Object.values(queues), context, region);
@@ -88,9 +98,14 @@ export async function readDeployment(
     jobBucket: output(`${OUTPUT_PREFIX}JobBucketName`),
     manifestS3Uri: output(`${OUTPUT_PREFIX}ManifestS3Uri`),
     deploymentParameterName: output(`${OUTPUT_PREFIX}DeploymentParameterName`),
+    ...optional("manifestSigningKeyArn", outputs[`${OUTPUT_PREFIX}ManifestSigningKeyArn`]),
     queues,
     outputs,
   };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
 /**

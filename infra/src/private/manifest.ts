@@ -2,7 +2,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CompiledWorkflow, type Manifest, siteManifest } from "@ferry/dsl-compiler";
-import { Stack } from "aws-cdk-lib";
+import { MANIFEST_KEY_SPEC } from "@ferry/dsl-compiler/contract";
+import { Duration, type RemovalPolicy, Stack } from "aws-cdk-lib";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as s3assets from "aws-cdk-lib/aws-s3-assets";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import { Construct } from "constructs";
@@ -19,6 +21,11 @@ export interface PublishedManifest {
   /** The deployment document agents start from (see `DeploymentDocument`). */
   readonly parameter: ssm.StringParameter;
   /**
+   * The asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) `ferry deploy` signs
+   * each site's manifest with; agents trust manifests it signed.
+   */
+  readonly signingKey: kms.Key;
+  /**
    * One manifest per site with workers (edge agents, Fargate pools), holding
    * only that site's steps: each site's policy reads its own and no other.
    */
@@ -32,6 +39,19 @@ export interface SiteManifestAsset {
   readonly sha256: string;
   /** The site manifest's `hash` (over its steps). */
   readonly hash: string;
+  /**
+   * `s3://<staging bucket>/<key>` of the signed manifest `ferry deploy`
+   * writes after each deploy (see {@link signedManifestKey}): one fixed key
+   * per stack and site, so agents need no change when the manifest does.
+   */
+  readonly signedS3Uri: string;
+  /** ARN of that object, for the site's worker policy. */
+  readonly signedObjectArn: string;
+}
+
+/** Key of a site's signed manifest in the staging bucket: the same on every deploy of the stack. */
+export function signedManifestKey(stackName: string, site: string): string {
+  return `ferry/signed-manifests/${stackName}/${site}.json`;
 }
 
 /**
@@ -42,12 +62,14 @@ export interface DeploymentDocument {
   v: 1;
   workflow: string;
   manifest: { s3Uri: string; sha256: string; hash: string };
+  /** ARN of the KMS key site manifests are signed with. */
+  manifestSigningKey: string;
   jobBucket: string;
   /** Job files of an execution live under `<jobFilesPrefix><execution name>/`. */
   jobFilesPrefix: string;
   stateMachineArn: string;
   /** Each worker site's own manifest, by site name. */
-  siteManifests: Record<string, { s3Uri: string; sha256: string; hash: string }>;
+  siteManifests: Record<string, { s3Uri: string; sha256: string; hash: string; signedS3Uri: string }>;
   /** Queues workers poll (agents and Fargate pools), by queue id. */
   queues: Record<string, { url: string; site: string; executor: string }>;
 }
@@ -61,20 +83,39 @@ export function publishManifest(
   scope: Construct,
   compiled: CompiledWorkflow,
   workerSites: readonly string[],
+  removalPolicy: RemovalPolicy,
   document: (manifest: Omit<PublishedManifest, "parameter">) => DeploymentDocument,
 ): PublishedManifest {
   const root = new Construct(scope, "Manifest");
+  const stack = Stack.of(scope);
+  const signingKey = new kms.Key(root, "SigningKey", {
+    description: `Ferry ${compiled.ir.name}: signs the manifests of its sites (ferry deploy); agents verify`,
+    keySpec: kms.KeySpec[MANIFEST_KEY_SPEC],
+    keyUsage: kms.KeyUsage.SIGN_VERIFY,
+    // Asymmetric keys cannot rotate; a new key means new agent configs.
+    enableKeyRotation: false,
+    pendingWindow: Duration.days(7),
+    removalPolicy,
+  });
   const whole = stageManifest(root, "File", compiled.ir.name, compiled.manifest);
   const sites = new Map(
     [...new Set(workerSites)].map((site) => {
       const manifest = siteManifest(compiled.manifest, site);
       const staged = stageManifest(root, `Site-${site}`, `${compiled.ir.name}-${site}`, manifest);
-      return [site, { ...staged, hash: manifest.hash }];
+      const key = signedManifestKey(stack.stackName, site);
+      return [
+        site,
+        {
+          ...staged,
+          hash: manifest.hash,
+          signedS3Uri: `s3://${staged.asset.s3BucketName}/${key}`,
+          signedObjectArn: staged.asset.bucket.arnForObjects(key),
+        },
+      ];
     }),
   );
   const { asset, s3Uri, sha256 } = whole;
-  const doc = document({ asset, s3Uri, sha256, sites });
-  const stack = Stack.of(scope);
+  const doc = document({ asset, s3Uri, sha256, sites, signingKey });
   const estimate = JSON.stringify(doc).replace(
     /\$\{Token\[[^\]]+\]\}/g,
     "x".repeat(TOKEN_LENGTH_ESTIMATE),
@@ -85,7 +126,7 @@ export function publishManifest(
     stringValue: stack.toJsonString(doc),
     tier: estimate > STANDARD_PARAMETER_MAX ? ssm.ParameterTier.ADVANCED : ssm.ParameterTier.STANDARD,
   });
-  return { asset, s3Uri, sha256, parameter, sites };
+  return { asset, s3Uri, sha256, parameter, sites, signingKey };
 }
 
 function stageManifest(

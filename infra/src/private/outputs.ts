@@ -40,11 +40,21 @@ export function createOutputs(scope: Construct, values: OutputValues): void {
     values.manifest.parameter.parameterName,
     "SSM parameter with queues, bucket and manifest location, for workers",
   );
+  output(
+    "ManifestSigningKeyArn",
+    values.manifest.signingKey.keyArn,
+    "KMS key ferry deploy signs site manifests with (agents: manifestSigningKey)",
+  );
   for (const [site, m] of values.manifest.sites) {
     output(
       `SiteManifestS3Uri${pascalCase(site)}`,
       m.s3Uri,
       `manifest of site ${site}'s steps (sha256 ${m.sha256})`,
+    );
+    output(
+      `SignedSiteManifestS3Uri${pascalCase(site)}`,
+      m.signedS3Uri,
+      `site ${site}'s manifest as signed by ferry deploy (hash ${m.hash})`,
     );
   }
   for (const { ir, queue } of values.queues.values()) {

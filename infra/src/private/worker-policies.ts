@@ -26,7 +26,8 @@ export interface WorkerPolicyOptions {
  * Fargate pool): receive, delete and extend its own queue only, move poison
  * messages to its own dead-letter queue, answer task tokens (the token is the
  * capability), read and write its job files, read its site's manifest and the
- * deployment parameter. Attach it to the agents' role (IAM Roles
+ * deployment parameter, and fetch the public key manifests are signed
+ * with. Attach it to the agents' role (IAM Roles
  * Anywhere, an instance profile, …).
  */
 export function createWorkerPolicies(
@@ -73,7 +74,16 @@ export function createWorkerPolicies(
           sid: "ReadManifest",
           actions: ["s3:GetObject"],
           // Its own site's manifest only: another site's holds that site's env and HTTP headers.
-          resources: [siteManifestArn(options.manifest, ir.site)],
+          resources: [
+            siteManifestArn(options.manifest, ir.site),
+            options.manifest.sites.get(ir.site)!.signedObjectArn,
+          ],
+        }),
+        new iam.PolicyStatement({
+          // The public key only: agents verify manifest signatures locally; only the deployer may sign.
+          sid: "ReadManifestSigningKey",
+          actions: ["kms:GetPublicKey"],
+          resources: [options.manifest.signingKey.keyArn],
         }),
         new iam.PolicyStatement({
           sid: "ReadDeployment",
