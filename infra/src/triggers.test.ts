@@ -131,6 +131,33 @@ describe("FerryWorkflow triggers", () => {
   });
 });
 
+describe("a constant trigger input", () => {
+  const compiled = compileYaml(`
+version: "1.1"
+name: constant
+sites: { lab: { type: edge } }
+steps: [{ name: a, site: lab, process: { command: [cat] } }]
+triggers: [{ schedule: "rate(1 day)", input: { mode: full } }]
+`);
+
+  it("is a template without a paths map, given the event id on LocalStack", () => {
+    const transformerIn = (t: CfnTemplate) =>
+      (
+        Object.values(t.Resources).find((r) => r.Type === "AWS::Events::Rule")!.Properties!.Targets as Array<{
+          InputTransformer: unknown;
+        }>
+      )[0]!.InputTransformer;
+    expect(transformerIn(synthStack(compiled).template.toJSON() as CfnTemplate)).toEqual({
+      InputTemplate: '{"mode":"full"}',
+    });
+    const local = synthStack(compiled, { target: "localstack" }).template.toJSON() as CfnTemplate;
+    expect(transformerIn(adaptTemplateForLocalStack(local, compiled.ir).template)).toEqual({
+      InputPathsMap: { ferryEventId: "$.id" },
+      InputTemplate: '{"id":<ferryEventId>,"mode":"full"}',
+    });
+  });
+});
+
 describe("trigger rules on LocalStack", () => {
   const compiled = compileYaml(TRIGGERED);
   const json = synthStack(compiled, { target: "localstack" }).template.toJSON() as CfnTemplate;

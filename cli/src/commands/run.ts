@@ -163,11 +163,14 @@ async function watch(compiled: CompiledWorkflow, options: WatchOptions): Promise
   }
   const projectDir = findProjectRoot(dirname(options.specFile));
   const out = options.json ? io.stderr : io.stdout;
-  out(`watching ${ir.name} (Ctrl-C stops):\n`);
-  for (const line of describeWatch(ir, watchDir && (relative(io.cwd, watchDir) || "."))) out(`  ${line}\n`);
   let failed = 0;
   const runs = await watchTriggers({
     ir,
+    onReady: () => {
+      out(`watching ${ir.name} (Ctrl-C stops):\n`);
+      for (const line of describeWatch(ir, watchDir && (relative(io.cwd, watchDir) || ".")))
+        out(`  ${line}\n`);
+    },
     ...(watchDir ? { watchDir } : {}),
     ...(options.maxRuns !== undefined ? { maxRuns: options.maxRuns } : {}),
     signal: io.signal,

@@ -28,17 +28,20 @@ describe("watchTriggers", () => {
     writeFileSync(join(dir, "in", "old.csv"), "old");
     const fired: TriggerFiring[] = [];
     const controller = new AbortController();
+    let ready = () => {};
+    const started = new Promise<void>((r) => (ready = r));
     const watching = watchTriggers({
       ir: irOf(FILES),
       watchDir: dir,
       pollMs: 20,
       signal: controller.signal,
       log: () => {},
+      onReady: () => ready(),
       run: async (f) => {
         fired.push(f);
       },
     });
-    await new Promise((r) => setTimeout(r, 60));
+    await started;
     writeFileSync(join(dir, "in", "new.csv"), "a,b\n");
     writeFileSync(join(dir, "in", "notes.txt"), "x");
     mkdirSync(join(dir, "out"));

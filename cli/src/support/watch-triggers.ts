@@ -29,6 +29,8 @@ export interface WatchTriggersOptions {
   /** Runs one firing to its end; firings queue up and run one at a time. */
   run(firing: TriggerFiring): Promise<void>;
   log(line: string): void;
+  /** Called once the watch folder's files at the start are recorded: files written from now on fire. */
+  onReady?(): void;
   signal: AbortSignal;
   /** Stop after this many runs. @default no limit */
   maxRuns?: number;
@@ -68,6 +70,7 @@ export async function watchTriggers(options: WatchTriggersOptions): Promise<numb
   }) as Array<{ trigger: IrTrigger; schedule: Schedule; next: Date | undefined }>;
   const fileTriggers = options.watchDir ? triggers.filter((t) => t.source.kind === "s3") : [];
   const seen = options.watchDir ? await scan(options.watchDir, options.maxFiles ?? 10_000) : new Map();
+  options.onReady?.();
   const pending = new Map<string, FileState>();
   const queue: TriggerFiring[] = [];
   let runs = 0;

@@ -61,7 +61,7 @@ export function createTriggers(
           id: "Workflow",
           arn: root.stateMachineArn,
           roleArn: role.roleArn,
-          ...(trigger.input === undefined ? {} : { inputTransformer: inputTransformer(trigger.input) }),
+          ...(trigger.input === undefined ? {} : { inputTransformer: transformerOf(trigger.input) }),
         },
       ],
     });
@@ -85,4 +85,10 @@ function ruleSource(
     case "event":
       return { eventPattern: source.pattern };
   }
+}
+
+/** The target's input transformer; a template without paths has no paths map at all. */
+function transformerOf(input: unknown): events.CfnRule.InputTransformerProperty {
+  const { inputPathsMap, inputTemplate } = inputTransformer(input);
+  return Object.keys(inputPathsMap).length > 0 ? { inputPathsMap, inputTemplate } : { inputTemplate };
 }
