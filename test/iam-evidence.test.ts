@@ -132,6 +132,26 @@ const httpSpec = writeSpec(
   }),
 );
 
+/**
+ * Synthesized only: the rules of a workflow's triggers start executions with
+ * a role of their own, a principal no SDK call of Ferry's runtime makes.
+ */
+const triggerSpec = writeSpec(
+  dir,
+  "evidence-triggers.json",
+  JSON.stringify({
+    version: "1.1",
+    name: `evidence-triggers-${suffix}`,
+    sites: { cloud: { type: "aws", region: REGION }, a: { type: "edge" } },
+    steps: [{ name: "prepare", site: "a", process: { command: ["sh", "-c", 'echo "{}"'] } }],
+    triggers: [
+      { name: "tick", schedule: "rate(1 hour)" },
+      { name: "uploads", s3: { prefix: "incoming/" }, input: { key: "$.detail.object.key" } },
+      { name: "orders", event: { source: ["shop.orders"] } },
+    ],
+  }),
+);
+
 let deployed: Deployed;
 let template: AwsTemplate;
 let resolver: TemplateResolver;
@@ -278,6 +298,63 @@ describe("IAM evidence", () => {
     }
     expect(refused).toEqual([]);
     expect([...actions]).toEqual(expect.arrayContaining(["sqs:SendMessage", "states:InvokeHTTPEndpoint"]));
+  });
+
+  it("lets the trigger rules' role start executions of the root machine and do nothing else", async () => {
+    const { compiled } = await compileSpecFile(triggerSpec);
+    const synthesized = synthesizeStack(compiled!, {
+      outDir: join(dir, ".ferry", "evidence-triggers"),
+      projectRoot: dir,
+      target: "aws",
+      region: REGION,
+      nag: false,
+    });
+    const t = readTemplate(synthesized.templatePath);
+    const r = new TemplateResolver(t, new Map(), REGION);
+    const rules = Object.values(t.Resources).filter((x) => x.Type === "AWS::Events::Rule");
+    expect(rules).toHaveLength(3);
+    const targets = rules.flatMap(
+      (rule) =>
+        rule.Properties!.Targets as Array<{ Arn: unknown; RoleArn: { "Fn::GetAtt": [string, string] } }>,
+    );
+    const roles = new Set(targets.map((target) => target.RoleArn["Fn::GetAtt"][0]));
+    expect(roles.size).toBe(1);
+    const [role] = [...roles] as [string];
+    const trust = t.Resources[role]!.Properties!.AssumeRolePolicyDocument as PolicyDocument;
+    expect(trust.Statement.map((s) => (s as { Principal?: unknown }).Principal)).toEqual([
+      { Service: "events.amazonaws.com" },
+    ]);
+    const machines = stateMachines(t);
+    // The root machine is the construct's `StateMachine` (children are `StateMachine-child-<n>`).
+    const root = machines.find((m) => /^WorkflowStateMachine[0-9A-F]{8}$/.test(m.id))!;
+    const rootArn = r.resolve({ Ref: root.id }) as string;
+    for (const target of targets) expect(r.resolve(target.Arn)).toBe(rootArn);
+    const policies = rolePolicies(t, r, role);
+    const statements = policies.flatMap((p) => p.Statement as Array<{ Action: unknown; Resource: unknown }>);
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: "states:StartExecution", Resource: rootArn }),
+    ]);
+    expect(await evaluate(policies, { action: "states:StartExecution", resource: rootArn })).toBe("Allowed");
+    const denied = [
+      { action: "states:StartSyncExecution", resource: rootArn },
+      {
+        action: "states:StopExecution",
+        resource: rootArn.replace(":stateMachine:", ":execution:").concat(":x"),
+      },
+      {
+        action: "states:StartExecution",
+        resource: rootArn.replace(/:stateMachine:.*$/, ":stateMachine:another-workflow"),
+      },
+      ...machines
+        .filter((m) => m.id !== root.id)
+        .map((m) => ({ action: "states:StartExecution", resource: r.resolve({ Ref: m.id }) as string })),
+      { action: "sqs:SendMessage", resource: `arn:aws:sqs:${REGION}:000000000000:any` },
+    ];
+    for (const request of denied) {
+      expect(`${request.action} ${request.resource}: ${await evaluate(policies, request)}`).toBe(
+        `${request.action} ${request.resource}: ImplicitlyDenied`,
+      );
+    }
   });
 
   it("denies site a the other site's queue, dead-letter queue and manifest, and signing", async () => {

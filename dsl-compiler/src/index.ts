@@ -65,6 +65,7 @@ export {
   type IrRuntime,
   type IrSite,
   type IrStep,
+  type IrTrigger,
   type ResolvedRetry,
   type WorkflowIr,
 } from "./ir/ir.ts";
@@ -91,12 +92,17 @@ export {
   type RetrySpec,
   RUNTIME_KINDS,
   type RuntimeKind,
+  S3TriggerSchema,
   SITE_NAME_PATTERN,
   SiteSchema,
   type SiteSpec,
   STEP_NAME_PATTERN,
   StepSchema,
   type StepSpec,
+  TRIGGER_KINDS,
+  type TriggerKind,
+  TriggerSchema,
+  type TriggerSpec,
   VolumeSchema,
   WORKFLOW_NAME_PATTERN,
   type WorkflowSpec,
@@ -104,5 +110,22 @@ export {
 } from "./schema/spec.ts";
 export { compileSpecFile } from "./spec-file/load-spec.ts";
 export { findProjectRoot } from "./spec-file/project-root.ts";
+export {
+  applyInputTemplate,
+  type InputTransformer,
+  inputTransformer,
+  isEventPath,
+  keyMatches,
+  type LocalEventContext,
+  MAX_INPUT_PATHS,
+  nextFire,
+  objectCreatedEvent,
+  parseSchedule,
+  readEventPath,
+  type Schedule,
+  ScheduleError,
+  s3EventPattern,
+  scheduledEvent,
+} from "./triggers/exports.ts";
 export { type ValidateOptions, type ValidationResult, validateSpec } from "./validate.ts";
 export { compileInputSchema, formatInputDiagnostic, validateWorkflowInput } from "./validate-input.ts";

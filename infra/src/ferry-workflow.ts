@@ -26,6 +26,7 @@ import { pascalCase, stateMachineName } from "./private/names.ts";
 import { createOutputs } from "./private/outputs.ts";
 import { createStateMachines, stateMachineArn } from "./private/state-machines.ts";
 import { createStepQueues, type StepQueue } from "./private/step-queues.ts";
+import { createTriggers } from "./private/triggers.ts";
 import { createWorkerPolicies } from "./private/worker-policies.ts";
 
 /**
@@ -126,7 +127,8 @@ const MAX_OUTPUTS = 200;
  * functions for cloud function steps, Fargate worker pools for cloud
  * container and process steps, EventBridge connections for HTTP steps, the
  * state machines (children first, then the root), one managed policy per
- * worker queue, the published manifest, alarms and outputs.
+ * worker queue, the published manifest, alarms, EventBridge rules for the
+ * spec's triggers and outputs.
  *
  * @example
  * const { compiled } = compileSpec(readFileSync("workflow.yaml", "utf8"));
@@ -150,6 +152,10 @@ export class FerryWorkflow extends Construct {
   readonly edgeSitePolicies: Record<string, iam.ManagedPolicy>;
   readonly manifest: PublishedManifest;
   readonly alarms: cloudwatch.Alarm[];
+  /** EventBridge rules by trigger name (the spec's `triggers:`). */
+  readonly triggerRules: Record<string, events.CfnRule>;
+  /** The role the trigger rules start executions with; absent without triggers. */
+  readonly triggerRole?: iam.Role;
 
   constructor(scope: Construct, id: string, props: FerryWorkflowProps) {
     super(scope, id);
@@ -261,6 +267,9 @@ export class FerryWorkflow extends Construct {
     this.stateMachine = machines.root;
     this.childStateMachines = Object.fromEntries(machines.children);
     this.alarms = createAlarms(this, ir.name, machines.root, queues, props.alarmTopic);
+    const triggers = createTriggers(this, ir, machines.root, this.jobBucket);
+    this.triggerRules = Object.fromEntries(triggers?.rules ?? []);
+    if (triggers) this.triggerRole = triggers.role;
     createOutputs(this, {
       prefix: pascalCase(id),
       stateMachine: machines.root,

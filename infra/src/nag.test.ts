@@ -26,6 +26,20 @@ describe("cdk-nag AwsSolutions", () => {
     },
   );
 
+  it("finds nothing unacknowledged in a workflow with triggers", () => {
+    const triggered = compileYaml(`
+version: "1.1"
+name: triggered
+sites: { lab: { type: edge } }
+steps: [{ name: a, site: lab, process: { command: ["true"] } }]
+triggers:
+  - { schedule: "rate(1 hour)", input: { kind: tick } }
+  - { s3: { prefix: incoming/ }, input: { key: "$.detail.object.key" } }
+  - { event: { source: [shop.orders] } }
+`);
+    expect(findings(synthStack(triggered).stack)).toEqual([]);
+  });
+
   it.each(examples)("finds nothing unacknowledged in examples/%s", async (name) => {
     const { compiled, diagnostics } = await compileSpecFile(
       join(PROJECT_ROOT, "examples", name, "workflow.yaml"),

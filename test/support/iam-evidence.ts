@@ -102,6 +102,11 @@ export class TemplateResolver {
     if (this.template.Resources[id]?.Type === "AWS::SQS::Queue") {
       return `https://sqs.${this.region}.amazonaws.com/${ACCOUNT}/${id}-not-deployed`;
     }
+    // A state machine's Ref is its ARN, built from its fixed name.
+    const resource = this.template.Resources[id];
+    if (resource?.Type === "AWS::StepFunctions::StateMachine") {
+      return `arn:aws:states:${this.region}:${ACCOUNT}:stateMachine:${String(resource.Properties!.StateMachineName)}`;
+    }
     return `${id}-not-deployed`;
   }
 

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  type CompiledWorkflow,
   compileSpecFile,
   findProjectRoot,
   formatDiagnostic,
@@ -12,10 +13,12 @@ import {
 import { isAgentError } from "@ferry/edge-agent";
 import { listRuns, type RunRecord, readRunRecord, runsRoot, runWorkflow } from "@ferry/edge-agent/local-run";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
+import { describeWatch, watchTriggers } from "../support/watch-triggers.ts";
 
 export const runCommand: CliCommand = {
   usage: `Usage: ferry run <spec.yaml> [--input JSON | --input-file F] [--concurrency N]
                  [--site-concurrency SITE=N]... [--json] [--resume RUN_ID]
+       ferry run --watch <spec.yaml> [--watch-dir DIR] [--max-runs N] [--concurrency N]
 
 Compiles the spec and runs its state machine on this machine: processes as
 child processes, containers through Docker, functions in-process, HTTP steps
@@ -27,7 +30,15 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
   --concurrency N       steps running at once per site (default: CPUs, at least 4)
   --site-concurrency S=N  override for one site (repeatable)
   --json                print the run record as the last line of stdout
-  --resume RUN_ID       rerun only what failed or did not finish in RUN_ID ("last" for the latest run)`,
+  --resume RUN_ID       rerun only what failed or did not finish in RUN_ID ("last" for the latest run)
+
+  --watch               fire the spec's triggers: each schedule by its rate or cron
+                        expression (UTC), each s3 trigger on new files under --watch-dir
+                        matching its prefix and suffix; every firing is a run with the
+                        trigger's templated input, one run at a time. Ctrl-C stops (130).
+  --watch-dir DIR       the folder standing in for the s3 triggers' buckets (keys are
+                        paths relative to it; files already there do not fire)
+  --max-runs N          with --watch, stop after N runs (exit 0 only if all succeeded)`,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -39,11 +50,22 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
         "site-concurrency": { type: "string", multiple: true },
         json: { type: "boolean" },
         resume: { type: "string" },
+        watch: { type: "boolean" },
+        "watch-dir": { type: "string" },
+        "max-runs": { type: "string" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
     const specFile = resolve(io.cwd, positionals[0]!);
-    const input = await readInput(values.input, values["input-file"], io.cwd);
+    if (!values.watch && (values["watch-dir"] !== undefined || values["max-runs"] !== undefined))
+      throw new UsageError("--watch-dir and --max-runs go with --watch");
+    if (values.watch && (values.input !== undefined || values["input-file"] !== undefined || values.resume))
+      throw new UsageError(
+        "with --watch each run's input comes from its trigger: drop --input, --input-file and --resume",
+      );
+    const maxRuns =
+      values["max-runs"] === undefined ? undefined : positiveInt(values["max-runs"], "--max-runs");
+    const input = values.watch ? {} : await readInput(values.input, values["input-file"], io.cwd);
     const concurrency =
       values.concurrency === undefined ? undefined : positiveInt(values.concurrency, "--concurrency");
     const siteConcurrency = Object.fromEntries(
@@ -58,6 +80,17 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
     const { compiled, diagnostics } = await compileSpecFile(specFile);
     for (const d of diagnostics) io.stderr(`${formatDiagnostic(positionals[0]!, d)}\n`);
     if (!compiled) return 1;
+    if (values.watch) {
+      return watch(compiled, {
+        specFile,
+        io,
+        json: Boolean(values.json),
+        ...(values["watch-dir"] !== undefined ? { watchDir: resolve(io.cwd, values["watch-dir"]) } : {}),
+        ...(maxRuns !== undefined ? { maxRuns } : {}),
+        ...(concurrency ? { concurrency } : {}),
+        siteConcurrency,
+      });
+    }
     const inputProblems = validateWorkflowInput(compiled.ir, input);
     for (const d of inputProblems) io.stderr(`${formatInputDiagnostic("--input", d)}\n`);
     if (inputProblems.length > 0) return 1;
@@ -99,6 +132,86 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
     return result.record.status === "SUCCEEDED" ? 0 : result.record.status === "CANCELLED" ? 130 : 1;
   },
 };
+
+interface WatchOptions {
+  specFile: string;
+  io: CliIo;
+  json: boolean;
+  watchDir?: string;
+  maxRuns?: number;
+  concurrency?: number;
+  siteConcurrency: Record<string, number>;
+}
+
+/** `ferry run --watch`: fires the spec's schedules and file triggers, one run per firing, until Ctrl-C or --max-runs. */
+async function watch(compiled: CompiledWorkflow, options: WatchOptions): Promise<number> {
+  const { io, watchDir } = options;
+  const ir = compiled.ir;
+  const fires = (ir.triggers ?? []).filter(
+    (t) => t.enabled && (t.source.kind === "schedule" || (t.source.kind === "s3" && watchDir)),
+  );
+  if (fires.length === 0) {
+    throw new UsageError(
+      (ir.triggers ?? []).some((t) => t.enabled && t.source.kind === "s3")
+        ? "the spec's s3 triggers fire on files dropped into a folder: give --watch-dir DIR"
+        : "the spec has no enabled schedule or s3 trigger for --watch to fire (add triggers: to it)",
+    );
+  }
+  if (watchDir) {
+    const dir = await stat(watchDir).catch(() => undefined);
+    if (!dir?.isDirectory()) throw new UsageError(`--watch-dir ${watchDir} is not a folder`);
+  }
+  const projectDir = findProjectRoot(dirname(options.specFile));
+  const out = options.json ? io.stderr : io.stdout;
+  let failed = 0;
+  const runs = await watchTriggers({
+    ir,
+    onReady: () => {
+      out(`watching ${ir.name} (Ctrl-C stops):\n`);
+      for (const line of describeWatch(ir, watchDir && (relative(io.cwd, watchDir) || ".")))
+        out(`  ${line}\n`);
+    },
+    ...(watchDir ? { watchDir } : {}),
+    ...(options.maxRuns !== undefined ? { maxRuns: options.maxRuns } : {}),
+    signal: io.signal,
+    log: (line) => io.stderr(`${line}\n`),
+    run: async (firing) => {
+      out(`▶ trigger ${firing.trigger.name} fired (${firing.what})\n`);
+      const problems = validateWorkflowInput(ir, firing.input);
+      for (const d of problems) io.stderr(`${formatInputDiagnostic(`trigger ${firing.trigger.name}`, d)}\n`);
+      if (problems.length > 0) {
+        failed++;
+        return;
+      }
+      let result: Awaited<ReturnType<typeof runWorkflow>>;
+      try {
+        result = await runWorkflow(compiled, {
+          specFile: relative(projectDir, options.specFile),
+          projectDir,
+          input: firing.input,
+          ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+          siteConcurrency: options.siteConcurrency,
+          signal: io.signal,
+          view: { write: (text) => io.stderr(text), isTTY: false },
+        });
+      } catch (error) {
+        // One run that cannot start (no Docker engine, say) is reported; the watch goes on.
+        io.stderr(`ferry run: trigger ${firing.trigger.name}: ${(error as Error).message}\n`);
+        failed++;
+        return;
+      }
+      report(result.record, relative(io.cwd, result.runDir) || ".", io, options.json);
+      if (options.json) io.stdout(`${JSON.stringify(result.record)}\n`);
+      if (result.record.status !== "SUCCEEDED") failed++;
+    },
+  });
+  if (io.signal.aborted) {
+    io.stderr(`■ watch stopped after ${runs} run${runs === 1 ? "" : "s"}; nothing is left running\n`);
+    return 130;
+  }
+  out(`watch done: ${runs} run${runs === 1 ? "" : "s"}, ${failed} failed\n`);
+  return failed === 0 ? 0 : 1;
+}
 
 function report(record: RunRecord, runDir: string, io: CliIo, json: boolean): void {
   const seconds = ((record.durationMs ?? 0) / 1000).toFixed(2);

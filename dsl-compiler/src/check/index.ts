@@ -17,6 +17,7 @@ import { checkRegions } from "./regions.ts";
 import type { CheckRule } from "./rule.ts";
 import { checkOneRuntime } from "./runtime.ts";
 import { checkSites } from "./sites.ts";
+import { checkTriggers } from "./triggers.ts";
 import { checkVersion } from "./version.ts";
 
 /** Rules in reporting order; `checkCycles` needs known, unique names, so it runs only when they are. */
@@ -37,6 +38,7 @@ const RULES: readonly CheckRule[] = [
   checkInputSchema,
   checkPaths,
   checkJobFiles,
+  checkTriggers,
 ];
 
 export function checkSpec(spec: WorkflowSpec, extraRules: readonly CheckRule[] = []): Diagnostic[] {

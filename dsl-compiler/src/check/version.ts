@@ -5,7 +5,8 @@ import { type CheckRule, error } from "./rule.ts";
 /** Spec paths of the fields that language 1.1 added; a spec that says 1.0 (or nothing) may not use them. */
 export function fieldsNeeding11(spec: WorkflowSpec): Array<ReadonlyArray<string | number>> {
   const paths: Array<ReadonlyArray<string | number>> = [];
-  for (const key of ["input", "handlers", "finally"] as const) if (spec[key] !== undefined) paths.push([key]);
+  for (const key of ["input", "handlers", "finally", "triggers"] as const)
+    if (spec[key] !== undefined) paths.push([key]);
   if (spec.defaults?.onFailure !== undefined) paths.push(["defaults", "onFailure"]);
   spec.steps.forEach((step, i) => {
     if (step.onFailure !== undefined) paths.push(["steps", i, "onFailure"]);

@@ -1,4 +1,5 @@
-import type { SideStepSpec, StepSpec, WorkflowSpec } from "../schema/spec.ts";
+import { triggerName } from "../check/triggers.ts";
+import type { SideStepSpec, StepSpec, TriggerSpec, WorkflowSpec } from "../schema/spec.ts";
 import { topologicalOrder } from "./graph.ts";
 import {
   DEFAULT_HEARTBEAT_SECONDS,
@@ -10,6 +11,7 @@ import {
   type IrRuntime,
   type IrSite,
   type IrStep,
+  type IrTrigger,
   type WorkflowIr,
 } from "./ir.ts";
 import { jobFileProducers } from "./job-file-producers.ts";
@@ -63,6 +65,28 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
     ...(spec.input ? { input: spec.input } : {}),
     queues: collectQueues(all),
     sinks: steps.filter((s) => s.dependents.length === 0).map((s) => s.name),
+    ...(spec.triggers && spec.triggers.length > 0 ? { triggers: spec.triggers.map(buildTrigger) } : {}),
+  };
+}
+
+function buildTrigger(trigger: TriggerSpec, specIndex: number): IrTrigger {
+  const source: IrTrigger["source"] =
+    trigger.schedule !== undefined
+      ? { kind: "schedule", expression: trigger.schedule }
+      : trigger.s3
+        ? { kind: "s3", ...definedOnly(trigger.s3) }
+        : trigger.event
+          ? { kind: "event", pattern: trigger.event }
+          : (() => {
+              throw new Error(`buildIr: trigger ${specIndex} has no kind; run checkSpec first`);
+            })();
+  return {
+    name: triggerName(trigger, specIndex),
+    specIndex,
+    ...(trigger.description !== undefined ? { description: trigger.description } : {}),
+    enabled: trigger.enabled,
+    source,
+    ...(trigger.input !== undefined ? { input: trigger.input } : {}),
   };
 }
 

@@ -20,6 +20,28 @@ export interface WorkflowIr {
   queues: IrQueue[];
   /** Steps nothing depends on; the workflow output is the map of their outputs. */
   sinks: string[];
+  /** What starts a run besides `ferry start`; absent when the spec has no `triggers:`. */
+  triggers?: IrTrigger[];
+}
+
+/**
+ * One trigger, deployed as an EventBridge rule on the default bus that
+ * starts the root state machine.
+ */
+export interface IrTrigger {
+  /** Unique within the workflow: the spec's name or `<kind>-<position>`. */
+  name: string;
+  /** Position in the spec's `triggers` list, for diagnostics. */
+  specIndex: number;
+  description?: string;
+  enabled: boolean;
+  source:
+    | { kind: "schedule"; expression: string }
+    /** `bucket` absent: the workflow's own job-files bucket. */
+    | { kind: "s3"; bucket?: string; prefix?: string; suffix?: string }
+    | { kind: "event"; pattern: Record<string, unknown> };
+  /** Template of the execution input (paths such as `$.detail.object.key`); absent: the whole event. */
+  input?: unknown;
 }
 
 export interface IrSite {

@@ -18,7 +18,8 @@ export function sitesReadBy(ir: Pick<WorkflowIr, "steps">, steps: readonly strin
     const step = byName.get(name)!;
     read.add(step.site);
     for (const writer of Object.values(step.inputSites)) read.add(writer);
-    for (const s of [step, ...(handledBy.get(name) ?? [])]) for (const dep of s.depends) read.add(byName.get(dep)!.site);
+    for (const s of [step, ...(handledBy.get(name) ?? [])])
+      for (const dep of s.depends) read.add(byName.get(dep)!.site);
   }
   return [...read].sort();
 }

@@ -195,6 +195,51 @@ export const StepSchema = z.strictObject({
 /** A step that runs outside the DAG (a failure handler or a `finally` step): no depends, foreach or onFailure. */
 export const SideStepSchema = StepSchema.omit({ depends: true, foreach: true, onFailure: true });
 
+/** `$` (the whole event) or a dotted path into it, such as `$.detail.object.key` or `$.resources[0]`. */
+export const EVENT_PATH_PATTERN = /^\$(\.[A-Za-z0-9_-]+|\[\d+\])*$/;
+export const TRIGGER_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$/;
+
+export const S3TriggerSchema = z
+  .strictObject({
+    bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")
+      .optional()
+      .describe(
+        "Bucket whose new objects start a run; it must send events to EventBridge. Absent: the workflow's own job-files bucket (prefix required).",
+      ),
+    prefix: z.string().min(1).max(1024).optional().describe("Object keys must start with this."),
+    suffix: z.string().min(1).max(1024).optional().describe('Object keys must end with this, e.g. ".csv".'),
+  })
+  .describe("Object Created events of an S3 bucket, through EventBridge.");
+
+export const TriggerSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(TRIGGER_NAME_PATTERN, "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$")
+      .optional()
+      .describe('Names the rule; default "<kind>-<position>", e.g. "schedule-1".'),
+    description: z.string().max(512).optional(),
+    schedule: z
+      .string()
+      .optional()
+      .describe('EventBridge schedule expression (UTC): "rate(5 minutes)" or "cron(0 12 * * ? *)".'),
+    s3: S3TriggerSchema.optional(),
+    event: z
+      .record(z.string().min(1), z.unknown())
+      .optional()
+      .describe("EventBridge event pattern on the default event bus, e.g. { source: [my.app] }."),
+    input: z
+      .unknown()
+      .optional()
+      .describe(
+        'Execution input built from the event: strings such as "$.detail.object.key" are paths into the event, anything else is kept as written. Default: the whole event.',
+      ),
+    enabled: z.boolean().default(true).describe("A disabled trigger keeps its rule, switched off."),
+  })
+  .describe("What starts a run: exactly one of schedule, s3 or event. Spec 1.1.");
+
 export const WorkflowSpecSchema = z.strictObject({
   version: z
     .string()
@@ -218,6 +263,11 @@ export const WorkflowSpecSchema = z.strictObject({
     .array(SideStepSchema)
     .optional()
     .describe("Steps that always run after the others, one after the other, even after a failure. Spec 1.1."),
+  triggers: z
+    .array(TriggerSchema)
+    .max(50)
+    .optional()
+    .describe("Schedules, S3 uploads and EventBridge events that start a run. Spec 1.1."),
 });
 
 export type WorkflowSpec = z.output<typeof WorkflowSpecSchema>;
@@ -225,6 +275,11 @@ export type StepSpec = z.output<typeof StepSchema>;
 export type SideStepSpec = z.output<typeof SideStepSchema>;
 export type SiteSpec = z.output<typeof SiteSchema>;
 export type RetrySpec = z.output<typeof RetrySchema>;
+export type TriggerSpec = z.output<typeof TriggerSchema>;
+
+/** The three kinds of trigger; exactly one per trigger. */
+export const TRIGGER_KINDS = ["schedule", "s3", "event"] as const;
+export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** The four ways a step can run; exactly one per step. */
 export const RUNTIME_KINDS = ["process", "container", "function", "http"] as const;

@@ -43,6 +43,11 @@ const LEFT_OUT_TYPES: Record<string, string> = {
  *   task then fails with `States.Timeout` after `HeartbeatSeconds`). The
  *   execution history (`ferry status`) keeps every event.
  *
+ * - Trigger rules with an input transformer get an `id` field (the event's
+ *   id) in the templated input: LocalStack names the execution after the
+ *   target input's `id` and, without one, starts no execution and reports
+ *   nothing.
+ *
  * HTTP steps on aws sites cannot run on LocalStack (it rejects
  * `arn:aws:states:::http:invoke` as an unknown service); such workflows are
  * refused before anything is deployed.
@@ -100,7 +105,72 @@ export function adaptTemplateForLocalStack(template: CfnTemplate, ir: WorkflowIr
     );
     resources[id] = { ...resource, DependsOn: list };
   }
+  const named = nameTriggeredExecutions(resources, ir);
+  if (named > 0) {
+    notes.push(
+      `added "id" (the event's id) to the templated input of ${named} trigger rule${named === 1 ? "" : "s"}: LocalStack 4.14 names the execution after the input's id and starts none without one`,
+    );
+  }
   return { template: { ...template, Resources: resources, Outputs: outputs }, notes };
+}
+
+/** Placeholder the LocalStack adaptation adds to a trigger's input template for the event id. */
+const EVENT_ID_PLACEHOLDER = "ferryEventId";
+
+/**
+ * Gives every rule target that starts a state machine with a templated
+ * input an `id` holding the event's id, unless the template has its own.
+ * Returns how many rules it changed; refuses a template that is not a JSON
+ * object, which LocalStack could never start an execution with.
+ */
+function nameTriggeredExecutions(resources: CfnTemplate["Resources"], ir: WorkflowIr): number {
+  let changed = 0;
+  for (const [id, rule] of Object.entries(resources)) {
+    if (rule.Type !== "AWS::Events::Rule") continue;
+    const targets = (rule.Properties?.Targets ?? []) as Array<Record<string, unknown>>;
+    let touched = false;
+    const adapted = targets.map((target) => {
+      const transformer = target.InputTransformer as
+        | { InputPathsMap?: Record<string, string>; InputTemplate: string }
+        | undefined;
+      const machine = logicalIdsIn(target.Arn)[0];
+      if (!transformer || !machine || resources[machine]?.Type !== "AWS::StepFunctions::StateMachine")
+        return target;
+      const shape = templateShape(transformer.InputTemplate);
+      if (shape === undefined) {
+        throw new DeployError(
+          "UNSUPPORTED_ON_LOCALSTACK",
+          `workflow ${ir.name}: rule ${id} templates its execution input as ${transformer.InputTemplate}, not a JSON object; LocalStack 4.14 names a rule's execution after the input's "id" field and starts none without one, so give the trigger an input: object (or deploy to AWS)`,
+        );
+      }
+      if ("id" in shape) return target;
+      touched = true;
+      const rest = transformer.InputTemplate.trim().slice(1);
+      return {
+        ...target,
+        InputTransformer: {
+          InputPathsMap: { ...(transformer.InputPathsMap ?? {}), [EVENT_ID_PLACEHOLDER]: "$.id" },
+          InputTemplate: `{"id":<${EVENT_ID_PLACEHOLDER}>${rest.trimStart().startsWith("}") ? "" : ","}${rest}`,
+        },
+      };
+    });
+    if (!touched) continue;
+    resources[id] = { ...rule, Properties: { ...rule.Properties, Targets: adapted } };
+    changed++;
+  }
+  return changed;
+}
+
+/** The top-level object of an input template (placeholders read as null), or undefined when it is not one. */
+function templateShape(template: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(template.replace(/<[A-Za-z0-9_.-]+>/g, "null"));
+    return value !== null && typeof value === "object" && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Logical ids a template fragment names through `Ref` or `Fn::GetAtt`. */
