@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Ferry edge agent as a systemd service on a Linux device:
 #   sudo bash edge-agent/install/install.sh            (from a Ferry checkout with `npm install` done)
-# Creates the `ferry` user, copies Ferry to /opt/ferry, installs the unit and an
+# Creates the `ferry` user (the agent) and `ferry-step` (process and function
+# steps), copies Ferry to /opt/ferry, installs the unit and an
 # example config, and starts the service. Safe to run again (upgrades in place).
 set -euo pipefail
 
@@ -12,6 +13,10 @@ repo="$(cd "$here/../.." && pwd)"
 
 id ferry >/dev/null 2>&1 || useradd --system --home-dir /var/lib/ferry --shell /usr/sbin/nologin ferry
 getent group docker >/dev/null && usermod -aG docker ferry
+# Steps run as ferry-step: no login, no home, no groups of the agent's.
+id ferry-step >/dev/null 2>&1 ||
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ferry-step
+command -v setpriv >/dev/null || echo "install.sh: setpriv (util-linux) is missing; steps.user needs it" >&2
 
 mkdir -p /opt/ferry /etc/ferry /var/lib/ferry
 if command -v rsync >/dev/null; then
@@ -20,8 +25,11 @@ else
   cp -a "$repo/." /opt/ferry/
 fi
 [[ -f /etc/ferry/agent.yaml ]] || install -m 0640 -g ferry "$here/agent.example.yaml" /etc/ferry/agent.yaml
-[[ -f /etc/ferry/agent.env ]] || install -m 0640 -g ferry /dev/null /etc/ferry/agent.env
+# Credentials: read by systemd only (EnvironmentFile), never by the agent's user or steps.
+[[ -f /etc/ferry/agent.env ]] || install -m 0600 /dev/null /etc/ferry/agent.env
+chown root:root /etc/ferry/agent.env && chmod 0600 /etc/ferry/agent.env
 chown -R ferry:ferry /var/lib/ferry
+chmod 0711 /var/lib/ferry
 
 install -m 0644 "$here/ferry-agent.service" /etc/systemd/system/ferry-agent.service
 systemctl daemon-reload

@@ -13,6 +13,7 @@ import { HttpRuntime } from "./runtimes/http.ts";
 import { createPodmanRuntime } from "./runtimes/podman.ts";
 import { ProcessRuntime } from "./runtimes/process.ts";
 import { Slots } from "./slots.ts";
+import { StepUser } from "./step-user.ts";
 import { tokenCheckOf } from "./token-check.ts";
 import { createWorker, type RuntimeSet, type Worker } from "./worker.ts";
 
@@ -32,6 +33,7 @@ export class Agent {
   private workers: Worker[] = [];
   private ops: OpsServer | undefined;
   private runtimes: RuntimeSet = {};
+  private stepUser: StepUser | undefined;
   /** Port `/healthz` and `/metrics` listen on, once started (0 when disabled). */
   metricsPort = 0;
 
@@ -47,6 +49,17 @@ export class Agent {
   /** Connects to AWS and the engine, loads manifests, and starts every worker. */
   async start(): Promise<void> {
     const { config } = this;
+    // Before anything else: an agent that cannot switch users must not start and run steps as itself.
+    if (config.steps.user !== undefined) {
+      this.stepUser = StepUser.resolve(config.steps);
+      this.stepUser.assertCanSwitch();
+      this.logger.info(
+        { stepUser: this.stepUser.name, uid: this.stepUser.uid, gid: this.stepUser.gid },
+        "process and function steps run as their own user",
+      );
+    }
+    const cacheDir = config.cacheDir ?? join(dirname(config.workDir), "cache");
+    await this.stepUser?.prepareCacheDir(cacheDir);
     // Loaded here, not at import: `ferry run` and tests never pay for the AWS SDK.
     const [
       { SQSClient },
@@ -151,6 +164,7 @@ export class Agent {
         runtimes: this.runtimes,
         jobFiles,
         workDir: config.workDir,
+        ...(this.stepUser ? { stepUser: this.stepUser } : {}),
         slots,
         site: config.site,
         ...(config.jobBuckets ? { jobBuckets: config.jobBuckets } : {}),
@@ -196,9 +210,10 @@ export class Agent {
   private async createRuntimes(): Promise<RuntimeSet> {
     const { config } = this;
     const projectDir = config.projectDir ?? process.cwd();
+    const stepUser = this.stepUser ? { stepUser: this.stepUser } : {};
     const runtimes: RuntimeSet = {
-      process: new ProcessRuntime({ projectDir }),
-      function: new FunctionRuntime({ projectDir }),
+      process: new ProcessRuntime({ projectDir, ...stepUser }),
+      function: new FunctionRuntime({ projectDir, ...stepUser }),
       http: new HttpRuntime({ maxResponseBytes: config.http.maxResponseBytes }),
     };
     if (config.runtime === "process") return runtimes;

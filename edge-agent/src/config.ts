@@ -41,6 +41,20 @@ export const AgentConfigSchema = z.strictObject({
    * naming another bucket is dead-lettered. @default any bucket
    */
   jobBuckets: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * Who process and function steps run as. Unset: the agent's own user (as
+   * before). Set: a dedicated unprivileged user (install.sh creates
+   * `ferry-step`); the agent must then be root or hold CAP_SETUID,
+   * CAP_SETGID, CAP_CHOWN and CAP_KILL, checked at startup.
+   */
+  steps: z
+    .strictObject({
+      /** User name or uid. @default the agent's user */
+      user: z.union([z.string().min(1), z.number().int().min(1)]).optional(),
+      /** Group name or gid. @default the user's primary group */
+      group: z.union([z.string().min(1), z.number().int().min(1)]).optional(),
+    })
+    .prefault({}),
   /** Relaxations of the container hardening defaults; a spec alone can never relax them. */
   containers: z
     .strictObject({

@@ -80,5 +80,6 @@ export {
   type RuntimeResult,
 } from "./runtimes/runtime.ts";
 export { Slots } from "./slots.ts";
+export { STEP_USER_CAPABILITIES, StepUser, type StepUserConfig } from "./step-user.ts";
 export { checkToken, checkTokenByHeartbeat } from "./token-check.ts";
 export { createWorker, type RuntimeSet, type StopOptions, Worker, type WorkerOptions } from "./worker.ts";

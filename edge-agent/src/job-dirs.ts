@@ -15,6 +15,11 @@ export class JobDirs {
     private readonly root: string,
     /** Most emptied folders kept for reuse. */
     private readonly maxFree = 64,
+    /**
+     * Empties a folder the agent could not (a step running as another user
+     * left folders only that user may enter); then removal is tried again.
+     */
+    private readonly reclaim?: (dir: string) => Promise<void>,
   ) {}
 
   /** An empty folder for one attempt. */
@@ -27,24 +32,38 @@ export class JobDirs {
   }
 
   /** Removes the folder for good (after a failed attempt: a stray writer may still hold it). */
-  discard(dir: string): void {
-    rmSync(dir, { recursive: true, force: true });
+  async discard(dir: string): Promise<void> {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (error) {
+      if (!this.reclaim) throw error;
+      await this.reclaim(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Empties the folder and keeps it for the next attempt (or removes it). */
-  release(dir: string): void {
-    try {
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) rmSync(path, { recursive: true, force: true });
-        else unlinkSync(path);
-      }
-    } catch {
-      // Files a container left owned by another user, or the folder vanished: never reuse it.
+  async release(dir: string): Promise<void> {
+    if (!emptied(dir)) {
+      // Files a container or the step user left that the agent cannot remove: never reuse the folder.
+      if (this.reclaim) await this.reclaim(dir).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
       return;
     }
     if (this.free.length < this.maxFree) this.free.push(dir);
     else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function emptied(dir: string): boolean {
+  try {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) rmSync(path, { recursive: true, force: true });
+      else unlinkSync(path);
+    }
+    return true;
+  } catch {
+    return false;
   }
 }

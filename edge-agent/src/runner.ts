@@ -27,6 +27,7 @@ import { packOutput, readStepError, readStepOutput, resolveInputRefs } from "./o
 import type { Completion } from "./ports/completion.ts";
 import type { JobFileStore } from "./ports/job-files.ts";
 import type { Runtime, RuntimeResult } from "./runtimes/runtime.ts";
+import type { StepUser } from "./step-user.ts";
 
 /** Why a running step was stopped before it finished. */
 export type StopReason = "timeout" | "task-gone" | "shutdown";
@@ -54,6 +55,8 @@ export interface RunnerContext {
   visibilitySeconds: number;
   /** Attempt job folders under the work directory. */
   jobDirs: JobDirs;
+  /** Who process and function steps run as, when not the agent's user. */
+  stepUser?: StepUser | undefined;
   /** Heartbeat period for a step; `undefined` sends none. */
   heartbeatIntervalMs(step: ManifestStep): number | undefined;
   keepJobDirs: boolean;
@@ -125,6 +128,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
     else await writeFile(join(jobDir, INPUT_FILE), inputJson);
     await stageInputs(step, message, jobDir, ctx.store);
+    // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
+    await ctx.stepUser?.handOver(jobDir);
     staged = true;
     ctx.localFaults = 0;
     if (!controller.signal.aborted) {
@@ -405,8 +410,8 @@ async function finish(
 ): Promise<void> {
   if (!jobDir || ctx.keepJobDirs) return;
   try {
-    if (reusable) ctx.jobDirs.release(jobDir);
-    else ctx.jobDirs.discard(jobDir);
+    if (reusable) await ctx.jobDirs.release(jobDir);
+    else await ctx.jobDirs.discard(jobDir);
   } catch (error) {
     task.logger.warn({ err: error, jobDir }, "could not remove the attempt's job folder");
   }

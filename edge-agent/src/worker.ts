@@ -29,6 +29,7 @@ import type { JobFileStore } from "./ports/job-files.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 import { Slots } from "./slots.ts";
+import type { StepUser } from "./step-user.ts";
 import { checkToken } from "./token-check.ts";
 
 /** Seconds before a message whose token could not be checked comes back. */
@@ -69,6 +70,12 @@ export interface WorkerOptions {
   heartbeatIntervalMs?: number;
   /** How long `stop()` lets running steps finish before handing them back. @default 30000 */
   shutdownGraceMs?: number;
+  /**
+   * The user the process and function runtimes run steps as (give them the
+   * same one): the work folder and each attempt's job folder are opened to
+   * its group, and job folders it filled are emptied as that user.
+   */
+  stepUser?: StepUser;
   /** Keep each attempt's job folder (debugging). @default false */
   keepJobDirs?: boolean;
   hooks?: WorkerHooks;
@@ -119,7 +126,12 @@ export class Worker {
       runtimeFor: (step) => this.runtimeFor(step),
       store: options.jobFiles,
       workDir,
-      jobDirs: new JobDirs(workDir),
+      jobDirs: new JobDirs(
+        workDir,
+        64,
+        options.stepUser ? (dir) => options.stepUser!.reclaim(dir) : undefined,
+      ),
+      stepUser: options.stepUser,
       logCapBytes: options.logCapBytes ?? 1024 * 1024,
       visibilitySeconds: options.visibilitySeconds ?? 60,
       heartbeatIntervalMs: (step) =>
@@ -147,6 +159,8 @@ export class Worker {
     await this.manifests.reload();
     // Private to the agent: containers reach their own job folder through its bind only.
     await mkdir(this.ctx.workDir, { recursive: true, mode: 0o700 });
+    // Steps of another user only traverse it, to their own folder.
+    await this.options.stepUser?.prepareWorkDir(this.ctx.workDir);
     this.lifecycle.to("RUNNING");
     this.loop = this.poll();
   }

@@ -26,6 +26,8 @@ Options:
   --gpus N                      GPUs steps may use (default 0)      FERRY_GPUS
   --work-dir DIR                scratch folder                      FERRY_WORK_DIR
   --project-dir DIR             base of relative paths in steps     FERRY_PROJECT_DIR
+  --step-user NAME|UID          run process/function steps as it    (config steps.user; needs root or
+                                CAP_SETUID CAP_SETGID CAP_CHOWN CAP_KILL)
   --shutdown-grace-seconds N    drain time on SIGTERM (default 30)  FERRY_SHUTDOWN_GRACE_SECONDS
   --metrics-host HOST           (default 127.0.0.1)                 FERRY_METRICS_HOST
   --metrics-port N              /healthz and /metrics, 0 = off      FERRY_METRICS_PORT

@@ -63,7 +63,8 @@ export class DownloadCache {
       await rm(entry, { force: true });
       await rm(`${entry}.json`, { force: true });
     }
-    await mkdir(dir, { recursive: true });
+    // The agent's alone: steps (other users) must not read other executions' files here.
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const part = `${entry}.${process.pid}.${randomBytes(4).toString("hex")}.part`;
     try {
       await fetch(part);

@@ -30,6 +30,7 @@ export class FunctionRuntime implements Runtime {
   private readonly loader: string;
 
   constructor(options: FunctionRuntimeOptions = {}) {
+    // With a step user, the process runtime narrows `true` to DEFAULT_INHERITED_ENV.
     this.processes = new ProcessRuntime({ inheritEnv: true, ...options });
     this.projectDir = options.projectDir ?? process.cwd();
     this.nodePath = options.nodePath ?? process.execPath;

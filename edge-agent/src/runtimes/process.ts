@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { isAbsolute, resolve } from "node:path";
 import { StreamCapture } from "../capture.ts";
 import { AgentError } from "../errors.ts";
+import type { StepUser } from "../step-user.ts";
 import {
   contractEnv,
   MAX_OUTPUT_LINE_BYTES,
@@ -34,6 +35,14 @@ export interface ProcessRuntimeOptions {
    * @default 5000
    */
   killGraceMs?: number;
+  /**
+   * Run steps as this user (through `setpriv`: no groups, no capabilities,
+   * no_new_privs), with `HOME`/`USER` set for it. The environment is still
+   * built from scratch: only `inheritEnv` names pass, `true` meaning
+   * DEFAULT_INHERITED_ENV here.
+   * @default the agent's own user
+   */
+  stepUser?: StepUser;
 }
 
 /**
@@ -45,17 +54,22 @@ export class ProcessRuntime implements Runtime {
   private readonly projectDir: string;
   private readonly baseEnv: Record<string, string>;
   private readonly killGraceMs: number;
+  private readonly stepUser: StepUser | undefined;
 
   constructor(options: ProcessRuntimeOptions = {}) {
     this.projectDir = options.projectDir ?? process.cwd();
     this.killGraceMs = options.killGraceMs ?? 5000;
-    const inherit = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
+    this.stepUser = options.stepUser;
+    let inherit = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
+    // Another user's steps never see the whole agent environment.
+    if (this.stepUser && inherit === true) inherit = DEFAULT_INHERITED_ENV;
     this.baseEnv = {};
     for (const [key, value] of Object.entries(process.env)) {
       if (value !== undefined && (inherit === true || (Array.isArray(inherit) && inherit.includes(key)))) {
         this.baseEnv[key] = value;
       }
     }
+    if (this.stepUser) Object.assign(this.baseEnv, this.stepUser.identityEnv());
   }
 
   run(request: RuntimeRequest): Promise<RuntimeResult> {
@@ -75,9 +89,10 @@ export class ProcessRuntime implements Runtime {
         : resolve(this.projectDir, runtime.workingDir)
       : this.projectDir;
     const env = { ...this.baseEnv, ...runtime.env, ...contractEnv(request, request.jobDir) };
+    const [file, argv] = this.stepUser ? this.stepUser.command(program!, args) : [program!, args];
     let child: ChildProcess;
     try {
-      child = spawn(program!, args, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+      child = spawn(file, argv, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
     } catch (error) {
       return Promise.reject(
         new AgentError("RUNTIME_FAILED", `cannot start "${program}": ${(error as Error).message}`, {

@@ -8,7 +8,7 @@ import { RecordingCompletion } from "../in-memory/completions.ts";
 import { InMemoryQueue } from "../in-memory/in-memory-queue.ts";
 import { LocalJobFileStore } from "../local-job-files.ts";
 import type { Runtime } from "../runtimes/runtime.ts";
-import { createWorker, type RuntimeSet, type Worker } from "../worker.ts";
+import { createWorker, type RuntimeSet, type Worker, type WorkerOptions } from "../worker.ts";
 import { manifestOf, stepMessage, type TestStep } from "./fixtures.ts";
 
 export interface RuntimeSuiteOptions {
@@ -17,6 +17,10 @@ export interface RuntimeSuiteOptions {
   runtime: () => Runtime | Promise<Runtime>;
   /** A step running `sh -c script` on this runtime. */
   shStep(name: string, script: string, extra?: Partial<TestStep>): TestStep;
+  /** Folder the suite's work and job-file folders go in. @default a new temporary folder */
+  root?: () => Promise<string>;
+  /** More worker options (e.g. the `stepUser` the runtime runs steps as). */
+  worker?: () => Partial<WorkerOptions>;
 }
 
 /**
@@ -55,7 +59,9 @@ export function describeRuntimeContract(name: string, options: RuntimeSuiteOptio
     const finished: AttemptFinished[] = [];
 
     beforeAll(async () => {
-      const root = await mkdtemp(join(tmpdir(), "ferry-runtime-suite-"));
+      const root = options.root
+        ? await options.root()
+        : await mkdtemp(join(tmpdir(), "ferry-runtime-suite-"));
       queue = new InMemoryQueue();
       completion = new RecordingCompletion();
       store = new LocalJobFileStore(join(root, "files"));
@@ -70,6 +76,7 @@ export function describeRuntimeContract(name: string, options: RuntimeSuiteOptio
         concurrency: 4,
         logCapBytes: 4096,
         hooks: { onAttemptFinished: (a) => finished.push(a) },
+        ...options.worker?.(),
       });
       await worker.start();
     });
