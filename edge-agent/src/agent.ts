@@ -94,7 +94,6 @@ export class Agent {
     );
     const sqs = recordAwsCalls(new SQSClient(clientConfig), who);
     const sfn = recordAwsCalls(new SFNClient(clientConfig), who);
-    const cacheDir = config.cacheDir ?? join(dirname(config.workDir), "cache");
     const trust = new ManifestTrust({
       site: config.site,
       ...(config.manifestHashes ? { hashes: config.manifestHashes } : {}),

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { StepResult } from "@ferry/functions";
 import { AgentError } from "../errors.ts";
-import { ProcessRuntime, type ProcessRuntimeOptions } from "./process.ts";
+import { DEFAULT_INHERITED_ENV, ProcessRuntime, type ProcessRuntimeOptions } from "./process.ts";
 import { handlerMessage, type Runtime, type RuntimeRequest, type RuntimeResult } from "./runtime.ts";
 
 const HOST_SCRIPT = fileURLToPath(new URL("./function-host.ts", import.meta.url));
@@ -30,8 +30,8 @@ export class FunctionRuntime implements Runtime {
   private readonly loader: string;
 
   constructor(options: FunctionRuntimeOptions = {}) {
-    // With a step user, the process runtime narrows `true` to DEFAULT_INHERITED_ENV.
-    this.processes = new ProcessRuntime({ inheritEnv: true, ...options });
+    // Like process steps, the handler's process starts from a small environment: never the agent's credentials.
+    this.processes = new ProcessRuntime({ inheritEnv: DEFAULT_INHERITED_ENV, ...options });
     this.projectDir = options.projectDir ?? process.cwd();
     this.nodePath = options.nodePath ?? process.execPath;
     this.loader = import.meta.resolve("tsx");
