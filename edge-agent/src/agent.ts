@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { AwsSecretResolver } from "@ferry/functions/secrets";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
 import type { ResolvedAgentConfig } from "./config.ts";
@@ -76,6 +77,12 @@ export class Agent {
     );
     const sqs = recordAwsCalls(new SQSClient(clientConfig), who);
     const sfn = recordAwsCalls(new SFNClient(clientConfig), who);
+    // Steps' { secret: … } references, read with the agent's own credentials and kept in memory only.
+    const secrets = AwsSecretResolver.fromConfig(
+      clientConfig,
+      (client) => recordAwsCalls(client, who),
+      config.secrets.cacheSeconds,
+    );
     const manifests = new ManifestStore({
       load: () =>
         loadManifests(config.manifests, async (Bucket, Key) => {
@@ -124,6 +131,7 @@ export class Agent {
           : {}),
         shutdownGraceMs: config.shutdownGraceSeconds * 1000,
         metrics: this.metrics,
+        secrets,
       }),
     );
     if (config.metrics.port > 0) {

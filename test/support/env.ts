@@ -30,6 +30,7 @@ export const LOCALSTACK_SERVICES = [
   "logs",
   "dynamodb",
   "events",
+  "secretsmanager",
 ] as const;
 
 export type LocalStackService = (typeof LOCALSTACK_SERVICES)[number] | "lambda";

@@ -51,7 +51,9 @@ export type DiagnosticCode =
   | "AMBIGUOUS_JOB_FILE"
   | "TOO_DEEP"
   | "UNSAFE_PATH"
-  | "HOST_ACCESS_NOT_ALLOWED";
+  | "HOST_ACCESS_NOT_ALLOWED"
+  | "INVALID_SECRET_REF"
+  | "UNSUPPORTED_SECRET";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {

@@ -5,6 +5,7 @@ import { AgentError } from "../errors.ts";
 import {
   contractEnv,
   MAX_OUTPUT_LINE_BYTES,
+  plainValues,
   type Runtime,
   type RuntimeRequest,
   type RuntimeResult,
@@ -74,9 +75,13 @@ export class ProcessRuntime implements Runtime {
         ? runtime.workingDir
         : resolve(this.projectDir, runtime.workingDir)
       : this.projectDir;
-    const env = { ...this.baseEnv, ...runtime.env, ...contractEnv(request, request.jobDir) };
     let child: ChildProcess;
     try {
+      const env = {
+        ...this.baseEnv,
+        ...plainValues(request.step.name, runtime.env),
+        ...contractEnv(request, request.jobDir),
+      };
       child = spawn(program!, args, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
     } catch (error) {
       return Promise.reject(
