@@ -147,15 +147,14 @@ export class AwsSecretResolver implements SecretResolver {
       throw new SecretError(ref, `invalid secret reference "${ref}": ${parsed}`);
     try {
       const { ssm, secretsManager, commands } = await this.load();
+      const { GetParameterCommand, GetSecretValueCommand } = commands;
       if (parsed.service === "ssm") {
-        const out = await ssm.send(
-          new commands.GetParameterCommand({ Name: parsed.name, WithDecryption: true }),
-        );
+        const out = await ssm.send(new GetParameterCommand({ Name: parsed.name, WithDecryption: true }));
         const value = out.Parameter?.Value;
         if (value === undefined) throw new SecretError(ref, `SSM parameter ${parsed.name} has no value`);
         return value;
       }
-      const out = await secretsManager.send(new commands.GetSecretValueCommand({ SecretId: parsed.name }));
+      const out = await secretsManager.send(new GetSecretValueCommand({ SecretId: parsed.name }));
       if (out.SecretString === undefined) {
         throw new SecretError(ref, `secret ${parsed.name} holds binary data; Ferry reads SecretString only`);
       }
