@@ -13,7 +13,13 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { compileSpecFile } from "@ferry/dsl-compiler";
 import type { RecordedAwsCall } from "@ferry/functions/worker";
 import { synthesizeStack } from "@ferry/infra";
@@ -57,6 +63,11 @@ const project = exampleProject(suffix);
 const dir = project.dir;
 const calls = join(dir, "aws-calls.jsonl");
 const recording = { FERRY_RECORD_AWS_CALLS: calls };
+/** Site a's step and the function read this parameter; site b's step reads the secret. */
+const parameterName = `/ferry-evidence/${suffix}/api-key`;
+const secretName = `ferry-evidence/${suffix}/service`;
+const ssm = new SSMClient({ ...awsClientConfig(), region: REGION });
+const secretsManager = new SecretsManagerClient({ ...awsClientConfig(), region: REGION });
 
 writeFileSync(
   join(dir, "tally.ts"),
@@ -67,6 +78,7 @@ const spec = writeSpec(
   dir,
   "evidence.json",
   JSON.stringify({
+    version: "1.1",
     name: `evidence-${suffix}`,
     sites: { cloud: { type: "aws", region: REGION }, a: { type: "edge" }, b: { type: "edge" } },
     defaults: { timeoutSeconds: 60 },
@@ -76,6 +88,7 @@ const spec = writeSpec(
         site: "a",
         heartbeatSeconds: 3,
         process: {
+          env: { API_KEY: { secret: `ssm:${parameterName}` } },
           command: [
             "sh",
             "-c",
@@ -90,6 +103,7 @@ const spec = writeSpec(
         site: "b",
         inputs: ["data.txt"],
         process: {
+          env: { TOKEN: { secret: `secretsmanager:${secretName}#token` } },
           command: [
             "sh",
             "-c",
@@ -105,7 +119,12 @@ const spec = writeSpec(
           command: ["sh", "-c", 'n=$(wc -c); echo "{\\"size\\": $n}"'],
         },
       },
-      { name: "tally", depends: ["relay"], site: "cloud", function: { handler: "tally.ts#handler" } },
+      {
+        name: "tally",
+        depends: ["relay"],
+        site: "cloud",
+        function: { handler: "tally.ts#handler", env: { API_KEY: { secret: `ssm:${parameterName}` } } },
+      },
     ],
   }),
 );
@@ -161,6 +180,12 @@ const running: FerryProcess[] = [];
 
 beforeAll(async () => {
   await requireLocalStack();
+  await ssm.send(
+    new PutParameterCommand({ Name: parameterName, Value: "evidence-key", Type: "SecureString" }),
+  );
+  await secretsManager.send(
+    new CreateSecretCommand({ Name: secretName, SecretString: JSON.stringify({ token: "evidence-token" }) }),
+  );
   deployed = await deploySpec(dir, spec);
   // Site b's agent finds its dead-letter queue itself (RedrivePolicy, then GetQueueUrl);
   // both agents extend visibility often enough for a five-second step to need it.
@@ -213,6 +238,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(running.map((p) => p.stop("SIGTERM")));
   await destroySpec(dir, spec);
+  await ssm.send(new DeleteParameterCommand({ Name: parameterName })).catch(() => undefined);
+  await secretsManager
+    .send(new DeleteSecretCommand({ SecretId: secretName, ForceDeleteWithoutRecovery: true }))
+    .catch(() => undefined);
+  ssm.destroy();
+  secretsManager.destroy();
 }, 300_000);
 
 function policiesOf(call: Pick<RecordedAwsCall, "kind" | "site" | "step">): PolicyDocument[] {
@@ -233,6 +264,19 @@ describe("IAM evidence", () => {
   it("recorded the calls of both agents and the function host", () => {
     const who = new Set(recorded.map((c) => `${c.kind}:${c.site ?? c.step}`));
     expect(who).toEqual(new Set(["agent:a", "agent:b", "function:tally"]));
+    // Each principal read its own steps' secrets.
+    const reads = new Set(
+      recorded
+        .filter((c) => c.action === "ssm:GetParameter" || c.action === "secretsmanager:GetSecretValue")
+        .map((c) => `${c.kind}:${c.site ?? c.step}:${c.action}`),
+    );
+    expect(reads).toEqual(
+      new Set([
+        "agent:a:ssm:GetParameter",
+        "agent:b:secretsmanager:GetSecretValue",
+        "function:tally:ssm:GetParameter",
+      ]),
+    );
   });
 
   it("allows every recorded call for the principal that made it", async () => {
@@ -357,7 +401,7 @@ describe("IAM evidence", () => {
     }
   });
 
-  it("denies site a the other site's queue, dead-letter queue and manifest, and signing", async () => {
+  it("denies site a the other site's queue, dead-letter queue, manifest and secret, and signing", async () => {
     const a = policiesOf({ kind: "agent", site: "a" });
     const bCalls = recorded.filter((c) => c.kind === "agent" && c.site === "b");
     const bQueue = bCalls.find((c) => c.action === "sqs:ReceiveMessage")!.resource;
@@ -365,12 +409,24 @@ describe("IAM evidence", () => {
     const bManifest = bCalls.find(
       (c) => c.action === "s3:GetObject" && c.resource.includes("ferry-assets-"),
     )!;
+    const bSecret = bCalls.find((c) => c.action === "secretsmanager:GetSecretValue")!;
+    const aParameter = recorded.find(
+      (c) => c.kind === "agent" && c.site === "a" && c.action === "ssm:GetParameter",
+    )!;
+    expect(bSecret.resource).toContain(`:secret:${secretName}-`);
+    expect(aParameter.resource).toContain(`:parameter${parameterName}`);
+    // Site b's steps reference no parameter: a's is not b's to read, and b's secret is not a's.
+    const b = policiesOf({ kind: "agent", site: "b" });
+    expect(await evaluate(b, { action: "ssm:GetParameter", resource: aParameter.resource })).toBe(
+      "ImplicitlyDenied",
+    );
     const denied = [
       { action: "sqs:ReceiveMessage", resource: bQueue },
       { action: "sqs:DeleteMessage", resource: bQueue },
       { action: "sqs:ChangeMessageVisibility", resource: bQueue },
       { action: "sqs:SendMessage", resource: bDeadLetters },
       { action: "s3:GetObject", resource: bManifest.resource },
+      { action: "secretsmanager:GetSecretValue", resource: bSecret.resource },
     ];
     for (const request of denied) {
       expect(`${request.action} ${request.resource}: ${await evaluate(a, request)}`).toBe(

@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { AwsSecretResolver } from "@ferry/functions/secrets";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
 import type { ResolvedAgentConfig } from "./config.ts";
@@ -112,6 +113,12 @@ export class Agent {
       this.logger.warn(
         "neither manifestSigningKey nor manifestHashes is set: only local manifest files are used, as they are",
       );
+    // Steps' { secret: … } references, read with the agent's own credentials and kept in memory only.
+    const secrets = AwsSecretResolver.fromConfig(
+      clientConfig,
+      (client) => recordAwsCalls(client, who),
+      config.secrets.cacheSeconds,
+    );
     const manifests = new ManifestStore({
       load: () =>
         loadManifestSources(config.manifests, {
@@ -175,6 +182,7 @@ export class Agent {
           : {}),
         shutdownGraceMs: config.shutdownGraceSeconds * 1000,
         metrics: this.metrics,
+        secrets,
       }),
     );
     if (config.metrics.port > 0) {

@@ -80,6 +80,12 @@ export const AgentConfigSchema = z.strictObject({
         .default(10 * 1024 * 1024),
     })
     .prefault({}),
+  secrets: z
+    .strictObject({
+      /** How long a secret read from SSM or Secrets Manager is kept in memory (never on disk); 0 reads it for every attempt. @default 60 */
+      cacheSeconds: z.number().int().min(0).max(3600).default(60),
+    })
+    .prefault({}),
   /** Folder relative process working dirs and function files resolve against. @default the current directory */
   projectDir: z.string().min(1).optional(),
   /** Trusted manifests: file paths or `s3://bucket/key` URLs. */

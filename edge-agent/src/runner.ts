@@ -4,11 +4,14 @@ import { join } from "node:path";
 import {
   type ManifestStep,
   outputName,
+  redactSecrets,
+  redactSecretsDeep,
   type StepMessage,
   sha256,
   type TaskFailure,
   toTaskFailure,
 } from "@ferry/dsl-compiler/contract";
+import { resolveSecretMap, type SecretResolver } from "@ferry/functions/secrets";
 import {
   type BackoffOptions,
   backoffDelayMs,
@@ -67,6 +70,8 @@ export interface RunnerContext {
   hardStop: AbortSignal;
   /** Local staging faults in a row, for the hand-back backoff. */
   localFaults?: number;
+  /** Reads the step's `{ secret: … }` env values and headers; without one such a step fails, naming the reference. */
+  secrets?: SecretResolver;
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -84,6 +89,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   let thrown: unknown;
   let jobDir: string | undefined;
   let staged = false;
+  /** Values of the secrets the step was given: replaced by *** in its logs, output and failure cause. */
+  let secrets: string[] = [];
 
   const visibility = new Pulse({
     intervalMs: (ctx.visibilitySeconds * 1000) / 3,
@@ -121,6 +128,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   ctx.metrics.attemptStarted();
   try {
     if (!runtime) throw thrown;
+    const resolved = await withSecrets(step, ctx.secrets);
+    secrets = resolved.secrets;
     jobDir = ctx.jobDirs.acquire(step.name);
     const input = await resolveInputRefs(message.input, ctx.store);
     const inputJson = JSON.stringify(input);
@@ -134,7 +143,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     ctx.localFaults = 0;
     if (!controller.signal.aborted) {
       result = await runtime.run({
-        step,
+        step: resolved.step,
         input,
         inputJson,
         jobFiles: message.jobFiles,
@@ -154,6 +163,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   } finally {
     timeout.clear();
   }
+  if (result && secrets.length > 0) result = redactResult(result, secrets);
 
   const fault = staged ? undefined : localFaultOf(thrown);
   if (fault && !controller.signal.aborted)
@@ -186,9 +196,10 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
       if (thrown !== undefined) throw thrown;
       failure = await failureOf(result!, step, jobDir!);
       if (!failure) {
-        const value = result!.output
-          ? result!.output.value
-          : await readStepOutput(jobDir!, result!.lastStdoutLine);
+        const value = redactSecretsDeep(
+          result!.output ? result!.output.value : await readStepOutput(jobDir!, result!.lastStdoutLine),
+          secrets,
+        );
         await uploadOutputs(step, message, jobDir!, ctx.store);
         output = await packOutput(value, {
           store: ctx.store,
@@ -198,10 +209,14 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
       }
     } catch (error) {
       failure = toTaskFailure(error);
-      logger.warn({ err: error }, "step failed before it could run or report its output");
+      logger.warn(
+        { reason: redactSecrets(failure.cause, secrets) },
+        "step failed before it could run or report its output",
+      );
     }
     outcome = failure ? "failed" : "succeeded";
   }
+  if (failure && secrets.length > 0) failure = { ...failure, cause: redactSecrets(failure.cause, secrets) };
 
   await Promise.all([heartbeat.stop(), visibility.stop()]);
   if (outcome !== "task-gone") {
@@ -239,6 +254,48 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   ctx.hooks.onAttemptFinished?.(finished);
   await finish(ctx, task, jobDir, outcome === "succeeded");
   return outcome;
+}
+
+/** The step with its secret references replaced by their values, and those values. */
+async function withSecrets(
+  step: ManifestStep,
+  resolver: SecretResolver | undefined,
+): Promise<{ step: ManifestStep; secrets: string[] }> {
+  const runtime = step.runtime;
+  const what = `step "${step.name}"`;
+  if (runtime.kind === "http") {
+    const headers = await resolveSecretMap(runtime.headers, resolver, what);
+    if (headers.secrets.length === 0) return { step, secrets: [] };
+    return { step: { ...step, runtime: { ...runtime, headers: headers.values } }, secrets: headers.secrets };
+  }
+  const env = await resolveSecretMap(runtime.env, resolver, what);
+  if (env.secrets.length === 0) return { step, secrets: [] };
+  return { step: { ...step, runtime: { ...runtime, env: env.values } }, secrets: env.secrets };
+}
+
+/** A runtime result with every secret value in its logs, output and failure replaced by `***`. */
+function redactResult(result: RuntimeResult, secrets: string[]): RuntimeResult {
+  return {
+    ...result,
+    stdout: redactSecrets(result.stdout, secrets),
+    stderr: redactSecrets(result.stderr, secrets),
+    ...(result.lastStdoutLine !== undefined
+      ? { lastStdoutLine: redactJsonLine(result.lastStdoutLine, secrets) }
+      : {}),
+    ...(result.output ? { output: { value: redactSecretsDeep(result.output.value, secrets) } } : {}),
+    ...(result.failure
+      ? { failure: { ...result.failure, cause: redactSecrets(result.failure.cause, secrets) } }
+      : {}),
+  };
+}
+
+/** The output line redacted inside its JSON strings when it parses, so the output stays valid JSON. */
+function redactJsonLine(line: string, secrets: string[]): string {
+  try {
+    return JSON.stringify(redactSecretsDeep(JSON.parse(line), secrets));
+  } catch {
+    return redactSecrets(line, secrets);
+  }
 }
 
 /**

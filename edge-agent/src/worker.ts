@@ -8,6 +8,7 @@ import {
   type ManifestStep,
   parseStepMessage,
 } from "@ferry/dsl-compiler/contract";
+import type { SecretResolver } from "@ferry/functions/secrets";
 import {
   type BackoffOptions,
   type Logger,
@@ -84,6 +85,8 @@ export interface WorkerOptions {
   backoff?: BackoffOptions;
   /** Tokens remembered after completion, to drop late duplicates. @default 10000 */
   recentTokens?: number;
+  /** Reads steps' `{ secret: … }` references at run time (values stay in memory). @default none: such steps fail */
+  secrets?: SecretResolver;
 }
 
 export interface StopOptions {
@@ -141,6 +144,7 @@ export class Worker {
       metrics: options.metrics ?? NO_METRICS,
       backoff: options.backoff ?? {},
       hardStop: this.hardStop.signal,
+      ...(options.secrets ? { secrets: options.secrets } : {}),
     };
   }
 

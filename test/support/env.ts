@@ -32,6 +32,7 @@ export const LOCALSTACK_SERVICES = [
   "events",
   // Every stack holds a manifest signing key; ferry deploy signs with it.
   "kms",
+  "secretsmanager",
 ] as const;
 
 export type LocalStackService = (typeof LOCALSTACK_SERVICES)[number] | "lambda";

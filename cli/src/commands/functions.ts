@@ -1,8 +1,10 @@
 import { parseArgs } from "node:util";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { splitSecretEnv } from "@ferry/dsl-compiler/contract";
 import { FunctionHost, loadStepHandler, type ServedFunction } from "@ferry/functions";
 import { SfnTaskClient } from "@ferry/functions/lambda";
+import { AwsSecretResolver, secretCacheSeconds } from "@ferry/functions/secrets";
 import { jsonLogger, recordAwsCalls } from "@ferry/functions/worker";
 import {
   clientConfig,
@@ -80,6 +82,12 @@ export const functionsCommand: CliCommand = {
     // Recorded only when FERRY_RECORD_AWS_CALLS is set; the host attributes each call to its step.
     const sqs = recordAwsCalls(new SQSClient(config), { kind: "function", workflow: ir.name });
     const sfn = recordAwsCalls(new SFNClient(config), { kind: "function", workflow: ir.name });
+    // Secret env variables are read as the Lambda adapter reads them: at each invocation, cached in memory.
+    const secrets = AwsSecretResolver.fromConfig(
+      config,
+      (client) => recordAwsCalls(client, { kind: "function", workflow: ir.name }),
+      secretCacheSeconds(io.env),
+    );
     let served: ServedFunction[];
     try {
       const deployment = await readDeployment(ir, context, { deadLetterQueues: false });
@@ -87,7 +95,8 @@ export const functionsCommand: CliCommand = {
       for (const name of wanted) {
         const step = lambdaSteps.find((s) => s.name === name)!;
         if (step.runtime.kind !== "function" || !step.queue) continue;
-        applyStepEnv(step.name, step.runtime.env, io);
+        const env = splitSecretEnv(step.runtime.env);
+        applyStepEnv(step.name, env.plain, io);
         served.push({
           workflow: ir.name,
           step: step.name,
@@ -96,11 +105,13 @@ export const functionsCommand: CliCommand = {
           ...(step.heartbeatSeconds !== undefined ? { heartbeatSeconds: step.heartbeatSeconds } : {}),
           timeoutSeconds: lambdaTimeoutSeconds(step),
           batchSize,
+          ...(Object.keys(env.refs).length > 0 ? { secrets: env.refs } : {}),
         });
       }
     } catch (error) {
       sqs.destroy();
       sfn.destroy();
+      secrets.destroy();
       return reportDeployError("functions serve", error, io);
     }
     const host = new FunctionHost({
@@ -108,6 +119,7 @@ export const functionsCommand: CliCommand = {
       tasks: context.endpoint ? new LocalStackTaskClient(new SfnTaskClient(sfn)) : new SfnTaskClient(sfn),
       logger: jsonLogger((line) => io.stdout(line), { workflow: ir.name }),
       concurrency,
+      secrets,
     });
     host.start();
     io.stderr(
@@ -120,6 +132,7 @@ export const functionsCommand: CliCommand = {
     const finished = await host.stop(graceSeconds * 1000);
     sqs.destroy();
     sfn.destroy();
+    secrets.destroy();
     io.stderr(
       `stopped: ${host.stats.invocations} invocations, ${host.stats.deleted} messages answered and deleted, ${host.stats.returned} returned to the queue${finished ? "" : "; some invocations were still running"}\n`,
     );

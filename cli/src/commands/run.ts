@@ -10,8 +10,15 @@ import {
   formatInputDiagnostic,
   validateWorkflowInput,
 } from "@ferry/dsl-compiler";
+import { secretUses } from "@ferry/dsl-compiler/contract";
 import { isAgentError } from "@ferry/edge-agent";
 import { listRuns, type RunRecord, readRunRecord, runsRoot, runWorkflow } from "@ferry/edge-agent/local-run";
+import {
+  AwsSecretResolver,
+  EnvSecretResolver,
+  type SecretResolver,
+  secretCacheSeconds,
+} from "@ferry/functions/secrets";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import { describeWatch, watchTriggers } from "../support/watch-triggers.ts";
 
@@ -106,9 +113,11 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
       );
     }
 
+    const secrets = localSecrets(compiled.ir, io.env);
     let result: Awaited<ReturnType<typeof runWorkflow>>;
     try {
       result = await runWorkflow(compiled, {
+        ...(secrets ? { secrets } : {}),
         specFile: relative(projectDir, specFile),
         projectDir,
         input,
@@ -119,6 +128,7 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
         view: { write: (text) => io.stderr(text), isTTY: io.isTTY && !values.json },
       });
     } catch (error) {
+      secrets?.destroy?.();
       if (isAgentError(error, "RUNTIME_UNAVAILABLE")) {
         io.stderr(
           `ferry run: ${(error as Error).message}\n  hint: container steps need a Docker engine (on Debian/Ubuntu: sudo apt-get install docker.io && sudo systemctl start docker)\n`,
@@ -127,6 +137,7 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
       }
       throw error;
     }
+    secrets?.destroy?.();
     report(result.record, relative(io.cwd, result.runDir) || ".", io, Boolean(values.json));
     if (values.json) io.stdout(`${JSON.stringify(result.record)}\n`);
     return result.record.status === "SUCCEEDED" ? 0 : result.record.status === "CANCELLED" ? 130 : 1;
@@ -164,6 +175,7 @@ async function watch(compiled: CompiledWorkflow, options: WatchOptions): Promise
   const projectDir = findProjectRoot(dirname(options.specFile));
   const out = options.json ? io.stderr : io.stdout;
   let failed = 0;
+  const secrets = localSecrets(ir, io.env);
   const runs = await watchTriggers({
     ir,
     onReady: () => {
@@ -186,6 +198,7 @@ async function watch(compiled: CompiledWorkflow, options: WatchOptions): Promise
       let result: Awaited<ReturnType<typeof runWorkflow>>;
       try {
         result = await runWorkflow(compiled, {
+          ...(secrets ? { secrets } : {}),
           specFile: relative(projectDir, options.specFile),
           projectDir,
           input: firing.input,
@@ -205,12 +218,62 @@ async function watch(compiled: CompiledWorkflow, options: WatchOptions): Promise
       if (result.record.status !== "SUCCEEDED") failed++;
     },
   });
+  secrets?.destroy?.();
   if (io.signal.aborted) {
     io.stderr(`■ watch stopped after ${runs} run${runs === 1 ? "" : "s"}; nothing is left running\n`);
     return 130;
   }
   out(`watch done: ${runs} run${runs === 1 ? "" : "s"}, ${failed} failed\n`);
   return failed === 0 ? 0 : 1;
+}
+
+/**
+ * Secrets for a local run: `FERRY_SECRET_<REFERENCE>` variables first (see
+ * `secretOverrideEnvName`), then SSM and Secrets Manager when AWS access is
+ * configured (credentials, a profile or an endpoint); otherwise a step
+ * that needs one fails with an error naming it and the variable to set.
+ * Undefined when no step references a secret.
+ */
+function localSecrets(
+  ir: {
+    steps: Array<{ runtime: Parameters<typeof secretUses>[0] }>;
+    sites: Record<string, { type: string; region?: string }>;
+  },
+  env: NodeJS.ProcessEnv,
+): (SecretResolver & { destroy?: () => void }) | undefined {
+  if (!ir.steps.some((s) => secretUses(s.runtime).length > 0)) return undefined;
+  const configured = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  ].some((name) => env[name]);
+  if (!configured) return new EnvSecretResolver(env);
+  const region =
+    env.AWS_REGION ??
+    env.AWS_DEFAULT_REGION ??
+    Object.values(ir.sites).find((s) => s.type === "aws")?.region ??
+    "us-east-1";
+  const aws = AwsSecretResolver.fromConfig(
+    {
+      region,
+      ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+      ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? {
+            credentials: {
+              accessKeyId: env.AWS_ACCESS_KEY_ID,
+              secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+              ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+            },
+          }
+        : {}),
+    },
+    undefined,
+    secretCacheSeconds(env),
+  );
+  return Object.assign(new EnvSecretResolver(env, aws), { destroy: () => aws.destroy() });
 }
 
 function report(record: RunRecord, runDir: string, io: CliIo, json: boolean): void {

@@ -1,4 +1,5 @@
 import { maxRetries } from "../contract/retry-rules.ts";
+import { splitSecretEnv } from "../contract/secrets.ts";
 import { NON_RETRIABLE_ERRORS } from "../contract/task-failure.ts";
 import type { IrStep, ResolvedRetry } from "../ir/ir.ts";
 import type { AslMap, AslRetrier, AslState, AslTask } from "./asl-types.ts";
@@ -77,7 +78,9 @@ export function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<s
     ...(retriers(step.retry) ? { Retry: retriers(step.retry)! } : {}),
   };
   if (step.runtime.kind === "http" && step.executor === "http-task") {
-    const { method, url, headers, body } = step.runtime;
+    const { method, url, body } = step.runtime;
+    // Secret headers are sent by the step's EventBridge connection (infra), never written into the definition.
+    const headers = splitSecretEnv(step.runtime.headers).plain;
     return {
       Type: "Task",
       Resource: HTTP_INVOKE,

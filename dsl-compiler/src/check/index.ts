@@ -16,6 +16,7 @@ import { checkPlacement } from "./placement.ts";
 import { checkRegions } from "./regions.ts";
 import type { CheckRule } from "./rule.ts";
 import { checkOneRuntime } from "./runtime.ts";
+import { checkSecrets } from "./secrets.ts";
 import { checkSites } from "./sites.ts";
 import { checkTriggers } from "./triggers.ts";
 import { checkVersion } from "./version.ts";
@@ -34,6 +35,7 @@ const RULES: readonly CheckRule[] = [
   checkHeartbeat,
   checkPlacement,
   checkHostAccess,
+  checkSecrets,
   checkFailureHandling,
   checkInputSchema,
   checkPaths,

@@ -1,6 +1,7 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.ts";
 import { LATEST_SPEC_VERSION, SPEC_VERSIONS, type WorkflowSpec } from "../schema/spec.ts";
-import { type CheckRule, error } from "./rule.ts";
+import { type CheckRule, error, everyStep } from "./rule.ts";
+import { secretPaths } from "./secrets.ts";
 
 /** Spec paths of the fields that language 1.1 added; a spec that says 1.0 (or nothing) may not use them. */
 export function fieldsNeeding11(spec: WorkflowSpec): Array<ReadonlyArray<string | number>> {
@@ -12,6 +13,10 @@ export function fieldsNeeding11(spec: WorkflowSpec): Array<ReadonlyArray<string 
     if (step.onFailure !== undefined) paths.push(["steps", i, "onFailure"]);
     if (step.container?.allowHost !== undefined) paths.push(["steps", i, "container", "allowHost"]);
   });
+  // `{ secret: … }` env values and headers (the step paths of handlers and finally steps are 1.1 already).
+  for (const { step, path } of everyStep(spec)) {
+    if (path[0] === "steps") for (const use of secretPaths(step, path)) paths.push(use.path.slice(0, -1));
+  }
   return paths;
 }
 

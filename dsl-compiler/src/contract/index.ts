@@ -46,6 +46,23 @@ export {
   retryDelaySeconds,
 } from "./retry-rules.ts";
 export {
+  FUNCTION_SECRETS_ENV,
+  isSecretValue,
+  type MaybeSecret,
+  type ParsedSecretRef,
+  parseSecretRef,
+  REDACTED,
+  redactSecrets,
+  redactSecretsDeep,
+  SECRET_REF_FORMS,
+  type SecretUse,
+  type SecretValueRef,
+  secretOverrideEnvName,
+  secretResourceArn,
+  secretUses,
+  splitSecretEnv,
+} from "./secrets.ts";
+export {
   MAX_PAYLOAD_BYTES,
   parseStepMessage,
   type StepInput,

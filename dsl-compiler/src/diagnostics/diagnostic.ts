@@ -54,7 +54,9 @@ export type DiagnosticCode =
   | "HOST_ACCESS_NOT_ALLOWED"
   | "INVALID_TRIGGER"
   | "INVALID_SCHEDULE"
-  | "DUPLICATE_TRIGGER";
+  | "DUPLICATE_TRIGGER"
+  | "INVALID_SECRET_REF"
+  | "UNSUPPORTED_SECRET";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {

@@ -1,3 +1,5 @@
+import type { MaybeSecret } from "../contract/secrets.ts";
+
 /**
  * The intermediate representation: a normalized DAG with defaults applied and
  * placement resolved. Everything after this point (ASL, CDK, manifest,
@@ -52,13 +54,13 @@ export interface IrSite {
 }
 
 export type IrRuntime =
-  | { kind: "process"; command: string[]; env: Record<string, string>; workingDir?: string }
+  | { kind: "process"; command: string[]; env: Record<string, MaybeSecret>; workingDir?: string }
   | {
       kind: "container";
       image: string;
       command?: string[];
       entrypoint?: string[];
-      env: Record<string, string>;
+      env: Record<string, MaybeSecret>;
       network: "none" | "host" | "bridge";
       volumes: Array<{ hostPath: string; containerPath: string; readOnly: boolean }>;
       workingDir?: string;
@@ -75,9 +77,9 @@ export type IrRuntime =
       file: string;
       exportName: string;
       memoryMiB?: number;
-      env: Record<string, string>;
+      env: Record<string, MaybeSecret>;
     }
-  | { kind: "http"; method: string; url: string; headers: Record<string, string>; body?: unknown };
+  | { kind: "http"; method: string; url: string; headers: Record<string, MaybeSecret>; body?: unknown };
 
 /**
  * Who executes the step: an agent polling its site's queue, a Lambda function

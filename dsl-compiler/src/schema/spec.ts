@@ -35,7 +35,19 @@ const siteName = z
     "must match ^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$ (letters, digits, '_' and '-', ≤ 40)",
   );
 const labels = z.record(z.string().min(1), z.string()).describe("Labels such as arch, gpu, zone.");
-const stringMap = z.record(z.string().min(1), z.string());
+/** `{ secret: "ssm:/path" }` or `{ secret: "secretsmanager:name#key" }`: read at run time, never compiled in. Spec 1.1. */
+export const SecretRefSchema = z
+  .strictObject({
+    secret: z
+      .string()
+      .min(1)
+      .describe(
+        'A secret read at run time: "ssm:/parameter/name" (SecureString decrypted) or "secretsmanager:name" / "secretsmanager:name#jsonKey". Spec 1.1.',
+      ),
+  })
+  .describe("A secret reference; its value never appears in the ASL, template or manifest. Spec 1.1.");
+/** Env values and HTTP headers: plain text, or a secret reference (1.1). */
+const secretableMap = z.record(z.string().min(1), z.union([z.string(), SecretRefSchema]));
 const seconds = (max: number) => z.number().int().min(1).max(max);
 const heartbeatSeconds = z
   .number()
@@ -102,7 +114,7 @@ const command = z.array(z.string()).min(1, "must name at least the program to ru
 
 export const ProcessSchema = z.strictObject({
   command,
-  env: stringMap.optional(),
+  env: secretableMap.optional(),
   workingDir: z.string().min(1).optional(),
 });
 
@@ -117,7 +129,7 @@ export const ContainerSchema = z.strictObject({
   image: z.string().min(1).max(512),
   command: command.optional(),
   entrypoint: command.optional(),
-  env: stringMap.optional(),
+  env: secretableMap.optional(),
   network: z.enum(["none", "host", "bridge"]).default("none"),
   volumes: z.array(VolumeSchema).optional(),
   workingDir: z.string().min(1).optional(),
@@ -134,13 +146,13 @@ export const FunctionSchema = z.strictObject({
     .string()
     .regex(/^[^#\s]+\.(ts|js|mjs|mts)#[A-Za-z_$][\w$]*$/, 'must be "path/to/file.ts#exportName"'),
   memoryMiB: z.number().int().min(128).max(10_240).optional(),
-  env: stringMap.optional(),
+  env: secretableMap.optional(),
 });
 
 export const HttpSchema = z.strictObject({
   method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]),
   url: z.url({ protocol: /^https?$/ }),
-  headers: stringMap.optional(),
+  headers: secretableMap.optional(),
   body: z.unknown().optional(),
 });
 

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { type CompiledWorkflow, canonicalJson, type StepMessage, sha256 } from "@ferry/dsl-compiler";
 import { type HttpTaskParameters, runCompiledWorkflow } from "@ferry/dsl-compiler/interpreter";
+import type { SecretResolver } from "@ferry/functions/secrets";
 import { type Logger, pino } from "pino";
 import type { AttemptFinished } from "../events.ts";
 import { CallbackCompletion, type CompletionRecord } from "../in-memory/completions.ts";
@@ -36,6 +37,8 @@ export interface RunWorkflowOptions {
   logger?: Logger;
   /** Docker Engine socket for container steps. */
   dockerSocket?: string;
+  /** Reads steps' `{ secret: … }` references; without one such steps fail, naming the reference. */
+  secrets?: SecretResolver;
 }
 
 export interface RunResult {
@@ -138,6 +141,7 @@ export async function runWorkflow(
         // Local tasks are never redelivered while running; a long visibility avoids needless extensions.
         visibilitySeconds: 3600,
         hooks,
+        ...(options.secrets ? { secrets: options.secrets } : {}),
       }),
     );
   }

@@ -15,6 +15,7 @@ import { attachContainer } from "./engine-attach.ts";
 import {
   contractEnv,
   MAX_OUTPUT_LINE_BYTES,
+  plainValues,
   type Runtime,
   type RuntimeRequest,
   type RuntimeResult,
@@ -108,7 +109,10 @@ export class DockerRuntime implements Runtime {
         `step "${request.step.name}" asks for ${gpus} GPU(s) but this device offers ${this.options.gpus ?? 0} — set gpus in the agent config or place the step elsewhere`,
       );
     }
-    const env = { ...runtime.env, ...contractEnv(request, CONTAINER_JOB_DIR) };
+    const env = {
+      ...plainValues(request.step.name, runtime.env),
+      ...contractEnv(request, CONTAINER_JOB_DIR),
+    };
     const bindOptions = this.options.bindOptions ?? [];
     const enforce = this.options.enforceResources ?? true;
     const spec: Dockerode.ContainerCreateOptions = {

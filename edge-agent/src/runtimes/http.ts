@@ -1,6 +1,6 @@
 import { FERRY_ERRORS } from "@ferry/dsl-compiler/contract";
 import { AgentError, isAgentError, messageOf } from "../errors.ts";
-import type { Runtime, RuntimeRequest, RuntimeResult } from "./runtime.ts";
+import { plainValues, type Runtime, type RuntimeRequest, type RuntimeResult } from "./runtime.ts";
 
 const CAUSE_BODY_BYTES = 2048;
 
@@ -45,7 +45,7 @@ export class HttpRuntime implements Runtime {
         method: runtime.method,
         headers: {
           ...(body !== undefined ? { "content-type": "application/json" } : {}),
-          ...runtime.headers,
+          ...plainValues(request.step.name, runtime.headers),
         },
         ...(body !== undefined ? { body } : {}),
         signal: request.signal,

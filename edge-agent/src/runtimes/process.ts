@@ -6,6 +6,7 @@ import type { StepUser } from "../step-user.ts";
 import {
   contractEnv,
   MAX_OUTPUT_LINE_BYTES,
+  plainValues,
   type Runtime,
   type RuntimeRequest,
   type RuntimeResult,
@@ -88,7 +89,11 @@ export class ProcessRuntime implements Runtime {
         ? runtime.workingDir
         : resolve(this.projectDir, runtime.workingDir)
       : this.projectDir;
-    const env = { ...this.baseEnv, ...runtime.env, ...contractEnv(request, request.jobDir) };
+    const env = {
+      ...this.baseEnv,
+      ...plainValues(request.step.name, runtime.env),
+      ...contractEnv(request, request.jobDir),
+    };
     const [file, argv] = this.stepUser ? this.stepUser.command(program!, args) : [program!, args];
     let child: ChildProcess;
     try {

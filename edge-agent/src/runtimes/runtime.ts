@@ -1,4 +1,12 @@
-import type { ManifestStep, StepInput, StepMessage, TaskFailure } from "@ferry/dsl-compiler/contract";
+import {
+  isSecretValue,
+  type ManifestStep,
+  type MaybeSecret,
+  type StepInput,
+  type StepMessage,
+  type TaskFailure,
+} from "@ferry/dsl-compiler/contract";
+import { AgentError } from "../errors.ts";
 
 /** What a runtime needs to run one attempt of a step. */
 export interface RuntimeRequest {
@@ -75,4 +83,23 @@ export function handlerMessage(request: RuntimeRequest): StepMessage {
     input: request.input,
     jobFiles: request.jobFiles,
   };
+}
+
+/**
+ * An env or header map whose secret references the worker has already
+ * replaced with their values; one left over is refused, never passed on as
+ * `[object Object]`.
+ */
+export function plainValues(step: string, map: Record<string, MaybeSecret>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map)) {
+    if (isSecretValue(value)) {
+      throw new AgentError(
+        "RUNTIME_FAILED",
+        `step "${step}": ${key} references secret ${value.secret}, which was not resolved before the step ran`,
+      );
+    }
+    out[key] = value;
+  }
+  return out;
 }

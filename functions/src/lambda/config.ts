@@ -1,4 +1,9 @@
-import { FunctionStepEnvSchema, heartbeatIntervalMs } from "@ferry/dsl-compiler/contract";
+import {
+  FUNCTION_SECRETS_ENV,
+  FunctionStepEnvSchema,
+  heartbeatIntervalMs,
+  parseSecretRef,
+} from "@ferry/dsl-compiler/contract";
 import { FunctionError } from "../errors.ts";
 
 /** The environment Ferry's CDK construct sets on every step function (the contract's `FunctionStepEnvSchema`). */
@@ -7,6 +12,8 @@ export interface LambdaStepEnv {
   FERRY_STEP?: string;
   /** The step's heartbeatSeconds; absent when the step has none. */
   FERRY_HEARTBEAT_SECONDS?: string;
+  /** The step's secret env variables, JSON `{ "NAME": "<reference>" }` (references, never values). */
+  FERRY_SECRETS?: string;
 }
 
 export interface ResolvedLambdaConfig {
@@ -16,6 +23,8 @@ export interface ResolvedLambdaConfig {
   heartbeatIntervalMs: number;
   /** Time kept back before Lambda's own timeout to report `Ferry.Timeout` while it still can. */
   timeoutMarginMs: number;
+  /** Env variable → secret reference, resolved into `process.env` before each invocation's handler. */
+  secrets?: Record<string, string>;
 }
 
 /** @default 3000 ms — room for one SendTaskFailure call before Lambda stops the function. */
@@ -41,10 +50,38 @@ export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
       `Lambda environment: FERRY_WORKFLOW and FERRY_STEP must be set, got ${JSON.stringify({ workflow, step })}; deploy the function with Ferry's FerryWorkflow construct`,
     );
   }
+  const secrets = parseSecrets(env[FUNCTION_SECRETS_ENV]);
   return {
     workflow,
     step,
     heartbeatIntervalMs: heartbeatIntervalMs(heartbeatSeconds) ?? 0,
     timeoutMarginMs: DEFAULT_TIMEOUT_MARGIN_MS,
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
+}
+
+function parseSecrets(raw: string | undefined): Record<string, string> {
+  if (raw === undefined || raw === "") return {};
+  const invalid = (why: string) =>
+    new FunctionError(
+      "INVALID_CONFIG",
+      "Ferry.RuntimeError",
+      `Lambda environment: ${FUNCTION_SECRETS_ENV} ${why}`,
+    );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw invalid("is not JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw invalid("must be a JSON object");
+  const secrets: Record<string, string> = {};
+  for (const [name, ref] of Object.entries(parsed)) {
+    if (typeof ref !== "string" || typeof parseSecretRef(ref) === "string") {
+      throw invalid(`names an invalid secret reference for ${name}`);
+    }
+    secrets[name] = ref;
+  }
+  return secrets;
 }

@@ -1,4 +1,5 @@
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { AwsSecretResolver, type SecretResolver, secretCacheSeconds } from "../secrets/resolver.ts";
 import { recordAwsCalls } from "../worker/aws-call-recorder.ts";
 import { jsonLogger, type Logger } from "../worker/logger.ts";
 import { type LambdaStepEnv, resolveLambdaConfig } from "./config.ts";
@@ -14,6 +15,8 @@ export interface SqsHandlerOptions {
   tasks?: TaskClient;
   /** @default JSON lines on stdout */
   logger?: Logger;
+  /** @default SSM and Secrets Manager with the function's role, when the step has secrets */
+  secrets?: SecretResolver;
 }
 
 export type SqsStepHandler = (event: SqsEvent, context: LambdaContext) => Promise<SqsBatchResponse>;
@@ -36,5 +39,18 @@ export function createSqsHandler(userHandler: unknown, options: SqsHandlerOption
     new SfnTaskClient(
       recordAwsCalls(new SFNClient({}), { kind: "function", workflow: config.workflow, step: config.step }),
     );
-  return (event, context) => processSqsBatch(event, context, { handler: userHandler, tasks, logger, config });
+  const who = { kind: "function", workflow: config.workflow, step: config.step } as const;
+  const secrets =
+    options.secrets ??
+    (Object.keys(config.secrets ?? {}).length > 0
+      ? AwsSecretResolver.fromConfig({}, (client) => recordAwsCalls(client, who), secretCacheSeconds())
+      : undefined);
+  return (event, context) =>
+    processSqsBatch(event, context, {
+      handler: userHandler,
+      tasks,
+      logger,
+      config,
+      ...(secrets ? { secrets } : {}),
+    });
 }

@@ -1,5 +1,11 @@
-import { parseStepMessage, type StepMessage, toTaskFailure } from "@ferry/dsl-compiler/contract";
+import {
+  parseStepMessage,
+  redactSecrets,
+  type StepMessage,
+  toTaskFailure,
+} from "@ferry/dsl-compiler/contract";
 import { InvalidOutputError, StepTimeoutError } from "../errors.ts";
+import { resolveSecretMap, type SecretResolver } from "../secrets/resolver.ts";
 import { runFunctionStep, type StepHandler, type StepResult } from "../step-adapter.ts";
 import type { Logger } from "../worker/logger.ts";
 import type { ResolvedLambdaConfig } from "./config.ts";
@@ -13,6 +19,10 @@ export interface BatchDeps {
   tasks: TaskClient;
   logger: Logger;
   config: ResolvedLambdaConfig;
+  /** Reads the step's secret env variables (`config.secrets`). */
+  secrets?: SecretResolver;
+  /** Where resolved secrets are set for the handler. @default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -87,7 +97,21 @@ export async function processRecord(
           onError: (why) => logger.warn({ ...fields, reason: why }, "heartbeat failed; the next one retries"),
         })
       : undefined;
-  const result = await runWithin(timeLeftMs, controller, message, deps.handler);
+  let secrets: string[] = [];
+  let result: StepResult;
+  try {
+    secrets = await provideSecrets(message, deps);
+    result = await runWithin(timeLeftMs, controller, message, deps.handler);
+  } catch (error) {
+    result = { ok: false, failure: toTaskFailure(error) };
+  }
+  // A secret the handler echoed into its error never reaches Step Functions or the logs.
+  if (!result.ok && secrets.length > 0) {
+    result = {
+      ok: false,
+      failure: { ...result.failure, cause: redactSecrets(result.failure.cause, secrets) },
+    };
+  }
   await heartbeat?.stop();
   if (goneReason) {
     logger.warn(
@@ -113,6 +137,16 @@ export async function processRecord(
     );
   }
   return outcome;
+}
+
+/** Resolves the step's secret env variables into the handler's environment; returns their values. */
+async function provideSecrets(message: StepMessage, deps: BatchDeps): Promise<string[]> {
+  const refs = deps.config.secrets ?? {};
+  if (Object.keys(refs).length === 0) return [];
+  const map = Object.fromEntries(Object.entries(refs).map(([name, ref]) => [name, { secret: ref }]));
+  const resolved = await resolveSecretMap(map, deps.secrets, `step "${message.step}"`);
+  Object.assign(deps.env ?? process.env, resolved.values);
+  return resolved.secrets;
 }
 
 function mismatch(message: StepMessage, config: ResolvedLambdaConfig): string | undefined {

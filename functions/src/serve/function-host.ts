@@ -1,8 +1,9 @@
-import { formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
+import { FUNCTION_SECRETS_ENV, formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
 import { resolveLambdaConfig } from "../lambda/config.ts";
 import { processSqsBatch } from "../lambda/process-batch.ts";
 import type { SqsEvent } from "../lambda/sqs-event.ts";
 import type { TaskClient } from "../lambda/task-client.ts";
+import type { SecretResolver } from "../secrets/resolver.ts";
 import { withAwsCallContext } from "../worker/aws-call-recorder.ts";
 import type { BackoffOptions } from "../worker/backoff.ts";
 import type { Logger } from "../worker/logger.ts";
@@ -28,6 +29,8 @@ export interface ServedFunction {
   timeoutSeconds: number;
   /** Messages per invocation (the mapping's batch size). @default 1 */
   batchSize?: number;
+  /** The step's secret env variables (name → reference), as the construct passes them in `FERRY_SECRETS`. */
+  secrets?: Record<string, string>;
 }
 
 export interface FunctionHostOptions {
@@ -40,6 +43,8 @@ export interface FunctionHostOptions {
   waitSeconds?: number;
   /** Pause after failed receives (jittered). @default up to 30 s */
   backoff?: BackoffOptions;
+  /** Reads the steps' secret env variables into `process.env` before each invocation, as the Lambda adapter does. */
+  secrets?: SecretResolver;
 }
 
 /** Counts of what the host did, for logs and tests. */
@@ -72,13 +77,16 @@ export class FunctionHost {
     if (this.loops.length > 0) return;
     const concurrency = this.options.concurrency ?? 4;
     for (const fn of this.options.functions) {
-      const config = resolveLambdaConfig(
-        formatFunctionStepEnv({
+      const config = resolveLambdaConfig({
+        ...formatFunctionStepEnv({
           FERRY_WORKFLOW: fn.workflow,
           FERRY_STEP: fn.step,
           FERRY_HEARTBEAT_SECONDS: fn.heartbeatSeconds,
         }),
-      );
+        ...(fn.secrets && Object.keys(fn.secrets).length > 0
+          ? { [FUNCTION_SECRETS_ENV]: JSON.stringify(fn.secrets) }
+          : {}),
+      });
       for (let i = 0; i < concurrency; i++) {
         // The host stands in for each step's Lambda: its calls belong to that step's function.
         this.loops.push(
@@ -150,7 +158,13 @@ export class FunctionHost {
       const response = await processSqsBatch(
         event,
         { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) },
-        { handler: fn.handler, tasks: this.options.tasks, logger, config },
+        {
+          handler: fn.handler,
+          tasks: this.options.tasks,
+          logger,
+          config,
+          ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
+        },
       );
       failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     } catch (error) {

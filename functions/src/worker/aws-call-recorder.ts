@@ -71,10 +71,10 @@ export function recordAwsCalls<C>(
       const command = context.commandName ?? "UnknownCommand";
       const service = serviceOf(context.clientName ?? "");
       const base = { ...principal, ...callContext.getStore() };
-      const write = (error?: string) => {
+      const write = (error?: string, output?: unknown) => {
         const call: RecordedAwsCall = {
           ...base,
-          ...describeCall(service, command, args.input as Record<string, unknown>, region),
+          ...describeCall(service, command, args.input as Record<string, unknown>, region, output),
           command,
           ...(error ? { error } : {}),
         };
@@ -82,7 +82,7 @@ export function recordAwsCalls<C>(
       };
       try {
         const out = await next(args);
-        write();
+        write(undefined, (out as { output?: unknown }).output);
         return out;
       } catch (error) {
         write((error as { name?: string }).name ?? "Error");
@@ -122,6 +122,7 @@ export function describeCall(
   command: string,
   input: Record<string, unknown>,
   region: string,
+  output?: unknown,
 ): Pick<RecordedAwsCall, "action" | "resource" | "prefix"> {
   let op = command.replace(/Command$/, "");
   const str = (key: string) => (typeof input[key] === "string" ? (input[key] as string) : undefined);
@@ -152,6 +153,20 @@ export function describeCall(
     return {
       action: `kms:${op}`,
       resource: key.startsWith("arn:") ? key : `arn:aws:kms:${region}:*:key/${key}`,
+    };
+  }
+  if (service === "ssm" || service === "secretsmanager") {
+    // The answer names the exact ARN (account, and a secret's random suffix); a refused call has none.
+    const out = (output ?? {}) as { ARN?: unknown; Parameter?: { ARN?: unknown } };
+    const arn = service === "ssm" ? out.Parameter?.ARN : out.ARN;
+    if (typeof arn === "string") return { action: `${service}:${op}`, resource: arn };
+    const name = (str("Name") ?? str("SecretId") ?? "").replace(/^\//, "");
+    return {
+      action: `${service}:${op}`,
+      resource:
+        service === "ssm"
+          ? `arn:aws:ssm:${region}:*:parameter/${name}`
+          : `arn:aws:secretsmanager:${region}:*:secret:${name}`,
     };
   }
   // SendTaskSuccess/Failure/Heartbeat have no resource types: IAM evaluates them against "*".

@@ -1,7 +1,15 @@
-import { sharedCachePattern, siteKeyPatterns } from "@ferry/dsl-compiler/contract";
+import type { IrStep } from "@ferry/dsl-compiler";
+import {
+  parseSecretRef,
+  secretResourceArn,
+  secretUses,
+  sharedCachePattern,
+  siteKeyPatterns,
+} from "@ferry/dsl-compiler/contract";
+import { Aws, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as s3 from "aws-cdk-lib/aws-s3";
-import type { IConstruct } from "constructs";
+import type { Construct, IConstruct } from "constructs";
 import { acknowledgeWildcardResource } from "./nag.ts";
 
 /** Whose job files a principal touches: it writes as `site`, and reads `readSites`' keys (its own among them). */
@@ -88,4 +96,48 @@ export function acknowledgeTaskResponse(policyHolder: IConstruct): void {
     "*",
     "states:SendTaskSuccess/Failure/Heartbeat support no resource-level permissions; the task token is the capability.",
   );
+}
+
+/**
+ * Reading the secrets `steps` reference, and nothing else: `ssm:GetParameter`
+ * on each referenced parameter's ARN, `secretsmanager:GetSecretValue` on
+ * each referenced secret's ARN (its name plus the `-??????` suffix Secrets
+ * Manager appends), in the stack's account and region. Values encrypted
+ * with the AWS managed keys (aws/ssm, aws/secretsmanager) need no KMS
+ * grant; a customer managed key needs `kms:Decrypt` with
+ * `kms:ViaService` granted by its key policy (see infra/README.md).
+ */
+export function secretReadStatements(scope: Construct, steps: readonly IrStep[]): iam.PolicyStatement[] {
+  const stack = Stack.of(scope);
+  const where = { partition: Aws.PARTITION, region: stack.region, account: stack.account };
+  const parameters = new Set<string>();
+  const secrets = new Set<string>();
+  for (const step of steps) {
+    const runtime = step.runtime;
+    for (const use of secretUses(runtime)) {
+      // Lambda functions get env variables only; http-task headers are read by CloudFormation, not a worker.
+      if (use.field === "headers" && step.executor === "http-task") continue;
+      const parsed = parseSecretRef(use.ref);
+      if (typeof parsed === "string") continue;
+      (parsed.service === "ssm" ? parameters : secrets).add(secretResourceArn(parsed, where));
+    }
+  }
+  const statements: iam.PolicyStatement[] = [];
+  if (parameters.size > 0)
+    statements.push(
+      new iam.PolicyStatement({
+        sid: "ReadOwnStepParameters",
+        actions: ["ssm:GetParameter"],
+        resources: [...parameters].sort(),
+      }),
+    );
+  if (secrets.size > 0)
+    statements.push(
+      new iam.PolicyStatement({
+        sid: "ReadOwnStepSecrets",
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: [...secrets].sort(),
+      }),
+    );
+  return statements;
 }

@@ -1,4 +1,5 @@
 import type { IrStep, WorkflowIr } from "@ferry/dsl-compiler";
+import { parseSecretRef, secretUses } from "@ferry/dsl-compiler/contract";
 import { SecretValue } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import { Construct } from "constructs";
@@ -9,6 +10,27 @@ export const DEFAULT_HTTP_AUTH_HEADER = "X-Ferry-Workflow";
 export interface HttpStepConnection {
   step: IrStep & { runtime: { kind: "http" } };
   connection: events.Connection;
+}
+
+/**
+ * The step's `{ secret: "secretsmanager:…" }` headers as connection header
+ * parameters: the template holds a `{{resolve:secretsmanager:…}}` dynamic
+ * reference that CloudFormation resolves at deploy time into the
+ * connection's own secret, so the value is in neither the template nor the
+ * state machine definition. (SSM references are refused on aws HTTP steps
+ * at validation: CloudFormation resolves SecureStrings for few resources.)
+ */
+function secretHeaders(step: HttpStepConnection["step"]): Record<string, events.HttpParameter> | undefined {
+  const entries = secretUses(step.runtime).flatMap((use) => {
+    const parsed = parseSecretRef(use.ref);
+    if (typeof parsed === "string" || parsed.service !== "secretsmanager") return [];
+    const value = SecretValue.secretsManager(
+      parsed.name,
+      parsed.jsonKey ? { jsonField: parsed.jsonKey } : {},
+    );
+    return [[use.key, events.HttpParameter.fromSecret(value)] as const];
+  });
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
 
 /**
@@ -35,6 +57,7 @@ export function createHttpConnections(
       authorization:
         authorizations[step.name] ??
         events.Authorization.apiKey(DEFAULT_HTTP_AUTH_HEADER, SecretValue.unsafePlainText(ir.name)),
+      ...(secretHeaders(step) ? { headerParameters: secretHeaders(step)! } : {}),
     });
     connections.set(step.name, { step, connection });
   }

@@ -1,5 +1,5 @@
 import { type IrStep, sitesReadBy, type WorkflowIr } from "@ferry/dsl-compiler";
-import { formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
+import { FUNCTION_SECRETS_ENV, formatFunctionStepEnv, splitSecretEnv } from "@ferry/dsl-compiler/contract";
 import { Duration, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -12,6 +12,7 @@ import {
   acknowledgeJobFiles,
   acknowledgeTaskResponse,
   jobFileStatements,
+  secretReadStatements,
   taskResponseStatement,
 } from "./grants.ts";
 import { lambdaMemoryMiB, lambdaTimeoutSeconds } from "./lambda-sizing.ts";
@@ -62,6 +63,7 @@ function createStepFunction(
   if (step.runtime.kind !== "function" || !step.queue) {
     throw new Error(`createStepFunction: step "${step.name}" is not a queue-fed function step`);
   }
+  const secretEnv = splitSecretEnv(step.runtime.env);
   const role = new iam.Role(scope, "Role", {
     assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
     description: `Ferry ${ir.name}/${step.name}: runs the step's function`,
@@ -89,7 +91,11 @@ function createStepFunction(
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     environment: {
-      ...step.runtime.env,
+      // Secret env variables travel as references (FERRY_SECRETS); the adapter reads their values at run time.
+      ...secretEnv.plain,
+      ...(Object.keys(secretEnv.refs).length > 0
+        ? { [FUNCTION_SECRETS_ENV]: JSON.stringify(secretEnv.refs) }
+        : {}),
       ...formatFunctionStepEnv({
         FERRY_WORKFLOW: ir.name,
         FERRY_STEP: step.name,
@@ -106,6 +112,8 @@ function createStepFunction(
   const access = { workflow: ir.name, site: step.site, readSites: sitesReadBy(ir, [step.name]) };
   for (const statement of jobFileStatements(options.bucket, access)) role.addToPrincipalPolicy(statement);
   acknowledgeJobFiles(role, options.bucket, access);
+  // Exactly the parameters and secrets this step's env references.
+  for (const statement of secretReadStatements(scope, [step])) role.addToPrincipalPolicy(statement);
   Validations.of(role).acknowledge({
     id: "AwsSolutions-IAM5[Resource::*]",
     reason:

@@ -7,6 +7,7 @@ import {
   acknowledgeTaskResponse,
   type JobFileAccess,
   jobFileStatements,
+  secretReadStatements,
   taskResponseStatement,
 } from "./grants.ts";
 import type { PublishedManifest } from "./manifest.ts";
@@ -90,6 +91,11 @@ export function createWorkerPolicies(
           actions: ["ssm:GetParameter"],
           resources: [options.manifest.parameter.parameterArn],
         }),
+        // The parameters and secrets this queue's own steps reference; another site's are not readable.
+        ...secretReadStatements(
+          scope,
+          options.ir.steps.filter((s) => ir.steps.includes(s.name)),
+        ),
       ],
     });
     acknowledgeJobFiles(policy, options.bucket, access(ir));
