@@ -4,7 +4,6 @@
 // Run through bench/agent.ts, not directly.
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { manifestOf, stepMessage } from "@ferry/edge-agent/testing";
 // Imported module by module: only what a device build of `ferry agent` bundles.
 import { SfnCompletion } from "../edge-agent/src/aws/sfn-completion.ts";
 import { SqsQueue } from "../edge-agent/src/aws/sqs-queue.ts";
@@ -16,6 +15,8 @@ import { DockerRuntime } from "../edge-agent/src/runtimes/docker.ts";
 import { FunctionRuntime } from "../edge-agent/src/runtimes/function.ts";
 import { HttpRuntime } from "../edge-agent/src/runtimes/http.ts";
 import { ProcessRuntime } from "../edge-agent/src/runtimes/process.ts";
+// The fixtures file itself: the testing entry also exports the vitest contract suites.
+import { manifestOf, stepMessage } from "../edge-agent/src/testing/fixtures.ts";
 import { createWorker } from "../edge-agent/src/worker.ts";
 
 const concurrent = Number(process.argv[2] ?? 16);

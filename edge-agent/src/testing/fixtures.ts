@@ -1,12 +1,15 @@
+// The contract only: benches measure an agent's memory with these fixtures, and an agent never loads the compiler.
+import type { IrRuntime } from "@ferry/dsl-compiler";
 import {
-  DEFAULT_RESOURCES,
-  type IrRuntime,
   type Manifest,
   type ManifestStep,
   manifestHash,
   type StepMessage,
   stepHash,
-} from "@ferry/dsl-compiler";
+} from "@ferry/dsl-compiler/contract";
+
+/** What a test step asks for unless it says otherwise. */
+const TEST_RESOURCES = { cpu: 1, memoryMiB: 512, gpu: 0 };
 
 /** A step definition for tests; `hash` is computed. */
 export type TestStep = Partial<Omit<ManifestStep, "hash" | "runtime">> & { name: string; runtime: IrRuntime };
@@ -18,7 +21,7 @@ export function manifestOf(workflow: string, steps: TestStep[]): Manifest {
     const definition = {
       site: "edge",
       executor: "agent" as const,
-      resources: { ...DEFAULT_RESOURCES },
+      resources: { ...TEST_RESOURCES },
       timeoutSeconds: 60,
       inputs: [],
       inputSites: {},
