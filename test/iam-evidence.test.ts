@@ -27,6 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, requireLocalStack } from "./support/env.ts";
 import { eventually, REPO_ROOT } from "./support/ferry-cli.ts";
 import {
+  ACCOUNT,
   type AwsTemplate,
   evaluate,
   functionRole,
@@ -399,6 +400,55 @@ describe("IAM evidence", () => {
         `${request.action} ${request.resource}: ImplicitlyDenied`,
       );
     }
+  });
+
+  it("lets only the notify rule publish to the topic it creates, over TLS", async () => {
+    const { compiled } = await compileSpecFile(project.spec("python-client"));
+    const synthesized = synthesizeStack(compiled!, {
+      outDir: join(dir, ".ferry", "evidence-notify"),
+      projectRoot: dir,
+      target: "aws",
+      region: REGION,
+      nag: false,
+    });
+    const t = readTemplate(synthesized.templatePath);
+    const r = new TemplateResolver(t, new Map(), REGION);
+    const ids = (type: string) => Object.keys(t.Resources).filter((id) => t.Resources[id]!.Type === type);
+    const [ruleId, ...moreRules] = ids("AWS::Events::Rule");
+    const [topicId, ...moreTopics] = ids("AWS::SNS::Topic");
+    const [policyId, ...morePolicies] = ids("AWS::SNS::TopicPolicy");
+    expect([moreRules, moreTopics, morePolicies]).toEqual([[], [], []]);
+    const rule = t.Resources[ruleId!]!.Properties!;
+    const topicArn = r.resolve({ Ref: topicId! }) as string;
+    const ruleArn = r.resolve({ "Fn::GetAtt": [ruleId!, "Arn"] }) as string;
+    // The rule publishes with no role: the topic policy is what allows it.
+    const targets = rule.Targets as Array<{ Arn: unknown; RoleArn?: unknown }>;
+    expect(targets.map((x) => [r.resolve(x.Arn), x.RoleArn])).toEqual([[topicArn, undefined]]);
+    const topicPolicy = r.resolve(t.Resources[policyId!]!.Properties!.PolicyDocument) as PolicyDocument;
+    const publish = (
+      context: Record<string, string>,
+      principal = "events.amazonaws.com",
+      resource = topicArn,
+    ) => evaluate([], { action: "sns:Publish", resource, principal, context, resourcePolicy: topicPolicy });
+    const tls = { "aws:SecureTransport": "true" };
+    expect(await publish({ ...tls, "aws:SourceArn": ruleArn, "aws:SourceAccount": ACCOUNT })).toBe("Allowed");
+    const refused = {
+      "another rule": await publish({ ...tls, "aws:SourceArn": ruleArn.replace(/\/[^/]+$/, "/other") }),
+      "no source": await publish(tls),
+      "without TLS": await publish({ "aws:SecureTransport": "false", "aws:SourceArn": ruleArn }),
+      "another service": await publish({ ...tls, "aws:SourceArn": ruleArn }, "s3.amazonaws.com"),
+      "a role of the account": await publish(
+        { ...tls, "aws:SourceArn": ruleArn },
+        `arn:aws:iam::${ACCOUNT}:role/anyone`,
+      ),
+    };
+    expect(refused).toEqual({
+      "another rule": "ImplicitlyDenied",
+      "no source": "ImplicitlyDenied",
+      "without TLS": "ExplicitlyDenied",
+      "another service": "ImplicitlyDenied",
+      "a role of the account": "ImplicitlyDenied",
+    });
   });
 
   it("denies site a the other site's queue, dead-letter queue, manifest and secret, and signing", async () => {

@@ -7,7 +7,8 @@
 #   3. lint           biome check (files git ignores are skipped)
 #   4. unit           vitest project "unit"
 #   5. environment    a Docker Engine, the test image and LocalStack, reusing
-#                     any that already run (test/env/*.sh)
+#                     any that already run, and the Python client's venv
+#                     (test/env/*.sh)
 #   6. integration    vitest project "integration" against them
 #
 # Run it after `npm install` (or `npm ci`): it runs on the Node.js that the
@@ -95,7 +96,8 @@ ensure() {
 ensure_environment() {
   ensure docker dockerd test/env/ensure-docker.sh &&
     bash test/env/build-test-image.sh &&
-    ensure localstack localstack test/env/ensure-localstack.sh
+    ensure localstack localstack test/env/ensure-localstack.sh &&
+    bash test/env/ensure-python-client.sh >/dev/null
 }
 
 printf '==> node %s (%s)\n' "$(node --version)" "$(command -v node)"

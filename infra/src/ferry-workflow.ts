@@ -23,6 +23,7 @@ import { createJoinTable } from "./private/join-table.ts";
 import { createLambdaSteps } from "./private/lambda-steps.ts";
 import { type PublishedManifest, publishManifest } from "./private/manifest.ts";
 import { pascalCase, stateMachineName } from "./private/names.ts";
+import { createNotify } from "./private/notify.ts";
 import { createOutputs } from "./private/outputs.ts";
 import { createStateMachines, stateMachineArn } from "./private/state-machines.ts";
 import { createStepQueues, type StepQueue } from "./private/step-queues.ts";
@@ -156,6 +157,10 @@ export class FerryWorkflow extends Construct {
   readonly triggerRules: Record<string, events.CfnRule>;
   /** The role the trigger rules start executions with; absent without triggers. */
   readonly triggerRole?: iam.Role;
+  /** The rule announcing finished executions (the spec's `notify:`); absent without it. */
+  readonly notifyRule?: events.CfnRule;
+  /** The SNS topic the stack created for `notify: { sns: { create: true } }`. */
+  readonly notifyTopic?: sns.Topic;
 
   constructor(scope: Construct, id: string, props: FerryWorkflowProps) {
     super(scope, id);
@@ -270,6 +275,11 @@ export class FerryWorkflow extends Construct {
     const triggers = createTriggers(this, ir, machines.root, this.jobBucket);
     this.triggerRules = Object.fromEntries(triggers?.rules ?? []);
     if (triggers) this.triggerRole = triggers.role;
+    const notify = createNotify(this, ir, machines.root);
+    if (notify) {
+      this.notifyRule = notify.rule;
+      if (notify.topic) this.notifyTopic = notify.topic;
+    }
     createOutputs(this, {
       prefix: pascalCase(id),
       stateMachine: machines.root,
@@ -277,6 +287,7 @@ export class FerryWorkflow extends Construct {
       manifest: this.manifest,
       queues,
       workerPolicies,
+      ...(notify ? { notifyTopicArn: notify.topicArn } : {}),
     });
 
     this.queues = Object.fromEntries(

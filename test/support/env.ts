@@ -33,6 +33,8 @@ export const LOCALSTACK_SERVICES = [
   // Every stack holds a manifest signing key; ferry deploy signs with it.
   "kms",
   "secretsmanager",
+  // notify: topics, and the Python client's subscription queue.
+  "sns",
 ] as const;
 
 export type LocalStackService = (typeof LOCALSTACK_SERVICES)[number] | "lambda";

@@ -107,6 +107,9 @@ export class TemplateResolver {
     if (resource?.Type === "AWS::StepFunctions::StateMachine") {
       return `arn:aws:states:${this.region}:${ACCOUNT}:stateMachine:${String(resource.Properties!.StateMachineName)}`;
     }
+    // A topic's Ref is its ARN.
+    if (resource?.Type === "AWS::SNS::Topic")
+      return `arn:aws:sns:${this.region}:${ACCOUNT}:${id}-not-deployed`;
     return `${id}-not-deployed`;
   }
 
@@ -133,6 +136,8 @@ export class TemplateResolver {
       case "AWS::KMS::Key.Arn":
         // LocalStack's physical id of a key is its key id.
         return physical?.startsWith("arn:") ? physical : `arn:aws:kms:${r}:${ACCOUNT}:key/${name}`;
+      case "AWS::Events::Rule.Arn":
+        return `arn:aws:events:${r}:${ACCOUNT}:rule/${name}`;
       case "AWS::Logs::LogGroup.Arn":
         return `arn:aws:logs:${r}:${ACCOUNT}:log-group:${name}:*`;
       default:
@@ -201,6 +206,8 @@ export interface Request {
   context?: Record<string, string | string[]>;
   /** The resource's own policy: KMS needs its key policy to let IAM policies grant anything. */
   resourcePolicy?: PolicyDocument;
+  /** Who calls: a service principal such as `events.amazonaws.com`; default a role of the account. */
+  principal?: string;
 }
 
 /** `Allowed`, `ImplicitlyDenied`, `ExplicitlyDenied`, or the simulator's error. */
@@ -236,7 +243,7 @@ async function simulate(policies: PolicyDocument[], request: Request): Promise<S
       resourceControlPolicies: [],
       request: {
         action: request.action,
-        principal: `arn:aws:iam::${ACCOUNT}:role/ferry-principal`,
+        principal: request.principal ?? `arn:aws:iam::${ACCOUNT}:role/ferry-principal`,
         resource: { resource: request.resource, accountId: ACCOUNT },
         contextVariables: request.context ?? {},
       },

@@ -6,7 +6,7 @@ import { secretPaths } from "./secrets.ts";
 /** Spec paths of the fields that language 1.1 added; a spec that says 1.0 (or nothing) may not use them. */
 export function fieldsNeeding11(spec: WorkflowSpec): Array<ReadonlyArray<string | number>> {
   const paths: Array<ReadonlyArray<string | number>> = [];
-  for (const key of ["input", "handlers", "finally", "triggers"] as const)
+  for (const key of ["input", "handlers", "finally", "triggers", "notify"] as const)
     if (spec[key] !== undefined) paths.push([key]);
   if (spec.defaults?.onFailure !== undefined) paths.push(["defaults", "onFailure"]);
   spec.steps.forEach((step, i) => {

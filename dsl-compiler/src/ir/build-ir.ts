@@ -66,6 +66,13 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
     queues: collectQueues(all),
     sinks: steps.filter((s) => s.dependents.length === 0).map((s) => s.name),
     ...(spec.triggers && spec.triggers.length > 0 ? { triggers: spec.triggers.map(buildTrigger) } : {}),
+    ...(spec.notify
+      ? {
+          notify: {
+            sns: typeof spec.notify.sns === "string" ? { topicArn: spec.notify.sns } : { create: true },
+          },
+        }
+      : {}),
   };
 }
 

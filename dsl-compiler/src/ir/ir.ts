@@ -24,6 +24,18 @@ export interface WorkflowIr {
   sinks: string[];
   /** What starts a run besides `ferry start`; absent when the spec has no `triggers:`. */
   triggers?: IrTrigger[];
+  /** Where each execution's result is announced; absent when the spec has no `notify:`. */
+  notify?: IrNotify;
+}
+
+/**
+ * The spec's `notify:`: an EventBridge rule on the root machine's
+ * "Step Functions Execution Status Change" events (SUCCEEDED, FAILED,
+ * TIMED_OUT, ABORTED) publishes a `NotifyMessage` to the topic.
+ */
+export interface IrNotify {
+  /** `topicArn`: an existing topic, whose policy must let the rule publish; `create`: one the stack creates. */
+  sns: { topicArn: string } | { create: true };
 }
 
 /**

@@ -252,6 +252,28 @@ export const TriggerSchema = z
   })
   .describe("What starts a run: exactly one of schedule, s3 or event. Spec 1.1.");
 
+/** An SNS topic ARN, such as `arn:aws:sns:us-east-1:123456789012:runs`. */
+export const SNS_TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+export const NotifySchema = z
+  .strictObject({
+    sns: z
+      .union([
+        z
+          .string()
+          .regex(SNS_TOPIC_ARN_PATTERN, "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"),
+        z.strictObject({
+          create: z.literal(true).describe("The stack creates the topic and outputs its ARN."),
+        }),
+      ])
+      .describe(
+        'A topic ARN, or { create: true } for a topic the stack creates (output "<Prefix>NotifyTopicArn").',
+      ),
+  })
+  .describe(
+    "Where the result of every execution is announced, on success and on failure: a versioned JSON message { v: 1, workflow, executionArn, status, output, error, cause, time }. Spec 1.1.",
+  );
+
 export const WorkflowSpecSchema = z.strictObject({
   version: z
     .string()
@@ -280,6 +302,7 @@ export const WorkflowSpecSchema = z.strictObject({
     .max(50)
     .optional()
     .describe("Schedules, S3 uploads and EventBridge events that start a run. Spec 1.1."),
+  notify: NotifySchema.optional(),
 });
 
 export type WorkflowSpec = z.output<typeof WorkflowSpecSchema>;
@@ -288,6 +311,7 @@ export type SideStepSpec = z.output<typeof SideStepSchema>;
 export type SiteSpec = z.output<typeof SiteSchema>;
 export type RetrySpec = z.output<typeof RetrySchema>;
 export type TriggerSpec = z.output<typeof TriggerSchema>;
+export type NotifySpec = z.output<typeof NotifySchema>;
 
 /** The three kinds of trigger; exactly one per trigger. */
 export const TRIGGER_KINDS = ["schedule", "s3", "event"] as const;

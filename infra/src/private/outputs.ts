@@ -14,6 +14,8 @@ export interface OutputValues {
   manifest: PublishedManifest;
   queues: Map<string, StepQueue>;
   workerPolicies: Map<string, iam.ManagedPolicy>;
+  /** The `notify:` topic, created or given. */
+  notifyTopicArn?: string;
 }
 
 /**
@@ -45,6 +47,8 @@ export function createOutputs(scope: Construct, values: OutputValues): void {
     values.manifest.signingKey.keyArn,
     "KMS key ferry deploy signs site manifests with (agents: manifestSigningKey)",
   );
+  if (values.notifyTopicArn !== undefined)
+    output("NotifyTopicArn", values.notifyTopicArn, "SNS topic announcing every finished execution");
   for (const [site, m] of values.manifest.sites) {
     output(
       `SiteManifestS3Uri${pascalCase(site)}`,
