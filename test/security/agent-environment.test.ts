@@ -19,6 +19,7 @@ import { FERRY_BIN, REPO_ROOT } from "../support/ferry-cli.ts";
 import {
   asUserWithCaps,
   createSystemUser,
+  openPathToRepository,
   removeSystemUser,
   requireUserSwitching,
   type SystemUser,
@@ -41,9 +42,12 @@ let setpriv: string;
 let agentUser: SystemUser | undefined;
 let stepUser: SystemUser | undefined;
 let base: string;
+let closePathToRepository: (() => void) | undefined;
 
 beforeAll(() => {
   setpriv = requireUserSwitching();
+  // The agent runs as a test user and loads Ferry from this checkout.
+  closePathToRepository = openPathToRepository();
   agentUser = createSystemUser("fsec-agent");
   stepUser = createSystemUser("fsec-step");
   base = mkdtempSync(join(tmpdir(), "ferry-sec-env-"));
@@ -51,6 +55,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
+  closePathToRepository?.();
   if (base) rmSync(base, { recursive: true, force: true });
   removeSystemUser(agentUser);
   removeSystemUser(stepUser);

@@ -4,8 +4,8 @@
  * The guards fail loudly, never skip.
  */
 import { execFileSync } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { accessSync, chmodSync, constants, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { TestEnvironmentError } from "./env.ts";
 import { REPO_ROOT } from "./ferry-cli.ts";
 
@@ -117,4 +117,25 @@ export function requireExecutable(path: string): void {
   } catch (error) {
     throw new TestEnvironmentError(`${path} is not executable`, { cause: error });
   }
+}
+
+/**
+ * Lets other users pass through (not list) every folder above the
+ * repository, so an agent run as a test user can load Ferry and Node.js
+ * from this checkout wherever it was cloned (a clone under a private 0700
+ * folder included). Returns what puts the modes back as they were.
+ */
+export function openPathToRepository(): () => void {
+  const changed: Array<{ dir: string; mode: number }> = [];
+  for (let dir = REPO_ROOT; ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001);
+      changed.push({ dir, mode });
+    }
+    if (dirname(dir) === dir) break;
+  }
+  return () => {
+    for (const { dir, mode } of changed.reverse()) chmodSync(dir, mode);
+  };
 }
