@@ -2,7 +2,7 @@ import {
   executionPrefix,
   isOutputRef,
   jobFileKey,
-  outputName,
+  outputFolder,
   type StepMessage,
 } from "@ferry/dsl-compiler/contract";
 
@@ -65,7 +65,7 @@ export function messageScopeProblem(message: StepMessage, options: MessageScopeO
 function isStoredOutputOf(dep: string, ref: { prefix: string; site: string; name: string }): boolean {
   try {
     jobFileKey(ref.prefix, ref.site, ref.name);
-    const stem = outputName(dep, "id").slice(0, -"id.json".length);
+    const stem = outputFolder(dep);
     return (
       ref.name.startsWith(stem) && ref.name.endsWith(".json") && !ref.name.slice(stem.length).includes("/")
     );

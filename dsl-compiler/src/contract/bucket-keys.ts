@@ -68,9 +68,14 @@ export interface AttemptKeyParts {
   item?: number;
 }
 
+/** The folder (for {@link jobFileKey}) that holds a step's large outputs. */
+export function outputFolder(step: string): string {
+  return `${RESERVED}/outputs/${segment(step, "step")}/`;
+}
+
 /** A large output's name (for {@link jobFileKey}); `id` tells attempts apart (e.g. a token hash). */
 export function outputName(step: string, id: string): string {
-  return `${RESERVED}/outputs/${segment(step, "step")}/${segment(id, "output id")}.json`;
+  return `${outputFolder(step)}${segment(id, "output id")}.json`;
 }
 
 /** An attempt's log name (for {@link jobFileKey}). */

@@ -7,6 +7,7 @@ export {
   executionPrefixFormat,
   jobFileKey,
   logName,
+  outputFolder,
   outputName,
   parseExecutionPrefix,
   provenanceName,
