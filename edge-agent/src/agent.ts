@@ -23,6 +23,12 @@ import { createWorker, type RuntimeSet, type Worker } from "./worker.ts";
 export interface AgentOptions {
   /** @default pino JSON logs on stdout at `config.logLevel` */
   logger?: Logger;
+  /**
+   * Command that starts the host of one function step; the standalone
+   * `ferry-agent` passes itself (see `FunctionRuntimeOptions.hostCommand`).
+   * @default Node with tsx, running the host from sources
+   */
+  functionHostCommand?: string[];
 }
 
 /**
@@ -38,6 +44,7 @@ export class Agent {
   private runtimes: RuntimeSet = {};
   private stepUser: StepUser | undefined;
   private protection: TaskProtection | undefined;
+  private readonly functionHostCommand: string[] | undefined;
   /** Port `/healthz` and `/metrics` listen on, once started (0 when disabled). */
   metricsPort = 0;
 
@@ -47,6 +54,7 @@ export class Agent {
   ) {
     this.logger =
       options.logger ?? pino({ level: config.logLevel, base: { site: config.site, pid: process.pid } });
+    this.functionHostCommand = options.functionHostCommand;
     this.metrics = new PrometheusMetrics(() => this.workers.reduce((n, w) => n + w.runningCount, 0));
   }
 
@@ -238,7 +246,11 @@ export class Agent {
     const stepUser = this.stepUser ? { stepUser: this.stepUser } : {};
     const runtimes: RuntimeSet = {
       process: new ProcessRuntime({ projectDir, ...stepUser }),
-      function: new FunctionRuntime({ projectDir, ...stepUser }),
+      function: new FunctionRuntime({
+        projectDir,
+        ...stepUser,
+        ...(this.functionHostCommand ? { hostCommand: this.functionHostCommand } : {}),
+      }),
       http: new HttpRuntime({ maxResponseBytes: config.http.maxResponseBytes }),
     };
     if (config.runtime === "process") return runtimes;

@@ -1,6 +1,6 @@
-// Runs one `function` step in its own Node process (started by FunctionRuntime
-// with tsx loaded): imports the handler and calls it through the one function
-// host, `runFunctionStep`, with the step message from stdin, then writes the
+// One `function` step in its own Node process (started by FunctionRuntime):
+// imports the handler and calls it through the one function host,
+// `runFunctionStep`, with the step message from its file, then writes the
 // `StepResult` to the result file. Kept tiny: everything else (timeouts, logs,
 // staging, large outputs) is the worker's job.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -9,14 +9,18 @@ import type { StepMessage } from "@ferry/dsl-compiler/contract";
 import { toTaskFailure } from "@ferry/dsl-compiler/contract";
 import { InvalidHandlerError, runFunctionStep, type StepHandler, type StepResult } from "@ferry/functions";
 
-async function main(): Promise<void> {
+/** Loads a handler module from its file URL. */
+export type ModuleImporter = (url: string) => Promise<Record<string, unknown>>;
+
+/** Runs the step that FERRY_FUNCTION_* name; exits non-zero (exitCode) when the handler failed. */
+export async function runFunctionHost(importModule: ModuleImporter): Promise<void> {
   const file = process.env.FERRY_FUNCTION_FILE!;
   const exportName = process.env.FERRY_FUNCTION_EXPORT!;
   const resultPath = process.env.FERRY_FUNCTION_RESULT!;
   const message = JSON.parse(readFileSync(process.env.FERRY_FUNCTION_MESSAGE!, "utf8")) as StepMessage;
   let result: StepResult;
   try {
-    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const module = await importModule(pathToFileURL(file).href);
     const handler = module[exportName];
     if (typeof handler !== "function") {
       throw new InvalidHandlerError(
@@ -37,5 +41,3 @@ async function main(): Promise<void> {
   }
   writeFileSync(resultPath, JSON.stringify(result));
 }
-
-await main();

@@ -6,13 +6,24 @@ import { AgentError } from "../errors.ts";
 import { DEFAULT_INHERITED_ENV, ProcessRuntime, type ProcessRuntimeOptions } from "./process.ts";
 import { handlerMessage, type Runtime, type RuntimeRequest, type RuntimeResult } from "./runtime.ts";
 
-const HOST_SCRIPT = fileURLToPath(new URL("./function-host.ts", import.meta.url));
 const RESULT_FILE = ".function-result.json";
 const MESSAGE_FILE = ".function-message.json";
 
 export interface FunctionRuntimeOptions extends ProcessRuntimeOptions {
   /** Node binary. @default process.execPath */
   nodePath?: string;
+  /**
+   * Command that starts the function host (`runFunctionHost`) for one step.
+   * The standalone agent passes its own binary with `function-host`.
+   * @default [nodePath, "--import", tsx, function-host-main.ts]: from sources, TypeScript through tsx
+   */
+  hostCommand?: string[];
+}
+
+/** The function host from sources: Node with tsx loaded, running function-host-main.ts. */
+function sourceHostCommand(nodePath: string): string[] {
+  const script = fileURLToPath(new URL("./function-host-main.ts", import.meta.url));
+  return [nodePath, "--import", import.meta.resolve("tsx"), script];
 }
 
 /**
@@ -26,15 +37,13 @@ export class FunctionRuntime implements Runtime {
   readonly name = "function";
   private readonly processes: ProcessRuntime;
   private readonly projectDir: string;
-  private readonly nodePath: string;
-  private readonly loader: string;
+  private readonly hostCommand: string[];
 
   constructor(options: FunctionRuntimeOptions = {}) {
     // Like process steps, the handler's process starts from a small environment: never the agent's credentials.
     this.processes = new ProcessRuntime({ inheritEnv: DEFAULT_INHERITED_ENV, ...options });
     this.projectDir = options.projectDir ?? process.cwd();
-    this.nodePath = options.nodePath ?? process.execPath;
-    this.loader = import.meta.resolve("tsx");
+    this.hostCommand = options.hostCommand ?? sourceHostCommand(options.nodePath ?? process.execPath);
   }
 
   async run(request: RuntimeRequest): Promise<RuntimeResult> {
@@ -55,7 +64,7 @@ export class FunctionRuntime implements Runtime {
         ...request.step,
         runtime: {
           kind: "process",
-          command: [this.nodePath, "--import", this.loader, HOST_SCRIPT],
+          command: this.hostCommand,
           env: {
             ...runtime.env,
             FERRY_FUNCTION_FILE: file,

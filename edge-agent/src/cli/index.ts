@@ -1,0 +1,3 @@
+// The agent's command, shared by `ferry agent` (cli) and the standalone `ferry-agent`.
+export { type AgentCommandIo, agentUsage, isArgumentError, runAgentCommand } from "./agent-command.ts";
+export { AGENT_VERSION, type AgentMainOptions, main } from "./main.ts";

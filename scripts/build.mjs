@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+// Ferry's build: the artifacts it ships, each a named target, all from one
+// esbuild configuration. Outputs go to dist/ (ignored by git).
+//
+//   node scripts/build.mjs [target|group ...]        (default: the "agent" group)
+//
+// Targets:
+//   agent-bundle           dist/agent/ferry-agent.mjs: the agent in one ESM file for any Node >= 22
+//   agent-sea-linux-x64    dist/agent/linux-x64/ferry-agent: a Node single-executable application
+//   agent-sea-linux-arm64  dist/agent/linux-arm64/ferry-agent
+//   agent-deb-amd64        dist/agent/ferry-agent_<version>_amd64.deb (dpkg-deb)
+//   agent-deb-arm64        dist/agent/ferry-agent_<version>_arm64.deb
+//   agent-image            the ferry-agent:<version> image for linux/amd64 (needs a Docker engine)
+// Groups: agent (bundle, both executables, both packages), all (agent and agent-image).
+//
+// The executables embed the bundle into the official Node binary of the
+// version the root package.json pins (`node`), taken from the npm package
+// node-linux-<arch> (downloaded with `npm pack` into node_modules/.cache), with
+// postject. No code cache and no snapshot, so one blob serves both
+// architectures and needs no emulator to build.
+import { execFileSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const dist = join(root, "dist");
+const agentDist = join(dist, "agent");
+const cache = join(root, "node_modules", ".cache", "ferry-build");
+const rootPackage = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+const agentPackage = JSON.parse(readFileSync(join(root, "edge-agent", "package.json"), "utf8"));
+
+/** The Node.js version every artifact runs on: the root `node` dependency. */
+const NODE_VERSION = rootPackage.dependencies.node;
+/** The agent's version: edge-agent/package.json. */
+const AGENT_VERSION = agentPackage.version;
+/** Node's SEA fuse (node/src/node_sea.cc), which postject flips. */
+const SEA_FUSE = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
+/** Debian architecture of each Node platform. */
+const DEB_ARCH = { x64: "amd64", arm64: "arm64" };
+
+const log = (text) => process.stderr.write(`[build] ${text}\n`);
+const size = (file) => `${(statSync(file).size / 1024 / 1024).toFixed(1)} MiB`;
+
+// ssh2 (and its native cpu-features) is only docker-modem's transport for
+// ssh:// engines; the agent talks to engines over a unix socket. Built without
+// it, an ssh:// engine fails with this message instead of a missing module.
+const withoutSsh2 = {
+  name: "ferry-without-ssh2",
+  setup(b) {
+    b.onResolve({ filter: /^ssh2$/ }, () => ({ path: "ssh2", namespace: "ferry-stub" }));
+    b.onLoad({ filter: /.*/, namespace: "ferry-stub" }, () => ({
+      contents:
+        "class Client { constructor() { throw new Error('the built ferry-agent reaches container engines over unix sockets only (no ssh://)'); } }\nmodule.exports = { Client };\n",
+      loader: "js",
+    }));
+  },
+};
+
+/** The esbuild options every Ferry bundle shares. */
+function bundleOptions(overrides) {
+  return {
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    minify: true,
+    keepNames: true,
+    legalComments: "none",
+    logLevel: "warning",
+    absWorkingDir: root,
+    plugins: [withoutSsh2],
+    ...overrides,
+  };
+}
+
+const AGENT_ENTRY = join(root, "edge-agent", "src", "cli", "artifact-entry.ts");
+
+async function agentBundle() {
+  const outfile = join(agentDist, "ferry-agent.mjs");
+  await build(
+    bundleOptions({
+      entryPoints: [AGENT_ENTRY],
+      outfile,
+      format: "esm",
+      // CommonJS dependencies (dockerode, the AWS SDK's) call require(): give the ESM file one.
+      banner: {
+        js: '#!/usr/bin/env node\nimport { createRequire as __ferryCreateRequire } from "node:module"; const require = __ferryCreateRequire(import.meta.url);',
+      },
+    }),
+  );
+  chmodSync(outfile, 0o755);
+  log(`${relative(root, outfile)} (${size(outfile)})`);
+  return outfile;
+}
+
+/** The SEA's main script: CommonJS, the format Node 24 runs as an injected main. */
+async function seaMain() {
+  const outfile = join(cache, "sea", "ferry-agent.cjs");
+  await build(
+    bundleOptions({
+      entryPoints: [AGENT_ENTRY],
+      outfile,
+      format: "cjs",
+      // import.meta only serves the function host from sources (tsx); the built agent passes its own.
+      logOverride: { "empty-import-meta": "silent" },
+    }),
+  );
+  return outfile;
+}
+
+/** bin/node of node-linux-<arch>@NODE_VERSION: the installed package if it is that version, else `npm pack`ed into the cache. */
+function officialNode(arch) {
+  const name = `node-linux-${arch}`;
+  const installed = join(root, "node_modules", "node", "node_modules", name);
+  if (existsSync(join(installed, "package.json"))) {
+    const { version } = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+    if (version === NODE_VERSION) return join(installed, "bin", "node");
+  }
+  const dir = join(cache, `${name}-${NODE_VERSION}`);
+  const binary = join(dir, "package", "bin", "node");
+  if (existsSync(binary)) return binary;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  log(`npm pack ${name}@${NODE_VERSION}`);
+  const [{ filename }] = JSON.parse(
+    execFileSync("npm", ["pack", `${name}@${NODE_VERSION}`, "--json", "--pack-destination", dir], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    }),
+  );
+  execFileSync("tar", ["-xzf", join(dir, filename), "-C", dir, "package/bin/node"]);
+  rmSync(join(dir, filename));
+  return binary;
+}
+
+let blobPromise;
+/** The SEA preparation blob, made once by the pinned Node for both architectures. */
+function seaBlob() {
+  blobPromise ??= (async () => {
+    const main = await seaMain();
+    const blob = join(cache, "sea", "ferry-agent.blob");
+    const config = join(cache, "sea", "sea-config.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        main,
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useSnapshot: false,
+        useCodeCache: false,
+      }),
+    );
+    // The blob's format belongs to the Node version: make it with the very version embedded.
+    const node = officialNode(process.arch === "arm64" ? "arm64" : "x64");
+    execFileSync(node, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] });
+    return blob;
+  })();
+  return blobPromise;
+}
+
+async function agentSea(arch) {
+  const blob = await seaBlob();
+  const outfile = join(agentDist, `linux-${arch}`, "ferry-agent");
+  mkdirSync(dirname(outfile), { recursive: true });
+  rmSync(outfile, { force: true });
+  copyFileSync(officialNode(arch), outfile);
+  chmodSync(outfile, 0o755);
+  const { inject } = await import("postject");
+  await inject(outfile, "NODE_SEA_BLOB", readFileSync(blob), { sentinelFuse: SEA_FUSE });
+  log(`${relative(root, outfile)} (${size(outfile)}, Node ${NODE_VERSION})`);
+  return outfile;
+}
+
+async function agentDeb(arch) {
+  const binary = join(agentDist, `linux-${arch}`, "ferry-agent");
+  if (!existsSync(binary)) await agentSea(arch);
+  const outfile = join(agentDist, `ferry-agent_${AGENT_VERSION}_${DEB_ARCH[arch]}.deb`);
+  execFileSync(
+    "bash",
+    [join(root, "edge-agent", "install", "build-deb.sh"), binary, DEB_ARCH[arch], AGENT_VERSION, outfile],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  log(`${relative(root, outfile)} (${size(outfile)})`);
+  return outfile;
+}
+
+async function agentImage() {
+  const binary = join(agentDist, "linux-x64", "ferry-agent");
+  if (!existsSync(binary)) await agentSea("x64");
+  const tag = `ferry-agent:${AGENT_VERSION}`;
+  execFileSync("bash", [join(root, "edge-agent", "install", "build-image.sh"), binary, tag], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  log(`image ${tag}`);
+  return tag;
+}
+
+const TARGETS = {
+  "agent-bundle": agentBundle,
+  "agent-sea-linux-x64": () => agentSea("x64"),
+  "agent-sea-linux-arm64": () => agentSea("arm64"),
+  "agent-deb-amd64": () => agentDeb("x64"),
+  "agent-deb-arm64": () => agentDeb("arm64"),
+  "agent-image": agentImage,
+};
+const GROUPS = {
+  agent: ["agent-bundle", "agent-sea-linux-x64", "agent-sea-linux-arm64", "agent-deb-amd64", "agent-deb-arm64"],
+  all: [...Object.keys(TARGETS)],
+};
+
+const requested = process.argv.slice(2);
+const names = (requested.length ? requested : ["agent"]).flatMap((name) => GROUPS[name] ?? [name]);
+const unknown = names.filter((name) => !TARGETS[name]);
+if (unknown.length) {
+  process.stderr.write(
+    `build.mjs: unknown target ${unknown.map((n) => `"${n}"`).join(", ")}; targets: ${Object.keys(TARGETS).join(", ")}; groups: ${Object.keys(GROUPS).join(", ")}\n`,
+  );
+  process.exit(2);
+}
+mkdirSync(agentDist, { recursive: true });
+mkdirSync(join(cache, "sea"), { recursive: true });
+for (const name of new Set(names)) await TARGETS[name]();
