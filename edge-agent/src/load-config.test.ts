@@ -109,7 +109,12 @@ describe("loadAgentConfig for a Fargate worker", () => {
   it("takes the in-container runtime's image and ECS's agent endpoint from the environment", async () => {
     const config = await loadAgentConfig({
       argv: [],
-      env: { ...base, FERRY_RUNTIME: "in-container", FERRY_STEP_IMAGE: "python:3.12", ECS_AGENT_URI: "http://169.254.170.2/api/t" },
+      env: {
+        ...base,
+        FERRY_RUNTIME: "in-container",
+        FERRY_STEP_IMAGE: "python:3.12",
+        ECS_AGENT_URI: "http://169.254.170.2/api/t",
+      },
       cwd: "/",
     });
     expect(config.runtime).toBe("in-container");
@@ -120,6 +125,8 @@ describe("loadAgentConfig for a Fargate worker", () => {
   it("refuses the in-container runtime without the image it runs in", async () => {
     await expect(
       loadAgentConfig({ argv: [], env: { ...base, FERRY_RUNTIME: "in-container" }, cwd: "/" }),
-    ).rejects.toThrow(/inContainer\.image: the in-container runtime needs the image it runs in \(FERRY_STEP_IMAGE\)/);
+    ).rejects.toThrow(
+      /inContainer\.image: the in-container runtime needs the image it runs in \(FERRY_STEP_IMAGE\)/,
+    );
   });
 });

@@ -22,7 +22,7 @@ export const checkPlacement: CheckRule = (spec) =>
           "UNSUPPORTED_PLACEMENT",
           [...at, "process"],
           `a process step on aws site "${step.site}" has no image to run in: Fargate runs each step in its own container image`,
-          'use container: { image, command } with an image that has the program, or place the step on an edge site',
+          "use container: { image, command } with an image that has the program, or place the step on an edge site",
         ),
       );
     }

@@ -15,7 +15,11 @@ describe("TaskProtection", () => {
   it("protects the task from the first running step until the last one finished", async () => {
     // Given a task running two overlapping steps
     const { calls, fetch } = recorder();
-    const protection = new TaskProtection({ agentUri: "http://agent/api/t1/", logger: pino({ level: "silent" }), fetch });
+    const protection = new TaskProtection({
+      agentUri: "http://agent/api/t1/",
+      logger: pino({ level: "silent" }),
+      fetch,
+    });
     // When they start and finish
     protection.acquire("a", 600);
     protection.acquire("b", 60);
@@ -25,14 +29,26 @@ describe("TaskProtection", () => {
     await protection.settled();
     // Then protection was enabled once (covering the timeout) and disabled once, at the endpoint ECS documents
     expect(calls).toEqual([
-      { url: "http://agent/api/t1/task-protection/v1/state", method: "PUT", body: { ProtectionEnabled: true, ExpiresInMinutes: 20 } },
-      { url: "http://agent/api/t1/task-protection/v1/state", method: "PUT", body: { ProtectionEnabled: false } },
+      {
+        url: "http://agent/api/t1/task-protection/v1/state",
+        method: "PUT",
+        body: { ProtectionEnabled: true, ExpiresInMinutes: 20 },
+      },
+      {
+        url: "http://agent/api/t1/task-protection/v1/state",
+        method: "PUT",
+        body: { ProtectionEnabled: false },
+      },
     ]);
   });
 
   it("extends the expiry for a longer step and caps it at ECS's 48 hours", async () => {
     const { calls, fetch } = recorder();
-    const protection = new TaskProtection({ agentUri: "http://agent", logger: pino({ level: "silent" }), fetch });
+    const protection = new TaskProtection({
+      agentUri: "http://agent",
+      logger: pino({ level: "silent" }),
+      fetch,
+    });
     protection.acquire("a", 60);
     protection.acquire("b", 10 * 24 * 3600);
     await protection.settled();
@@ -46,7 +62,11 @@ describe("TaskProtection", () => {
     const fetch = (async () => {
       throw new TypeError("fetch failed");
     }) as unknown as typeof globalThis.fetch;
-    const protection = new TaskProtection({ agentUri: "http://agent", logger: pino({ level: "silent" }), fetch });
+    const protection = new TaskProtection({
+      agentUri: "http://agent",
+      logger: pino({ level: "silent" }),
+      fetch,
+    });
     protection.acquire("a", 60);
     await expect(protection.settled()).resolves.toBeUndefined();
   });

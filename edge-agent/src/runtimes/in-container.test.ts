@@ -12,7 +12,14 @@ const IMAGE = "ferry-test/busybox:1";
 function containerStep(name: string, script: string, extra: Partial<TestStep> = {}): TestStep {
   return {
     name,
-    runtime: { kind: "container", image: IMAGE, command: ["sh", "-c", script], env: {}, network: "none", volumes: [] },
+    runtime: {
+      kind: "container",
+      image: IMAGE,
+      command: ["sh", "-c", script],
+      env: {},
+      network: "none",
+      volumes: [],
+    },
     ...extra,
   };
 }
