@@ -323,6 +323,8 @@ export class FerryWorkflow extends Construct {
       FERRY_STEP_IMAGE: image,
       FERRY_CONCURRENCY: concurrency,
       FERRY_WORK_DIR: AGENT_WORK_DIR,
+      // Nothing scrapes a task's /metrics (its logs go to CloudWatch); the port stays the step's.
+      FERRY_METRICS_PORT: 0,
     });
   }
 

@@ -30,6 +30,7 @@ describe("the Fargate worker's environment", () => {
       FERRY_STEP_IMAGE: "busybox:1",
       FERRY_CONCURRENCY: 1,
       FERRY_WORK_DIR: "/ferry/work",
+      FERRY_METRICS_PORT: 0,
     });
     expect(parsed.data!.FERRY_QUEUE_URLS).toHaveLength(1);
     expect(parsed.data!.FERRY_MANIFESTS).toHaveLength(1);
