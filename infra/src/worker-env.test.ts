@@ -54,7 +54,7 @@ describe("a Fargate pool's task", () => {
     expect(task.Volumes).toEqual([{ Name: "ferry-agent" }]);
     expect(byName.FerryAgent).toMatchObject({
       Essential: false,
-      Command: ["--version"],
+      EntryPoint: ["/ferry/agent/lib/ld-linux-x86-64.so.2", "--version"],
       MountPoints: [{ SourceVolume: "ferry-agent", ContainerPath: "/ferry", ReadOnly: false }],
     });
     // And the step's container is the step's image, started by the shipped loader (no Node.js, no glibc needed)

@@ -166,6 +166,8 @@ export function buildImageAssets(
 }
 
 export interface RunningTask {
+  /** When the task was asked to start, the init containers had exited, and the last container started (epoch ms). */
+  timings: { requestedMs: number; initDoneMs: number; startedMs: number };
   /** Container ids by container name, in start order. */
   containers: Map<string, string>;
   volumes: string[];
@@ -192,6 +194,8 @@ export interface RunTaskOptions {
  * gives the task its own network; LocalStack is on loopback here).
  */
 export async function runTask(task: TaskDefinition, options: RunTaskOptions): Promise<RunningTask> {
+  const requestedMs = Date.now();
+  const initDoneMs = requestedMs;
   const docker = new Dockerode({ socketPath: dockerSocket() });
   const volumes = task.volumes.map((v) => `ferry-fargate-${options.prefix}-${v.Name}`);
   for (const name of volumes) await docker.createVolume({ Name: name });
@@ -246,7 +250,9 @@ export async function runTask(task: TaskDefinition, options: RunTaskOptions): Pr
       .logs({ stdout: true, stderr: true, follow: false })) as Buffer;
     return demux(buffer);
   };
+  const startedMs = Date.now();
   return {
+    timings: { requestedMs, initDoneMs, startedMs },
     containers,
     volumes,
     logs,

@@ -30,6 +30,8 @@ const FERRY_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
  */
 export const AGENT_VOLUME_PATH = "/ferry";
 const AGENT_DIR = `${AGENT_VOLUME_PATH}/agent`;
+/** The dynamic loader shipped with the agent. */
+export const AGENT_LOADER = `${AGENT_DIR}/lib/ld-linux-x86-64.so.2`;
 
 /**
  * The agent's command line in any image: the dynamic loader shipped beside it
@@ -38,7 +40,7 @@ const AGENT_DIR = `${AGENT_VOLUME_PATH}/agent`;
  * `LD_LIBRARY_PATH`, so the step's own programs keep their image's libraries.
  */
 export const AGENT_ENTRY_POINT = [
-  `${AGENT_DIR}/lib/ld-linux-x86-64.so.2`,
+  AGENT_LOADER,
   "--library-path",
   `${AGENT_DIR}/lib`,
   `${AGENT_DIR}/ferry-agent`,

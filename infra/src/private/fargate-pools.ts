@@ -9,7 +9,7 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { InfraError } from "../errors.ts";
-import { AGENT_ENTRY_POINT, AGENT_VOLUME_PATH, agentImageContext } from "./agent-image.ts";
+import { AGENT_ENTRY_POINT, AGENT_LOADER, AGENT_VOLUME_PATH, agentImageContext } from "./agent-image.ts";
 import { backlogScalingSteps, fargateSize } from "./fargate-size.ts";
 import { acknowledgeWildcardResource } from "./nag.ts";
 import type { StepQueue } from "./step-queues.ts";
@@ -97,9 +97,10 @@ export function createFargatePools(
     );
     const agent = taskDefinition.addContainer("FerryAgent", {
       image: agentImage,
-      // Runs once: mounting the volume copies the image's /ferry into it, then it exits.
+      // Mounting the volume copies the image's /ferry into it; the loader's own --version then
+      // exits at once, with no Node.js start to pay before the step's container may start.
       essential: false,
-      command: ["--version"],
+      entryPoint: [AGENT_LOADER, "--version"],
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: `${queue.ir.id}-agent` }),
     });
     agent.addMountPoints({ sourceVolume: AGENT_VOLUME, containerPath: AGENT_VOLUME_PATH, readOnly: false });
