@@ -198,6 +198,16 @@ export function buildAgentImageLocally(root = FERRY_ROOT): string {
   const context = agentImageContext(root);
   const tag = `ferry-fargate-agent:${context.hash}`;
   if (spawnSync("docker", ["image", "inspect", tag], { stdio: "ignore" }).status === 0) return tag;
-  execFileSync("docker", ["build", "-q", "-t", tag, context.dir], { stdio: ["ignore", "ignore", "pipe"] });
+  const built = spawnSync("docker", ["build", "-q", "-t", tag, context.dir], {
+    stdio: ["ignore", "ignore", "pipe"],
+    encoding: "utf8",
+  });
+  if (built.status !== 0) {
+    throw new InfraError(
+      "BUNDLING_FAILED",
+      WHERE,
+      `docker build -t ${tag} failed: ${(built.stderr || String(built.error)).trim().slice(-1000)}; is a Docker engine running (docker info)?`,
+    );
+  }
   return tag;
 }
