@@ -8,9 +8,11 @@ import { ManifestStore } from "./manifest-store.ts";
 import { ManifestTrust } from "./manifest-trust.ts";
 import { PrometheusMetrics } from "./ops/metrics.ts";
 import { OpsServer } from "./ops/ops-server.ts";
+import { TaskProtection } from "./ops/task-protection.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
 import { FunctionRuntime } from "./runtimes/function.ts";
 import { HttpRuntime } from "./runtimes/http.ts";
+import { InContainerRuntime } from "./runtimes/in-container.ts";
 import { createPodmanRuntime } from "./runtimes/podman.ts";
 import { ProcessRuntime } from "./runtimes/process.ts";
 import { Slots } from "./slots.ts";
@@ -41,6 +43,7 @@ export class Agent {
   private ops: OpsServer | undefined;
   private runtimes: RuntimeSet = {};
   private stepUser: StepUser | undefined;
+  private protection: TaskProtection | undefined;
   private readonly functionHostCommand: string[] | undefined;
   /** Port `/healthz` and `/metrics` listen on, once started (0 when disabled). */
   metricsPort = 0;
@@ -141,6 +144,19 @@ export class Agent {
     });
     this.runtimes = await this.createRuntimes();
     const slots = new Slots(config.concurrency);
+    const protection = config.taskProtection.agentUri
+      ? new TaskProtection({ agentUri: config.taskProtection.agentUri, logger: this.logger })
+      : undefined;
+    if (protection) this.logger.info("ECS task protection is requested while steps run");
+    // Protection covers a step from its start until it was answered (or handed back).
+    const hooks = protection
+      ? {
+          onAttemptStarted: (a: { token: string; workflow: string; step: string }) =>
+            protection.acquire(a.token, manifests.resolve(a.workflow, a.step)?.timeoutSeconds ?? 3600),
+          onAttemptFinished: (a: { token: string }) => protection.release(a.token),
+        }
+      : undefined;
+    this.protection = protection;
     const completion =
       tokenCheckOf(config.aws) === "history" ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
     const jobFiles = new S3JobFileStore({
@@ -191,6 +207,7 @@ export class Agent {
         shutdownGraceMs: config.shutdownGraceSeconds * 1000,
         metrics: this.metrics,
         secrets,
+        ...(hooks ? { hooks } : {}),
       }),
     );
     if (config.metrics.port > 0) {
@@ -218,6 +235,7 @@ export class Agent {
   async stop(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.stop()));
     await Promise.all(Object.values(this.runtimes).map((r) => r?.close?.()));
+    await this.protection?.settled();
     await this.ops?.close();
     this.logger.info("agent stopped");
   }
@@ -236,6 +254,19 @@ export class Agent {
       http: new HttpRuntime({ maxResponseBytes: config.http.maxResponseBytes }),
     };
     if (config.runtime === "process") return runtimes;
+    if (config.runtime === "in-container") {
+      // The container's own environment (the image's ENV) reaches the step, as it would in a
+      // plain `docker run`; the agent's settings and AWS/ECS credentials pointers do not.
+      const inheritEnv = Object.keys(process.env).filter((name) => !/^(FERRY_|AWS_|ECS_)/.test(name));
+      runtimes.container = new InContainerRuntime({
+        projectDir,
+        ...stepUser,
+        inheritEnv,
+        image: config.inContainer.image!,
+        ...(config.concurrency === 1 ? { jobLink: config.inContainer.jobLink } : {}),
+      });
+      return runtimes;
+    }
     const engine = {
       pullPolicy: config.engine.pullPolicy,
       gpus: config.engine.gpus,

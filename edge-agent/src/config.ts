@@ -7,7 +7,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
  * flag (see `ferry agent --help`); flags win over the environment, which
  * wins over the file.
  */
-export const AgentConfigSchema = z.strictObject({
+const AgentConfigFields = z.strictObject({
   /** The site this agent serves; steps placed elsewhere are dead-lettered. */
   site: z.string().min(1),
   /** Labels of this device (arch, gpu…), for logs and placement checks. */
@@ -18,8 +18,34 @@ export const AgentConfigSchema = z.strictObject({
     .min(1, "name at least one queue URL (queues[].url, FERRY_QUEUE_URLS or --queue-url)"),
   /** Steps run at once across all queues. @default 2 */
   concurrency: z.number().int().min(1).max(256).default(2),
-  /** Engine for container steps; `process` runs no containers. @default "docker" */
-  runtime: z.enum(["docker", "podman", "process"]).default("docker"),
+  /**
+   * Engine for container steps; `process` runs no containers; `in-container`
+   * runs container steps as processes in the container the agent runs in
+   * (Fargate: the step's own image, see `inContainer`). @default "docker"
+   */
+  runtime: z.enum(["docker", "podman", "process", "in-container"]).default("docker"),
+  /** Settings of the `in-container` runtime. */
+  inContainer: z
+    .strictObject({
+      /** The image this container runs; container steps naming another image fail. */
+      image: z.string().min(1).optional(),
+      /**
+       * Where steps see their job folder when the agent runs one step at a
+       * time (`concurrency: 1`); with more, steps use `$FERRY_JOB_DIR`. @default "/ferry/job"
+       */
+      jobLink: z.string().startsWith("/").default("/ferry/job"),
+    })
+    .prefault({}),
+  /**
+   * ECS task scale-in protection while steps run, through the task's ECS
+   * agent endpoint. @default on when `ECS_AGENT_URI` is set (every ECS task)
+   */
+  taskProtection: z
+    .strictObject({
+      /** e.g. `http://169.254.170.2/api/<task>`. @default $ECS_AGENT_URI */
+      agentUri: z.url().optional(),
+    })
+    .prefault({}),
   engine: z
     .strictObject({
       /** @default the engine's usual socket */
@@ -147,6 +173,18 @@ export const AgentConfigSchema = z.strictObject({
     .prefault({}),
   /** @default "info" */
   logLevel: z.enum(LOG_LEVELS).default("info"),
+});
+
+/** `agent.yaml` with its rules across fields. */
+export const AgentConfigSchema = AgentConfigFields.superRefine((config, ctx) => {
+  if (config.runtime === "in-container" && config.inContainer.image === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["inContainer", "image"],
+      message:
+        "the in-container runtime needs the image it runs in (FERRY_STEP_IMAGE), so it refuses steps of other images",
+    });
+  }
 });
 
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;

@@ -98,3 +98,35 @@ describe("agent environment", () => {
     ).rejects.toThrow(/FERRY_CONCURRENCY="many": must be a number/);
   });
 });
+
+describe("loadAgentConfig for a Fargate worker", () => {
+  const base = {
+    FERRY_SITE: "cloud",
+    FERRY_QUEUE_URLS: "http://127.0.0.1:4566/000000000000/q",
+    FERRY_MANIFESTS: "/tmp/m.json",
+  };
+
+  it("takes the in-container runtime's image and ECS's agent endpoint from the environment", async () => {
+    const config = await loadAgentConfig({
+      argv: [],
+      env: {
+        ...base,
+        FERRY_RUNTIME: "in-container",
+        FERRY_STEP_IMAGE: "python:3.12",
+        ECS_AGENT_URI: "http://169.254.170.2/api/t",
+      },
+      cwd: "/",
+    });
+    expect(config.runtime).toBe("in-container");
+    expect(config.inContainer).toEqual({ image: "python:3.12", jobLink: "/ferry/job" });
+    expect(config.taskProtection.agentUri).toBe("http://169.254.170.2/api/t");
+  });
+
+  it("refuses the in-container runtime without the image it runs in", async () => {
+    await expect(
+      loadAgentConfig({ argv: [], env: { ...base, FERRY_RUNTIME: "in-container" }, cwd: "/" }),
+    ).rejects.toThrow(
+      /inContainer\.image: the in-container runtime needs the image it runs in \(FERRY_STEP_IMAGE\)/,
+    );
+  });
+});

@@ -63,6 +63,7 @@ const ENV_PATHS: Record<Exclude<keyof WorkerEnv, "FERRY_CONFIG">, string> = {
   FERRY_AWS_REGION: "aws.region",
   FERRY_AWS_ENDPOINT: "aws.endpoint",
   FERRY_LOG_LEVEL: "logLevel",
+  FERRY_STEP_IMAGE: "inContainer.image",
 };
 
 const FLAG_PATHS: Record<string, [string, "string" | "number" | "list"]> = {
@@ -121,6 +122,9 @@ export async function loadAgentConfig(options: LoadConfigOptions): Promise<Resol
     setPath(merged, "aws.region", options.env.AWS_REGION);
   if (options.env.AWS_ENDPOINT_URL && aws.endpoint === undefined)
     setPath(merged, "aws.endpoint", options.env.AWS_ENDPOINT_URL);
+  // ECS sets it in every task: protect the task from scale-in while steps run.
+  if (options.env.ECS_AGENT_URI && (merged.taskProtection as Json | undefined)?.agentUri === undefined)
+    setPath(merged, "taskProtection.agentUri", options.env.ECS_AGENT_URI);
   for (const [name, path] of Object.entries(ENV_PATHS)) {
     const value = env[name as keyof typeof ENV_PATHS];
     if (value === undefined) continue;

@@ -10,7 +10,12 @@ describe("FerryWorkflow on a mixed workflow", () => {
   });
 
   it("creates a queue and a dead-letter queue per IR queue, all with SSE and TLS-only policies", () => {
-    expect(compiled.ir.queues.map((q) => q.id)).toEqual(["site-lab", "site-plant", "fn-c", "fargate-cloud"]);
+    expect(compiled.ir.queues.map((q) => q.id)).toEqual([
+      "site-lab",
+      "site-plant",
+      "fn-c",
+      "fargate-cloud-busybox-1-765f87",
+    ]);
     template.resourceCountIs("AWS::SQS::Queue", 8);
     template.allResourcesProperties("AWS::SQS::Queue", { SqsManagedSseEnabled: true });
     template.hasResourceProperties("AWS::SQS::Queue", {
@@ -132,7 +137,7 @@ describe("FerryWorkflow on a mixed workflow", () => {
       "Fn::GetAtt": [expect.stringMatching(/^WorkflowQueuessitelabQueue/), "Arn"],
     });
     const text = JSON.stringify(statements);
-    expect(text).not.toMatch(/QueuessiteplantQueue|QueuesfncQueue|QueuesfargatecloudQueue/);
+    expect(text).not.toMatch(/QueuessiteplantQueue|QueuesfncQueue|QueuesfargatecloudbusyboxQueue/);
     expect(statements.map((s) => s.Sid)).toEqual([
       "OwnQueue",
       "OwnDeadLetterQueue",
@@ -267,7 +272,7 @@ describe("FerryWorkflow on a mixed workflow", () => {
       "QueueUrlSiteLab",
       "QueueUrlSitePlant",
       "QueueUrlFnC",
-      "QueueUrlFargateCloud",
+      "QueueUrlFargateCloudBusybox1765f87",
       "WorkerPolicyArnSiteLab",
       "WorkerPolicyArnSitePlant",
     ]) {

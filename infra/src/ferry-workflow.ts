@@ -15,6 +15,7 @@ import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { InfraError } from "./errors.ts";
+import { AGENT_WORK_DIR } from "./private/agent-image.ts";
 import { createAlarms } from "./private/alarms.ts";
 import { createFargatePools } from "./private/fargate-pools.ts";
 import { createHttpConnections } from "./private/http-connections.ts";
@@ -47,16 +48,18 @@ export interface FerryFargateOptions {
    */
   vpc?: ec2.IVpc;
   /**
-   * Image of the Ferry worker (`ferry agent` as its entrypoint). It must
-   * carry whatever the pool's steps run: Fargate cannot start containers
-   * inside a task, so workers run steps as processes.
-   * @default the `ferry-worker:0.1.0` image of ECR repository `ferry-worker` in the stack's account and region
+   * Image Ferry's agent is copied from into every task (its `/ferry`
+   * volume): the self-contained agent with its loader and libraries. Each
+   * pool's tasks run the steps' own image with that agent as entry point.
+   * @default an image asset built from this Ferry's agent (`FROM scratch`), pushed to ECR by `cdk deploy` / `ferry deploy`
    */
-  image?: ecs.ContainerImage;
+  agentImage?: ecs.ContainerImage;
   /** @default 10 */
   maxWorkers?: number;
   /**
-   * Steps one worker runs at a time; scaling uses it to turn backlog into workers.
+   * Steps one task runs at a time; scaling uses it to turn backlog into tasks.
+   * With 1, steps also find their job folder at `/ferry/job`; with more,
+   * only through `$FERRY_JOB_DIR`.
    * @default 1
    */
   tasksPerWorker?: number;
@@ -138,7 +141,7 @@ const MAX_OUTPUTS = 200;
 export class FerryWorkflow extends Construct {
   readonly jobBucket: s3.Bucket;
   readonly joinTable?: dynamodb.Table;
-  /** Step queues by queue id (`site-lab`, `fn-load`, `fargate-cloud`). */
+  /** Step queues by queue id (`site-lab`, `fn-load`, `fargate-cloud-python-3-12-1a2b3c`). */
   readonly queues: Record<string, { queue: sqs.Queue; deadLetterQueue: sqs.Queue }>;
   /** Lambda functions by step name; none on LocalStack. */
   readonly functions: Record<string, lambda.Function>;
@@ -235,12 +238,13 @@ export class FerryWorkflow extends Construct {
       ? new Map<string, ecs.FargateService>()
       : createFargatePools(this, ir, queues, {
           ...(props.fargate?.vpc ? { vpc: props.fargate.vpc } : {}),
-          ...(props.fargate?.image ? { image: props.fargate.image } : {}),
+          ...(props.fargate?.agentImage ? { agentImage: props.fargate.agentImage } : {}),
           maxWorkers: props.fargate?.maxWorkers ?? 10,
           tasksPerWorker: props.fargate?.tasksPerWorker ?? 1,
           logRetention,
           policies: workerPolicies,
-          environment: (queue) => this.workerEnvironment(queue),
+          environment: (queue, image) =>
+            this.workerEnvironment(queue, image, props.fargate?.tasksPerWorker ?? 1),
         });
 
     const logGroup = new logs.LogGroup(this, "ExecutionLogs", {
@@ -305,7 +309,7 @@ export class FerryWorkflow extends Construct {
   }
 
   /** What the worker in a Fargate container reads: the contract's worker environment, nothing else. */
-  private workerEnvironment(queue: StepQueue): Record<string, string> {
+  private workerEnvironment(queue: StepQueue, image: string, concurrency: number): Record<string, string> {
     return formatWorkerEnv({
       FERRY_SITE: queue.ir.site,
       FERRY_QUEUE_URLS: [queue.queue.queueUrl],
@@ -314,8 +318,13 @@ export class FerryWorkflow extends Construct {
       // Pinned: the task definition changes with the manifest, so a redeploy restarts the workers.
       FERRY_MANIFEST_HASHES: [this.manifest.sites.get(queue.ir.site)!.hash],
       FERRY_JOB_BUCKETS: [this.jobBucket.bucketName],
-      // Fargate cannot start nested containers: steps run as processes inside the worker image.
-      FERRY_RUNTIME: "process",
+      // The task runs the step's own image: steps run as processes in it, under the agent.
+      FERRY_RUNTIME: "in-container",
+      FERRY_STEP_IMAGE: image,
+      FERRY_CONCURRENCY: concurrency,
+      FERRY_WORK_DIR: AGENT_WORK_DIR,
+      // Nothing scrapes a task's /metrics (its logs go to CloudWatch); the port stays the step's.
+      FERRY_METRICS_PORT: 0,
     });
   }
 

@@ -31,7 +31,7 @@ steps:
   - { name: b, site: lab, process: { command: ["true"] } }
   - { name: p, site: plant, process: { command: ["true"] } }
   - { name: c, site: cloud, depends: [a, b], function: { handler: "functions/examples/load.ts#handler" }, timeoutSeconds: 120 }
-  - { name: d, site: cloud, depends: [b, p], container: { image: "busybox:1" }, resources: { cpu: 2, memoryMiB: 3000 } }
+  - { name: d, site: cloud, depends: [b, p], container: { image: "busybox:1", command: ["sh", "-c", "cat"] }, resources: { cpu: 2, memoryMiB: 3000 } }
   - { name: e, site: cloud, depends: [d], http: { method: POST, url: "https://hooks.example.com/ferry" } }
 `;
 

@@ -16,6 +16,26 @@ export const checkPlacement: CheckRule = (spec) =>
         ),
       );
     }
+    if (step.process) {
+      out.push(
+        error(
+          "UNSUPPORTED_PLACEMENT",
+          [...at, "process"],
+          `a process step on aws site "${step.site}" has no image to run in: Fargate runs each step in its own container image`,
+          "use container: { image, command } with an image that has the program, or place the step on an edge site",
+        ),
+      );
+    }
+    if (step.container && !step.container.command?.length && !step.container.entrypoint?.length) {
+      out.push(
+        error(
+          "UNSUPPORTED_PLACEMENT",
+          [...at, "container"],
+          `a container step on aws site "${step.site}" must name its command: on Fargate, Ferry's agent is the container's entry point and runs the step's command, and it cannot read the image's default CMD`,
+          'add command: [...] (and entrypoint: [...] if the image has one), e.g. command: ["python", "main.py"]',
+        ),
+      );
+    }
     if (step.container?.network === "host") {
       out.push(
         error(

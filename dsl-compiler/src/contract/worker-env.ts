@@ -47,8 +47,10 @@ export const WorkerEnvSchema = z.object({
   /** Buckets a step message may name for its job files (the stack's job bucket); others are dead-lettered. */
   FERRY_JOB_BUCKETS: list,
   FERRY_CONCURRENCY: number,
-  /** `docker`, `podman` or `process`. */
+  /** `docker`, `podman`, `process` or `in-container` (Fargate: steps run in the agent's own container). */
   FERRY_RUNTIME: text,
+  /** The image the agent's container runs (`in-container`): steps of other images are refused. */
+  FERRY_STEP_IMAGE: text,
   FERRY_ENGINE_SOCKET: text,
   FERRY_PULL_POLICY: text,
   FERRY_GPUS: number,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { triggerName } from "../check/triggers.ts";
 import type { SideStepSpec, StepSpec, TriggerSpec, WorkflowSpec } from "../schema/spec.ts";
 import { topologicalOrder } from "./graph.ts";
@@ -124,7 +125,7 @@ function buildStep(
     siteType: site.type,
     runtime,
     executor,
-    ...(executor === "http-task" ? {} : { queue: queueId(executor, site.name, step.name) }),
+    ...(executor === "http-task" ? {} : { queue: queueId(executor, site.name, step.name, runtime) }),
     depends: [...step.depends],
     dependents,
     resources: { ...DEFAULT_RESOURCES, ...definedOnly(step.resources ?? {}) },
@@ -183,10 +184,34 @@ export function executorFor(siteType: "aws" | "edge", kind: IrRuntime["kind"]): 
   return "fargate";
 }
 
-function queueId(executor: Exclude<Executor, "http-task">, site: string, step: string): string {
+function queueId(
+  executor: Exclude<Executor, "http-task">,
+  site: string,
+  step: string,
+  runtime: IrRuntime,
+): string {
   // A Lambda event source mapping feeds one function, so each function step gets its own queue.
   if (executor === "lambda") return `fn-${step}`;
-  return executor === "fargate" ? `fargate-${site}` : `site-${site}`;
+  if (executor === "fargate") return fargateQueueId(site, runtime.kind === "container" ? runtime.image : "");
+  return `site-${site}`;
+}
+
+/**
+ * One Fargate pool per (aws site, step image): its tasks run that image, with
+ * Ferry's agent injected as the entry point, so a pool only serves steps of
+ * its image. The id stays readable (`fargate-cloud-busybox-1-3f2a9c`); the
+ * hash keeps images that read alike apart.
+ */
+export function fargateQueueId(site: string, image: string): string {
+  const slug = image
+    .toLowerCase()
+    .replace(/@sha256:.*$/, "")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 24)
+    .replace(/-+$/, "");
+  const hash = createHash("sha256").update(image).digest("hex").slice(0, 6);
+  return `fargate-${site}-${slug ? `${slug}-` : ""}${hash}`;
 }
 
 function collectQueues(steps: IrStep[]): IrQueue[] {

@@ -151,7 +151,7 @@ export function dagSteps(ir: Pick<WorkflowIr, "steps">): IrStep[] {
 }
 
 export interface IrQueue {
-  /** Stable id, e.g. `site-lab`, `fn-load`, `fargate-cloud`. */
+  /** Stable id, e.g. `site-lab`, `fn-load`, `fargate-cloud-busybox-1-765f87` (one per aws site and step image). */
   id: string;
   site: string;
   executor: Exclude<Executor, "http-task">;

@@ -34,7 +34,11 @@ Options:
   --job-bucket NAME             bucket job files may come from      FERRY_JOB_BUCKETS (comma-separated)
                                 (repeatable; default: any, with a warning)
   --concurrency N               steps at once (default 2)           FERRY_CONCURRENCY
-  --runtime docker|podman|process  container engine (default docker) FERRY_RUNTIME
+  --runtime docker|podman|process|in-container                      FERRY_RUNTIME
+                                container engine (default docker); in-container runs
+                                container steps as processes in the agent's own
+                                container (Fargate: the step's image)
+                                image it runs in (in-container)     FERRY_STEP_IMAGE
   --engine-socket PATH          engine API socket                   FERRY_ENGINE_SOCKET
   --pull-policy never|missing|always  (default missing)             FERRY_PULL_POLICY
   --gpus N                      GPUs steps may use (default 0)      FERRY_GPUS

@@ -6,6 +6,7 @@ import { CloudFormationClient, type StackEvent } from "@aws-sdk/client-cloudform
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import type { CompiledWorkflow } from "@ferry/dsl-compiler";
 import type { FerryTarget } from "../ferry-workflow.ts";
+import { buildAgentImageLocally } from "../private/agent-image.ts";
 import { type AwsContext, clientConfig } from "./aws-context.ts";
 import {
   type DeployStackOutcome,
@@ -17,6 +18,7 @@ import { DeployError } from "./deploy-error.ts";
 import { readDeployment, type WorkflowDeployment } from "./deployment.ts";
 import { adaptTemplateForLocalStack, type CfnTemplate } from "./localstack-template.ts";
 import { publishAssets, resolvePlaceholders } from "./publish-assets.ts";
+import { publishImages } from "./publish-images.ts";
 import { type SignedSiteManifest, signSiteManifests } from "./sign-manifests.ts";
 import { assetsBucketName, putStateIndex } from "./state-index-store.ts";
 import { ASSETS_BUCKET_PATTERN, synthesizeStack } from "./synthesize-stack.ts";
@@ -87,8 +89,10 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
       );
     }
     if (fargateQueues.length > 0) {
+      // LocalStack has no ECR or ECS: the agent image the pools would copy their agent from is built here instead.
+      const tag = buildAgentImageLocally();
       notes.push(
-        `left out Fargate worker pools for ${fargateQueues.join(", ")} (their queues stay): run ferry agent on them`,
+        `left out Fargate pools for ${fargateQueues.join(", ")} (their queues stay): LocalStack cannot run ECS; the agent image they use is built locally as ${tag}`,
       );
     }
     const adapted = adaptTemplateForLocalStack(template, compiled.ir);
@@ -107,6 +111,10 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
   const accountId = await callerAccount(context);
   const placeholders = { accountId, region, partition: "aws" };
   const published = await publishAssets(synthesized.assets, context, placeholders);
+  // Empty on LocalStack: the localstack target has no Fargate pools, so no image asset.
+  for (const image of await publishImages(synthesized.images, context, placeholders)) {
+    log(`${image.pushed ? "pushed" : "unchanged"} ${image.uri}`);
+  }
   for (const asset of published) {
     log(`${asset.uploaded ? "uploaded" : "unchanged"} s3://${asset.bucket}/${asset.key}`);
   }

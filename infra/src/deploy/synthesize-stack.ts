@@ -15,6 +15,9 @@ import { stateMachineName } from "../private/names.ts";
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation pseudo-parameters, resolved by CDK and at upload time
 export const ASSETS_BUCKET_PATTERN = "ferry-assets-${AWS::AccountId}-${AWS::Region}";
 
+/** The ECR repository `ferry deploy` pushes image assets (the Fargate agent image) to; created on first use. */
+export const IMAGE_ASSETS_REPOSITORY = "ferry-assets";
+
 export interface SynthesizeStackOptions {
   outDir: string;
   projectRoot: string;
@@ -38,12 +41,24 @@ export interface FileAsset {
   objectKey: string;
 }
 
+/** One Docker image asset to build and push before the stack deploys. */
+export interface ImageAsset {
+  id: string;
+  /** Absolute path of the build context in the cloud assembly. */
+  directory: string;
+  /** Repository name, possibly with placeholders. */
+  repositoryName: string;
+  imageTag: string;
+  platform?: string;
+}
+
 export interface SynthesizedStack {
   stackName: string;
   region: string;
   assemblyDir: string;
   templatePath: string;
   assets: FileAsset[];
+  images: ImageAsset[];
   /** State machine names by machine id (`root`, `child-1`, …); fixed at synthesis. */
   machineNames: Record<string, string>;
 }
@@ -65,7 +80,10 @@ export function synthesizeStack(
     projectRoot: options.projectRoot,
     target: options.target,
     env: { region: options.region },
-    synthesizer: new CliCredentialsStackSynthesizer({ fileAssetsBucketName: ASSETS_BUCKET_PATTERN }),
+    synthesizer: new CliCredentialsStackSynthesizer({
+      fileAssetsBucketName: ASSETS_BUCKET_PATTERN,
+      imageAssetsRepositoryName: IMAGE_ASSETS_REPOSITORY,
+    }),
   });
   const assembly = app.synth();
   const assemblyDir = assembly.directory;
@@ -84,12 +102,22 @@ export function synthesizeStack(
           objectKey: dest.objectKey,
         })),
   );
+  const images = Object.entries(manifest.dockerImages ?? {}).flatMap(([id, image]) =>
+    Object.values(image.destinations).map((dest) => ({
+      id,
+      directory: join(assemblyDir, image.source.directory),
+      repositoryName: dest.repositoryName,
+      imageTag: dest.imageTag,
+      ...(image.source.platform ? { platform: image.source.platform } : {}),
+    })),
+  );
   return {
     stackName: stack.stackName,
     region: options.region,
     assemblyDir,
     templatePath: join(assemblyDir, templateFile),
     assets,
+    images,
     machineNames: Object.fromEntries(
       [...compiled.childStateMachines, compiled.stateMachine].map((m) => [
         m.id,
@@ -100,6 +128,13 @@ export function synthesizeStack(
 }
 
 interface AssetManifest {
+  dockerImages?: Record<
+    string,
+    {
+      source: { directory: string; platform?: string };
+      destinations: Record<string, { repositoryName: string; imageTag: string }>;
+    }
+  >;
   files?: Record<
     string,
     {

@@ -3,37 +3,41 @@ import { Duration, Stack, Validations } from "aws-cdk-lib";
 import * as appscaling from "aws-cdk-lib/aws-applicationautoscaling";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as ec2 from "aws-cdk-lib/aws-ec2";
-import * as ecr from "aws-cdk-lib/aws-ecr";
+import * as ecrAssets from "aws-cdk-lib/aws-ecr-assets";
 import * as ecs from "aws-cdk-lib/aws-ecs";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { InfraError } from "../errors.ts";
+import { AGENT_ENTRY_POINT, AGENT_LOADER, AGENT_VOLUME_PATH, agentImageContext } from "./agent-image.ts";
 import { backlogScalingSteps, fargateSize } from "./fargate-size.ts";
 import { acknowledgeWildcardResource } from "./nag.ts";
 import type { StepQueue } from "./step-queues.ts";
 
-/** ECR repository the default worker image comes from, in the stack's account and region. */
-export const DEFAULT_WORKER_REPOSITORY = "ferry-worker";
-/** Tag of the default worker image: the Ferry release these constructs belong to. */
-export const DEFAULT_WORKER_TAG = "0.1.0";
-
 export interface FargatePoolsOptions {
   vpc?: ec2.IVpc;
-  image?: ecs.ContainerImage;
+  /** Image the agent is copied from into each task. */
+  agentImage?: ecs.ContainerImage;
   maxWorkers: number;
   tasksPerWorker: number;
   logRetention: logs.RetentionDays;
   policies: Map<string, iam.IManagedPolicy>;
-  /** Environment of the worker container of a queue. */
-  environment: (queue: StepQueue) => Record<string, string>;
+  /** Environment of the step container of a queue's pool (the worker environment contract). */
+  environment: (queue: StepQueue, image: string) => Record<string, string>;
 }
 
+/** The shared task volume the agent is copied into. */
+const AGENT_VOLUME = "ferry-agent";
+
 /**
- * A pool of Ferry workers per `fargate` queue: an ECS service on Fargate
- * that scales on the queue's backlog, to zero when idle. Workers run steps
- * as processes inside the worker container, so the worker image must carry
- * what those steps run (Fargate cannot start nested containers).
+ * One pool per `fargate` queue, that is per (aws site, step image): an ECS
+ * service on Fargate scaled on the queue's backlog, to zero when idle. Each
+ * task runs the step's own image with Ferry's agent injected (Argo's
+ * emissary pattern): an init container from the agent image fills the task
+ * volume `/ferry` with the self-contained agent (its own loader and
+ * libraries, so the step's image needs neither Node.js nor glibc), and the
+ * step's container starts it as its entry point; the agent polls the pool's
+ * queue and runs each step's command as a process in that container.
  */
 export function createFargatePools(
   scope: Construct,
@@ -51,14 +55,18 @@ export function createFargatePools(
     containerInsightsV2: ecs.ContainerInsights.ENABLED,
   });
   const logGroup = new logs.LogGroup(root, "Logs", { retention: options.logRetention });
-  const image =
-    options.image ??
-    ecs.ContainerImage.fromEcrRepository(
-      ecr.Repository.fromRepositoryName(root, "WorkerRepository", DEFAULT_WORKER_REPOSITORY),
-      DEFAULT_WORKER_TAG,
+  // Built by `cdk deploy` / `ferry deploy` and pushed to the stack's asset repository in ECR.
+  const agentImage =
+    options.agentImage ??
+    ecs.ContainerImage.fromDockerImageAsset(
+      new ecrAssets.DockerImageAsset(root, "AgentImage", {
+        directory: agentImageContext().dir,
+        platform: ecrAssets.Platform.LINUX_AMD64,
+      }),
     );
   for (const queue of pools) {
     const group = new Construct(root, queue.ir.id);
+    const image = poolImage(group, ir, queue.ir);
     const size = poolSize(group, ir, queue.ir);
     const taskDefinition = new ecs.FargateTaskDefinition(group, "Task", {
       cpu: size.cpu,
@@ -67,9 +75,10 @@ export function createFargatePools(
         cpuArchitecture: ecs.CpuArchitecture.X86_64,
         operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
       },
+      volumes: [{ name: AGENT_VOLUME }],
     });
     taskDefinition.taskRole.addManagedPolicy(options.policies.get(queue.ir.id)!);
-    // Scale-in must not stop a worker mid-step: the worker protects its task while it runs one.
+    // Scale-in must not stop a task mid-step: the agent protects its task while it runs one.
     const tasks = Stack.of(group).formatArn({
       service: "ecs",
       resource: "task",
@@ -86,24 +95,36 @@ export function createFargatePools(
       tasks,
       "A worker protects its own task from scale-in; task ids exist only at run time, so access is limited to the pool's cluster.",
     );
-    taskDefinition.addContainer("Worker", {
-      image,
+    const agent = taskDefinition.addContainer("FerryAgent", {
+      image: agentImage,
+      // Mounting the volume copies the image's /ferry into it; the loader's own --version then
+      // exits at once, with no Node.js start to pay before the step's container may start.
+      essential: false,
+      entryPoint: [AGENT_LOADER, "--version"],
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: `${queue.ir.id}-agent` }),
+    });
+    agent.addMountPoints({ sourceVolume: AGENT_VOLUME, containerPath: AGENT_VOLUME_PATH, readOnly: false });
+    const step = taskDefinition.addContainer("Step", {
+      image: ecs.ContainerImage.fromRegistry(image),
       essential: true,
-      environment: options.environment(queue),
+      entryPoint: AGENT_ENTRY_POINT,
+      environment: options.environment(queue, image),
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: queue.ir.id }),
-      // Fargate's longest grace period: the worker stops receiving, finishes or hands back its steps.
+      // Fargate's longest grace period: the agent stops receiving, finishes or hands back its steps.
       stopTimeout: Duration.seconds(120),
     });
+    step.addMountPoints({ sourceVolume: AGENT_VOLUME, containerPath: AGENT_VOLUME_PATH, readOnly: false });
+    step.addContainerDependencies({ container: agent, condition: ecs.ContainerDependencyCondition.SUCCESS });
     Validations.of(taskDefinition).acknowledge({
       id: "AwsSolutions-ECS2",
       reason:
-        "The environment holds only non-secret addresses (queue URL, bucket name, parameter name); credentials come from the task role.",
+        "The environment holds only non-secret addresses (queue URL, bucket name, manifest location, image name); credentials come from the task role.",
     });
-    if (!options.image) {
+    if (!options.agentImage) {
       Validations.of(taskDefinition).acknowledge({
         id: "AwsSolutions-IAM5[Resource::*]",
         reason:
-          "The execution role pulls the worker image from ECR; ecr:GetAuthorizationToken supports no resource-level permissions.",
+          "The execution role pulls the agent image from ECR; ecr:GetAuthorizationToken supports no resource-level permissions.",
       });
     }
     const service = new ecs.FargateService(group, "Service", {
@@ -122,6 +143,25 @@ export function createFargatePools(
     services.set(queue.ir.id, service);
   }
   return services;
+}
+
+/** The one image every step of the pool runs (the compiler gives each image its own queue). */
+function poolImage(scope: Construct, ir: WorkflowIr, queue: IrQueue): string {
+  const images = new Set(
+    queue.steps.map((name) => {
+      const runtime = ir.steps.find((s) => s.name === name)!.runtime;
+      return runtime.kind === "container" ? runtime.image : "";
+    }),
+  );
+  const [image] = images;
+  if (images.size !== 1 || !image) {
+    throw new InfraError(
+      "INVALID_SPEC",
+      scope,
+      `queue "${queue.id}" must hold container steps of one image, got ${JSON.stringify([...images])}; compile the spec with this version of Ferry`,
+    );
+  }
+  return image;
 }
 
 /** The biggest step of the pool decides the task size. */

@@ -1,0 +1,281 @@
+/**
+ * The container contract of container steps on an `aws` site (Fargate),
+ * exercised the only way it can be here: LocalStack cannot run ECS. The
+ * workflow is deployed to LocalStack with `ferry deploy`; the task
+ * definitions of its `aws`-target template (the same synthesis `ferry
+ * deploy --target aws` deploys) are resolved against that stack and run
+ * with the local Docker engine as ECS would start them (test/support/
+ * fargate-tasks.ts): the agent image built from the cloud assembly's own
+ * image asset fills each task's /ferry volume, then the step's own image
+ * starts with the template's entry point, environment and volumes; only the
+ * endpoint and credential variables are added. A real execution on
+ * LocalStack Step Functions then has to SUCCEED.
+ *
+ * The steps' images: ferry-test/busybox:1 (a static busybox, no Node.js and
+ * no C library at all) and an image the test builds FROM it. The workflow
+ * covers input on stdin, an output on the last stdout line and one in
+ * .output.json, a retry, heartbeats, job files in and out (also at the
+ * fixed /ferry/job path), an output over 256 KiB passed by reference, and
+ * ECS task protection while a step runs.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { compileSpecFile } from "@ferry/dsl-compiler";
+import { synthesizeStack } from "@ferry/infra";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  awsClientConfig,
+  requireLocalStack,
+  requireTestImage,
+  TEST_IMAGE,
+  TEST_REGION,
+} from "./support/env.ts";
+import {
+  buildImageAssets,
+  localStackEnv,
+  physicalIds,
+  type RunningTask,
+  runTask,
+  taskDefinitions,
+} from "./support/fargate-tasks.ts";
+import { tempProject } from "./support/ferry-cli.ts";
+import {
+  type Deployed,
+  deploySpec,
+  destroySpec,
+  runSuffix,
+  startAndWait,
+  writeSpec,
+} from "./support/localstack-ferry.ts";
+
+const suffix = runSuffix();
+const dir = tempProject();
+const STEP_IMAGE = `ferry-fargate-step:${suffix}`;
+
+/**
+ * Stands in for the task's ECS agent endpoint, which only exists inside an
+ * ECS task: it records the task-protection calls the agent makes (PUT
+ * <ECS_AGENT_URI>/task-protection/v1/state) and lets a step ask whether its
+ * task is protected right now (GET /state).
+ */
+class EcsAgentEndpoint {
+  readonly calls: Array<{ path: string; body: { ProtectionEnabled: boolean; ExpiresInMinutes?: number } }> =
+    [];
+  private protectedNow = false;
+  private server: Server | undefined;
+  url = "";
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on("end", () => {
+        if (req.method === "PUT" && req.url?.endsWith("/task-protection/v1/state")) {
+          const parsed = JSON.parse(body);
+          this.calls.push({ path: req.url, body: parsed });
+          this.protectedNow = parsed.ProtectionEnabled === true;
+          res.end(JSON.stringify({ protection: { ProtectionEnabled: this.protectedNow } }));
+        } else if (req.method === "GET" && req.url === "/state") {
+          res.end(JSON.stringify({ protected: this.protectedNow }));
+        } else {
+          res.statusCode = 404;
+          res.end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+const ecs = new EcsAgentEndpoint();
+let spec: string;
+let deployed: Deployed;
+const tasks: RunningTask[] = [];
+
+beforeAll(async () => {
+  await requireLocalStack();
+  await requireTestImage();
+  await ecs.start();
+  // A step image built from the repo's files on the locally built base image.
+  const context = mkdtempSync(join(tmpdir(), "ferry-fargate-step-"));
+  writeFileSync(
+    join(context, "big.sh"),
+    [
+      "#!/bin/sh",
+      "# Reads the staged job file, writes one back, answers with ~300 KiB in .output.json.",
+      'data=$(cat "$FERRY_JOB_DIR/data.txt")',
+      'echo "$data" | tr a-z A-Z > "$FERRY_JOB_DIR/report.txt"',
+      "sleep 3",
+      "blob=$(head -c 307200 /dev/zero | tr '\\0' x)",
+      'printf \'{"data":"%s","blob":"%s"}\' "$data" "$blob" > "$FERRY_JOB_DIR/.output.json"',
+      "echo not-the-output",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(join(context, "Dockerfile"), `FROM ${TEST_IMAGE}\nCOPY big.sh /app/big.sh\n`);
+  execFileSync("docker", ["build", "-q", "-t", STEP_IMAGE, context], { stdio: ["ignore", "ignore", "pipe"] });
+
+  spec = writeSpec(
+    dir,
+    "fargate.yaml",
+    `name: fargate-${suffix}
+sites:
+  cloud: { type: aws, region: ${TEST_REGION} }
+defaults: { timeoutSeconds: 120 }
+steps:
+  - name: make
+    site: cloud
+    retry: { maxAttempts: 2, intervalSeconds: 1, backoffRate: 1 }
+    container:
+      image: ${TEST_IMAGE}
+      env: { ECS_STATE_URL: "${ecs.url}/state" }
+      command:
+        - sh
+        - -c
+        - |
+          read -r line
+          if [ "$FERRY_ATTEMPT" = 1 ]; then echo "first attempt fails" >&2; exit 3; fi
+          echo "ferry-${suffix}" > /ferry/job/data.txt
+          state=$(busybox wget -qO- "$ECS_STATE_URL")
+          echo "{\\"attempt\\": $FERRY_ATTEMPT, \\"task\\": $state, \\"stdin\\": $line}"
+    outputs: [data.txt]
+  - name: big
+    depends: [make]
+    site: cloud
+    heartbeatSeconds: 3
+    container: { image: ${STEP_IMAGE}, entrypoint: ["/bin/sh"], command: ["/app/big.sh"] }
+    inputs: [data.txt]
+    outputs: [report.txt]
+  - name: check
+    depends: [big]
+    site: cloud
+    container:
+      image: ${TEST_IMAGE}
+      command:
+        - sh
+        - -c
+        - |
+          n=$(wc -c < "$FERRY_INPUT_FILE")
+          echo "{\\"inputBytes\\": $n}"
+`,
+  );
+  deployed = await deploySpec(dir, spec);
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all(tasks.map((t) => t.stop()));
+  await ecs.stop();
+  if (spec) await destroySpec(dir, spec);
+  execFileSync("docker", ["image", "rm", "-f", STEP_IMAGE], { stdio: "ignore" });
+}, 300_000);
+
+describe("container steps on an aws site (the Fargate contract)", () => {
+  it("runs the template's tasks with Docker and the execution SUCCEEDS with outputs and job files", async () => {
+    // Given the aws-target template of the workflow ferry deploy put on LocalStack
+    const { compiled } = await compileSpecFile(spec);
+    const synth = synthesizeStack(compiled!, {
+      outDir: join(dir, "cdk.out.aws"),
+      projectRoot: dir,
+      target: "aws",
+      region: TEST_REGION,
+      nag: false,
+    });
+    const defs = taskDefinitions(synth.templatePath);
+    // One pool per step image
+    expect(defs).toHaveLength(2);
+    expect(defs.map((d) => d.containers.find((c) => c.Name === "Step")!.Image).sort()).toEqual(
+      [STEP_IMAGE, TEST_IMAGE].sort(),
+    );
+    // And the base image has no Node.js (nor any C library: its busybox is static)
+    const probe = execFileSync(
+      "docker",
+      [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        TEST_IMAGE,
+        "sh",
+        "-c",
+        "command -v node || ls /lib /lib64 /usr 2>&1 || true",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(probe).not.toMatch(/node/);
+
+    // When one task per pool runs as ECS would start it
+    const ids = await physicalIds(synth.stackName);
+    const images = buildImageAssets(synth.assemblyDir, synth.stackName);
+    for (const [i, task] of defs.entries()) {
+      tasks.push(
+        await runTask(task, {
+          ids,
+          images,
+          // ECS sets ECS_AGENT_URI in every task; here it names the recording endpoint.
+          extraEnv: { ...localStackEnv(), ECS_AGENT_URI: `${ecs.url}/api/task-${i}` },
+          prefix: `${suffix}-${i}`,
+        }),
+      );
+    }
+    const result = await startAndWait(dir, spec, { input: { greeting: "hej" }, timeoutSeconds: 180 });
+    const logs = async () => (await Promise.all(tasks.map((t) => t.logs("Step")))).join("\n---\n");
+    expect(result.code, `${result.stdout}\n${result.stderr}\n${await logs()}`).toBe(0);
+
+    // Then the workflow output is the sink's, which received the large output resolved
+    const output = JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { check: { inputBytes: number } };
+    expect(output.check.inputBytes).toBeGreaterThan(300 * 1024);
+    // And the large output travelled by reference, the retried step answered on its second attempt while protected
+    const sfn = new SFNClient(awsClientConfig());
+    const history = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: result.executionArn, maxResults: 1000 }),
+    );
+    sfn.destroy();
+    const succeeded = (history.events ?? [])
+      .filter((e) => e.type === "TaskSucceeded")
+      .map((e) => JSON.parse(e.taskSucceededEventDetails!.output!));
+    expect(succeeded).toContainEqual({
+      attempt: 2,
+      task: { protected: true },
+      stdin: { input: { greeting: "hej" }, deps: {} },
+    });
+    expect(JSON.stringify(succeeded)).toMatch(/"ferryOutputRef":\{[^}]*"site":"cloud"/);
+    expect((history.events ?? []).filter((e) => e.type === "TaskFailed")).toHaveLength(1);
+
+    // And the job files are in the bucket under the site's keys
+    const execution = result.executionArn.split(":").at(-1)!;
+    const s3 = new S3Client({ ...awsClientConfig(), forcePathStyle: true });
+    const read = async (name: string) =>
+      (
+        await s3.send(
+          new GetObjectCommand({
+            Bucket: deployed.deployment.jobBucket,
+            Key: `${deployed.workflow}/cloud/${execution}/${name}`,
+          }),
+        )
+      ).Body!.transformToString();
+    expect(await read("data.txt")).toBe(`ferry-${suffix}\n`);
+    expect(await read("report.txt")).toBe(`FERRY-${suffix.toUpperCase()}\n`);
+    s3.destroy();
+
+    // And each task protected itself while it ran a step and released protection after
+    for (const [i] of defs.entries()) {
+      const calls = ecs.calls.filter((c) => c.path === `/api/task-${i}/task-protection/v1/state`);
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(calls[0]!.body).toEqual({ ProtectionEnabled: true, ExpiresInMinutes: 12 });
+      expect(calls.at(-1)!.body).toEqual({ ProtectionEnabled: false });
+    }
+  });
+});
