@@ -5,7 +5,6 @@
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
-export { containedPath, openNoFollow, readContained } from "./contained-files.ts";
 export {
   AgentError,
   type AgentErrorCode,
@@ -28,7 +27,7 @@ export {
   RecordingCompletion,
 } from "./in-memory/completions.ts";
 export { type DeadLetter, InMemoryQueue, type InMemoryQueueOptions } from "./in-memory/in-memory-queue.ts";
-export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE, safeRelative } from "./job-paths.ts";
+export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE } from "./job-paths.ts";
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
 export { LocalJobFileStore } from "./local-job-files.ts";
@@ -44,14 +43,19 @@ export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
 export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
-export {
-  packOutput,
-  readStepError,
-  readStepOutput,
-  resolveInputRefs,
-} from "./output.ts";
+export { readStepError, readStepOutput } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";
-export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
+// Shared with the Lambda adapter; re-exported for the agent's users.
+export {
+  containedPath,
+  type JobFileStore,
+  type JobFilesRef,
+  openNoFollow,
+  packOutput,
+  readContained,
+  resolveInputRefs,
+  safeRelative,
+} from "@ferry/functions/job-files";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
   type ContainerHardeningOptions,
