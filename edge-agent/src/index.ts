@@ -40,7 +40,11 @@ export {
   validateManifest,
 } from "./manifest-store.ts";
 export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
-export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
+export {
+  executionNameOf,
+  type MessageScopeOptions,
+  messageScopeProblem,
+} from "@ferry/functions/worker";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export { readStepError, readStepOutput } from "./output.ts";

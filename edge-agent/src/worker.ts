@@ -13,6 +13,7 @@ import type { SecretResolver } from "@ferry/functions/secrets";
 import {
   type BackoffOptions,
   type Logger,
+  messageScopeProblem,
   pollQueue,
   type Queue,
   type QueueMessage,
@@ -25,7 +26,6 @@ import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
 import { JobDirs } from "./job-dirs.ts";
 import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
-import { messageScopeProblem } from "./message-scope.ts";
 import type { Completion, TokenCheck } from "./ports/completion.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";

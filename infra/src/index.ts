@@ -68,7 +68,7 @@ export {
   type WaitOptions,
   waitForExecution,
 } from "./deploy/executions.ts";
-export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
+export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "@ferry/functions/lambda";
 export type { CfnTemplate } from "./deploy/localstack-template.ts";
 export {
   changedManifestHashes,

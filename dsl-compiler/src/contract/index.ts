@@ -83,6 +83,7 @@ export {
   type FunctionStepEnv,
   FunctionStepEnvSchema,
   formatFunctionStepEnv,
+  functionStepJobFilesEnv,
   formatWorkerEnv,
   parseWorkerEnv,
   type WorkerEnv,
