@@ -5,16 +5,26 @@ export {
   type FunctionErrorCode,
   InvalidHandlerError,
   InvalidOutputError,
+  JobFilesError,
   NonRetriableError,
   StepTimeoutError,
 } from "./errors.ts";
 export {
+  type BatchInvoker,
   FunctionHost,
   type FunctionHostOptions,
   type FunctionHostStats,
   type FunctionQueue,
+  failedRecords,
+  type InvokeOutcome,
   type ServedFunction,
 } from "./serve/function-host.ts";
+export {
+  type InvocationReport,
+  LambdaFunctionPool,
+  type LambdaFunctionPoolOptions,
+  type LambdaFunctionSpec,
+} from "./serve/lambda-pool.ts";
 export { loadStepHandler } from "./serve/load-handler.ts";
 export {
   checkOutput,

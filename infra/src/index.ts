@@ -9,6 +9,11 @@ export {
   regionOfArn,
   resolveAwsContext,
 } from "./deploy/aws-context.ts";
+export {
+  type AssemblyFunction,
+  type AssemblyFunctions,
+  readAssemblyFunctions,
+} from "./deploy/assembly-functions.ts";
 export { DeployError, type DeployErrorCode } from "./deploy/deploy-error.ts";
 export {
   callerAccount,
