@@ -10,10 +10,10 @@ export function initialize(data) {
   sdkParent = data.sdkParent;
 }
 
-export function resolve(specifier, context, nextResolve) {
+export async function resolve(specifier, context, nextResolve) {
   if (specifier.startsWith("@aws-sdk/") || specifier.startsWith("@smithy/")) {
     try {
-      return nextResolve(specifier, context);
+      return await nextResolve(specifier, context);
     } catch {
       return nextResolve(specifier, { ...context, parentURL: sdkParent });
     }
