@@ -2,6 +2,23 @@
 // so importing the worker core never loads the AWS SDK; the runtime behind `ferry run` lives in
 // "@ferry/edge-agent/local-run", so the agent never loads the ASL interpreter; test helpers live in
 // "@ferry/edge-agent/testing".
+
+// Shared with the Lambda adapter; re-exported for the agent's users.
+export {
+  containedPath,
+  type JobFileStore,
+  type JobFilesRef,
+  openNoFollow,
+  packOutput,
+  readContained,
+  resolveInputRefs,
+  safeRelative,
+} from "@ferry/functions/job-files";
+export {
+  executionNameOf,
+  type MessageScopeOptions,
+  messageScopeProblem,
+} from "@ferry/functions/worker";
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
@@ -40,26 +57,10 @@ export {
   validateManifest,
 } from "./manifest-store.ts";
 export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
-export {
-  executionNameOf,
-  type MessageScopeOptions,
-  messageScopeProblem,
-} from "@ferry/functions/worker";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export { readStepError, readStepOutput } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";
-// Shared with the Lambda adapter; re-exported for the agent's users.
-export {
-  containedPath,
-  type JobFileStore,
-  type JobFilesRef,
-  openNoFollow,
-  packOutput,
-  readContained,
-  resolveInputRefs,
-  safeRelative,
-} from "@ferry/functions/job-files";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
   type ContainerHardeningOptions,

@@ -24,6 +24,7 @@ export {
   LambdaFunctionPool,
   type LambdaFunctionPoolOptions,
   type LambdaFunctionSpec,
+  type LoadedModule,
 } from "./serve/lambda-pool.ts";
 export { loadStepHandler } from "./serve/load-handler.ts";
 export {

@@ -108,6 +108,7 @@ export const functionsCommand: CliCommand = {
     const config = clientConfig(context);
     // Recorded only when FERRY_RECORD_AWS_CALLS is set; the host attributes each call to its step.
     const sqs = recordAwsCalls(new SQSClient(config), { kind: "function", workflow: ir.name });
+    const logger = jsonLogger((line) => io.stdout(line), { workflow: ir.name });
     let scratch: string | undefined;
     let served: ServedFunction[];
     const logLine = (line: string, stream: "stdout" | "stderr") =>
@@ -116,9 +117,15 @@ export const functionsCommand: CliCommand = {
       let assemblyDir = values.assembly ? resolve(io.cwd, values.assembly) : undefined;
       if (!assemblyDir) {
         scratch = await mkdtemp(join(tmpdir(), "ferry-serve-"));
-        io.stderr(`synthesizing ${ir.name}'s aws stack to serve its Lambda bundles (pass --assembly to reuse one)\n`);
+        io.stderr(
+          `synthesizing ${ir.name}'s aws stack to serve its Lambda bundles (pass --assembly to reuse one)\n`,
+        );
         assemblyDir = (
-          await synthesizeWorkflow(loaded.compiled, { outDir: scratch, projectRoot: loaded.projectRoot, nag: false })
+          await synthesizeWorkflow(loaded.compiled, {
+            outDir: scratch,
+            projectRoot: loaded.projectRoot,
+            nag: false,
+          })
         ).assemblyDir;
       }
       const assembly = readAssemblyFunctions(assemblyDir);
@@ -140,7 +147,16 @@ export const functionsCommand: CliCommand = {
             memoryMiB: fn.memoryMiB,
             environment: functionEnvironment(fn, deployment, context, io.env),
           },
-          { concurrency, onLog: logLine },
+          {
+            concurrency,
+            onLog: logLine,
+            // Evidence of what runs: each file loaded from the asset folder, hashed as Node loaded it.
+            onReady: ({ initMs, modules }) =>
+              logger.info(
+                { step: name, assetDir: fn.assetDir, initMs: Math.round(initMs), modules },
+                "execution environment ready",
+              ),
+          },
         );
         return {
           workflow: ir.name,
@@ -167,7 +183,7 @@ export const functionsCommand: CliCommand = {
     }
     const host = new FunctionHost({
       functions: served,
-      logger: jsonLogger((line) => io.stdout(line), { workflow: ir.name }),
+      logger,
       concurrency,
     });
     host.start();

@@ -94,14 +94,17 @@ export function formatWorkerEnv(values: WorkerEnv): Record<string, string> {
 /** A JSON value in one variable (job-file names may hold commas). */
 function json<T extends z.ZodType>(schema: T) {
   return optional(
-    z.string().transform((value, ctx) => {
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        ctx.addIssue({ code: "custom", message: "must be JSON" });
-        return z.NEVER;
-      }
-    }).pipe(schema),
+    z
+      .string()
+      .transform((value, ctx) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: "must be JSON" });
+          return z.NEVER;
+        }
+      })
+      .pipe(schema),
   );
 }
 

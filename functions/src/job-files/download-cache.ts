@@ -78,9 +78,7 @@ export class DownloadCache {
       await rename(part, entry);
       await writeFile(`${entry}.json`, JSON.stringify(fresh));
       if (!(await copyVerified(entry, destPath, fresh))) {
-        throw new JobFilesError(
-          `s3://${identity.bucket}/${identity.key}: cached copy changed while in use`,
-        );
+        throw new JobFilesError(`s3://${identity.bucket}/${identity.key}: cached copy changed while in use`);
       }
       await this.evict();
       return fresh;

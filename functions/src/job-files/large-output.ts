@@ -1,9 +1,4 @@
-import {
-  isOutputRef,
-  MAX_PAYLOAD_BYTES,
-  type OutputRef,
-  type StepInput,
-} from "@ferry/dsl-compiler/contract";
+import { isOutputRef, MAX_PAYLOAD_BYTES, type OutputRef, type StepInput } from "@ferry/dsl-compiler/contract";
 import { InvalidOutputError, JobFilesError } from "../errors.ts";
 import type { JobFileStore, JobFilesRef } from "./store.ts";
 

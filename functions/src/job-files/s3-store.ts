@@ -79,12 +79,9 @@ export class S3JobFileStore implements JobFileStore {
       await chmod(destPath, 0o444);
     } catch (error) {
       if (error instanceof FunctionError) throw error;
-      throw new JobFilesError(
-        `could not download job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw new JobFilesError(`could not download job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -107,12 +104,9 @@ export class S3JobFileStore implements JobFileStore {
       }
     } catch (error) {
       if (error instanceof FunctionError) throw error;
-      throw new JobFilesError(
-        `could not upload job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw new JobFilesError(`could not upload job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -121,10 +115,9 @@ export class S3JobFileStore implements JobFileStore {
     try {
       await this.options.client.send(new PutObjectCommand({ Bucket: ref.bucket, Key, Body: body }));
     } catch (error) {
-      throw new JobFilesError(
-        `could not write s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        { cause: error },
-      );
+      throw new JobFilesError(`could not write s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -134,10 +127,9 @@ export class S3JobFileStore implements JobFileStore {
       const out = await this.options.client.send(new GetObjectCommand({ Bucket: ref.bucket, Key }));
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (error) {
-      throw new JobFilesError(
-        `could not read s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        { cause: error },
-      );
+      throw new JobFilesError(`could not read s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 

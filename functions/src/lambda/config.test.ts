@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
+import { describe, expect, it } from "vitest";
 import { resolveLambdaConfig } from "./config.ts";
 
 describe("resolveLambdaConfig", () => {

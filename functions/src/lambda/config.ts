@@ -83,7 +83,9 @@ export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
   const outputs = parsed.data.FERRY_OUTPUTS ?? [];
   const site = parsed.data.FERRY_SITE;
   if (!site && (Object.keys(inputs).length > 0 || outputs.length > 0)) {
-    throw invalidConfig("FERRY_INPUTS/FERRY_OUTPUTS are set but FERRY_SITE is not; the step's outputs need its site");
+    throw invalidConfig(
+      "FERRY_INPUTS/FERRY_OUTPUTS are set but FERRY_SITE is not; the step's outputs need its site",
+    );
   }
   const nudges = (env.FERRY_SUCCESS_NUDGES_MS ?? "")
     .split(",")

@@ -120,7 +120,8 @@ describe("processSqsBatch with job files", () => {
     expect(store.files.get(`job-bucket/${prefix}cloud/report.txt`)?.toString()).toBe("2 rows");
     const [output] = answers.successes;
     expect(isOutputRef(output)).toBe(true);
-    const ref = (output as { ferryOutputRef: { site: string; name: string; sizeBytes: number } }).ferryOutputRef;
+    const ref = (output as { ferryOutputRef: { site: string; name: string; sizeBytes: number } })
+      .ferryOutputRef;
     expect(ref.site).toBe("cloud");
     expect(ref.name).toMatch(/^\.ferry\/outputs\/load\/[0-9a-f]{16}\.json$/);
     expect(ref.sizeBytes).toBeGreaterThan(MAX_PAYLOAD_BYTES);

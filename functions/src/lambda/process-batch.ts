@@ -206,15 +206,20 @@ async function runAttempt(
       outputs: config.jobFiles.outputs,
     };
     await stageInputs(step, message.jobFiles, jobDir, store);
-    const result = await runFunctionStep(deps.handler as StepHandler, { ...message, input }, {
-      signal,
-      jobDir,
-      // Large outputs go by reference below, as on the edge; without a site there is nowhere to put them.
-      ...(store && site ? { maxOutputBytes: Number.POSITIVE_INFINITY } : {}),
-    });
+    const result = await runFunctionStep(
+      deps.handler as StepHandler,
+      { ...message, input },
+      {
+        signal,
+        jobDir,
+        // Large outputs go by reference below, as on the edge; without a site there is nowhere to put them.
+        ...(store && site ? { maxOutputBytes: Number.POSITIVE_INFINITY } : {}),
+      },
+    );
     if (!result.ok) return result;
     // A secret the handler echoed into its output never reaches Step Functions or the bucket.
-    const value = secrets.length > 0 ? (redactSecretsDeep(result.output, secrets) as StepOutput) : result.output;
+    const value =
+      secrets.length > 0 ? (redactSecretsDeep(result.output, secrets) as StepOutput) : result.output;
     await uploadOutputs(step, message.jobFiles, jobDir, store);
     if (!site) return { ok: true, output: value };
     const output = await packOutput(value, {

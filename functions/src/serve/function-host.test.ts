@@ -59,7 +59,10 @@ function message(id: string): QueueMessage {
   return { id, receipt: `r-${id}`, body: `{"n":"${id}"}`, receiveCount: 1 };
 }
 
-async function serve(fn: Partial<ServedFunction> & Pick<ServedFunction, "queue" | "invoker">, until: () => boolean) {
+async function serve(
+  fn: Partial<ServedFunction> & Pick<ServedFunction, "queue" | "invoker">,
+  until: () => boolean,
+) {
   const host = new FunctionHost({
     functions: [{ workflow: "hello", step: "load", ...fn }],
     logger: SILENT_LOGGER,
@@ -109,7 +112,10 @@ describe("FunctionHost", () => {
     setTimeout(() => queue.add(message("m3"), message("m4")), 40);
     const invoker = new FakeInvoker(() => ({ kind: "response", response: null }));
     await serve({ queue, invoker, batchSize: 3, batchWindowSeconds: 2 }, () => invoker.events.length >= 2);
-    expect(invoker.events.map((e) => e.Records.map((r) => r.messageId))).toEqual([["m1", "m2", "m3"], ["m4"]]);
+    expect(invoker.events.map((e) => e.Records.map((r) => r.messageId))).toEqual([
+      ["m1", "m2", "m3"],
+      ["m4"],
+    ]);
   });
 
   it("given no batching window, when one record is there, then it is invoked at once", async () => {
@@ -120,7 +126,6 @@ describe("FunctionHost", () => {
     expect(invoker.events[0]!.Records.map((r) => r.messageId)).toEqual(["m1"]);
   });
 });
-
 
 describe("failedRecords", () => {
   const batch = [message("a"), message("b")];

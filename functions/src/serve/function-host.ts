@@ -237,7 +237,8 @@ export function failedRecords(
   messages: readonly QueueMessage[],
   reportBatchItemFailures: boolean,
 ): { kind: "all"; reason: string } | { kind: "some"; ids: Set<string> } {
-  if (outcome.kind === "error") return { kind: "all", reason: `${outcome.errorType}: ${outcome.errorMessage}` };
+  if (outcome.kind === "error")
+    return { kind: "all", reason: `${outcome.errorType}: ${outcome.errorMessage}` };
   if (!reportBatchItemFailures) return { kind: "some", ids: new Set() };
   const response = outcome.response;
   if (response === null || response === undefined) return { kind: "some", ids: new Set() };

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,21 +28,27 @@ export const handler = async (event, context) => {
 
 const pools: LambdaFunctionPool[] = [];
 afterEach(async () => {
+  ready = [];
   await Promise.all(pools.splice(0).map((p) => p.close()));
 });
+
+let ready: Array<{ initMs: number; modules: Array<{ path: string; sha256: string }> }> = [];
 
 function pool(overrides: Partial<LambdaFunctionSpec> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "ferry-asset-"));
   writeFileSync(join(dir, "index.mjs"), BUNDLE);
-  const p = new LambdaFunctionPool({
-    name: "hello-load",
-    moduleFile: join(dir, "index.mjs"),
-    exportName: "handler",
-    timeoutSeconds: 5,
-    memoryMiB: 128,
-    environment: { PATH: process.env.PATH ?? "", MY_SETTING: "on" },
-    ...overrides,
-  });
+  const p = new LambdaFunctionPool(
+    {
+      name: "hello-load",
+      moduleFile: join(dir, "index.mjs"),
+      exportName: "handler",
+      timeoutSeconds: 5,
+      memoryMiB: 128,
+      environment: { PATH: process.env.PATH ?? "", MY_SETTING: "on", LAMBDA_TASK_ROOT: dir },
+      ...overrides,
+    },
+    { onReady: (info) => ready.push(info) },
+  );
   pools.push(p);
   return p;
 }
@@ -54,12 +61,24 @@ describe("LambdaFunctionPool", () => {
     expect(p.lastReport?.coldStart).toBe(true);
     const second = await p.invoke(event({ op: "ok" }));
     expect(p.lastReport?.coldStart).toBe(false);
-    expect(first).toMatchObject({ kind: "response", response: { sdk: "function", env: "on", memory: "128" } });
+    expect(first).toMatchObject({
+      kind: "response",
+      response: { sdk: "function", env: "on", memory: "128" },
+    });
     const r1 = (first as { response: { pid: number; remaining: number } }).response;
     const r2 = (second as { response: { pid: number } }).response;
     expect(r2.pid).toBe(r1.pid);
     expect(r1.remaining).toBeGreaterThan(0);
     expect(r1.remaining).toBeLessThanOrEqual(5000);
+    // What the environment loaded from its code folder: the bundle, byte for byte.
+    expect(ready).toHaveLength(1);
+    expect(ready[0]!.modules).toEqual([
+      {
+        path: "index.mjs",
+        sha256: createHash("sha256").update(BUNDLE).digest("hex"),
+        bytes: Buffer.byteLength(BUNDLE),
+      },
+    ]);
   });
 
   it("given a handler past the timeout, when invoked, then it is stopped as Lambda reports it and the next invocation starts cold", async () => {

@@ -26,6 +26,15 @@ export interface LambdaFunctionSpec {
   environment: Record<string, string>;
 }
 
+/** A file an environment loaded from the function's code folder. */
+export interface LoadedModule {
+  /** Relative to the code folder. */
+  path: string;
+  /** Of the bytes Node loaded. */
+  sha256: string;
+  bytes: number;
+}
+
 export interface LambdaFunctionPoolOptions {
   /** Environments at most (one invocation each at a time). @default 4 */
   concurrency?: number;
@@ -33,6 +42,8 @@ export interface LambdaFunctionPoolOptions {
   onLog?: (line: string, stream: "stdout" | "stderr") => void;
   /** @default process.execPath */
   nodePath?: string;
+  /** Called when an environment finished its init (the cold start), with what it loaded. */
+  onReady?: (info: { initMs: number; modules: LoadedModule[] }) => void;
 }
 
 /** Figures of one environment, for logs and benchmarks. */
@@ -62,7 +73,8 @@ export class LambdaFunctionPool implements BatchInvoker {
   ) {}
 
   async invoke(event: SqsEvent): Promise<InvokeOutcome> {
-    if (this.closed) return { kind: "error", errorType: "Ferry.ServeError", errorMessage: "the host is stopping" };
+    if (this.closed)
+      return { kind: "error", errorType: "Ferry.ServeError", errorMessage: "the host is stopping" };
     const env = this.idle.pop() ?? this.spawn();
     const cold = !env.initialized;
     const started = performance.now();
@@ -141,10 +153,17 @@ class LambdaEnvironment {
         this.kill();
         resolve(fail("Runtime.InitError", `init did not finish within ${INIT_TIMEOUT_MS / 1000} s`));
       }, INIT_TIMEOUT_MS);
-      const onMessage = (message: { type?: string; initMs?: number; errorType?: string; errorMessage?: string }) => {
+      const onMessage = (message: {
+        type?: string;
+        initMs?: number;
+        modules?: LoadedModule[];
+        errorType?: string;
+        errorMessage?: string;
+      }) => {
         if (message.type === "ready") {
           clearTimeout(timer);
           this.initMs = message.initMs;
+          options.onReady?.({ initMs: message.initMs ?? 0, modules: message.modules ?? [] });
           resolve(undefined);
         } else if (message.type === "init-error") {
           clearTimeout(timer);
@@ -173,7 +192,9 @@ class LambdaEnvironment {
       const timer = setTimeout(() => {
         // Lambda stops the environment at the timeout; nothing the handler does afterwards counts.
         this.kill();
-        resolve(fail("Sandbox.Timedout", `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`));
+        resolve(
+          fail("Sandbox.Timedout", `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`),
+        );
       }, timeoutMs);
       const onMessage = (message: {
         type?: string;
@@ -194,7 +215,10 @@ class LambdaEnvironment {
         const oom = /heap out of memory|Reached heap limit/.test(this.stderrTail);
         resolve(
           oom
-            ? fail("Runtime.OutOfMemory", `Runtime exited with error: ${how} (memory limit ${this.spec.memoryMiB} MB reached)`)
+            ? fail(
+                "Runtime.OutOfMemory",
+                `Runtime exited with error: ${how} (memory limit ${this.spec.memoryMiB} MB reached)`,
+              )
             : fail("Runtime.ExitError", `Runtime exited with error: ${how}${this.tail()}`),
         );
       });

@@ -5,18 +5,45 @@
 // The AWS SDK, which the bundle leaves to the Lambda runtime, is provided
 // from Ferry's own install by lambda-sdk-hooks.mjs.
 // Protocol (IPC messages):
-//   child → parent  { type: "ready", initMs } | { type: "init-error", errorType, errorMessage }
+//   child → parent  { type: "ready", initMs, modules } | { type: "init-error", errorType, errorMessage }
+//                   (modules: the files loaded from the function's code folder, LAMBDA_TASK_ROOT, with their sha256)
 //   parent → child  { type: "invoke", id, event, deadlineMs, requestId }
 //   child → parent  { type: "result", id, response } | { type: "error", id, errorType, errorMessage }
 import { register } from "node:module";
-import { pathToFileURL } from "node:url";
+import { relative, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { MessageChannel } from "node:worker_threads";
 
 const bundle = process.env.FERRY_LAMBDA_BUNDLE;
 const handlerName = process.env.FERRY_LAMBDA_HANDLER_EXPORT;
 
-register(new URL("./lambda-sdk-hooks.mjs", import.meta.url), {
-  data: { sdkParent: import.meta.url },
+const loaded = [];
+let flushed;
+const { port1, port2 } = new MessageChannel();
+port1.on("message", (message) => {
+  if (message.type === "loaded") loaded.push(message);
+  else if (message.type === "flushed") flushed?.();
 });
+register(new URL("./lambda-sdk-hooks.mjs", import.meta.url), {
+  data: { sdkParent: import.meta.url, port: port2 },
+  transferList: [port2],
+});
+
+/** The files loaded from the code folder, once the hooks have reported every load. */
+async function codeModules() {
+  await new Promise((resolve) => {
+    flushed = resolve;
+    port1.postMessage("flush");
+  });
+  port1.close();
+  const root = process.env.LAMBDA_TASK_ROOT;
+  return loaded.flatMap(({ url, sha256, bytes }) => {
+    const path = fileURLToPath(url);
+    const inside = root ? relative(root, path) : path;
+    if (root && (inside.startsWith(`..${sep}`) || inside === "..")) return [];
+    return [{ path: inside, sha256, bytes }];
+  });
+}
 
 function errorOf(thrown) {
   if (thrown instanceof Error) return { errorType: thrown.name || "Error", errorMessage: thrown.message };
@@ -42,7 +69,8 @@ try {
   await send({ type: "init-error", ...errorOf(thrown) });
   process.exit(1);
 }
-await send({ type: "ready", initMs: performance.now() - started });
+const initMs = performance.now() - started;
+await send({ type: "ready", initMs, modules: await codeModules() });
 
 process.on("message", async (message) => {
   if (message?.type !== "invoke") return;

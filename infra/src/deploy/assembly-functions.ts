@@ -55,7 +55,9 @@ export function readAssemblyFunctions(dir: string, stackName?: string): Assembly
   const assemblyDir = findAssembly(dir);
   const manifest = readJson<AssemblyManifest>(join(assemblyDir, "manifest.json"));
   const artifacts = Object.entries(manifest.artifacts ?? {});
-  const stacks = artifacts.filter(([id, a]) => a.type === "aws:cloudformation:stack" && (!stackName || id === stackName));
+  const stacks = artifacts.filter(
+    ([id, a]) => a.type === "aws:cloudformation:stack" && (!stackName || id === stackName),
+  );
   if (stacks.length !== 1) {
     throw new DeployError(
       "STACK_NOT_FOUND",
@@ -65,19 +67,27 @@ export function readAssemblyFunctions(dir: string, stackName?: string): Assembly
   const [id, stack] = stacks[0]!;
   const templatePath = join(assemblyDir, stack.properties?.templateFile ?? `${id}.template.json`);
   const template = readJson<CfnTemplate>(templatePath);
-  const assetsEntry = artifacts.find(([, a]) => a.type === "cdk:asset-manifest" && a.properties?.file === `${id}.assets.json`);
-  const assets = readJson<AssetManifest>(join(assemblyDir, assetsEntry?.[1].properties?.file ?? `${id}.assets.json`));
+  const assetsEntry = artifacts.find(
+    ([, a]) => a.type === "cdk:asset-manifest" && a.properties?.file === `${id}.assets.json`,
+  );
+  const assets = readJson<AssetManifest>(
+    join(assemblyDir, assetsEntry?.[1].properties?.file ?? `${id}.assets.json`),
+  );
   const byObjectKey = new Map<string, string>();
   for (const file of Object.values(assets.files ?? {})) {
     if (!file.source.path) continue;
-    for (const destination of Object.values(file.destinations)) byObjectKey.set(destination.objectKey, file.source.path);
+    for (const destination of Object.values(file.destinations))
+      byObjectKey.set(destination.objectKey, file.source.path);
   }
-  const mappings = Object.values(template.Resources).filter((r) => r.Type === "AWS::Lambda::EventSourceMapping");
+  const mappings = Object.values(template.Resources).filter(
+    (r) => r.Type === "AWS::Lambda::EventSourceMapping",
+  );
   const functions: AssemblyFunction[] = [];
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== "AWS::Lambda::Function") continue;
     const props = resource.Properties ?? {};
-    const variables = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+    const variables =
+      (props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     const workflow = variables.FERRY_WORKFLOW;
     const step = variables.FERRY_STEP;
     // Functions that are not steps (custom resources) have no Ferry environment.
@@ -95,7 +105,9 @@ export function readAssemblyFunctions(dir: string, stackName?: string): Assembly
     const handler = String(props.Handler ?? "");
     const dot = handler.lastIndexOf(".");
     const moduleName = handler.slice(0, dot);
-    const moduleFile = [".mjs", ".js", ".cjs"].map((ext) => join(assetDir, `${moduleName}${ext}`)).find(existsSync);
+    const moduleFile = [".mjs", ".js", ".cjs"]
+      .map((ext) => join(assetDir, `${moduleName}${ext}`))
+      .find(existsSync);
     if (dot <= 0 || !moduleFile) {
       throw new DeployError(
         "OUTPUT_MISSING",
@@ -129,7 +141,10 @@ export function readAssemblyFunctions(dir: string, stackName?: string): Assembly
 /** `dir` itself when it holds a cloud assembly, else its `cdk.out` (a `ferry compile --out` folder). */
 function findAssembly(dir: string): string {
   for (const candidate of [dir, join(dir, "cdk.out")]) {
-    if (existsSync(join(candidate, "manifest.json")) && readJson<AssemblyManifest>(join(candidate, "manifest.json")).artifacts)
+    if (
+      existsSync(join(candidate, "manifest.json")) &&
+      readJson<AssemblyManifest>(join(candidate, "manifest.json")).artifacts
+    )
       return resolve(candidate);
   }
   throw new DeployError(
@@ -149,6 +164,8 @@ function readJson<T>(path: string): T {
   try {
     return JSON.parse(readFileSync(path, "utf8")) as T;
   } catch (error) {
-    throw new DeployError("OUTPUT_MISSING", `could not read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new DeployError("OUTPUT_MISSING", `could not read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
