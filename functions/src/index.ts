@@ -26,7 +26,6 @@ export {
   type LambdaFunctionSpec,
   type LoadedModule,
 } from "./serve/lambda-pool.ts";
-export { loadStepHandler } from "./serve/load-handler.ts";
 export {
   checkOutput,
   type RunStepOptions,
