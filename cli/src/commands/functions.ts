@@ -148,7 +148,6 @@ export const functionsCommand: CliCommand = {
             environment: functionEnvironment(fn, deployment, context, io.env),
           },
           {
-            concurrency,
             onLog: logLine,
             // Evidence of what runs: each file loaded from the asset folder, hashed as Node loaded it.
             onReady: ({ initMs, modules }) =>

@@ -36,8 +36,6 @@ export interface LoadedModule {
 }
 
 export interface LambdaFunctionPoolOptions {
-  /** Environments at most (one invocation each at a time). @default 4 */
-  concurrency?: number;
   /** Each line the function writes, as Lambda sends it to CloudWatch Logs. */
   onLog?: (line: string, stream: "stdout" | "stderr") => void;
   /** @default process.execPath */
@@ -56,7 +54,8 @@ export interface InvocationReport {
 /**
  * Execution environments of one function for `ferry functions serve`: each
  * a Node process (lambda-runtime.mjs) that imports the deployed bundle once
- * and runs one invocation at a time, with the function's memory as its heap
+ * and runs one invocation at a time (so there are as many environments as
+ * invocations in flight, which `FunctionHost`'s concurrency bounds), with the function's memory as its heap
  * limit (`--max-old-space-size`) and its timeout enforced by stopping the
  * process, after which the next invocation starts cold, as on Lambda.
  */
