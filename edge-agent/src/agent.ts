@@ -90,7 +90,7 @@ export class Agent {
       import("./aws/sqs-queue.ts"),
       import("./aws/sfn-completion.ts"),
       import("./aws/localstack-completion.ts"),
-      import("./aws/s3-job-files.ts"),
+      import("@ferry/functions/job-files/s3"),
       import("@aws-sdk/client-kms"),
       import("./aws/kms-public-key.ts"),
     ]);

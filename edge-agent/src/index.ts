@@ -2,10 +2,26 @@
 // so importing the worker core never loads the AWS SDK; the runtime behind `ferry run` lives in
 // "@ferry/edge-agent/local-run", so the agent never loads the ASL interpreter; test helpers live in
 // "@ferry/edge-agent/testing".
+
+// Shared with the Lambda adapter; re-exported for the agent's users.
+export {
+  containedPath,
+  type JobFileStore,
+  type JobFilesRef,
+  openNoFollow,
+  packOutput,
+  readContained,
+  resolveInputRefs,
+  safeRelative,
+} from "@ferry/functions/job-files";
+export {
+  executionNameOf,
+  type MessageScopeOptions,
+  messageScopeProblem,
+} from "@ferry/functions/worker";
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
-export { containedPath, openNoFollow, readContained } from "./contained-files.ts";
 export {
   AgentError,
   type AgentErrorCode,
@@ -28,7 +44,7 @@ export {
   RecordingCompletion,
 } from "./in-memory/completions.ts";
 export { type DeadLetter, InMemoryQueue, type InMemoryQueueOptions } from "./in-memory/in-memory-queue.ts";
-export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE, safeRelative } from "./job-paths.ts";
+export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE } from "./job-paths.ts";
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
 export { LocalJobFileStore } from "./local-job-files.ts";
@@ -41,17 +57,10 @@ export {
   validateManifest,
 } from "./manifest-store.ts";
 export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
-export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
-export {
-  packOutput,
-  readStepError,
-  readStepOutput,
-  resolveInputRefs,
-} from "./output.ts";
+export { readStepError, readStepOutput } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";
-export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
   type ContainerHardeningOptions,

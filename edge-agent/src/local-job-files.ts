@@ -1,9 +1,7 @@
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { openNoFollow } from "./contained-files.ts";
+import { type JobFileStore, type JobFilesRef, openNoFollow, safeRelative } from "@ferry/functions/job-files";
 import { AgentError } from "./errors.ts";
-import { safeRelative } from "./job-paths.ts";
-import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
 
 /**
  * Job files in a local folder: `<root>/<prefix>/<site>/<name>` (the bucket

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -11,6 +11,13 @@ import {
   type TaskFailure,
   toTaskFailure,
 } from "@ferry/dsl-compiler/contract";
+import {
+  type JobFileStore,
+  packOutput,
+  resolveInputRefs,
+  stageInputs,
+  uploadOutputs,
+} from "@ferry/functions/job-files";
 import { resolveSecretMap, type SecretResolver } from "@ferry/functions/secrets";
 import {
   type BackoffOptions,
@@ -20,15 +27,13 @@ import {
   type Queue,
   sleep,
 } from "@ferry/functions/worker";
-import { containedPath } from "./contained-files.ts";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
 import type { JobDirs } from "./job-dirs.ts";
-import { INPUT_FILE, safeRelative } from "./job-paths.ts";
+import { INPUT_FILE } from "./job-paths.ts";
 import { localFaultOf } from "./local-faults.ts";
-import { packOutput, readStepError, readStepOutput, resolveInputRefs } from "./output.ts";
+import { readStepError, readStepOutput } from "./output.ts";
 import type { Completion } from "./ports/completion.ts";
-import type { JobFileStore } from "./ports/job-files.ts";
 import type { Runtime, RuntimeResult } from "./runtimes/runtime.ts";
 import type { StepUser } from "./step-user.ts";
 
@@ -136,7 +141,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     // Small inputs synchronously: one syscall beats three thread-pool round trips.
     if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
     else await writeFile(join(jobDir, INPUT_FILE), inputJson);
-    await stageInputs(step, message, jobDir, ctx.store);
+    await stageInputs(step, message.jobFiles, jobDir, ctx.store);
     // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
     await ctx.stepUser?.handOver(jobDir);
     staged = true;
@@ -200,7 +205,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
           result!.output ? result!.output.value : await readStepOutput(jobDir!, result!.lastStdoutLine),
           secrets,
         );
-        await uploadOutputs(step, message, jobDir!, ctx.store);
+        await uploadOutputs(step, message.jobFiles, jobDir!, ctx.store);
         output = await packOutput(value, {
           store: ctx.store,
           ref: { ...message.jobFiles, site: step.site },
@@ -385,76 +390,6 @@ async function report(
       );
       await sleep(delayMs, ctx.hardStop);
     }
-  }
-}
-
-async function stageInputs(
-  step: ManifestStep,
-  message: StepMessage,
-  jobDir: string,
-  store: JobFileStore | undefined,
-) {
-  if (step.inputs.length === 0) return;
-  if (!store)
-    throw new AgentError(
-      "JOB_FILES_FAILED",
-      `step "${step.name}" declares inputs but this worker has no job-file store`,
-    );
-  // One failed download aborts its siblings, and staging returns only once none is still writing.
-  const siblings = new AbortController();
-  let first: { error: unknown } | undefined;
-  await Promise.allSettled(
-    step.inputs.map((name) =>
-      store
-        .download(
-          { ...message.jobFiles, site: step.inputSites?.[name] ?? step.site },
-          name,
-          join(jobDir, safeRelative(name, "input")),
-          { signal: siblings.signal },
-        )
-        .catch((error: unknown) => {
-          // The first failure is the cause; the aborted siblings' errors only echo it.
-          first ??= { error };
-          siblings.abort();
-        }),
-    ),
-  );
-  if (first) throw first.error;
-}
-
-async function uploadOutputs(
-  step: ManifestStep,
-  message: StepMessage,
-  jobDir: string,
-  store: JobFileStore | undefined,
-) {
-  if (step.outputs.length === 0) return;
-  if (!store)
-    throw new AgentError(
-      "JOB_FILES_FAILED",
-      `step "${step.name}" declares outputs but this worker has no job-file store`,
-    );
-  const paths = step.outputs.map((name) => {
-    const path = containedPath(jobDir, name, `output "${name}"`);
-    if (!existsSync(path) && !isLink(path)) {
-      throw new AgentError(
-        "INVALID_OUTPUT",
-        `step "${step.name}" declares output "${name}" but did not write it to its job folder ($FERRY_JOB_DIR/${name})`,
-      );
-    }
-    return path;
-  });
-  // Stores open each file with O_NOFOLLOW, so a link swapped in after this check is refused too.
-  const ref = { ...message.jobFiles, site: step.site };
-  await Promise.all(step.outputs.map((name, i) => store.upload(ref, name, paths[i]!)));
-}
-
-function isLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    // Absent: not a link.
-    return false;
   }
 }
 

@@ -8,10 +8,12 @@ import {
   type ManifestStep,
   parseStepMessage,
 } from "@ferry/dsl-compiler/contract";
+import type { JobFileStore } from "@ferry/functions/job-files";
 import type { SecretResolver } from "@ferry/functions/secrets";
 import {
   type BackoffOptions,
   type Logger,
+  messageScopeProblem,
   pollQueue,
   type Queue,
   type QueueMessage,
@@ -24,9 +26,7 @@ import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
 import { JobDirs } from "./job-dirs.ts";
 import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
-import { messageScopeProblem } from "./message-scope.ts";
 import type { Completion, TokenCheck } from "./ports/completion.ts";
-import type { JobFileStore } from "./ports/job-files.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 import { Slots } from "./slots.ts";

@@ -6,7 +6,8 @@ export type FunctionErrorCode =
   | "INVALID_OUTPUT"
   | "INVALID_HANDLER"
   | "STEP_TIMEOUT"
-  | "INVALID_CONFIG";
+  | "INVALID_CONFIG"
+  | "JOB_FILES_FAILED";
 
 /**
  * Base error of `@ferry/functions`. `taskError` is the error name Step
@@ -61,4 +62,17 @@ export class StepTimeoutError extends FunctionError {
   constructor(message: string) {
     super("STEP_TIMEOUT", FERRY_ERRORS.timeout, message);
   }
+}
+
+/** A job file could not be staged, uploaded or read (missing object, S3 refused, unsafe name). */
+export class JobFilesError extends FunctionError {
+  override readonly name = "JobFilesError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("JOB_FILES_FAILED", FERRY_ERRORS.runtime, message, options);
+  }
+}
+
+/** Message of anything thrown, for logs and causes. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -5,17 +5,27 @@ export {
   type FunctionErrorCode,
   InvalidHandlerError,
   InvalidOutputError,
+  JobFilesError,
   NonRetriableError,
   StepTimeoutError,
 } from "./errors.ts";
 export {
+  type BatchInvoker,
   FunctionHost,
   type FunctionHostOptions,
   type FunctionHostStats,
   type FunctionQueue,
+  failedRecords,
+  type InvokeOutcome,
   type ServedFunction,
 } from "./serve/function-host.ts";
-export { loadStepHandler } from "./serve/load-handler.ts";
+export {
+  type InvocationReport,
+  LambdaFunctionPool,
+  type LambdaFunctionPoolOptions,
+  type LambdaFunctionSpec,
+  type LoadedModule,
+} from "./serve/lambda-pool.ts";
 export {
   checkOutput,
   type RunStepOptions,

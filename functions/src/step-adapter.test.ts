@@ -20,7 +20,7 @@ describe("runFunctionStep", () => {
       execution: "exec-1",
       step: "load",
       attempt: 2,
-      jobFiles: { bucket: "job-bucket", prefix: "runs/exec-1/" },
+      jobFiles: { bucket: "job-bucket", prefix: "hello/exec-1/" },
     });
     expect(seen?.signal.aborted).toBe(false);
   });

@@ -20,7 +20,7 @@ export interface StepContext {
   attempt: number;
   /** Where this execution's job files live. */
   jobFiles: { bucket: string; prefix: string };
-  /** The attempt's job folder on this machine, when the worker staged job files (edge agent, `ferry run`); absent on Lambda. */
+  /** The attempt's job folder on this machine, with the step's inputs staged and its outputs expected (a fresh folder under `/tmp` on Lambda). */
   jobDir?: string;
   /** Aborted when the runtime stops waiting for the handler (time limit, shutdown); pass it to fetch and SDK calls. */
   signal: AbortSignal;

@@ -10,7 +10,7 @@ export function stepMessage(overrides: Partial<StepMessage> = {}): StepMessage {
     step: "load",
     attempt: 1,
     input: { input: { day: "2026-01-01" }, deps: { transform: { rows: 3 } } },
-    jobFiles: { bucket: "job-bucket", prefix: "runs/exec-1/" },
+    jobFiles: { bucket: "job-bucket", prefix: "hello/exec-1/" },
     ...overrides,
   };
 }

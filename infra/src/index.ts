@@ -1,6 +1,13 @@
 // The FerryWorkflow construct, its stack, and the deploy/execution helpers the `ferry` CLI drives.
 // CDK test helpers live in "@ferry/infra/testing".
+
+export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "@ferry/functions/lambda";
 export { type AppOptions, resolveAppOptions } from "./app-options.ts";
+export {
+  type AssemblyFunction,
+  type AssemblyFunctions,
+  readAssemblyFunctions,
+} from "./deploy/assembly-functions.ts";
 export {
   type AwsContext,
   type AwsContextOptions,
@@ -68,7 +75,6 @@ export {
   type WaitOptions,
   waitForExecution,
 } from "./deploy/executions.ts";
-export { LOCALSTACK_NUDGE_DELAYS_MS, LocalStackTaskClient } from "./deploy/localstack-task-client.ts";
 export type { CfnTemplate } from "./deploy/localstack-template.ts";
 export {
   changedManifestHashes,

@@ -222,17 +222,30 @@ export async function startAgent(
   return agent;
 }
 
-/** Starts `ferry functions serve` for a deployed spec and waits until it polls. */
+/**
+ * Starts `ferry functions serve` for a deployed spec and waits until it
+ * polls. It serves the Lambda bundles of `assembly` (a `ferry compile --out`
+ * folder or a `cdk.out`); without one it synthesizes the aws stack first.
+ */
 export async function startFunctionHost(
   dir: string,
   spec: string,
   env: NodeJS.ProcessEnv = {},
+  assembly?: string,
 ): Promise<FerryProcess> {
-  const host = new FerryProcess(["functions", "serve", spec, "--shutdown-grace-seconds", "5"], {
-    cwd: dir,
-    env,
-  });
-  await host.waitFor("serving function steps", `function host for ${spec}`);
+  const host = new FerryProcess(
+    [
+      "functions",
+      "serve",
+      spec,
+      "--shutdown-grace-seconds",
+      "5",
+      ...(assembly ? ["--assembly", assembly] : []),
+    ],
+    { cwd: dir, env },
+  );
+  // Synthesis (bundling each handler with esbuild) comes first when no assembly is given.
+  await host.waitFor("serving function steps", `function host for ${spec}`, 240_000);
   return host;
 }
 

@@ -1,19 +1,22 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SFNClient } from "@aws-sdk/client-sfn";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { splitSecretEnv } from "@ferry/dsl-compiler/contract";
-import { FunctionHost, loadStepHandler, type ServedFunction } from "@ferry/functions";
-import { SfnTaskClient } from "@ferry/functions/lambda";
-import { AwsSecretResolver, secretCacheSeconds } from "@ferry/functions/secrets";
-import { jsonLogger, recordAwsCalls } from "@ferry/functions/worker";
+import { FunctionHost, LambdaFunctionPool, type ServedFunction } from "@ferry/functions";
+import { LOCALSTACK_NUDGE_DELAYS_MS } from "@ferry/functions/lambda";
+import { jsonLogger, RECORD_AWS_CALLS_ENV, recordAwsCalls } from "@ferry/functions/worker";
 import {
+  type AssemblyFunction,
+  type AwsContext,
   clientConfig,
-  LocalStackTaskClient,
-  lambdaTimeoutSeconds,
+  readAssemblyFunctions,
   readDeployment,
   SqsFunctionQueue,
+  synthesizeWorkflow,
+  type WorkflowDeployment,
 } from "@ferry/infra";
-import { type CliCommand, type CliIo, UsageError } from "../command.ts";
+import { type CliCommand, UsageError } from "../command.ts";
 import {
   AWS_FLAGS,
   AWS_FLAGS_USAGE,
@@ -25,20 +28,45 @@ import {
 const USAGE = `Usage: ferry functions serve <spec.yaml> [options]
 
 Serves a deployed workflow's function steps on aws sites locally, as Lambda
-would: long-polls each step's queue and calls the same SQS adapter Ferry
-deploys to Lambda (one message per invocation), deleting answered messages
-and leaving failed ones to the queue's redrive policy. For LocalStack,
-whose community edition runs no Lambda code. Runs until SIGINT/SIGTERM.
+would, for LocalStack, whose community edition runs no Lambda code. It runs
+the very bundles the aws stack deploys (the Lambda assets of the cloud
+assembly), each in its own Node process per execution environment, with the
+function's MemorySize as heap limit and its Timeout enforced; it long-polls
+each step's queue and invokes the bundle's handler with SQS events as the
+event source mapping delivers them (its BatchSize and
+MaximumBatchingWindowInSeconds), deleting the records not listed in
+batchItemFailures. Runs until SIGINT/SIGTERM.
 
 Options:
+  --assembly DIR         cloud assembly to serve from: a cdk.out folder or a
+                         "ferry compile --out" folder (default: synthesize the
+                         spec's aws stack into a temporary folder first)
   --step NAME            serve only this step (repeatable; default: every function step on an aws site)
-  --concurrency N        invocations at once per step (default 4)
-  --batch-size N         messages per invocation, 1–10 (default 1, as deployed)
+  --concurrency N        execution environments per step (default 4)
   --shutdown-grace-seconds N   let running invocations finish on shutdown (default 30)
 ${AWS_FLAGS_USAGE}
 
 Example:
-  ferry functions serve examples/hello/workflow.yaml --endpoint-url http://127.0.0.1:4566`;
+  ferry compile examples/hello/workflow.yaml --out build/hello
+  ferry functions serve examples/hello/workflow.yaml --assembly build/hello --endpoint-url http://127.0.0.1:4566`;
+
+/** Variables of the parent's environment a served function also gets: where its credentials come from. */
+const CREDENTIAL_ENV = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_PROFILE",
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "HOME",
+  "PATH",
+  // Ferry's own run-time settings that are not part of the function's configuration.
+  "FERRY_SECRET_CACHE_SECONDS",
+  RECORD_AWS_CALLS_ENV,
+];
 
 /** `ferry functions serve`: a local stand-in for the Lambda functions of function steps. */
 export const functionsCommand: CliCommand = {
@@ -52,15 +80,14 @@ export const functionsCommand: CliCommand = {
       allowPositionals: true,
       options: {
         ...AWS_FLAGS,
+        assembly: { type: "string" },
         step: { type: "string", multiple: true },
         concurrency: { type: "string" },
-        "batch-size": { type: "string" },
         "shutdown-grace-seconds": { type: "string" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
     const concurrency = intFlag(values.concurrency, "--concurrency", 4, 1, 256);
-    const batchSize = intFlag(values["batch-size"], "--batch-size", 1, 1, 10);
     const graceSeconds = intFlag(values["shutdown-grace-seconds"], "--shutdown-grace-seconds", 30, 0, 86_400);
     const loaded = await loadWorkflow(positionals[0]!, io);
     if (!loaded) return 1;
@@ -81,45 +108,82 @@ export const functionsCommand: CliCommand = {
     const config = clientConfig(context);
     // Recorded only when FERRY_RECORD_AWS_CALLS is set; the host attributes each call to its step.
     const sqs = recordAwsCalls(new SQSClient(config), { kind: "function", workflow: ir.name });
-    const sfn = recordAwsCalls(new SFNClient(config), { kind: "function", workflow: ir.name });
-    // Secret env variables are read as the Lambda adapter reads them: at each invocation, cached in memory.
-    const secrets = AwsSecretResolver.fromConfig(
-      config,
-      (client) => recordAwsCalls(client, { kind: "function", workflow: ir.name }),
-      secretCacheSeconds(io.env),
-    );
+    const logger = jsonLogger((line) => io.stdout(line), { workflow: ir.name });
+    let scratch: string | undefined;
     let served: ServedFunction[];
+    const logLine = (line: string, stream: "stdout" | "stderr") =>
+      stream === "stdout" ? io.stdout(`${line}\n`) : io.stderr(`${line}\n`);
     try {
-      const deployment = await readDeployment(ir, context, { deadLetterQueues: false });
-      served = [];
-      for (const name of wanted) {
-        const step = lambdaSteps.find((s) => s.name === name)!;
-        if (step.runtime.kind !== "function" || !step.queue) continue;
-        const env = splitSecretEnv(step.runtime.env);
-        applyStepEnv(step.name, env.plain, io);
-        served.push({
-          workflow: ir.name,
-          step: step.name,
-          queue: new SqsFunctionQueue(sqs, deployment.queues[step.queue]!.url),
-          handler: await loadStepHandler(loaded.projectRoot, step.runtime.file, step.runtime.exportName),
-          ...(step.heartbeatSeconds !== undefined ? { heartbeatSeconds: step.heartbeatSeconds } : {}),
-          timeoutSeconds: lambdaTimeoutSeconds(step),
-          batchSize,
-          ...(Object.keys(env.refs).length > 0 ? { secrets: env.refs } : {}),
-        });
+      let assemblyDir = values.assembly ? resolve(io.cwd, values.assembly) : undefined;
+      if (!assemblyDir) {
+        scratch = await mkdtemp(join(tmpdir(), "ferry-serve-"));
+        io.stderr(
+          `synthesizing ${ir.name}'s aws stack to serve its Lambda bundles (pass --assembly to reuse one)\n`,
+        );
+        assemblyDir = (
+          await synthesizeWorkflow(loaded.compiled, {
+            outDir: scratch,
+            projectRoot: loaded.projectRoot,
+            nag: false,
+          })
+        ).assemblyDir;
       }
+      const assembly = readAssemblyFunctions(assemblyDir);
+      const deployment = await readDeployment(ir, context, { deadLetterQueues: false });
+      served = wanted.map((name) => {
+        const fn = assembly.functions.find((f) => f.step === name && f.workflow === ir.name);
+        if (!fn) {
+          throw new UsageError(
+            `${assembly.templatePath}: no Lambda function for step ${name} of ${ir.name} (it has: ${assembly.functions.map((f) => `${f.workflow}/${f.step}`).join(", ") || "none"}); compile the same spec into the assembly`,
+          );
+        }
+        const step = ir.steps.find((s) => s.name === name)!;
+        const pool = new LambdaFunctionPool(
+          {
+            name: `${ir.name}-${name}`,
+            moduleFile: fn.moduleFile,
+            exportName: fn.exportName,
+            timeoutSeconds: fn.timeoutSeconds,
+            memoryMiB: fn.memoryMiB,
+            environment: functionEnvironment(fn, deployment, context, io.env),
+          },
+          {
+            onLog: logLine,
+            // Evidence of what runs: each file loaded from the asset folder, hashed as Node loaded it.
+            onReady: ({ initMs, modules }) =>
+              logger.info(
+                { step: name, assetDir: fn.assetDir, initMs: Math.round(initMs), modules },
+                "execution environment ready",
+              ),
+          },
+        );
+        return {
+          workflow: ir.name,
+          step: name,
+          queue: new SqsFunctionQueue(sqs, deployment.queues[step.queue!]!.url),
+          invoker: pool,
+          batchSize: fn.batchSize,
+          batchWindowSeconds: fn.batchWindowSeconds,
+          reportBatchItemFailures: fn.reportBatchItemFailures,
+        };
+      });
+      io.stderr(
+        `serving from ${assembly.assemblyDir}: ${served
+          .map((s) => {
+            const fn = assembly.functions.find((f) => f.step === s.step)!;
+            return `${s.step} (${fn.moduleFile.slice(assembly.assemblyDir.length + 1)}, ${fn.timeoutSeconds} s, ${fn.memoryMiB} MB, batch ${fn.batchSize}/${fn.batchWindowSeconds} s)`;
+          })
+          .join(", ")}\n`,
+      );
     } catch (error) {
       sqs.destroy();
-      sfn.destroy();
-      secrets.destroy();
+      if (scratch) await rm(scratch, { recursive: true, force: true });
       return reportDeployError("functions serve", error, io);
     }
     const host = new FunctionHost({
       functions: served,
-      tasks: context.endpoint ? new LocalStackTaskClient(new SfnTaskClient(sfn)) : new SfnTaskClient(sfn),
-      logger: jsonLogger((line) => io.stdout(line), { workflow: ir.name }),
+      logger,
       concurrency,
-      secrets,
     });
     host.start();
     io.stderr(
@@ -131,14 +195,56 @@ export const functionsCommand: CliCommand = {
     });
     const finished = await host.stop(graceSeconds * 1000);
     sqs.destroy();
-    sfn.destroy();
-    secrets.destroy();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
     io.stderr(
-      `stopped: ${host.stats.invocations} invocations, ${host.stats.deleted} messages answered and deleted, ${host.stats.returned} returned to the queue${finished ? "" : "; some invocations were still running"}\n`,
+      `stopped: ${host.stats.invocations} invocations (${host.stats.functionErrors} function errors), ${host.stats.deleted} messages answered and deleted, ${host.stats.returned} returned to the queue${finished ? "" : "; some invocations were still running"}\n`,
     );
     return 0;
   },
 };
+
+/**
+ * The process environment of a served function: its template variables
+ * (the job bucket's `Ref` resolved to the deployed bucket), the region and
+ * credentials Lambda would give it, the endpoint override, and on
+ * LocalStack the success nudges its Step Functions needs.
+ */
+function functionEnvironment(
+  fn: AssemblyFunction,
+  deployment: WorkflowDeployment,
+  context: AwsContext,
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const [name, value] of Object.entries(fn.environment)) {
+    if (typeof value === "string") variables[name] = value;
+    else if (name === "FERRY_JOB_BUCKET") variables[name] = deployment.jobBucket;
+    else {
+      throw new UsageError(
+        `step ${fn.step}: environment variable ${name} is ${JSON.stringify(value)} in the template, which functions serve cannot resolve; give the function a literal value`,
+      );
+    }
+  }
+  const inherited = Object.fromEntries(
+    CREDENTIAL_ENV.flatMap((name) => (env[name] !== undefined ? [[name, env[name]!]] : [])),
+  );
+  return {
+    ...inherited,
+    ...(context.credentials
+      ? {
+          AWS_ACCESS_KEY_ID: context.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: context.credentials.secretAccessKey,
+        }
+      : {}),
+    AWS_REGION: context.region,
+    AWS_DEFAULT_REGION: context.region,
+    LAMBDA_TASK_ROOT: fn.assetDir,
+    ...(context.endpoint
+      ? { AWS_ENDPOINT_URL: context.endpoint, FERRY_SUCCESS_NUDGES_MS: LOCALSTACK_NUDGE_DELAYS_MS.join(",") }
+      : {}),
+    ...variables,
+  };
+}
 
 function intFlag(
   value: string | undefined,
@@ -153,17 +259,4 @@ function intFlag(
     throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
   }
   return n;
-}
-
-/** Lambda gives each function its step's `env`; one host process can only do that when the steps agree. */
-function applyStepEnv(step: string, env: Record<string, string>, io: CliIo): void {
-  for (const [key, value] of Object.entries(env)) {
-    const current = io.env[key];
-    if (current !== undefined && current !== value) {
-      throw new UsageError(
-        `step ${step} sets ${key}=${JSON.stringify(value)} but this process has ${key}=${JSON.stringify(current)}; serve the step on its own (--step ${step}) in a separate process`,
-      );
-    }
-    io.env[key] = value;
-  }
 }

@@ -84,6 +84,7 @@ export {
   FunctionStepEnvSchema,
   formatFunctionStepEnv,
   formatWorkerEnv,
+  functionStepJobFilesEnv,
   parseWorkerEnv,
   type WorkerEnv,
   WorkerEnvSchema,

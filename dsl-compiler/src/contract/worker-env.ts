@@ -93,22 +93,71 @@ export function formatWorkerEnv(values: WorkerEnv): Record<string, string> {
   return formatEnv(values);
 }
 
+/** A JSON value in one variable (job-file names may hold commas). */
+function json<T extends z.ZodType>(schema: T) {
+  return optional(
+    z
+      .string()
+      .transform((value, ctx) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: "must be JSON" });
+          return z.NEVER;
+        }
+      })
+      .pipe(schema),
+  );
+}
+
 /**
  * The environment `infra` sets on a function step's Lambda function, which
- * the step adapter reads at cold start.
+ * the step adapter reads at cold start (and `ferry functions serve` sets
+ * the same way). The job-file fields are the step's manifest entry: what
+ * the edge agent reads from its trusted manifest, a Lambda function gets
+ * from its own configuration.
  */
 export const FunctionStepEnvSchema = z.object({
   FERRY_WORKFLOW: text,
   FERRY_STEP: text,
   /** The step's heartbeatSeconds; absent when the step has none. */
   FERRY_HEARTBEAT_SECONDS: number,
+  /** The site the step runs on: it writes job files and large outputs under this site's keys. */
+  FERRY_SITE: text,
+  /** The stack's job bucket; a message naming another is rejected. */
+  FERRY_JOB_BUCKET: text,
+  /** Input job files, JSON `{ "<name>": "<site whose step wrote it>" }`, staged before the handler runs. */
+  FERRY_INPUTS: json(z.record(z.string().min(1), z.string().min(1))),
+  /** Output job files, JSON `["<name>", …]`, uploaded after the handler succeeds. */
+  FERRY_OUTPUTS: json(z.array(z.string().min(1))),
 });
 
 export type FunctionStepEnv = z.output<typeof FunctionStepEnvSchema>;
 
 /** Renders a function step's environment, as `infra` and `ferry functions serve` set it. */
 export function formatFunctionStepEnv(values: FunctionStepEnv): Record<string, string> {
-  return formatEnv(values);
+  const { FERRY_INPUTS, FERRY_OUTPUTS, ...plain } = values;
+  return {
+    ...formatEnv(plain),
+    ...(FERRY_INPUTS && Object.keys(FERRY_INPUTS).length > 0
+      ? { FERRY_INPUTS: JSON.stringify(FERRY_INPUTS) }
+      : {}),
+    ...(FERRY_OUTPUTS && FERRY_OUTPUTS.length > 0 ? { FERRY_OUTPUTS: JSON.stringify(FERRY_OUTPUTS) } : {}),
+  };
+}
+
+/** The job-file fields of a function step's environment, from its manifest or IR entry. */
+export function functionStepJobFilesEnv(step: {
+  site: string;
+  inputs: readonly string[];
+  inputSites: Readonly<Record<string, string>>;
+  outputs: readonly string[];
+}): Pick<FunctionStepEnv, "FERRY_SITE" | "FERRY_INPUTS" | "FERRY_OUTPUTS"> {
+  return {
+    FERRY_SITE: step.site,
+    FERRY_INPUTS: Object.fromEntries(step.inputs.map((name) => [name, step.inputSites[name] ?? step.site])),
+    FERRY_OUTPUTS: [...step.outputs],
+  };
 }
 
 function formatEnv(values: Record<string, string | number | string[] | undefined>): Record<string, string> {

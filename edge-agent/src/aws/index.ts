@@ -1,7 +1,13 @@
 // The SQS, Step Functions and S3 adapters of the edge agent (they load the AWS SDK).
-export { DownloadCache, type DownloadCacheOptions, type JobFileIdentity } from "./download-cache.ts";
+// The job-file store lives with the other pieces every worker shares (the Lambda adapter stages job files too).
+export {
+  DownloadCache,
+  type DownloadCacheOptions,
+  type JobFileIdentity,
+} from "@ferry/functions/job-files";
+export { S3JobFileStore, type S3JobFileStoreOptions } from "@ferry/functions/job-files/s3";
 export { type KmsPublicKeyOptions, kmsPublicKey } from "./kms-public-key.ts";
 export { type HistoryCheckLimits, LocalStackCompletion } from "./localstack-completion.ts";
-export { parseS3Url, S3JobFileStore, type S3JobFileStoreOptions } from "./s3-job-files.ts";
+export { parseS3Url } from "./s3-url.ts";
 export { SfnCompletion } from "./sfn-completion.ts";
 export { SqsQueue, type SqsQueueOptions } from "./sqs-queue.ts";

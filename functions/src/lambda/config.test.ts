@@ -1,3 +1,4 @@
+import { formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
 import { resolveLambdaConfig } from "./config.ts";
 
@@ -10,7 +11,32 @@ describe("resolveLambdaConfig", () => {
       step: "load",
       heartbeatIntervalMs: 20_000,
       timeoutMarginMs: 3000,
+      jobFiles: { inputs: {}, outputs: [] },
+      successNudgesMs: [],
     });
+  });
+
+  it("given the step's job files, when resolved, then inputs keep their writing site", () => {
+    const env = formatFunctionStepEnv({
+      FERRY_WORKFLOW: "hello",
+      FERRY_STEP: "load",
+      FERRY_SITE: "cloud",
+      FERRY_JOB_BUCKET: "jobs",
+      FERRY_INPUTS: { "raw, 1.csv": "edge" },
+      FERRY_OUTPUTS: ["out/report.json"],
+    });
+    expect(resolveLambdaConfig(env).jobFiles).toEqual({
+      site: "cloud",
+      bucket: "jobs",
+      inputs: { "raw, 1.csv": "edge" },
+      outputs: ["out/report.json"],
+    });
+  });
+
+  it("given job files that are not JSON, when resolved, then the error names the variable", () => {
+    expect(() =>
+      resolveLambdaConfig({ FERRY_WORKFLOW: "w", FERRY_STEP: "s", FERRY_SITE: "c", FERRY_OUTPUTS: "a,b" }),
+    ).toThrow(/FERRY_OUTPUTS must be JSON/);
   });
 
   it("given no heartbeat, when resolved, then no heartbeat runs", () => {

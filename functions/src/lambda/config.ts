@@ -14,6 +14,20 @@ export interface LambdaStepEnv {
   FERRY_HEARTBEAT_SECONDS?: string;
   /** The step's secret env variables, JSON `{ "NAME": "<reference>" }` (references, never values). */
   FERRY_SECRETS?: string;
+  /** The site the step writes job files as. */
+  FERRY_SITE?: string;
+  /** The stack's job bucket. */
+  FERRY_JOB_BUCKET?: string;
+  /** JSON `{ "<input>": "<writing site>" }`. */
+  FERRY_INPUTS?: string;
+  /** JSON `["<output>", …]`. */
+  FERRY_OUTPUTS?: string;
+  /**
+   * Local stand-ins only (`ferry functions serve` on LocalStack, never set by
+   * the construct): comma-separated delays (ms) of heartbeats sent after each
+   * SendTaskSuccess, which LocalStack 4.14 needs to read an early answer.
+   */
+  FERRY_SUCCESS_NUDGES_MS?: string;
 }
 
 export interface ResolvedLambdaConfig {
@@ -25,6 +39,18 @@ export interface ResolvedLambdaConfig {
   timeoutMarginMs: number;
   /** Env variable → secret reference, resolved into `process.env` before each invocation's handler. */
   secrets?: Record<string, string>;
+  /** The step's job files, as the manifest gives them to an edge agent. */
+  jobFiles: {
+    /** The site it writes as; `undefined` when the function was configured without one (then no job files). */
+    site?: string;
+    /** Messages naming another bucket are rejected. @default any */
+    bucket?: string;
+    /** Input name → the site whose step wrote it. */
+    inputs: Record<string, string>;
+    outputs: string[];
+  };
+  /** See `FERRY_SUCCESS_NUDGES_MS`; empty on AWS. */
+  successNudgesMs: number[];
 }
 
 /** @default 3000 ms — room for one SendTaskFailure call before Lambda stops the function. */
@@ -33,21 +59,42 @@ export const DEFAULT_TIMEOUT_MARGIN_MS = 3000;
 /** Reads the environment once, at cold start; a misconfigured function fails its init, visibly. */
 export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
   const parsed = FunctionStepEnvSchema.safeParse(env);
-  const heartbeatSeconds = parsed.success ? parsed.data.FERRY_HEARTBEAT_SECONDS : undefined;
-  if (!parsed.success || (heartbeatSeconds !== undefined && heartbeatSeconds < 0)) {
-    throw new FunctionError(
-      "INVALID_CONFIG",
-      "Ferry.RuntimeError",
-      `Lambda environment: FERRY_HEARTBEAT_SECONDS must be a number of seconds ≥ 0, got ${JSON.stringify(env.FERRY_HEARTBEAT_SECONDS)}`,
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? "(environment)");
+    throw invalidConfig(
+      `${name} ${issue.message}, got ${JSON.stringify((env as Record<string, unknown>)[name])}; deploy the function with Ferry's FerryWorkflow construct`,
+    );
+  }
+  const heartbeatSeconds = parsed.data.FERRY_HEARTBEAT_SECONDS;
+  if (heartbeatSeconds !== undefined && heartbeatSeconds < 0) {
+    throw invalidConfig(
+      `FERRY_HEARTBEAT_SECONDS must be a number of seconds ≥ 0, got ${JSON.stringify(env.FERRY_HEARTBEAT_SECONDS)}`,
     );
   }
   const workflow = parsed.data.FERRY_WORKFLOW;
   const step = parsed.data.FERRY_STEP;
   if (!workflow || !step) {
-    throw new FunctionError(
-      "INVALID_CONFIG",
-      "Ferry.RuntimeError",
-      `Lambda environment: FERRY_WORKFLOW and FERRY_STEP must be set, got ${JSON.stringify({ workflow, step })}; deploy the function with Ferry's FerryWorkflow construct`,
+    throw invalidConfig(
+      `FERRY_WORKFLOW and FERRY_STEP must be set, got ${JSON.stringify({ workflow, step })}; deploy the function with Ferry's FerryWorkflow construct`,
+    );
+  }
+  const inputs = parsed.data.FERRY_INPUTS ?? {};
+  const outputs = parsed.data.FERRY_OUTPUTS ?? [];
+  const site = parsed.data.FERRY_SITE;
+  if (!site && (Object.keys(inputs).length > 0 || outputs.length > 0)) {
+    throw invalidConfig(
+      "FERRY_INPUTS/FERRY_OUTPUTS are set but FERRY_SITE is not; the step's outputs need its site",
+    );
+  }
+  const nudges = (env.FERRY_SUCCESS_NUDGES_MS ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (nudges.some((ms) => !Number.isFinite(ms) || ms < 0)) {
+    throw invalidConfig(
+      `FERRY_SUCCESS_NUDGES_MS must be comma-separated milliseconds, got ${JSON.stringify(env.FERRY_SUCCESS_NUDGES_MS)}`,
     );
   }
   const secrets = parseSecrets(env[FUNCTION_SECRETS_ENV]);
@@ -57,17 +104,23 @@ export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
     heartbeatIntervalMs: heartbeatIntervalMs(heartbeatSeconds) ?? 0,
     timeoutMarginMs: DEFAULT_TIMEOUT_MARGIN_MS,
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+    jobFiles: {
+      ...(site ? { site } : {}),
+      ...(parsed.data.FERRY_JOB_BUCKET ? { bucket: parsed.data.FERRY_JOB_BUCKET } : {}),
+      inputs,
+      outputs,
+    },
+    successNudgesMs: nudges,
   };
+}
+
+function invalidConfig(message: string): FunctionError {
+  return new FunctionError("INVALID_CONFIG", "Ferry.RuntimeError", `Lambda environment: ${message}`);
 }
 
 function parseSecrets(raw: string | undefined): Record<string, string> {
   if (raw === undefined || raw === "") return {};
-  const invalid = (why: string) =>
-    new FunctionError(
-      "INVALID_CONFIG",
-      "Ferry.RuntimeError",
-      `Lambda environment: ${FUNCTION_SECRETS_ENV} ${why}`,
-    );
+  const invalid = (why: string) => invalidConfig(`${FUNCTION_SECRETS_ENV} ${why}`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);

@@ -1,8 +1,12 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { S3JobFileStore } from "../job-files/s3-store.ts";
+import type { JobFileStore } from "../job-files/store.ts";
 import { AwsSecretResolver, type SecretResolver, secretCacheSeconds } from "../secrets/resolver.ts";
 import { recordAwsCalls } from "../worker/aws-call-recorder.ts";
 import { jsonLogger, type Logger } from "../worker/logger.ts";
 import { type LambdaStepEnv, resolveLambdaConfig } from "./config.ts";
+import { LocalStackTaskClient } from "./localstack-task-client.ts";
 import { processSqsBatch } from "./process-batch.ts";
 import { SfnTaskClient } from "./sfn-task-client.ts";
 import type { LambdaContext, SqsBatchResponse, SqsEvent } from "./sqs-event.ts";
@@ -17,6 +21,8 @@ export interface SqsHandlerOptions {
   logger?: Logger;
   /** @default SSM and Secrets Manager with the function's role, when the step has secrets */
   secrets?: SecretResolver;
+  /** @default the job bucket through the AWS SDK, with the function's role */
+  jobFiles?: JobFileStore;
 }
 
 export type SqsStepHandler = (event: SqsEvent, context: LambdaContext) => Promise<SqsBatchResponse>;
@@ -34,12 +40,16 @@ export function createSqsHandler(userHandler: unknown, options: SqsHandlerOption
   const config = resolveLambdaConfig(options.env ?? (process.env as LambdaStepEnv));
   const logger =
     options.logger ?? jsonLogger((line) => process.stdout.write(line), { workflow: config.workflow });
-  const tasks =
-    options.tasks ??
-    new SfnTaskClient(
-      recordAwsCalls(new SFNClient({}), { kind: "function", workflow: config.workflow, step: config.step }),
-    );
   const who = { kind: "function", workflow: config.workflow, step: config.step } as const;
+  const sfnTasks = options.tasks ?? new SfnTaskClient(recordAwsCalls(new SFNClient({}), who));
+  const tasks =
+    config.successNudgesMs.length > 0 ? new LocalStackTaskClient(sfnTasks, config.successNudgesMs) : sfnTasks;
+  const jobFiles =
+    options.jobFiles ??
+    new S3JobFileStore({
+      // Path-style only with an endpoint override (LocalStack): a bucket name is no host name there.
+      client: recordAwsCalls(new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }), who),
+    });
   const secrets =
     options.secrets ??
     (Object.keys(config.secrets ?? {}).length > 0
@@ -51,6 +61,7 @@ export function createSqsHandler(userHandler: unknown, options: SqsHandlerOption
       tasks,
       logger,
       config,
+      jobFiles,
       ...(secrets ? { secrets } : {}),
     });
 }

@@ -45,6 +45,8 @@ const config: ResolvedLambdaConfig = {
   step: "load",
   heartbeatIntervalMs: 0,
   timeoutMarginMs: 3000,
+  jobFiles: { inputs: {}, outputs: [] },
+  successNudgesMs: [],
 };
 const context = (remainingMs = 60_000) => ({ getRemainingTimeInMillis: () => remainingMs });
 const quietLogger = (): Logger & {

@@ -1,13 +1,23 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
+  outputName,
   parseStepMessage,
   redactSecrets,
+  redactSecretsDeep,
   type StepMessage,
+  sha256,
   toTaskFailure,
 } from "@ferry/dsl-compiler/contract";
 import { InvalidOutputError, StepTimeoutError } from "../errors.ts";
+import { packOutput, resolveInputRefs } from "../job-files/large-output.ts";
+import { type JobFileStep, stageInputs, uploadOutputs } from "../job-files/staging.ts";
+import type { JobFileStore } from "../job-files/store.ts";
 import { resolveSecretMap, type SecretResolver } from "../secrets/resolver.ts";
-import { runFunctionStep, type StepHandler, type StepResult } from "../step-adapter.ts";
+import { runFunctionStep, type StepHandler, type StepOutput, type StepResult } from "../step-adapter.ts";
 import type { Logger } from "../worker/logger.ts";
+import { messageScopeProblem } from "../worker/message-scope.ts";
 import type { ResolvedLambdaConfig } from "./config.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./sqs-event.ts";
@@ -23,6 +33,10 @@ export interface BatchDeps {
   secrets?: SecretResolver;
   /** Where resolved secrets are set for the handler. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** The job bucket (S3 on Lambda); steps with inputs, outputs or large outputs fail without one. */
+  jobFiles?: JobFileStore;
+  /** Parent of each record's job folder, removed after the record. @default the OS temp folder (`/tmp` on Lambda) */
+  workDir?: string;
 }
 
 /**
@@ -67,7 +81,13 @@ export async function processRecord(
   const { config, logger } = deps;
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
   const parsed = parseStepMessage(record.body);
-  const reason = parsed.ok ? mismatch(parsed.message, config) : parsed.reason;
+  const reason = parsed.ok
+    ? (mismatch(parsed.message, config) ??
+      messageScopeProblem(
+        parsed.message,
+        config.jobFiles.bucket ? { jobBuckets: [config.jobFiles.bucket] } : {},
+      ))
+    : parsed.reason;
   if (!parsed.ok || reason) {
     logger.error(
       { messageId: record.messageId, receiveCount, reason },
@@ -101,10 +121,13 @@ export async function processRecord(
   let result: StepResult;
   try {
     secrets = await provideSecrets(message, deps);
-    result = await runWithin(timeLeftMs, controller, message, deps.handler);
+    result = await runWithin(timeLeftMs, controller, message, (signal) =>
+      runAttempt(message, signal, deps, secrets),
+    );
   } catch (error) {
     result = { ok: false, failure: toTaskFailure(error) };
   }
+
   // A secret the handler echoed into its error never reaches Step Functions or the logs.
   if (!result.ok && secrets.length > 0) {
     result = {
@@ -154,12 +177,70 @@ function mismatch(message: StepMessage, config: ResolvedLambdaConfig): string | 
   return `message names step "${message.workflow}/${message.step}" but this function runs "${config.workflow}/${config.step}"`;
 }
 
-/** Runs the handler, or reports `Ferry.Timeout` if it has not settled when the function's time is nearly up. */
+/**
+ * One attempt with the edge agent's job-file contract: output references in
+ * the input resolved, inputs staged into a fresh folder under `/tmp` (the
+ * handler's `context.jobDir`), declared outputs uploaded under the step's
+ * site keys, an output over the payload limit stored as a job file and
+ * passed by reference. The folder is removed afterwards: a warm Lambda
+ * environment keeps `/tmp`, and nothing may leak into the next record.
+ */
+async function runAttempt(
+  message: StepMessage,
+  signal: AbortSignal,
+  deps: BatchDeps,
+  secrets: string[],
+): Promise<StepResult> {
+  const { config } = deps;
+  const store = deps.jobFiles;
+  const site = config.jobFiles.site;
+  // Synchronous: two syscalls, and no thread-pool round trip before every handler.
+  const jobDir = mkdtempSync(join(deps.workDir ?? tmpdir(), "ferry-job-"));
+  try {
+    const input = await resolveInputRefs(message.input, store);
+    const step: JobFileStep = {
+      name: message.step,
+      site: site ?? "",
+      inputs: Object.keys(config.jobFiles.inputs),
+      inputSites: config.jobFiles.inputs,
+      outputs: config.jobFiles.outputs,
+    };
+    await stageInputs(step, message.jobFiles, jobDir, store);
+    const result = await runFunctionStep(
+      deps.handler as StepHandler,
+      { ...message, input },
+      {
+        signal,
+        jobDir,
+        // Large outputs go by reference below, as on the edge; without a site there is nowhere to put them.
+        ...(store && site ? { maxOutputBytes: Number.POSITIVE_INFINITY } : {}),
+      },
+    );
+    if (!result.ok) return result;
+    // A secret the handler echoed into its output never reaches Step Functions or the bucket.
+    const value =
+      secrets.length > 0 ? (redactSecretsDeep(result.output, secrets) as StepOutput) : result.output;
+    await uploadOutputs(step, message.jobFiles, jobDir, store);
+    if (!site) return { ok: true, output: value };
+    const output = await packOutput(value, {
+      store,
+      ref: { ...message.jobFiles, site },
+      name: outputName(message.step, sha256(`${message.token}#${message.attempt}`).slice(0, 16)),
+    });
+    return { ok: true, output: output as StepOutput };
+  } catch (error) {
+    return { ok: false, failure: toTaskFailure(error) };
+  } finally {
+    rmSync(jobDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the attempt, or reports `Ferry.Timeout` if it has not settled when the function's time is nearly up. */
 async function runWithin(
   timeLeftMs: number,
   controller: AbortController,
   message: StepMessage,
-  handler: unknown,
+  attempt: (signal: AbortSignal) => Promise<StepResult>,
 ): Promise<StepResult> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<StepResult>((resolve) => {
@@ -172,10 +253,7 @@ async function runWithin(
     }, timeLeftMs);
   });
   try {
-    return await Promise.race([
-      runFunctionStep(handler as StepHandler, message, { signal: controller.signal }),
-      timedOut,
-    ]);
+    return await Promise.race([attempt(controller.signal), timedOut]);
   } finally {
     clearTimeout(timer);
   }

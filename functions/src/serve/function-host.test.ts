@@ -1,22 +1,39 @@
-import type { TaskFailure } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
-import type { TaskClient } from "../lambda/task-client.ts";
-import { stepMessage } from "../testing.ts";
+import type { SqsEvent } from "../lambda/sqs-event.ts";
 import { SILENT_LOGGER } from "../worker/logger.ts";
 import type { QueueMessage, ReceiveOptions } from "../worker/queue.ts";
-import { FunctionHost, type FunctionQueue } from "./function-host.ts";
+import {
+  type BatchInvoker,
+  FunctionHost,
+  type FunctionQueue,
+  failedRecords,
+  type InvokeOutcome,
+  type ServedFunction,
+} from "./function-host.ts";
 
-/** An in-memory queue port: hands out the given messages once, records deletes. */
-class FakeQueues implements FunctionQueue {
+/** An in-memory queue port: hands out the given messages once, records deletes and receive sizes. */
+class FakeQueue implements FunctionQueue {
   readonly name = "fake";
   readonly deleted: string[] = [];
+  readonly receives: number[] = [];
   constructor(private pending: QueueMessage[]) {}
 
+  add(...messages: QueueMessage[]) {
+    this.pending.push(...messages);
+  }
+
   async receive(options: ReceiveOptions): Promise<QueueMessage[]> {
+    this.receives.push(options.maxMessages);
     const batch = this.pending.splice(0, options.maxMessages);
-    if (batch.length > 0) return batch;
-    await new Promise((resolve) => options.signal?.addEventListener("abort", resolve, { once: true }));
-    return [];
+    if (batch.length > 0 || options.waitSeconds === 0) return batch;
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.min(options.waitSeconds * 1000, 50));
+      options.signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+    });
+    return this.pending.splice(0, options.maxMessages);
   }
 
   async delete(receipt: string) {
@@ -24,86 +41,117 @@ class FakeQueues implements FunctionQueue {
   }
 }
 
-class RecordingTasks implements TaskClient {
-  readonly calls: string[] = [];
-  async sendTaskSuccess(token: string, outputJson: string) {
-    this.calls.push(`success ${token} ${outputJson}`);
+/** Answers each event with `answer` and remembers the events. */
+class FakeInvoker implements BatchInvoker {
+  readonly events: SqsEvent[] = [];
+  closed = false;
+  constructor(private readonly answer: (event: SqsEvent) => InvokeOutcome) {}
+  async invoke(event: SqsEvent) {
+    this.events.push(event);
+    return this.answer(event);
   }
-  async sendTaskFailure(token: string, failure: TaskFailure) {
-    this.calls.push(`failure ${token} ${failure.error}`);
-  }
-  async sendTaskHeartbeat(token: string) {
-    this.calls.push(`heartbeat ${token}`);
+  async close() {
+    this.closed = true;
   }
 }
 
-function message(id: string, body: string): QueueMessage {
-  return { id, receipt: `r-${id}`, body, receiveCount: 1 };
+function message(id: string): QueueMessage {
+  return { id, receipt: `r-${id}`, body: `{"n":"${id}"}`, receiveCount: 1 };
 }
 
 async function serve(
-  queues: FakeQueues,
-  tasks: RecordingTasks,
-  handler: unknown,
-  until: (host: FunctionHost) => boolean,
+  fn: Partial<ServedFunction> & Pick<ServedFunction, "queue" | "invoker">,
+  until: () => boolean,
 ) {
   const host = new FunctionHost({
-    functions: [{ workflow: "hello", step: "load", queue: queues, handler, timeoutSeconds: 30 }],
-    tasks,
+    functions: [{ workflow: "hello", step: "load", ...fn }],
     logger: SILENT_LOGGER,
     concurrency: 1,
+    waitSeconds: 1,
   });
   host.start();
-  for (let i = 0; i < 200 && !until(host); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 0; i < 400 && !until(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   await host.stop(1000);
   return host;
 }
 
 describe("FunctionHost", () => {
-  it("answers Step Functions through the Lambda adapter and deletes answered messages", async () => {
-    const queues = new FakeQueues([message("m1", JSON.stringify(stepMessage({ token: "t1" })))]);
-    const tasks = new RecordingTasks();
-    const host = await serve(
-      queues,
-      tasks,
-      () => ({ rows: 3 }),
-      () => queues.deleted.length > 0,
-    );
-    expect(tasks.calls).toEqual(['success t1 {"rows":3}']);
-    expect(queues.deleted).toEqual(["r-m1"]);
-    expect(host.stats).toMatchObject({ invocations: 1, deleted: 1, returned: 0 });
+  it("given a batch with one reported failure, when invoked, then the others are deleted and that one stays on the queue", async () => {
+    const queue = new FakeQueue([message("m1"), message("m2"), message("m3")]);
+    const invoker = new FakeInvoker(() => ({
+      kind: "response",
+      response: { batchItemFailures: [{ itemIdentifier: "m2" }] },
+    }));
+    const host = await serve({ queue, invoker, batchSize: 3 }, () => queue.deleted.length >= 2);
+    expect(invoker.events[0]!.Records.map((r) => r.messageId)).toEqual(["m1", "m2", "m3"]);
+    expect(invoker.events[0]!.Records[0]).toEqual({
+      messageId: "m1",
+      body: '{"n":"m1"}',
+      attributes: { ApproximateReceiveCount: "1" },
+    });
+    expect(queue.deleted).toEqual(["r-m1", "r-m3"]);
+    expect(host.stats).toMatchObject({ invocations: 1, deleted: 2, returned: 1, functionErrors: 0 });
+    expect(invoker.closed).toBe(true);
   });
 
-  it("reports a handler's error as a task failure and deletes the message", async () => {
-    const queues = new FakeQueues([message("m1", JSON.stringify(stepMessage({ token: "t1" })))]);
-    const tasks = new RecordingTasks();
-    const failing = () => {
-      throw new Error("no rows");
-    };
-    await serve(queues, tasks, failing, () => queues.deleted.length > 0);
-    expect(tasks.calls).toEqual(["failure t1 Ferry.StepFailed"]);
-    expect(queues.deleted).toEqual(["r-m1"]);
+  it("given a function error (timeout, crash), when invoked, then the whole batch returns", async () => {
+    const queue = new FakeQueue([message("m1"), message("m2")]);
+    const invoker = new FakeInvoker(() => ({
+      kind: "error",
+      errorType: "Sandbox.Timedout",
+      errorMessage: "Task timed out after 3.00 seconds",
+    }));
+    const host = await serve({ queue, invoker, batchSize: 2 }, () => invoker.events.length > 0);
+    expect(queue.deleted).toEqual([]);
+    expect(host.stats).toMatchObject({ functionErrors: 1, returned: 2 });
   });
 
-  it("leaves an invalid message or one for another step on the queue, running nothing, as the event source mapping would", async () => {
-    const queues = new FakeQueues([
-      message("bad", "{ not json"),
-      message("other", JSON.stringify(stepMessage({ step: "transform" }))),
+  it("given a batching window, when records arrive one by one, then they are gathered into one invocation up to the batch size", async () => {
+    const queue = new FakeQueue([message("m1")]);
+    setTimeout(() => queue.add(message("m2")), 20);
+    setTimeout(() => queue.add(message("m3"), message("m4")), 40);
+    const invoker = new FakeInvoker(() => ({ kind: "response", response: null }));
+    await serve({ queue, invoker, batchSize: 3, batchWindowSeconds: 2 }, () => invoker.events.length >= 2);
+    expect(invoker.events.map((e) => e.Records.map((r) => r.messageId))).toEqual([
+      ["m1", "m2", "m3"],
+      ["m4"],
     ]);
-    const tasks = new RecordingTasks();
-    let calls = 0;
-    const host = await serve(
-      queues,
-      tasks,
-      () => ({ n: ++calls }),
-      () => host0Done(),
-    );
-    function host0Done() {
-      return false;
-    }
-    expect(calls).toBe(0);
-    expect(tasks.calls).toEqual([]);
-    expect(queues.deleted).toEqual([]);
-    expect(host.stats).toMatchObject({ invocations: 2, returned: 2 });
+  });
+
+  it("given no batching window, when one record is there, then it is invoked at once", async () => {
+    const queue = new FakeQueue([message("m1")]);
+    setTimeout(() => queue.add(message("m2")), 200);
+    const invoker = new FakeInvoker(() => ({ kind: "response", response: { batchItemFailures: [] } }));
+    await serve({ queue, invoker, batchSize: 10 }, () => invoker.events.length >= 1);
+    expect(invoker.events[0]!.Records.map((r) => r.messageId)).toEqual(["m1"]);
+  });
+});
+
+describe("failedRecords", () => {
+  const batch = [message("a"), message("b")];
+  const response = (value: unknown): InvokeOutcome => ({ kind: "response", response: value });
+
+  it("given Lambda's documented successes, then no record returns", () => {
+    for (const value of [null, undefined, {}, { batchItemFailures: [] }, { batchItemFailures: null }])
+      expect(failedRecords(response(value), batch, true)).toEqual({ kind: "some", ids: new Set() });
+  });
+
+  it("given an unknown, empty or null identifier or a non-object response, then the whole batch fails", () => {
+    for (const value of [
+      { batchItemFailures: [{ itemIdentifier: "zzz" }] },
+      { batchItemFailures: [{ itemIdentifier: "" }] },
+      { batchItemFailures: [{ itemIdentifier: null }] },
+      { batchItemFailures: [{ id: "a" }] },
+      { batchItemFailures: "a" },
+      "done",
+    ])
+      expect(failedRecords(response(value), batch, true).kind).toBe("all");
+  });
+
+  it("given a mapping without ReportBatchItemFailures, then a response never returns records", () => {
+    expect(failedRecords(response({ batchItemFailures: [{ itemIdentifier: "a" }] }), batch, false)).toEqual({
+      kind: "some",
+      ids: new Set(),
+    });
   });
 });

@@ -1,9 +1,4 @@
-import { FUNCTION_SECRETS_ENV, formatFunctionStepEnv } from "@ferry/dsl-compiler/contract";
-import { resolveLambdaConfig } from "../lambda/config.ts";
-import { processSqsBatch } from "../lambda/process-batch.ts";
-import type { SqsEvent } from "../lambda/sqs-event.ts";
-import type { TaskClient } from "../lambda/task-client.ts";
-import type { SecretResolver } from "../secrets/resolver.ts";
+import type { SqsBatchResponse, SqsEvent } from "../lambda/sqs-event.ts";
 import { withAwsCallContext } from "../worker/aws-call-recorder.ts";
 import type { BackoffOptions } from "../worker/backoff.ts";
 import type { Logger } from "../worker/logger.ts";
@@ -16,26 +11,38 @@ import type { Queue, QueueMessage } from "../worker/queue.ts";
  */
 export type FunctionQueue = Pick<Queue, "name" | "receive" | "delete">;
 
+/**
+ * How one invocation ended, as Lambda reports it to the event source
+ * mapping: the handler's response, or a function error (thrown, timed
+ * out, out of memory, crashed), after which the whole batch returns.
+ */
+export type InvokeOutcome =
+  | { kind: "response"; response: unknown }
+  | { kind: "error"; errorType: string; errorMessage: string };
+
+/** Runs a function's handler on one SQS event (see `LambdaFunctionPool` for the deployed bundle). */
+export interface BatchInvoker {
+  invoke(event: SqsEvent): Promise<InvokeOutcome>;
+  /** Ends the function's execution environments. */
+  close(): Promise<void>;
+}
+
 /** One function step's queue, served the way its Lambda event source mapping would. */
 export interface ServedFunction {
   workflow: string;
   step: string;
   queue: FunctionQueue;
-  /** The user's handler export (checked when called, as in Lambda). */
-  handler: unknown;
-  /** The step's heartbeatSeconds, as the construct passes it in `FERRY_HEARTBEAT_SECONDS`. */
-  heartbeatSeconds?: number;
-  /** The Lambda function's timeout, which bounds each invocation. */
-  timeoutSeconds: number;
-  /** Messages per invocation (the mapping's batch size). @default 1 */
+  invoker: BatchInvoker;
+  /** Records per invocation (the mapping's `BatchSize`). @default 1 */
   batchSize?: number;
-  /** The step's secret env variables (name → reference), as the construct passes them in `FERRY_SECRETS`. */
-  secrets?: Record<string, string>;
+  /** How long a short batch waits to fill (the mapping's `MaximumBatchingWindowInSeconds`). @default 0 */
+  batchWindowSeconds?: number;
+  /** The mapping's `FunctionResponseTypes` include `ReportBatchItemFailures`. @default true */
+  reportBatchItemFailures?: boolean;
 }
 
 export interface FunctionHostOptions {
   functions: ServedFunction[];
-  tasks: TaskClient;
   logger: Logger;
   /** Invocations in flight per queue, like Lambda's pollers. @default 4 */
   concurrency?: number;
@@ -43,13 +50,13 @@ export interface FunctionHostOptions {
   waitSeconds?: number;
   /** Pause after failed receives (jittered). @default up to 30 s */
   backoff?: BackoffOptions;
-  /** Reads the steps' secret env variables into `process.env` before each invocation, as the Lambda adapter does. */
-  secrets?: SecretResolver;
 }
 
 /** Counts of what the host did, for logs and tests. */
 export interface FunctionHostStats {
   invocations: number;
+  /** Invocations that ended in a function error (the whole batch returned). */
+  functionErrors: number;
   deleted: number;
   returned: number;
   receiveErrors: number;
@@ -57,15 +64,25 @@ export interface FunctionHostStats {
 
 /**
  * A local stand-in for Lambda's SQS event source mapping: polls each
- * function step's queue with the workers' poll loop and calls the exact
- * Lambda adapter (`processSqsBatch`) with an SQS event, then does what the
- * mapping does with `ReportBatchItemFailures`: deletes the records that did
- * not fail and leaves the failed ones to reappear after the queue's
- * visibility timeout (and reach the dead-letter queue after
- * `maxReceiveCount`). An invocation that throws returns its whole batch.
+ * function step's queue with the workers' poll loop, gathers batches as the
+ * mapping does (up to `batchSize` records, waiting up to
+ * `batchWindowSeconds` for a short batch to fill), invokes the function
+ * with the SQS event, then does what the mapping does with
+ * `ReportBatchItemFailures`: deletes the records not listed in
+ * `batchItemFailures` and leaves the listed ones to reappear after the
+ * queue's visibility timeout (and reach the dead-letter queue after
+ * `maxReceiveCount`). A function error, or a response naming a record not
+ * in the batch, returns the whole batch.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
  */
 export class FunctionHost {
-  readonly stats: FunctionHostStats = { invocations: 0, deleted: 0, returned: 0, receiveErrors: 0 };
+  readonly stats: FunctionHostStats = {
+    invocations: 0,
+    functionErrors: 0,
+    deleted: 0,
+    returned: 0,
+    receiveErrors: 0,
+  };
   private readonly stopReceiving = new AbortController();
   private readonly loops: Promise<void>[] = [];
   private readonly inFlight = new Set<Promise<void>>();
@@ -77,21 +94,9 @@ export class FunctionHost {
     if (this.loops.length > 0) return;
     const concurrency = this.options.concurrency ?? 4;
     for (const fn of this.options.functions) {
-      const config = resolveLambdaConfig({
-        ...formatFunctionStepEnv({
-          FERRY_WORKFLOW: fn.workflow,
-          FERRY_STEP: fn.step,
-          FERRY_HEARTBEAT_SECONDS: fn.heartbeatSeconds,
-        }),
-        ...(fn.secrets && Object.keys(fn.secrets).length > 0
-          ? { [FUNCTION_SECRETS_ENV]: JSON.stringify(fn.secrets) }
-          : {}),
-      });
       for (let i = 0; i < concurrency; i++) {
         // The host stands in for each step's Lambda: its calls belong to that step's function.
-        this.loops.push(
-          withAwsCallContext({ workflow: fn.workflow, step: fn.step }, () => this.poll(fn, config)),
-        );
+        this.loops.push(withAwsCallContext({ workflow: fn.workflow, step: fn.step }, () => this.poll(fn)));
       }
     }
     this.options.logger.info(
@@ -100,26 +105,33 @@ export class FunctionHost {
     );
   }
 
-  /** Stops receiving and waits up to `graceMs` for running invocations. Returns whether they all finished. */
+  /**
+   * Stops receiving, waits up to `graceMs` for running invocations, then
+   * ends every execution environment. Returns whether the invocations all finished.
+   */
   async stop(graceMs = 30_000): Promise<boolean> {
     this.stopReceiving.abort();
     await Promise.allSettled(this.loops);
-    if (this.inFlight.size === 0) return true;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), graceMs);
-    });
-    const done = Promise.allSettled([...this.inFlight]).then(() => true as const);
-    const finished = await Promise.race([done, late]);
-    clearTimeout(timer);
+    let finished = true;
+    if (this.inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), graceMs);
+      });
+      const done = Promise.allSettled([...this.inFlight]).then(() => true as const);
+      finished = await Promise.race([done, late]);
+      clearTimeout(timer);
+    }
+    await Promise.allSettled(this.options.functions.map((fn) => fn.invoker.close()));
     return finished;
   }
 
-  private async poll(fn: ServedFunction, config: ReturnType<typeof resolveLambdaConfig>): Promise<void> {
+  private async poll(fn: ServedFunction): Promise<void> {
+    const batchSize = fn.batchSize ?? 1;
     const batches = pollQueue(fn.queue, {
       signal: this.stopReceiving.signal,
       waitSeconds: this.options.waitSeconds ?? 20,
-      acquire: () => fn.batchSize ?? 1,
+      acquire: () => Math.min(10, batchSize),
       ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
       logger: this.options.logger.child({ step: fn.step }),
       onReceiveError: () => {
@@ -128,7 +140,8 @@ export class FunctionHost {
     });
     // One invocation at a time per poller, as a Lambda poller waits for its invocation.
     for await (const { messages } of batches) {
-      const invocation = this.invoke(fn, config, messages);
+      const batch = await this.fill(fn, messages);
+      const invocation = this.invoke(fn, batch);
       this.inFlight.add(invocation);
       try {
         await invocation;
@@ -138,14 +151,40 @@ export class FunctionHost {
     }
   }
 
-  private async invoke(
-    fn: ServedFunction,
-    config: ReturnType<typeof resolveLambdaConfig>,
-    messages: QueueMessage[],
-  ): Promise<void> {
+  /** Keeps receiving until the batch is full or the batching window has passed since its first record. */
+  private async fill(fn: ServedFunction, first: QueueMessage[]): Promise<QueueMessage[]> {
+    const batchSize = fn.batchSize ?? 1;
+    const windowMs = (fn.batchWindowSeconds ?? 0) * 1000;
+    const batch = [...first];
+    const deadline = Date.now() + windowMs;
+    while (batch.length < batchSize && !this.stopReceiving.signal.aborted) {
+      const leftMs = deadline - Date.now();
+      if (leftMs <= 0) break;
+      try {
+        const more = await fn.queue.receive({
+          maxMessages: Math.min(10, batchSize - batch.length),
+          // SQS long polls in whole seconds; 0 is a short poll.
+          waitSeconds: Math.min(20, Math.floor(leftMs / 1000)),
+          signal: this.stopReceiving.signal,
+        });
+        batch.push(...more);
+        if (more.length === 0 && leftMs < 1000) break;
+      } catch (error) {
+        // The records already received are invoked; the next poll backs off if the queue stays unreachable.
+        this.options.logger.warn(
+          { step: fn.step, reason: (error as Error).message },
+          "receive failed while filling a batch; invoking with what arrived",
+        );
+        this.stats.receiveErrors += 1;
+        break;
+      }
+    }
+    return batch;
+  }
+
+  private async invoke(fn: ServedFunction, messages: QueueMessage[]): Promise<void> {
     const { logger } = this.options;
     this.stats.invocations += 1;
-    const deadline = Date.now() + fn.timeoutSeconds * 1000;
     const event: SqsEvent = {
       Records: messages.map((m) => ({
         messageId: m.id,
@@ -153,29 +192,23 @@ export class FunctionHost {
         attributes: { ApproximateReceiveCount: String(m.receiveCount) },
       })),
     };
-    let failed: Set<string>;
+    let outcome: InvokeOutcome;
     try {
-      const response = await processSqsBatch(
-        event,
-        { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) },
-        {
-          handler: fn.handler,
-          tasks: this.options.tasks,
-          logger,
-          config,
-          ...(this.options.secrets ? { secrets: this.options.secrets } : {}),
-        },
-      );
-      failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      outcome = await fn.invoker.invoke(event);
     } catch (error) {
+      outcome = { kind: "error", errorType: "Ferry.ServeError", errorMessage: (error as Error).message };
+    }
+    const failed = failedRecords(outcome, messages, fn.reportBatchItemFailures ?? true);
+    if (failed.kind === "all") {
+      this.stats.functionErrors += 1;
+      this.stats.returned += messages.length;
       logger.error(
-        { step: fn.step, reason: (error as Error).message },
+        { step: fn.step, records: messages.length, reason: failed.reason },
         "invocation failed; the whole batch returns to the queue",
       );
-      this.stats.returned += messages.length;
       return;
     }
-    const done = messages.filter((m) => !failed.has(m.id));
+    const done = messages.filter((m) => !failed.ids.has(m.id));
     this.stats.returned += messages.length - done.length;
     const deletes = await Promise.allSettled(done.map((m) => fn.queue.delete(m.receipt)));
     for (const result of deletes) {
@@ -190,4 +223,41 @@ export class FunctionHost {
       );
     }
   }
+}
+
+/**
+ * Which records return to the queue, by Lambda's rules for
+ * `ReportBatchItemFailures`: a function error returns them all; an empty or
+ * null response, or an empty or null `batchItemFailures`, returns none; a
+ * response that is not an object, or lists an empty, null or unknown
+ * identifier, fails the whole batch.
+ */
+export function failedRecords(
+  outcome: InvokeOutcome,
+  messages: readonly QueueMessage[],
+  reportBatchItemFailures: boolean,
+): { kind: "all"; reason: string } | { kind: "some"; ids: Set<string> } {
+  if (outcome.kind === "error")
+    return { kind: "all", reason: `${outcome.errorType}: ${outcome.errorMessage}` };
+  if (!reportBatchItemFailures) return { kind: "some", ids: new Set() };
+  const response = outcome.response;
+  if (response === null || response === undefined) return { kind: "some", ids: new Set() };
+  if (typeof response !== "object" || Array.isArray(response))
+    return { kind: "all", reason: "the response is not a batch response object" };
+  const items = (response as Partial<SqsBatchResponse>).batchItemFailures;
+  if (items === undefined || items === null) return { kind: "some", ids: new Set() };
+  const known = new Set(messages.map((m) => m.id));
+  const ids = new Set<string>();
+  if (!Array.isArray(items)) return { kind: "all", reason: "batchItemFailures is not a list" };
+  for (const item of items) {
+    const id = (item as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== "string" || id === "" || !known.has(id)) {
+      return {
+        kind: "all",
+        reason: `batchItemFailures names ${JSON.stringify(id)}, not a record of this batch`,
+      };
+    }
+    ids.add(id);
+  }
+  return { kind: "some", ids };
 }

@@ -11,6 +11,7 @@ export {
 } from "./aws-call-recorder.ts";
 export { type BackoffOptions, backoffDelayMs, sleep } from "./backoff.ts";
 export { jsonLogger, type Logger, SILENT_LOGGER } from "./logger.ts";
+export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
 export { type PollOptions, pollQueue, type ReceivedBatch } from "./poll.ts";
 export { Pulse, type PulseOptions } from "./pulse.ts";
 export type { Queue, QueueMessage, ReceiveOptions } from "./queue.ts";

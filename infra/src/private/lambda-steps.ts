@@ -1,5 +1,10 @@
 import { type IrStep, sitesReadBy, type WorkflowIr } from "@ferry/dsl-compiler";
-import { FUNCTION_SECRETS_ENV, formatFunctionStepEnv, splitSecretEnv } from "@ferry/dsl-compiler/contract";
+import {
+  FUNCTION_SECRETS_ENV,
+  formatFunctionStepEnv,
+  functionStepJobFilesEnv,
+  splitSecretEnv,
+} from "@ferry/dsl-compiler/contract";
 import { Duration, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
@@ -100,6 +105,9 @@ function createStepFunction(
         FERRY_WORKFLOW: ir.name,
         FERRY_STEP: step.name,
         FERRY_HEARTBEAT_SECONDS: step.heartbeatSeconds,
+        FERRY_JOB_BUCKET: options.bucket.bucketName,
+        // The step's manifest entry for job files: what an edge agent reads from its trusted manifest.
+        ...functionStepJobFilesEnv(step),
       }),
     },
   });

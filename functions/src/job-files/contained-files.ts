@@ -1,8 +1,8 @@
 import { constants, existsSync, lstatSync, realpathSync } from "node:fs";
 import { type FileHandle, open, readFile } from "node:fs/promises";
 import { dirname, join, sep } from "node:path";
-import { AgentError } from "./errors.ts";
-import { safeRelative } from "./job-paths.ts";
+import { InvalidOutputError } from "../errors.ts";
+import { safeRelative } from "./paths.ts";
 
 /**
  * Files a step wrote into its job folder, read without following links out
@@ -73,6 +73,6 @@ export async function readContained(
   }
 }
 
-function refused(what: string, problem: string, cause?: unknown): AgentError {
-  return new AgentError("INVALID_OUTPUT", `${what} ${problem}`, cause === undefined ? {} : { cause });
+function refused(what: string, problem: string, cause?: unknown): InvalidOutputError {
+  return new InvalidOutputError(`${what} ${problem}`, cause === undefined ? {} : { cause });
 }

@@ -1,5 +1,5 @@
 import type { TaskFailure } from "@ferry/dsl-compiler/contract";
-import type { TaskClient } from "@ferry/functions/lambda";
+import type { TaskClient } from "./task-client.ts";
 
 /**
  * Delays of the heartbeats sent after a `SendTaskSuccess` on LocalStack.
@@ -15,7 +15,9 @@ export const LOCALSTACK_NUDGE_DELAYS_MS = [300, 1500] as const;
  * but never read: the task then times out after `HeartbeatSeconds`. A later
  * heartbeat wakes the waiting task, which reads the stored answer. On AWS the
  * nudges are not needed (and are refused once the task has moved on), so
- * `ferry functions serve` uses this client only with an endpoint override.
+ * the adapter uses this client only when `FERRY_SUCCESS_NUDGES_MS` is set,
+ * which the construct never does and `ferry functions serve` does only with
+ * an endpoint override.
  *
  * Failures are not followed by nudges: LocalStack reuses a task's token and
  * stored answer for its retry, and a heartbeat would make the retry read the

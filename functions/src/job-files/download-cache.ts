@@ -4,7 +4,7 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { sha256 } from "@ferry/dsl-compiler/contract";
-import { AgentError } from "../errors.ts";
+import { JobFilesError } from "../errors.ts";
 
 /**
  * What a downloaded job file is: the object it came from and the bytes it
@@ -70,8 +70,7 @@ export class DownloadCache {
       await fetch(part);
       const { size } = await stat(part);
       if (size !== identity.sizeBytes) {
-        throw new AgentError(
-          "JOB_FILES_FAILED",
+        throw new JobFilesError(
           `s3://${identity.bucket}/${identity.key}: received ${size} bytes, expected ${identity.sizeBytes}`,
         );
       }
@@ -79,10 +78,7 @@ export class DownloadCache {
       await rename(part, entry);
       await writeFile(`${entry}.json`, JSON.stringify(fresh));
       if (!(await copyVerified(entry, destPath, fresh))) {
-        throw new AgentError(
-          "JOB_FILES_FAILED",
-          `s3://${identity.bucket}/${identity.key}: cached copy changed while in use`,
-        );
+        throw new JobFilesError(`s3://${identity.bucket}/${identity.key}: cached copy changed while in use`);
       }
       await this.evict();
       return fresh;

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { stepMessage as baseMessage } from "../testing.ts";
 import { executionNameOf, messageScopeProblem } from "./message-scope.ts";
-import { stepMessage } from "./testing/fixtures.ts";
+
+/** A message with the prefix the state machine gives: `<workflow>/<execution name>/`. */
+function stepMessage(fields: { workflow: string; step: string; execution: string }) {
+  const prefix = `${fields.workflow}/${fields.execution.split(":").pop()}/`;
+  return baseMessage({ ...fields, jobFiles: { bucket: "local", prefix } });
+}
 
 const arn = "arn:aws:states:us-east-1:123456789012:execution:wf-machine:run-42";
 

@@ -5,11 +5,11 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { jobFileKey } from "@ferry/dsl-compiler/contract";
-import { openNoFollow } from "../contained-files.ts";
-import { AgentError, isAgentError, messageOf } from "../errors.ts";
-import { safeRelative } from "../job-paths.ts";
-import type { JobFileStore, JobFilesRef } from "../ports/job-files.ts";
+import { FunctionError, JobFilesError, messageOf } from "../errors.ts";
+import { openNoFollow } from "./contained-files.ts";
 import { DownloadCache, type JobFileIdentity } from "./download-cache.ts";
+import { safeRelative } from "./paths.ts";
+import type { JobFileStore, JobFilesRef } from "./store.ts";
 
 export interface S3JobFileStoreOptions {
   client: S3Client;
@@ -78,14 +78,10 @@ export class S3JobFileStore implements JobFileStore {
       }
       await chmod(destPath, 0o444);
     } catch (error) {
-      if (error instanceof AgentError) throw error;
-      throw new AgentError(
-        "JOB_FILES_FAILED",
-        `could not download job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      );
+      if (error instanceof FunctionError) throw error;
+      throw new JobFilesError(`could not download job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -107,14 +103,10 @@ export class S3JobFileStore implements JobFileStore {
         await handle.close();
       }
     } catch (error) {
-      if (isAgentError(error)) throw error;
-      throw new AgentError(
-        "JOB_FILES_FAILED",
-        `could not upload job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        {
-          cause: error,
-        },
-      );
+      if (error instanceof FunctionError) throw error;
+      throw new JobFilesError(`could not upload job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -123,11 +115,9 @@ export class S3JobFileStore implements JobFileStore {
     try {
       await this.options.client.send(new PutObjectCommand({ Bucket: ref.bucket, Key, Body: body }));
     } catch (error) {
-      throw new AgentError(
-        "JOB_FILES_FAILED",
-        `could not write s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        { cause: error },
-      );
+      throw new JobFilesError(`could not write s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -137,11 +127,9 @@ export class S3JobFileStore implements JobFileStore {
       const out = await this.options.client.send(new GetObjectCommand({ Bucket: ref.bucket, Key }));
       return Buffer.from(await out.Body!.transformToByteArray());
     } catch (error) {
-      throw new AgentError(
-        "JOB_FILES_FAILED",
-        `could not read s3://${ref.bucket}/${Key}: ${messageOf(error)}`,
-        { cause: error },
-      );
+      throw new JobFilesError(`could not read s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -163,17 +151,10 @@ export class S3JobFileStore implements JobFileStore {
   }
 }
 
-/** `s3://bucket/key` → parts; throws CONFIG_INVALID otherwise. */
-export function parseS3Url(url: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
-  if (!match) throw new AgentError("CONFIG_INVALID", `"${url}" is not an s3://bucket/key URL`);
-  return { bucket: match[1]!, key: match[2]! };
-}
-
 function keyOf(ref: JobFilesRef, name: string): string {
   try {
     return jobFileKey(ref.prefix, ref.site, safeRelative(name, "job file"));
   } catch (error) {
-    throw new AgentError("JOB_FILES_FAILED", messageOf(error), { cause: error });
+    throw new JobFilesError(messageOf(error), { cause: error });
   }
 }

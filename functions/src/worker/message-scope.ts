@@ -49,7 +49,7 @@ export function messageScopeProblem(message: StepMessage, options: MessageScopeO
     return `jobFiles.prefix "${message.jobFiles.prefix.slice(0, 200)}" is not this execution's "${prefix}"`;
   const buckets = options.jobBuckets;
   if (buckets && !buckets.includes(message.jobFiles.bucket))
-    return `jobFiles.bucket "${message.jobFiles.bucket.slice(0, 200)}" is not a job bucket of this agent (${buckets.join(", ")})`;
+    return `jobFiles.bucket "${message.jobFiles.bucket.slice(0, 200)}" is not a job bucket of this worker (${buckets.join(", ")})`;
   for (const [dep, value] of Object.entries(message.input.deps)) {
     if (!isOutputRef(value)) continue;
     const ref = value.ferryOutputRef;

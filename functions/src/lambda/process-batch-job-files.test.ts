@@ -1,0 +1,174 @@
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { isOutputRef, MAX_PAYLOAD_BYTES, type TaskFailure } from "@ferry/dsl-compiler/contract";
+import { describe, expect, it } from "vitest";
+import type { JobFileStore, JobFilesRef } from "../job-files/store.ts";
+import type { StepContext, StepHandler } from "../step-adapter.ts";
+import { stepMessage } from "../testing.ts";
+import { SILENT_LOGGER } from "../worker/logger.ts";
+import type { ResolvedLambdaConfig } from "./config.ts";
+import { processSqsBatch } from "./process-batch.ts";
+import type { SqsEvent } from "./sqs-event.ts";
+import type { TaskClient } from "./task-client.ts";
+
+/** Job files in memory, keyed `<bucket>/<prefix><site>/<name>` like the S3 layout. */
+class MemoryStore implements JobFileStore {
+  readonly files = new Map<string, Buffer>();
+  key(ref: JobFilesRef, name: string) {
+    return `${ref.bucket}/${ref.prefix}${ref.site}/${name}`;
+  }
+  async download(ref: JobFilesRef, name: string, destPath: string) {
+    const body = this.files.get(this.key(ref, name));
+    if (!body) throw new Error(`missing ${this.key(ref, name)}`);
+    await mkdir(dirname(destPath), { recursive: true });
+    await writeFile(destPath, body);
+  }
+  async upload(ref: JobFilesRef, name: string, srcPath: string) {
+    this.files.set(this.key(ref, name), await readFile(srcPath));
+  }
+  async put(ref: JobFilesRef, name: string, body: Buffer | string) {
+    this.files.set(this.key(ref, name), Buffer.from(body));
+  }
+  async get(ref: JobFilesRef, name: string) {
+    const body = this.files.get(this.key(ref, name));
+    if (!body) throw new Error(`missing ${this.key(ref, name)}`);
+    return body;
+  }
+}
+
+class Answers implements TaskClient {
+  readonly successes: unknown[] = [];
+  readonly failures: TaskFailure[] = [];
+  async sendTaskSuccess(_token: string, outputJson: string) {
+    this.successes.push(JSON.parse(outputJson));
+  }
+  async sendTaskFailure(_token: string, failure: TaskFailure) {
+    this.failures.push(failure);
+  }
+  async sendTaskHeartbeat() {}
+}
+
+const config: ResolvedLambdaConfig = {
+  workflow: "hello",
+  step: "load",
+  heartbeatIntervalMs: 0,
+  timeoutMarginMs: 3000,
+  jobFiles: {
+    site: "cloud",
+    bucket: "job-bucket",
+    inputs: { "raw/data.csv": "edge" },
+    outputs: ["report.txt"],
+  },
+  successNudgesMs: [],
+};
+const context = { getRemainingTimeInMillis: () => 60_000 };
+const event = (body: unknown): SqsEvent => ({
+  Records: [{ messageId: "m1", body: JSON.stringify(body), attributes: { ApproximateReceiveCount: "1" } }],
+});
+const prefix = "hello/exec-1/";
+
+function setUp() {
+  const store = new MemoryStore();
+  const workDir = mkdtempSync(join(tmpdir(), "ferry-batch-"));
+  store.files.set(`job-bucket/${prefix}edge/raw/data.csv`, Buffer.from("a,b\n1,2\n"));
+  // An upstream output too large for Step Functions, stored by its worker and passed by reference.
+  store.files.set(`job-bucket/${prefix}edge/.ferry/outputs/transform/abc.json`, Buffer.from('{"rows":2}'));
+  const message = stepMessage({
+    input: {
+      input: {},
+      deps: {
+        transform: {
+          ferryOutputRef: {
+            bucket: "job-bucket",
+            prefix,
+            site: "edge",
+            name: ".ferry/outputs/transform/abc.json",
+            sizeBytes: 10,
+          },
+        },
+      },
+    },
+  });
+  return { store, workDir, message };
+}
+
+describe("processSqsBatch with job files", () => {
+  it("given inputs, an output reference and a large output, when the handler succeeds, then it sees staged files and resolved deps, outputs are uploaded and the large output goes by reference", async () => {
+    const { store, workDir, message } = setUp();
+    const answers = new Answers();
+    let seen: { deps: unknown; csv: string; context: StepContext } | undefined;
+    const handler: StepHandler = async (input, ctx) => {
+      const csv = await readFile(join(ctx.jobDir!, "raw/data.csv"), "utf8");
+      seen = { deps: input.deps, csv, context: ctx };
+      await writeFile(join(ctx.jobDir!, "report.txt"), "2 rows");
+      return { blob: "x".repeat(MAX_PAYLOAD_BYTES) };
+    };
+    const response = await processSqsBatch(event(message), context, {
+      handler,
+      tasks: answers,
+      logger: SILENT_LOGGER,
+      config,
+      jobFiles: store,
+      workDir,
+    });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(seen!.deps).toEqual({ transform: { rows: 2 } });
+    expect(seen!.csv).toBe("a,b\n1,2\n");
+    expect(seen!.context.jobDir!.startsWith(workDir)).toBe(true);
+    expect(store.files.get(`job-bucket/${prefix}cloud/report.txt`)?.toString()).toBe("2 rows");
+    const [output] = answers.successes;
+    expect(isOutputRef(output)).toBe(true);
+    const ref = (output as { ferryOutputRef: { site: string; name: string; sizeBytes: number } })
+      .ferryOutputRef;
+    expect(ref.site).toBe("cloud");
+    expect(ref.name).toMatch(/^\.ferry\/outputs\/load\/[0-9a-f]{16}\.json$/);
+    expect(ref.sizeBytes).toBeGreaterThan(MAX_PAYLOAD_BYTES);
+    const stored = store.files.get(`job-bucket/${prefix}cloud/${ref.name}`)!;
+    expect((JSON.parse(stored.toString()) as { blob: string }).blob.length).toBe(MAX_PAYLOAD_BYTES);
+    // The record's folder is gone: a warm environment's /tmp carries nothing into the next record.
+    expect(existsSync(seen!.context.jobDir!)).toBe(false);
+    expect(readdirSync(workDir)).toEqual([]);
+  });
+
+  it("given a handler that does not write a declared output, when processed, then the step fails with Ferry.InvalidOutput", async () => {
+    const { store, workDir, message } = setUp();
+    const answers = new Answers();
+    await processSqsBatch(event(message), context, {
+      handler: () => ({ ok: true }),
+      tasks: answers,
+      logger: SILENT_LOGGER,
+      config,
+      jobFiles: store,
+      workDir,
+    });
+    expect(answers.failures).toEqual([
+      expect.objectContaining({ error: "Ferry.InvalidOutput", cause: expect.stringMatching(/report\.txt/) }),
+    ]);
+  });
+
+  it("given a message naming another bucket, when processed, then it is rejected and no code runs", async () => {
+    const { store, workDir, message } = setUp();
+    const answers = new Answers();
+    let ran = false;
+    const response = await processSqsBatch(
+      event({ ...message, jobFiles: { bucket: "elsewhere", prefix } }),
+      context,
+      {
+        handler: () => {
+          ran = true;
+          return {};
+        },
+        tasks: answers,
+        logger: SILENT_LOGGER,
+        config,
+        jobFiles: store,
+        workDir,
+      },
+    );
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m1" }]);
+    expect(ran).toBe(false);
+    expect(answers.successes.length + answers.failures.length).toBe(0);
+  });
+});
