@@ -1,4 +1,4 @@
-import { WorkerEnvSchema } from "@ferry/dsl-compiler/contract";
+import { FunctionStepEnvSchema, WorkerEnvSchema } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
 import { compileYaml, MIXED_SPEC, synthStack } from "./testing.ts";
 
@@ -71,5 +71,48 @@ describe("a Fargate pool's task", () => {
       DependsOn: [{ ContainerName: "FerryAgent", Condition: "SUCCESS" }],
     });
     expect(byName.Step!.Command).toBeUndefined();
+  });
+});
+
+describe("a function step's Lambda environment", () => {
+  it("is the function step contract the adapter parses, with the step's job files", () => {
+    // Given a cloud function that reads an edge step's job file and writes its own
+    const { template } = synthStack(
+      compileYaml(`
+name: lambdaenv
+sites:
+  cloud: { type: aws, region: us-east-1 }
+  lab: { type: edge }
+steps:
+  - { name: fetch, site: lab, process: { command: ["true"] }, outputs: ["raw, 1.csv"] }
+  - name: crunch
+    site: cloud
+    depends: [fetch]
+    heartbeatSeconds: 30
+    function: { handler: "functions/examples/load.ts#handler" }
+    inputs: ["raw, 1.csv"]
+    outputs: [report.txt]
+`),
+    );
+    const functions = Object.values(template.findResources("AWS::Lambda::Function")).filter(
+      (f) => f.Properties.Environment?.Variables?.FERRY_STEP === "crunch",
+    );
+    expect(functions).toHaveLength(1);
+    const variables = functions[0]!.Properties.Environment.Variables as Record<string, unknown>;
+    // The job bucket is the stack's own, by reference.
+    expect(variables.FERRY_JOB_BUCKET).toEqual({ Ref: expect.stringMatching(/JobFiles/) });
+    const env = Object.fromEntries(Object.entries(variables).map(([k, v], i) => [k, resolved(v, i)]));
+    // When the adapter's schema parses it, strictly
+    const parsed = FunctionStepEnvSchema.strict().safeParse(env);
+    // Then it names the step's site, and its inputs with the site that wrote them
+    expect(parsed.error?.issues ?? []).toEqual([]);
+    expect(parsed.data).toMatchObject({
+      FERRY_WORKFLOW: "lambdaenv",
+      FERRY_STEP: "crunch",
+      FERRY_HEARTBEAT_SECONDS: 30,
+      FERRY_SITE: "cloud",
+      FERRY_INPUTS: { "raw, 1.csv": "lab" },
+      FERRY_OUTPUTS: ["report.txt"],
+    });
   });
 });
