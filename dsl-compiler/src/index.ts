@@ -65,6 +65,7 @@ export {
   type IrQueue,
   type IrRuntime,
   type IrSite,
+  type IrCache,
   type IrStep,
   type IrTrigger,
   type ResolvedRetry,

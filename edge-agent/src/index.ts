@@ -32,6 +32,7 @@ export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE, safeRelative } 
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
 export { LocalJobFileStore } from "./local-job-files.ts";
+export { type LocalCacheListing, LocalStepCache, type LocalStepCacheOptions } from "./local-step-cache.ts";
 export { loadManifestSources, loadManifests, type S3Reader } from "./manifest-sources.ts";
 export {
   type ManifestLoad,
@@ -51,7 +52,9 @@ export {
   resolveInputRefs,
 } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";
-export type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
+export type { JobFileIdentity, JobFileStore, JobFilesRef } from "./ports/job-files.ts";
+export type { CacheClaim, CacheLookup, CacheScope, StepCache } from "./ports/step-cache.ts";
+export { type AttemptFacts, provenanceRecord } from "./provenance-writer.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
   type ContainerHardeningOptions,
@@ -82,4 +85,11 @@ export {
 export { Slots } from "./slots.ts";
 export { STEP_USER_CAPABILITIES, StepUser, type StepUserConfig } from "./step-user.ts";
 export { checkToken, checkTokenByHeartbeat } from "./token-check.ts";
-export { createWorker, type RuntimeSet, type StopOptions, Worker, type WorkerOptions } from "./worker.ts";
+export {
+  AGENT_VERSION,
+  createWorker,
+  type RuntimeSet,
+  type StopOptions,
+  Worker,
+  type WorkerOptions,
+} from "./worker.ts";

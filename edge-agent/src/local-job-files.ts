@@ -1,9 +1,11 @@
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { jobFileKey } from "@ferry/dsl-compiler/contract";
 import { openNoFollow } from "./contained-files.ts";
 import { AgentError } from "./errors.ts";
+import { hashFile } from "./file-hash.ts";
 import { safeRelative } from "./job-paths.ts";
-import type { JobFileStore, JobFilesRef } from "./ports/job-files.ts";
+import type { JobFileIdentity, JobFileStore, JobFilesRef } from "./ports/job-files.ts";
 
 /**
  * Job files in a local folder: `<root>/<prefix>/<site>/<name>` (the bucket
@@ -21,10 +23,11 @@ export class LocalJobFileStore implements JobFileStore {
     );
   }
 
-  async download(ref: JobFilesRef, name: string, destPath: string): Promise<void> {
+  async download(ref: JobFilesRef, name: string, destPath: string): Promise<JobFileIdentity> {
     await mkdir(dirname(destPath), { recursive: true });
+    const source = this.pathOf(ref, name);
     try {
-      await copyFile(this.pathOf(ref, name), destPath);
+      await copyFile(source, destPath);
     } catch (error) {
       throw new AgentError(
         "JOB_FILES_FAILED",
@@ -35,6 +38,13 @@ export class LocalJobFileStore implements JobFileStore {
         },
       );
     }
+    // The copy is what the step reads, so its bytes are what is identified.
+    return {
+      bucket: "",
+      key: logicalKey(ref, name) ?? relative(this.root, source),
+      sizeBytes: (await stat(destPath)).size,
+      sha256: await hashFile(destPath),
+    };
   }
 
   async upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void> {
@@ -67,5 +77,15 @@ export class LocalJobFileStore implements JobFileStore {
         },
       );
     }
+  }
+}
+
+/** The key the file would have in the bucket (`jobFileKey`), so provenance names it alike everywhere. */
+function logicalKey(ref: JobFilesRef, name: string): string | undefined {
+  try {
+    return jobFileKey(ref.prefix, ref.site, name);
+  } catch {
+    // A prefix outside the bucket layout (tests): the folder path then.
+    return undefined;
   }
 }

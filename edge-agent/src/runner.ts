@@ -1,7 +1,8 @@
-import { existsSync, lstatSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  type CachedFile,
   type ManifestStep,
   outputName,
   redactSecrets,
@@ -20,16 +21,26 @@ import {
   type Queue,
   sleep,
 } from "@ferry/functions/worker";
-import { containedPath } from "./contained-files.ts";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
 import type { JobDirs } from "./job-dirs.ts";
-import { INPUT_FILE, safeRelative } from "./job-paths.ts";
+import { INPUT_FILE } from "./job-paths.ts";
 import { localFaultOf } from "./local-faults.ts";
 import { packOutput, readStepError, readStepOutput, resolveInputRefs } from "./output.ts";
 import type { Completion } from "./ports/completion.ts";
-import type { JobFileStore } from "./ports/job-files.ts";
-import type { Runtime, RuntimeResult } from "./runtimes/runtime.ts";
+import type { JobFileIdentity, JobFileStore } from "./ports/job-files.ts";
+import type { StepCache } from "./ports/step-cache.ts";
+import { type AttemptFacts, writeProvenance } from "./provenance-writer.ts";
+import type { RunIdentity, Runtime, RuntimeResult } from "./runtimes/runtime.ts";
+import { stageInputs, uploadOutputs } from "./staging.ts";
+import {
+  type CacheState,
+  cachedResult,
+  consultCache,
+  identifyRun,
+  releaseClaim,
+  rememberAnswer,
+} from "./step-caching.ts";
 import type { StepUser } from "./step-user.ts";
 
 /** Why a running step was stopped before it finished. */
@@ -72,6 +83,14 @@ export interface RunnerContext {
   localFaults?: number;
   /** Reads the step's `{ secret: … }` env values and headers; without one such a step fails, naming the reference. */
   secrets?: SecretResolver;
+  /** Answers `cache:` steps from earlier identical runs; none: every step runs. */
+  cache?: StepCache;
+  /** `--no-cache`: run every step (entries are still written). */
+  cacheReadDisabled?: boolean;
+  /** Longest wait for another run holding the same cache key. @default the step's timeout */
+  cacheWaitMs?: number;
+  /** Who ran the step, for provenance. */
+  identity: { device: string; agent: string };
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -91,6 +110,12 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   let staged = false;
   /** Values of the secrets the step was given: replaced by *** in its logs, output and failure cause. */
   let secrets: string[] = [];
+  let input: StepMessage["input"] | undefined;
+  let inputFiles: Record<string, JobFileIdentity> = {};
+  let runs: RunIdentity = {};
+  let cache: CacheState = { status: "off" };
+  let outputFiles: CachedFile[] = [];
+  let value: unknown;
 
   const visibility = new Pulse({
     intervalMs: (ctx.visibilitySeconds * 1000) / 3,
@@ -131,17 +156,29 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const resolved = await withSecrets(step, ctx.secrets);
     secrets = resolved.secrets;
     jobDir = ctx.jobDirs.acquire(step.name);
-    const input = await resolveInputRefs(message.input, ctx.store);
+    input = await resolveInputRefs(message.input, ctx.store);
     const inputJson = JSON.stringify(input);
     // Small inputs synchronously: one syscall beats three thread-pool round trips.
     if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
     else await writeFile(join(jobDir, INPUT_FILE), inputJson);
-    await stageInputs(step, message, jobDir, ctx.store);
-    // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
-    await ctx.stepUser?.handOver(jobDir);
+    inputFiles = await stageInputs(step, message, jobDir, ctx.store);
     staged = true;
     ctx.localFaults = 0;
-    if (!controller.signal.aborted) {
+    runs = await identifyRun(runtime, step, logger);
+    cache = await consultCache(cacheOptions(ctx, step), {
+      message,
+      step,
+      input,
+      inputFiles,
+      runs,
+      jobDir,
+      signal: controller.signal,
+      logger,
+    });
+    // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
+    await ctx.stepUser?.handOver(jobDir);
+    if (cache.hit) result = cachedResult(cache.hit);
+    else if (!controller.signal.aborted) {
       result = await runtime.run({
         step: resolved.step,
         input,
@@ -166,8 +203,10 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   if (result && secrets.length > 0) result = redactResult(result, secrets);
 
   const fault = staged ? undefined : localFaultOf(thrown);
-  if (fault && !controller.signal.aborted)
+  if (fault && !controller.signal.aborted) {
+    await releaseClaim(cache, logger);
     return handBackLocalFault(ctx, task, jobDir, fault, thrown, { heartbeat, visibility });
+  }
 
   let outcome: AttemptOutcome;
   let failure: TaskFailure | undefined;
@@ -196,11 +235,36 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
       if (thrown !== undefined) throw thrown;
       failure = await failureOf(result!, step, jobDir!);
       if (!failure) {
-        const value = redactSecretsDeep(
+        value = redactSecretsDeep(
           result!.output ? result!.output.value : await readStepOutput(jobDir!, result!.lastStdoutLine),
           secrets,
         );
-        await uploadOutputs(step, message, jobDir!, ctx.store);
+        outputFiles = await uploadOutputs(step, message, jobDir!, ctx.store);
+        // What the runtime ran, after it ran (a container's image is known once pulled).
+        if (cache.status === "off" && step.cache.enabled) {
+          runs = await identifyRun(runtime!, step, logger);
+          cache = await consultCache(
+            { ...cacheOptions(ctx, step), readDisabled: true },
+            {
+              message,
+              step,
+              input: input!,
+              inputFiles,
+              runs,
+              jobDir: jobDir!,
+              signal: controller.signal,
+              logger,
+            },
+          );
+        }
+        await rememberAnswer(cacheOptions(ctx, step), cache, {
+          message,
+          step,
+          value,
+          files: outputFiles,
+          jobDir: jobDir!,
+          logger,
+        });
         output = await packOutput(value, {
           store: ctx.store,
           ref: { ...message.jobFiles, site: step.site },
@@ -217,6 +281,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     outcome = failure ? "failed" : "succeeded";
   }
   if (failure && secrets.length > 0) failure = { ...failure, cause: redactSecrets(failure.cause, secrets) };
+  await releaseClaim(cache, logger);
 
   await Promise.all([heartbeat.stop(), visibility.stop()]);
   if (outcome !== "task-gone") {
@@ -234,9 +299,31 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   }
 
   const finishedAt = new Date();
+  const facts: AttemptFacts = {
+    message,
+    step,
+    runtime: runtimeName,
+    runs,
+    input: input ?? message.input,
+    inputFiles,
+    outputFiles,
+    ...(outcome === "succeeded" ? { output: value } : {}),
+    cache,
+    outcome,
+    exitCode: result?.exitCode ?? null,
+    ...(failure ? { error: failure.error } : {}),
+    startedAt,
+    finishedAt,
+  };
+  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   const finished: AttemptFinished = {
     ...info(message, runtimeName),
     outcome,
+    cache: {
+      status: cache.status,
+      ...(cache.key ? { key: cache.key } : {}),
+      ...(cache.hit ? { origin: cache.hit.origin } : {}),
+    },
     ...(outcome === "succeeded" ? { output } : {}),
     ...(failure ? { error: failure.error, cause: failure.cause } : {}),
     exitCode: result?.exitCode ?? null,
@@ -254,6 +341,14 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   ctx.hooks.onAttemptFinished?.(finished);
   await finish(ctx, task, jobDir, outcome === "succeeded");
   return outcome;
+}
+
+function cacheOptions(ctx: RunnerContext, step: ManifestStep) {
+  return {
+    cache: ctx.cache,
+    readDisabled: ctx.cacheReadDisabled ?? false,
+    waitMs: ctx.cacheWaitMs ?? step.timeoutSeconds * 1000,
+  };
 }
 
 /** The step with its secret references replaced by their values, and those values. */
@@ -385,76 +480,6 @@ async function report(
       );
       await sleep(delayMs, ctx.hardStop);
     }
-  }
-}
-
-async function stageInputs(
-  step: ManifestStep,
-  message: StepMessage,
-  jobDir: string,
-  store: JobFileStore | undefined,
-) {
-  if (step.inputs.length === 0) return;
-  if (!store)
-    throw new AgentError(
-      "JOB_FILES_FAILED",
-      `step "${step.name}" declares inputs but this worker has no job-file store`,
-    );
-  // One failed download aborts its siblings, and staging returns only once none is still writing.
-  const siblings = new AbortController();
-  let first: { error: unknown } | undefined;
-  await Promise.allSettled(
-    step.inputs.map((name) =>
-      store
-        .download(
-          { ...message.jobFiles, site: step.inputSites?.[name] ?? step.site },
-          name,
-          join(jobDir, safeRelative(name, "input")),
-          { signal: siblings.signal },
-        )
-        .catch((error: unknown) => {
-          // The first failure is the cause; the aborted siblings' errors only echo it.
-          first ??= { error };
-          siblings.abort();
-        }),
-    ),
-  );
-  if (first) throw first.error;
-}
-
-async function uploadOutputs(
-  step: ManifestStep,
-  message: StepMessage,
-  jobDir: string,
-  store: JobFileStore | undefined,
-) {
-  if (step.outputs.length === 0) return;
-  if (!store)
-    throw new AgentError(
-      "JOB_FILES_FAILED",
-      `step "${step.name}" declares outputs but this worker has no job-file store`,
-    );
-  const paths = step.outputs.map((name) => {
-    const path = containedPath(jobDir, name, `output "${name}"`);
-    if (!existsSync(path) && !isLink(path)) {
-      throw new AgentError(
-        "INVALID_OUTPUT",
-        `step "${step.name}" declares output "${name}" but did not write it to its job folder ($FERRY_JOB_DIR/${name})`,
-      );
-    }
-    return path;
-  });
-  // Stores open each file with O_NOFOLLOW, so a link swapped in after this check is refused too.
-  const ref = { ...message.jobFiles, site: step.site };
-  await Promise.all(step.outputs.map((name, i) => store.upload(ref, name, paths[i]!)));
-}
-
-function isLink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    // Absent: not a link.
-    return false;
   }
 }
 

@@ -38,6 +38,12 @@ export {
   verifySignedManifest,
 } from "./manifest-signature.ts";
 export { isOutputRef, type OutputRef, OutputRefSchema } from "./output-ref.ts";
+export {
+  type ProvenanceFile,
+  ProvenanceFileSchema,
+  type ProvenanceRecord,
+  ProvenanceRecordSchema,
+} from "./provenance.ts";
 export { unsafePathReason } from "./relative-path.ts";
 export {
   heartbeatIntervalMs,
@@ -63,6 +69,15 @@ export {
   secretUses,
   splitSecretEnv,
 } from "./secrets.ts";
+export {
+  type CacheEntry,
+  CacheEntrySchema,
+  type CachedFile,
+  type CacheOrigin,
+  checkCacheEntry,
+  type StepCacheKeyParts,
+  stepCacheKey,
+} from "./step-cache.ts";
 export {
   MAX_PAYLOAD_BYTES,
   parseStepMessage,
