@@ -70,9 +70,9 @@ export {
   splitSecretEnv,
 } from "./secrets.ts";
 export {
+  type CachedFile,
   type CacheEntry,
   CacheEntrySchema,
-  type CachedFile,
   type CacheOrigin,
   checkCacheEntry,
   type StepCacheKeyParts,

@@ -147,7 +147,8 @@ function buildStep(
     inputs: step.inputs ?? [],
     inputSites: {},
     outputs: step.outputs ?? [],
-    cache: resolveCache(step.cache ?? spec.defaults?.cache),
+    // defaults.cache leaves HTTP steps alone: Step Functions calls them, no worker could answer from a cache.
+    cache: resolveCache(step.cache ?? (runtime.kind === "http" ? undefined : spec.defaults?.cache)),
     requires: { ...(step.requires?.labels ?? {}) },
     hints: { ...(step.hints ?? {}) },
     ...(onFailure === undefined || onFailure === "fail"
