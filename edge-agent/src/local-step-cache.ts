@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, readFileSync, utimesSync } from "node:fs";
 import {
   copyFile,
   mkdir,
@@ -72,7 +72,8 @@ export class LocalStepCache implements StepCache {
     const path = this.entryPath(scope, key);
     let text: string;
     try {
-      text = await readFile(path, "utf8");
+      // Synchronous: an entry is small, and one syscall beats thread-pool round trips on every step.
+      text = readFileSync(path, "utf8");
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
       throw error;
@@ -88,8 +89,13 @@ export class LocalStepCache implements StepCache {
       await rm(path, { force: true });
       return { reason: checked.reason };
     }
-    const now = new Date();
-    await utimes(path, now, now).catch(() => undefined);
+    try {
+      // The entry's mtime is its last use, for LRU eviction.
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // Removed meanwhile (ferry cache rm): the entry read still answers this once.
+    }
     return { hit: checked.entry };
   }
 
