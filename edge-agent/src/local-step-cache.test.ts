@@ -80,7 +80,7 @@ describe("LocalStepCache", () => {
   });
 
   it("evicts the least recently used entries past its size cap", async () => {
-    const { jobDir, cache } = setup(3000);
+    const { jobDir, cache } = setup(3500);
     const keys = ["1", "2", "3"].map((c) => c.repeat(64));
     await stored(cache, jobDir, keys[0]!, { "a.bin": "x".repeat(1000) });
     await new Promise((r) => setTimeout(r, 20));
