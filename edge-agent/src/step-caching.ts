@@ -2,6 +2,7 @@ import {
   type CachedFile,
   type CacheEntry,
   type CacheOrigin,
+  cacheDefinitionHash,
   canonicalJson,
   type ManifestStep,
   type StepInput,
@@ -79,7 +80,7 @@ export async function consultCache(
   if (step.runtime.kind === "container" && !runs.imageDigest) return { status: "off" };
   if (step.runtime.kind === "function" && !runs.codeHash) return { status: "off" };
   const key = stepCacheKey({
-    definitionHash: step.hash,
+    definitionHash: cacheDefinitionHash(step),
     runs,
     input: parts.input,
     inputFiles: Object.fromEntries(Object.entries(parts.inputFiles).map(([name, f]) => [name, f.sha256])),
@@ -154,7 +155,7 @@ export async function rememberAnswer(
     v: 1,
     key: state.key,
     step: step.name,
-    definitionHash: step.hash,
+    definitionHash: cacheDefinitionHash(step),
     output: parts.value ?? null,
     outputSha256: sha256(canonicalJson(parts.value ?? null)),
     files: parts.files,

@@ -2,6 +2,7 @@
 // Light on purpose: zod and Node built-ins only, no side effects on import.
 export {
   type AttemptKeyParts,
+  cacheBlobKey,
   cacheKey,
   executionPrefix,
   executionPrefixFormat,
@@ -74,6 +75,7 @@ export {
   type CacheEntry,
   CacheEntrySchema,
   type CacheOrigin,
+  cacheDefinitionHash,
   checkCacheEntry,
   type StepCacheKeyParts,
   stepCacheKey,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { canonicalJson, sha256 } from "./manifest.ts";
+import { canonicalJson, type ManifestStep, sha256 } from "./manifest.ts";
 
 /**
  * What a step cache key is made of. Every part is content, never a
@@ -7,7 +7,7 @@ import { canonicalJson, sha256 } from "./manifest.ts";
  * always misses.
  */
 export interface StepCacheKeyParts {
-  /** The step's definition hash from the manifest (command or image, env, resources, cache options). */
+  /** {@link cacheDefinitionHash} of the step's manifest definition. */
   definitionHash: string;
   /** What the runtime says it ran: the image digest (container) or code hash (function, process script). */
   runs: { imageDigest?: string; codeHash?: string };
@@ -17,6 +17,26 @@ export interface StepCacheKeyParts {
   inputFiles: Record<string, string>;
   /** `cache.key`: extra strings mixed in. */
   extra?: readonly string[];
+}
+
+/**
+ * The part of a step's manifest definition that decides what it computes:
+ * its runtime (command or image and pinned digest, env, handler), resources
+ * and job-file names. Placement (site, queue, executor), timeouts and the
+ * cache options are left out, so an entry written on the edge answers the
+ * same step placed in the cloud.
+ */
+export function cacheDefinitionHash(
+  step: Pick<ManifestStep, "runtime" | "resources" | "inputs" | "outputs">,
+): string {
+  return sha256(
+    canonicalJson({
+      runtime: step.runtime,
+      resources: step.resources,
+      inputs: step.inputs,
+      outputs: step.outputs,
+    }),
+  );
 }
 
 /** The sha256 every runtime (embedded, edge agent, cloud) computes for the same step run. */
