@@ -16,6 +16,7 @@ import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { InfraError } from "./errors.ts";
 import { createAlarms } from "./private/alarms.ts";
+import { createCacheTable } from "./private/cache-table.ts";
 import { createFargatePools } from "./private/fargate-pools.ts";
 import { createHttpConnections } from "./private/http-connections.ts";
 import { createJobBucket } from "./private/job-bucket.ts";
@@ -138,6 +139,8 @@ const MAX_OUTPUTS = 200;
 export class FerryWorkflow extends Construct {
   readonly jobBucket: s3.Bucket;
   readonly joinTable?: dynamodb.Table;
+  /** The step cache index (entries' files are in each site's cache segment of the bucket); absent when no step caches. */
+  readonly cacheTable?: dynamodb.Table;
   /** Step queues by queue id (`site-lab`, `fn-load`, `fargate-cloud`). */
   readonly queues: Record<string, { queue: sqs.Queue; deadLetterQueue: sqs.Queue }>;
   /** Lambda functions by step name; none on LocalStack. */
@@ -180,6 +183,9 @@ export class FerryWorkflow extends Construct {
       workerVisibilityTimeout: props.workerVisibilityTimeout ?? Duration.minutes(2),
     });
     this.joinTable = compiled.substitutions.joinTable ? createJoinTable(this) : undefined;
+    this.cacheTable = ir.steps.some((s) => s.cache.enabled)
+      ? createCacheTable(this, props.removalPolicy ?? (local ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN))
+      : undefined;
     const connections = createHttpConnections(this, ir, props.httpAuthorizations ?? {});
 
     const machineIds = [...compiled.childStateMachines.map((c) => c.id), compiled.stateMachine.id];
@@ -204,6 +210,7 @@ export class FerryWorkflow extends Construct {
         ]),
       ),
       jobBucket: this.jobBucket.bucketName,
+      ...(this.cacheTable ? { cacheTable: this.cacheTable.tableName } : {}),
       jobFilesPrefix: `${ir.name}/`,
       stateMachineArn: machineArns.at(-1)!,
       queues: Object.fromEntries(
@@ -219,6 +226,7 @@ export class FerryWorkflow extends Construct {
       bucket: this.jobBucket,
       stateMachineArns: machineArns,
       manifest: this.manifest,
+      ...(this.cacheTable ? { cacheTable: this.cacheTable } : {}),
     });
 
     const functions = local
