@@ -66,7 +66,12 @@ const steps = compiled.ir.steps;
 
 async function run(label: string) {
   const t0 = performance.now();
-  const result = await runWorkflow(compiled, { specFile: "bench", projectDir, input: {}, concurrency: slots });
+  const result = await runWorkflow(compiled, {
+    specFile: "bench",
+    projectDir,
+    input: {},
+    concurrency: slots,
+  });
   const ms = performance.now() - t0;
   if (result.record.status !== "SUCCEEDED")
     throw new Error(`${label}: ${result.record.status} ${JSON.stringify(result.record.error)}`);
@@ -78,7 +83,9 @@ console.log(
   `${values.instance}: ${steps.length} steps, sleep-scaled ×${scale.toPrecision(3)} to a ${values["critical-path-seconds"]} s critical path, ${slots} slots (compile time excluded)`,
 );
 const first = await run("first run");
-console.log(`  first run (cold cache):     ${(first.ms / 1000).toFixed(2)} s, ${first.rerun.length} steps ran`);
+console.log(
+  `  first run (cold cache):     ${(first.ms / 1000).toFixed(2)} s, ${first.rerun.length} steps ran`,
+);
 const second = await run("second run");
 console.log(
   `  second run (fully cached):  ${(second.ms / 1000).toFixed(3)} s, ${second.rerun.length} steps ran — ${((100 * second.ms) / first.ms).toFixed(2)}% of the first`,
