@@ -21,14 +21,20 @@ let calls = 0;
 const count = { step: "initialize" as const, name: "countCalls" };
 const s3 = new S3Client({ ...config, forcePathStyle: true });
 const dynamodb = new DynamoDBClient(config);
-for (const client of [s3, dynamodb])
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      calls++;
-      return next(args);
-    },
-    count,
-  );
+s3.middlewareStack.add(
+  (next) => async (args) => {
+    calls++;
+    return next(args);
+  },
+  count,
+);
+dynamodb.middlewareStack.add(
+  (next) => async (args) => {
+    calls++;
+    return next(args);
+  },
+  count,
+);
 const suffix = Date.now().toString(36);
 const bucket = `ferry-bench-cache-${suffix}`;
 const table = `ferry-bench-cache-${suffix}`;

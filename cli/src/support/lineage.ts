@@ -151,7 +151,7 @@ export function lineageDot(records: ProvenanceRecord[]): string {
   for (const r of records) if (r.outcome === "succeeded" || !steps.has(r.step)) steps.set(r.step, r);
   for (const [step, r] of steps) {
     const made = producedBy(r);
-    const label = `${step}\\n${r.outcome}${r.cache.status === "hit" ? ` (cached from ${made.execution})` : ""}`;
+    const label = `${step}\n${r.outcome}${r.cache.status === "hit" ? ` (cached from ${made.execution})` : ""}`;
     lines.push(
       `  ${quote(`step:${step}`)} [shape=box, label=${quote(label)}${r.cache.status === "hit" ? ", style=dashed" : ""}];`,
     );
@@ -163,14 +163,14 @@ export function lineageDot(records: ProvenanceRecord[]): string {
     for (const f of r.outputFiles) {
       const node = `file:${f.name}@${f.sha256}`;
       if (!files.has(node))
-        lines.push(`  ${quote(node)} [shape=note, label=${quote(`${f.name}\\n${f.sha256.slice(0, 12)}`)}];`);
+        lines.push(`  ${quote(node)} [shape=note, label=${quote(`${f.name}\n${f.sha256.slice(0, 12)}`)}];`);
       files.add(node);
       lines.push(`  ${quote(`step:${step}`)} -> ${quote(node)} [style=dotted];`);
     }
     for (const f of r.inputFiles) {
       const node = `file:${f.name}@${f.sha256}`;
       if (!files.has(node))
-        lines.push(`  ${quote(node)} [shape=note, label=${quote(`${f.name}\\n${f.sha256.slice(0, 12)}`)}];`);
+        lines.push(`  ${quote(node)} [shape=note, label=${quote(`${f.name}\n${f.sha256.slice(0, 12)}`)}];`);
       files.add(node);
       lines.push(`  ${quote(node)} -> ${quote(`step:${step}`)} [style=dotted];`);
     }
