@@ -153,6 +153,46 @@ describe("S3StepCache: sharing step results between sites (LocalStack S3 + Dynam
     expect(await ran()).toBe(before + 1);
   });
 
+  it("checks expiry on read: an entry past its ttl is a miss even while the index still holds it", async () => {
+    const queue = new InMemoryQueue({ name: "cache-ttl" });
+    const completion = new RecordingCompletion();
+    const manifest = manifestOf(workflow, [
+      shStep("train", `echo train >> ${work}/ran.log; echo '{"ttl": true}'`, {
+        site: "lab",
+        cache: { enabled: true, ttlSeconds: 4, key: ["ttl"] },
+      }),
+    ]);
+    const worker = createWorker({
+      queue,
+      completion,
+      manifests: [manifest],
+      runtimes: { process: new ProcessRuntime() },
+      jobFiles: new S3JobFileStore({ client: s3 }),
+      cache: new S3StepCache({ s3, dynamodb, bucket, table, site: "lab" }),
+      workDir: join(work, "work-ttl"),
+      site: "lab",
+    });
+    await worker.start();
+    workers.push(worker);
+    const run = async (execution: string) => {
+      const message = stepMessage({
+        workflow,
+        step: "train",
+        execution,
+        jobFiles: { bucket, prefix: `${workflow}/${execution}/` },
+      });
+      queue.send(JSON.stringify(message));
+      while (completion.forToken(message.token).length === 0) await new Promise((r) => setTimeout(r, 20));
+    };
+    const before = await ran();
+    await run("t1");
+    await run("t2");
+    expect(await ran()).toBe(before + 1);
+    await new Promise((r) => setTimeout(r, 4500));
+    await run("t3");
+    expect(await ran()).toBe(before + 2);
+  });
+
   it("runs concurrent identical steps once: the conditional write elects one, the other waits for its entry", async () => {
     // A fresh key: another extra string in the definition.
     const site = "plant";

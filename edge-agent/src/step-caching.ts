@@ -101,7 +101,15 @@ export async function consultCache(
       if (missReason)
         logger.warn({ key }, `cache entry refused (${missReason}); running the step to repair it`);
       const claim = await cache.claim(scope, key, step.timeoutSeconds * 1000);
-      if (claim) return { status: "miss", key, scope, claim, ...(missReason ? { missReason } : {}) };
+      if (claim) {
+        // The holder may have written its entry and released between our lookup and our claim.
+        const late = missReason ? {} : await cache.lookup(scope, key);
+        if (late.hit && (await cache.restore(scope, late.hit, parts.jobDir))) {
+          await claim.release();
+          return { status: "hit", key, scope, hit: late.hit };
+        }
+        return { status: "miss", key, scope, claim, ...(missReason ? { missReason } : {}) };
+      }
     } catch (error) {
       // The cache only saves work: a failing store never fails the step.
       logger.warn({ err: error }, `step cache unavailable (${messageOf(error)}); running the step`);
