@@ -141,6 +141,7 @@ export class FerryWorkflow extends Construct {
   readonly joinTable?: dynamodb.Table;
   /** The step cache index (entries' files are in each site's cache segment of the bucket); absent when no step caches. */
   readonly cacheTable?: dynamodb.Table;
+  private readonly cachedSteps: Set<string>;
   /** Step queues by queue id (`site-lab`, `fn-load`, `fargate-cloud`). */
   readonly queues: Record<string, { queue: sqs.Queue; deadLetterQueue: sqs.Queue }>;
   /** Lambda functions by step name; none on LocalStack. */
@@ -183,9 +184,14 @@ export class FerryWorkflow extends Construct {
       workerVisibilityTimeout: props.workerVisibilityTimeout ?? Duration.minutes(2),
     });
     this.joinTable = compiled.substitutions.joinTable ? createJoinTable(this) : undefined;
-    this.cacheTable = ir.steps.some((s) => s.cache.enabled)
-      ? createCacheTable(this, props.removalPolicy ?? (local ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN))
-      : undefined;
+    this.cachedSteps = new Set(ir.steps.filter((s) => s.cache.enabled).map((s) => s.name));
+    this.cacheTable =
+      this.cachedSteps.size > 0
+        ? createCacheTable(
+            this,
+            props.removalPolicy ?? (local ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN),
+          )
+        : undefined;
     const connections = createHttpConnections(this, ir, props.httpAuthorizations ?? {});
 
     const machineIds = [...compiled.childStateMachines.map((c) => c.id), compiled.stateMachine.id];
@@ -322,6 +328,13 @@ export class FerryWorkflow extends Construct {
       // Pinned: the task definition changes with the manifest, so a redeploy restarts the workers.
       FERRY_MANIFEST_HASHES: [this.manifest.sites.get(queue.ir.site)!.hash],
       FERRY_JOB_BUCKETS: [this.jobBucket.bucketName],
+      // Cloud workers share the edge's cache entries when one of their steps caches.
+      ...(this.cacheTable && queue.ir.steps.some((name) => this.cachedSteps.has(name))
+        ? {
+            FERRY_STEP_CACHE_BUCKET: this.jobBucket.bucketName,
+            FERRY_STEP_CACHE_TABLE: this.cacheTable.tableName,
+          }
+        : {}),
       // Fargate cannot start nested containers: steps run as processes inside the worker image.
       FERRY_RUNTIME: "process",
     });
