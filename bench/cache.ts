@@ -43,7 +43,13 @@ const roots = new Set(unscaled.ir.steps.filter((s) => s.depends.length === 0).ma
 // command, so it is part of what runs (the process runtime hashes the files a command names).
 writeFileSync(
   join(projectDir, "step.sh"),
-  'sleep "$1"\nd=$(cat "$FERRY_INPUT_FILE" ${2:+"$2"} | sha256sum | cut -c1-16)\necho "{\\"d\\": \\"$d\\"}"\n',
+  // A shell script, not a template: `$2` is the leaf's data file, when there is one.
+  [
+    'sleep "$1"',
+    'd=$(cat "$FERRY_INPUT_FILE" $2 | sha256sum | cut -c1-16)',
+    'echo "{\\"d\\": \\"$d\\"}"',
+    "",
+  ].join("\n"),
 );
 mkdirSync(join(projectDir, "leaf"));
 for (const leaf of roots) writeFileSync(join(projectDir, "leaf", `${leaf}.dat`), `${leaf} v1\n`);

@@ -1,17 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { constants, readFileSync, utimesSync } from "node:fs";
-import {
-  copyFile,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  utimes,
-  writeFile,
-} from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type CacheEntry, checkCacheEntry } from "@ferry/dsl-compiler/contract";
 import { containedPath } from "./contained-files.ts";
