@@ -315,7 +315,6 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     startedAt,
     finishedAt,
   };
-  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   const finished: AttemptFinished = {
     ...info(message, runtimeName),
     outcome,
@@ -339,6 +338,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
+  // After the answer and the hooks: the record never delays the workflow.
+  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   await finish(ctx, task, jobDir, outcome === "succeeded");
   return outcome;
 }
