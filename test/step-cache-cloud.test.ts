@@ -22,6 +22,7 @@ import { S3JobFileStore, S3StepCache } from "@ferry/edge-agent/aws";
 import { manifestOf, shStep, stepMessage } from "@ferry/edge-agent/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, requireLocalStack, uniqueName } from "./support/env.ts";
+import { eventually } from "./support/ferry-cli.ts";
 
 // The cloud step cache on LocalStack: an edge site writes an entry to its own
 // cache segment and the index table, another site reads it and is answered
@@ -131,8 +132,14 @@ describe("S3StepCache: sharing step results between sites (LocalStack S3 + Dynam
     // One index read answers the lookup; the claim is never needed on a hit.
     expect(calls).toBe(1);
     // The reader wrote its provenance naming the run that made the result.
-    const record = JSON.parse(
-      (await object(`${workflow}/plant/e2/.ferry/provenance/train/1.json`)).toString(),
+    // Written right after the answer: polled for.
+    const record = await eventually(
+      () =>
+        object(`${workflow}/plant/e2/.ferry/provenance/train/1.json`).then(
+          (b) => JSON.parse(b.toString()) as { cache: unknown },
+          () => undefined,
+        ),
+      "the provenance record",
     );
     expect(record.cache).toMatchObject({ status: "hit", origin: { execution: "e1", site: "lab" } });
   });

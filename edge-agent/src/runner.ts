@@ -338,9 +338,9 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
-  // After the answer and the hooks: the record never delays the workflow.
-  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   await finish(ctx, task, jobDir, outcome === "succeeded");
+  // Last: the record never delays the answer, the hooks or the job folder's cleanup.
+  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   return outcome;
 }
 
