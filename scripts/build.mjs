@@ -22,7 +22,16 @@
 // architectures and needs no emulator to build.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -206,7 +215,13 @@ async function agentSea(arch) {
 }
 
 /** What install.sh installs, beside it in a release. */
-const INSTALL_FILES = ["install.sh", "setup-host.sh", "ferry-agent.service", "agent.example.yaml", "INSTALL.md"];
+const INSTALL_FILES = [
+  "install.sh",
+  "setup-host.sh",
+  "ferry-agent.service",
+  "agent.example.yaml",
+  "INSTALL.md",
+];
 
 const installFile = (file) => join(root, "edge-agent", "install", file);
 
@@ -239,18 +254,22 @@ async function agentRelease(arch) {
   return outfile;
 }
 
-const DEB_FILES = ["build-deb.sh", "setup-host.sh", "ferry-agent.service", "agent.example.yaml", "INSTALL.md"];
+const DEB_FILES = [
+  "build-deb.sh",
+  "setup-host.sh",
+  "ferry-agent.service",
+  "agent.example.yaml",
+  "INSTALL.md",
+];
 
 async function agentDeb(arch) {
   const binary = await agentSea(arch);
   const outfile = join(agentDist, `ferry-agent_${AGENT_VERSION}_${DEB_ARCH[arch]}.deb`);
   const hash = digest([binary, ...DEB_FILES.map(installFile)], `deb ${AGENT_VERSION} ${DEB_ARCH[arch]}`);
   if (upToDate(outfile, hash)) return outfile;
-  execFileSync(
-    "bash",
-    [installFile("build-deb.sh"), binary, DEB_ARCH[arch], AGENT_VERSION, outfile],
-    { stdio: ["ignore", "inherit", "inherit"] },
-  );
+  execFileSync("bash", [installFile("build-deb.sh"), binary, DEB_ARCH[arch], AGENT_VERSION, outfile], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   stamp(outfile, hash);
   log(`${relative(root, outfile)} (${size(outfile)})`);
   return outfile;

@@ -46,6 +46,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/runs.ts")).logsCommand,
   },
   {
+    name: "cache",
+    summary: "list, show and remove entries of the local step cache",
+    load: async () => (await import("./commands/cache.ts")).cacheCommand,
+  },
+  {
+    name: "provenance",
+    summary: "lineage of a local run (table, PROV-JSON, dot) or of one job file",
+    load: async () => (await import("./commands/provenance.ts")).provenanceCommand,
+  },
+  {
     name: "agent",
     summary: "run the edge agent: long-poll queues and run steps",
     load: async () => (await import("./commands/agent.ts")).agentCommand,

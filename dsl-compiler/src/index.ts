@@ -61,6 +61,7 @@ export {
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_SECONDS,
   type Executor,
+  type IrCache,
   type IrNotify,
   type IrQueue,
   type IrRuntime,
@@ -72,6 +73,7 @@ export {
 } from "./ir/ir.ts";
 export { sitesReadBy } from "./ir/site-access.ts";
 export { buildManifest } from "./manifest/manifest.ts";
+export { pinImageDigests } from "./manifest/pin-images.ts";
 export { awsNameKey, pascalCase } from "./names/aws-names.ts";
 export { MAX_SPEC_BYTES, type ParsedSpec, parseSpecText } from "./parse/parse-spec.ts";
 export { describeValue, schemaIssuesToDiagnostics } from "./parse/schema-issues.ts";

@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import type { S3Client } from "@aws-sdk/client-s3";
 import { AwsSecretResolver } from "@ferry/functions/secrets";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
@@ -9,6 +10,7 @@ import { ManifestTrust } from "./manifest-trust.ts";
 import { PrometheusMetrics } from "./ops/metrics.ts";
 import { OpsServer } from "./ops/ops-server.ts";
 import { TaskProtection } from "./ops/task-protection.ts";
+import type { StepCache } from "./ports/step-cache.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
 import { FunctionRuntime } from "./runtimes/function.ts";
 import { HttpRuntime } from "./runtimes/http.ts";
@@ -18,7 +20,7 @@ import { ProcessRuntime } from "./runtimes/process.ts";
 import { Slots } from "./slots.ts";
 import { StepUser } from "./step-user.ts";
 import { tokenCheckOf } from "./token-check.ts";
-import { createWorker, type RuntimeSet, type Worker } from "./worker.ts";
+import { AGENT_VERSION, createWorker, type RuntimeSet, type Worker } from "./worker.ts";
 
 export interface AgentOptions {
   /** @default pino JSON logs on stdout at `config.logLevel` */
@@ -164,6 +166,9 @@ export class Agent {
       cacheDir,
       ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
     });
+    const stepCache = config.stepCache
+      ? await this.stepCache(config.stepCache, s3, clientConfig, who)
+      : undefined;
     if (!config.jobBuckets)
       this.logger.warn(
         "jobBuckets is not set: messages may name any job bucket (set it to the stack's job bucket)",
@@ -208,6 +213,8 @@ export class Agent {
         metrics: this.metrics,
         secrets,
         ...(hooks ? { hooks } : {}),
+        ...(stepCache ? { cache: stepCache } : {}),
+        identity: { agent: `ferry-agent/${AGENT_VERSION}` },
       }),
     );
     if (config.metrics.port > 0) {
@@ -238,6 +245,26 @@ export class Agent {
     await this.protection?.settled();
     await this.ops?.close();
     this.logger.info("agent stopped");
+  }
+
+  /** The cloud step cache, its SDK loaded only when configured. */
+  private async stepCache(
+    options: NonNullable<ResolvedAgentConfig["stepCache"]>,
+    s3: S3Client,
+    clientConfig: { region?: string; endpoint?: string },
+    who: Parameters<typeof recordAwsCalls>[1],
+  ): Promise<StepCache> {
+    const [{ DynamoDBClient }, { S3StepCache }] = await Promise.all([
+      import("@aws-sdk/client-dynamodb"),
+      import("./aws/s3-step-cache.ts"),
+    ]);
+    return new S3StepCache({
+      s3,
+      dynamodb: recordAwsCalls(new DynamoDBClient(clientConfig), who),
+      bucket: options.bucket,
+      table: options.table,
+      site: this.config.site,
+    });
   }
 
   private async createRuntimes(): Promise<RuntimeSet> {

@@ -63,6 +63,12 @@ const AgentConfigFields = z.strictObject({
   /** Size the download cache is evicted down to (least recently used first). @default 10 GiB */
   cacheMaxBytes: z.number().int().min(0).optional(),
   /**
+   * The workflow's step cache in the cloud (the stack's `cacheTable` from the
+   * deployment parameter, and its job bucket): `cache:` steps are answered
+   * from entries any site wrote. Unset: every step runs.
+   */
+  stepCache: z.strictObject({ bucket: z.string().min(1), table: z.string().min(1) }).optional(),
+  /**
    * Buckets job files may come from (the stack's job bucket); a message
    * naming another bucket is dead-lettered. @default any bucket
    */

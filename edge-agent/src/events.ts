@@ -1,3 +1,5 @@
+import type { CacheOrigin } from "@ferry/dsl-compiler/contract";
+
 /** Identifies one attempt of one step of one execution. */
 export interface AttemptInfo {
   workflow: string;
@@ -28,6 +30,8 @@ export type AttemptOutcome =
 
 export interface AttemptFinished extends AttemptInfo {
   outcome: AttemptOutcome;
+  /** What the step cache did: `hit` answered without running, naming the attempt that ran it. */
+  cache?: { status: "hit" | "miss" | "off"; key?: string; origin?: CacheOrigin };
   /** The output reported (possibly an output reference), on success. */
   output?: unknown;
   /** Step Functions error name and cause, on failure. */

@@ -6,6 +6,7 @@
 // Shared with the Lambda adapter; re-exported for the agent's users.
 export {
   containedPath,
+  type JobFileIdentity,
   type JobFileStore,
   type JobFilesRef,
   openNoFollow,
@@ -48,6 +49,7 @@ export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE } from "./job-pa
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
 export { LocalJobFileStore } from "./local-job-files.ts";
+export { type LocalCacheListing, LocalStepCache, type LocalStepCacheOptions } from "./local-step-cache.ts";
 export { loadManifestSources, loadManifests, type S3Reader } from "./manifest-sources.ts";
 export {
   type ManifestLoad,
@@ -61,6 +63,8 @@ export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export { readStepError, readStepOutput } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";
+export type { CacheClaim, CacheLookup, CacheScope, StepCache } from "./ports/step-cache.ts";
+export { type AttemptFacts, provenanceRecord } from "./provenance-writer.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
   type ContainerHardeningOptions,
@@ -91,4 +95,11 @@ export {
 export { Slots } from "./slots.ts";
 export { STEP_USER_CAPABILITIES, StepUser, type StepUserConfig } from "./step-user.ts";
 export { checkToken, checkTokenByHeartbeat } from "./token-check.ts";
-export { createWorker, type RuntimeSet, type StopOptions, Worker, type WorkerOptions } from "./worker.ts";
+export {
+  AGENT_VERSION,
+  createWorker,
+  type RuntimeSet,
+  type StopOptions,
+  Worker,
+  type WorkerOptions,
+} from "./worker.ts";

@@ -55,6 +55,8 @@ const ENV_PATHS: Record<Exclude<keyof WorkerEnv, "FERRY_CONFIG">, string> = {
   FERRY_MANIFEST_HASHES: "manifestHashes",
   FERRY_MANIFEST_RELOAD_INTERVAL_SECONDS: "manifestReloadIntervalSeconds",
   FERRY_JOB_BUCKETS: "jobBuckets",
+  FERRY_STEP_CACHE_BUCKET: "stepCache.bucket",
+  FERRY_STEP_CACHE_TABLE: "stepCache.table",
   FERRY_HEARTBEAT_INTERVAL_SECONDS: "heartbeatIntervalSeconds",
   FERRY_VISIBILITY_TIMEOUT_SECONDS: "visibilityTimeoutSeconds",
   FERRY_SHUTDOWN_GRACE_SECONDS: "shutdownGraceSeconds",

@@ -1,6 +1,14 @@
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { type JobFileStore, type JobFilesRef, openNoFollow, safeRelative } from "@ferry/functions/job-files";
+import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { jobFileKey } from "@ferry/dsl-compiler/contract";
+import {
+  hashFile,
+  type JobFileIdentity,
+  type JobFileStore,
+  type JobFilesRef,
+  openNoFollow,
+  safeRelative,
+} from "@ferry/functions/job-files";
 import { AgentError } from "./errors.ts";
 
 /**
@@ -19,10 +27,11 @@ export class LocalJobFileStore implements JobFileStore {
     );
   }
 
-  async download(ref: JobFilesRef, name: string, destPath: string): Promise<void> {
+  async download(ref: JobFilesRef, name: string, destPath: string): Promise<JobFileIdentity> {
     await mkdir(dirname(destPath), { recursive: true });
+    const source = this.pathOf(ref, name);
     try {
-      await copyFile(this.pathOf(ref, name), destPath);
+      await copyFile(source, destPath);
     } catch (error) {
       throw new AgentError(
         "JOB_FILES_FAILED",
@@ -33,6 +42,13 @@ export class LocalJobFileStore implements JobFileStore {
         },
       );
     }
+    // The copy is what the step reads, so its bytes are what is identified.
+    return {
+      bucket: "",
+      key: logicalKey(ref, name) ?? relative(this.root, source),
+      sizeBytes: (await stat(destPath)).size,
+      sha256: await hashFile(destPath),
+    };
   }
 
   async upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void> {
@@ -65,5 +81,15 @@ export class LocalJobFileStore implements JobFileStore {
         },
       );
     }
+  }
+}
+
+/** The key the file would have in the bucket (`jobFileKey`), so provenance names it alike everywhere. */
+function logicalKey(ref: JobFilesRef, name: string): string | undefined {
+  try {
+    return jobFileKey(ref.prefix, ref.site, name);
+  } catch {
+    // A prefix outside the bucket layout (tests): the folder path then.
+    return undefined;
   }
 }

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  type CachedFile,
   type ManifestStep,
   outputName,
   redactSecrets,
@@ -12,6 +13,7 @@ import {
   toTaskFailure,
 } from "@ferry/dsl-compiler/contract";
 import {
+  type JobFileIdentity,
   type JobFileStore,
   packOutput,
   resolveInputRefs,
@@ -34,7 +36,17 @@ import { INPUT_FILE } from "./job-paths.ts";
 import { localFaultOf } from "./local-faults.ts";
 import { readStepError, readStepOutput } from "./output.ts";
 import type { Completion } from "./ports/completion.ts";
-import type { Runtime, RuntimeResult } from "./runtimes/runtime.ts";
+import type { StepCache } from "./ports/step-cache.ts";
+import { type AttemptFacts, writeProvenance } from "./provenance-writer.ts";
+import type { RunIdentity, Runtime, RuntimeResult } from "./runtimes/runtime.ts";
+import {
+  type CacheState,
+  cachedResult,
+  consultCache,
+  identifyRun,
+  releaseClaim,
+  rememberAnswer,
+} from "./step-caching.ts";
 import type { StepUser } from "./step-user.ts";
 
 /** Why a running step was stopped before it finished. */
@@ -77,6 +89,14 @@ export interface RunnerContext {
   localFaults?: number;
   /** Reads the step's `{ secret: … }` env values and headers; without one such a step fails, naming the reference. */
   secrets?: SecretResolver;
+  /** Answers `cache:` steps from earlier identical runs; none: every step runs. */
+  cache?: StepCache;
+  /** `--no-cache`: run every step (entries are still written). */
+  cacheReadDisabled?: boolean;
+  /** Longest wait for another run holding the same cache key. @default the step's timeout */
+  cacheWaitMs?: number;
+  /** Who ran the step, for provenance. */
+  identity: { device: string; agent: string };
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -96,6 +116,12 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   let staged = false;
   /** Values of the secrets the step was given: replaced by *** in its logs, output and failure cause. */
   let secrets: string[] = [];
+  let input: StepMessage["input"] | undefined;
+  let inputFiles: Record<string, JobFileIdentity> = {};
+  let runs: RunIdentity = {};
+  let cache: CacheState = { status: "off" };
+  let outputFiles: CachedFile[] = [];
+  let value: unknown;
 
   const visibility = new Pulse({
     intervalMs: (ctx.visibilitySeconds * 1000) / 3,
@@ -136,17 +162,29 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const resolved = await withSecrets(step, ctx.secrets);
     secrets = resolved.secrets;
     jobDir = ctx.jobDirs.acquire(step.name);
-    const input = await resolveInputRefs(message.input, ctx.store);
+    input = await resolveInputRefs(message.input, ctx.store);
     const inputJson = JSON.stringify(input);
     // Small inputs synchronously: one syscall beats three thread-pool round trips.
     if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
     else await writeFile(join(jobDir, INPUT_FILE), inputJson);
-    await stageInputs(step, message.jobFiles, jobDir, ctx.store);
-    // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
-    await ctx.stepUser?.handOver(jobDir);
+    inputFiles = await stageInputs(step, message.jobFiles, jobDir, ctx.store);
     staged = true;
     ctx.localFaults = 0;
-    if (!controller.signal.aborted) {
+    runs = await identifyRun(runtime, step, logger);
+    cache = await consultCache(cacheOptions(ctx, step), {
+      message,
+      step,
+      input,
+      inputFiles,
+      runs,
+      jobDir,
+      signal: controller.signal,
+      logger,
+    });
+    // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
+    await ctx.stepUser?.handOver(jobDir);
+    if (cache.hit) result = cachedResult(cache.hit);
+    else if (!controller.signal.aborted) {
       result = await runtime.run({
         step: resolved.step,
         input,
@@ -171,8 +209,10 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   if (result && secrets.length > 0) result = redactResult(result, secrets);
 
   const fault = staged ? undefined : localFaultOf(thrown);
-  if (fault && !controller.signal.aborted)
+  if (fault && !controller.signal.aborted) {
+    await releaseClaim(cache, logger);
     return handBackLocalFault(ctx, task, jobDir, fault, thrown, { heartbeat, visibility });
+  }
 
   let outcome: AttemptOutcome;
   let failure: TaskFailure | undefined;
@@ -201,11 +241,36 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
       if (thrown !== undefined) throw thrown;
       failure = await failureOf(result!, step, jobDir!);
       if (!failure) {
-        const value = redactSecretsDeep(
+        value = redactSecretsDeep(
           result!.output ? result!.output.value : await readStepOutput(jobDir!, result!.lastStdoutLine),
           secrets,
         );
-        await uploadOutputs(step, message.jobFiles, jobDir!, ctx.store);
+        outputFiles = await uploadOutputs(step, message.jobFiles, jobDir!, ctx.store);
+        // What the runtime ran, after it ran (a container's image is known once pulled).
+        if (cache.status === "off" && step.cache.enabled) {
+          runs = await identifyRun(runtime!, step, logger);
+          cache = await consultCache(
+            { ...cacheOptions(ctx, step), readDisabled: true },
+            {
+              message,
+              step,
+              input: input!,
+              inputFiles,
+              runs,
+              jobDir: jobDir!,
+              signal: controller.signal,
+              logger,
+            },
+          );
+        }
+        await rememberAnswer(cacheOptions(ctx, step), cache, {
+          message,
+          step,
+          value,
+          files: outputFiles,
+          jobDir: jobDir!,
+          logger,
+        });
         output = await packOutput(value, {
           store: ctx.store,
           ref: { ...message.jobFiles, site: step.site },
@@ -222,6 +287,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     outcome = failure ? "failed" : "succeeded";
   }
   if (failure && secrets.length > 0) failure = { ...failure, cause: redactSecrets(failure.cause, secrets) };
+  await releaseClaim(cache, logger);
 
   await Promise.all([heartbeat.stop(), visibility.stop()]);
   if (outcome !== "task-gone") {
@@ -239,9 +305,30 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   }
 
   const finishedAt = new Date();
+  const facts: AttemptFacts = {
+    message,
+    step,
+    runtime: runtimeName,
+    runs,
+    input: input ?? message.input,
+    inputFiles,
+    outputFiles,
+    ...(outcome === "succeeded" ? { output: value } : {}),
+    cache,
+    outcome,
+    exitCode: result?.exitCode ?? null,
+    ...(failure ? { error: failure.error } : {}),
+    startedAt,
+    finishedAt,
+  };
   const finished: AttemptFinished = {
     ...info(message, runtimeName),
     outcome,
+    cache: {
+      status: cache.status,
+      ...(cache.key ? { key: cache.key } : {}),
+      ...(cache.hit ? { origin: cache.hit.origin } : {}),
+    },
     ...(outcome === "succeeded" ? { output } : {}),
     ...(failure ? { error: failure.error, cause: failure.cause } : {}),
     exitCode: result?.exitCode ?? null,
@@ -258,7 +345,17 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
   await finish(ctx, task, jobDir, outcome === "succeeded");
+  // Last: the record never delays the answer, the hooks or the job folder's cleanup.
+  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   return outcome;
+}
+
+function cacheOptions(ctx: RunnerContext, step: ManifestStep) {
+  return {
+    cache: ctx.cache,
+    readDisabled: ctx.cacheReadDisabled ?? false,
+    waitMs: ctx.cacheWaitMs ?? step.timeoutSeconds * 1000,
+  };
 }
 
 /** The step with its secret references replaced by their values, and those values. */

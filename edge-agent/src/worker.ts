@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { IrRuntime } from "@ferry/dsl-compiler";
 import {
@@ -21,17 +21,22 @@ import {
   sleep,
   withAwsCallContext,
 } from "@ferry/functions/worker";
+import packageJson from "../package.json" with { type: "json" };
 import { AgentError, messageOf } from "./errors.ts";
 import { NO_METRICS, type WorkerHooks, type WorkerMetrics } from "./events.ts";
 import { JobDirs } from "./job-dirs.ts";
 import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
 import type { Completion, TokenCheck } from "./ports/completion.ts";
+import type { StepCache } from "./ports/step-cache.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 import { Slots } from "./slots.ts";
 import type { StepUser } from "./step-user.ts";
 import { checkToken } from "./token-check.ts";
+
+/** The agent's version, as `ferry-agent --version` and provenance records name it. */
+export const AGENT_VERSION: string = packageJson.version;
 
 /** Seconds before a message whose token could not be checked comes back. */
 const TOKEN_RETRY_SECONDS = 5;
@@ -87,6 +92,14 @@ export interface WorkerOptions {
   recentTokens?: number;
   /** Reads steps' `{ secret: … }` references at run time (values stay in memory). @default none: such steps fail */
   secrets?: SecretResolver;
+  /** Answers `cache:` steps from earlier identical runs. @default none: every step runs */
+  cache?: StepCache;
+  /** Never answer from the cache, only refresh it (`--no-cache`). @default false */
+  cacheReadDisabled?: boolean;
+  /** Longest wait for another run holding an identical step's cache key. @default the step's timeout */
+  cacheWaitMs?: number;
+  /** Names this worker in provenance records. @default the hostname, and `ferry-agent/<version>` */
+  identity?: { device?: string; agent?: string };
 }
 
 export interface StopOptions {
@@ -145,6 +158,13 @@ export class Worker {
       backoff: options.backoff ?? {},
       hardStop: this.hardStop.signal,
       ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.cacheReadDisabled ? { cacheReadDisabled: true } : {}),
+      ...(options.cacheWaitMs !== undefined ? { cacheWaitMs: options.cacheWaitMs } : {}),
+      identity: {
+        device: options.identity?.device ?? hostname(),
+        agent: options.identity?.agent ?? `ferry-agent/${AGENT_VERSION}`,
+      },
     };
   }
 

@@ -17,6 +17,7 @@ import { Construct } from "constructs";
 import { InfraError } from "./errors.ts";
 import { AGENT_WORK_DIR } from "./private/agent-image.ts";
 import { createAlarms } from "./private/alarms.ts";
+import { createCacheTable } from "./private/cache-table.ts";
 import { createFargatePools } from "./private/fargate-pools.ts";
 import { createHttpConnections } from "./private/http-connections.ts";
 import { createJobBucket } from "./private/job-bucket.ts";
@@ -141,6 +142,9 @@ const MAX_OUTPUTS = 200;
 export class FerryWorkflow extends Construct {
   readonly jobBucket: s3.Bucket;
   readonly joinTable?: dynamodb.Table;
+  /** The step cache index (entries' files are in each site's cache segment of the bucket); absent when no step caches. */
+  readonly cacheTable?: dynamodb.Table;
+  private readonly cachedSteps: Set<string>;
   /** Step queues by queue id (`site-lab`, `fn-load`, `fargate-cloud-python-3-12-1a2b3c`). */
   readonly queues: Record<string, { queue: sqs.Queue; deadLetterQueue: sqs.Queue }>;
   /** Lambda functions by step name; none on LocalStack. */
@@ -183,6 +187,14 @@ export class FerryWorkflow extends Construct {
       workerVisibilityTimeout: props.workerVisibilityTimeout ?? Duration.minutes(2),
     });
     this.joinTable = compiled.substitutions.joinTable ? createJoinTable(this) : undefined;
+    this.cachedSteps = new Set(ir.steps.filter((s) => s.cache.enabled).map((s) => s.name));
+    this.cacheTable =
+      this.cachedSteps.size > 0
+        ? createCacheTable(
+            this,
+            props.removalPolicy ?? (local ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN),
+          )
+        : undefined;
     const connections = createHttpConnections(this, ir, props.httpAuthorizations ?? {});
 
     const machineIds = [...compiled.childStateMachines.map((c) => c.id), compiled.stateMachine.id];
@@ -207,6 +219,7 @@ export class FerryWorkflow extends Construct {
         ]),
       ),
       jobBucket: this.jobBucket.bucketName,
+      ...(this.cacheTable ? { cacheTable: this.cacheTable.tableName } : {}),
       jobFilesPrefix: `${ir.name}/`,
       stateMachineArn: machineArns.at(-1)!,
       queues: Object.fromEntries(
@@ -222,6 +235,7 @@ export class FerryWorkflow extends Construct {
       bucket: this.jobBucket,
       stateMachineArns: machineArns,
       manifest: this.manifest,
+      ...(this.cacheTable ? { cacheTable: this.cacheTable } : {}),
     });
 
     const functions = local
@@ -318,6 +332,13 @@ export class FerryWorkflow extends Construct {
       // Pinned: the task definition changes with the manifest, so a redeploy restarts the workers.
       FERRY_MANIFEST_HASHES: [this.manifest.sites.get(queue.ir.site)!.hash],
       FERRY_JOB_BUCKETS: [this.jobBucket.bucketName],
+      // Cloud workers share the edge's cache entries when one of their steps caches.
+      ...(this.cacheTable && queue.ir.steps.some((name) => this.cachedSteps.has(name))
+        ? {
+            FERRY_STEP_CACHE_BUCKET: this.jobBucket.bucketName,
+            FERRY_STEP_CACHE_TABLE: this.cacheTable.tableName,
+          }
+        : {}),
       // The task runs the step's own image: steps run as processes in it, under the agent.
       FERRY_RUNTIME: "in-container",
       FERRY_STEP_IMAGE: image,

@@ -1,27 +1,43 @@
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type CompiledWorkflow, findProjectRoot } from "@ferry/dsl-compiler";
-import { type CliCommand, UsageError } from "../command.ts";
+import { type CompiledWorkflow, findProjectRoot, pinImageDigests } from "@ferry/dsl-compiler";
+import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import { compileOrReport } from "../support/report-diagnostics.ts";
 
 export const compileCommand: CliCommand = {
-  usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth]
+  usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth] [--pin-images [--engine-socket PATH]]
 
 Writes ir.json, statemachine.asl.json (with \${…} definition-substitution
 slots), child state machines if any, manifest.json, substitutions.json and,
-unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.`,
+unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
+
+  --pin-images          resolve every container step's image to the digest (image id)
+                        the local Docker engine has for it and write it into the
+                        manifest: agents then run exactly that image and refuse
+                        another under the same tag. Registry (ECR) lookups are not
+                        made: load or pull the images on this machine first.
+  --engine-socket PATH  the Docker Engine socket (default /var/run/docker.sock)`,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { out: { type: "string" }, "no-synth": { type: "boolean" } },
+      options: {
+        out: { type: "string" },
+        "no-synth": { type: "boolean" },
+        "pin-images": { type: "boolean" },
+        "engine-socket": { type: "string" },
+      },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
     if (!values.out) throw new UsageError("--out <dir> is required");
     const specFile = resolve(io.cwd, positionals[0]!);
-    const compiled = await compileOrReport(positionals[0]!, io);
+    let compiled = await compileOrReport(positionals[0]!, io);
     if (!compiled) return 1;
+    if (values["pin-images"]) {
+      compiled = await pinImages(compiled, values["engine-socket"], io);
+      if (!compiled) return 1;
+    } else if (values["engine-socket"]) throw new UsageError("--engine-socket goes with --pin-images");
     const outDir = resolve(io.cwd, values.out);
     await writeAtomically(outDir, async (dir) => {
       await writeCompiled(dir, compiled);
@@ -39,6 +55,36 @@ unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.`,
     return 0;
   },
 };
+
+/** The compiled workflow with its container images pinned to the local engine's digests; undefined (reported) when one is missing. */
+async function pinImages(
+  compiled: CompiledWorkflow,
+  socketPath: string | undefined,
+  io: CliIo,
+): Promise<CompiledWorkflow | undefined> {
+  const { DockerRuntime } = await import("@ferry/edge-agent");
+  const engine = new DockerRuntime({ ...(socketPath ? { socketPath } : {}) });
+  const digests: Record<string, string> = {};
+  try {
+    await engine.ping();
+    for (const step of Object.values(compiled.manifest.steps)) {
+      if (step.runtime.kind !== "container" || digests[step.runtime.image]) continue;
+      const { imageDigest } = await engine.identify(step);
+      if (imageDigest) digests[step.runtime.image] = imageDigest;
+    }
+  } finally {
+    await engine.close();
+  }
+  const pinned = pinImageDigests(compiled, digests);
+  if (pinned.ok) {
+    for (const [image, digest] of Object.entries(digests)) io.stdout(`pinned ${image} → ${digest}\n`);
+    return pinned.compiled;
+  }
+  io.stderr(
+    `ferry compile --pin-images: the Docker engine has no image ${pinned.missing.join(", ")} — build, load or pull ${pinned.missing.length === 1 ? "it" : "them"} on this machine first (docker pull / docker load), then compile again\n`,
+  );
+  return undefined;
+}
 
 export async function writeCompiled(dir: string, compiled: CompiledWorkflow): Promise<void> {
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;

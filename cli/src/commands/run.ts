@@ -24,7 +24,7 @@ import { describeWatch, watchTriggers } from "../support/watch-triggers.ts";
 
 export const runCommand: CliCommand = {
   usage: `Usage: ferry run <spec.yaml> [--input JSON | --input-file F] [--concurrency N]
-                 [--site-concurrency SITE=N]... [--json] [--resume RUN_ID]
+                 [--site-concurrency SITE=N]... [--json] [--resume RUN_ID] [--no-cache]
        ferry run --watch <spec.yaml> [--watch-dir DIR] [--max-runs N] [--concurrency N]
 
 Compiles the spec and runs its state machine on this machine: processes as
@@ -38,6 +38,8 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
   --site-concurrency S=N  override for one site (repeatable)
   --json                print the run record as the last line of stdout
   --resume RUN_ID       rerun only what failed or did not finish in RUN_ID ("last" for the latest run)
+  --no-cache            run every step, even those the step cache could answer (cache: steps
+                        still refresh their entries); see ferry cache
 
   --watch               fire the spec's triggers: each schedule by its rate or cron
                         expression (UTC), each s3 trigger on new files under --watch-dir
@@ -57,6 +59,7 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
         "site-concurrency": { type: "string", multiple: true },
         json: { type: "boolean" },
         resume: { type: "string" },
+        "no-cache": { type: "boolean" },
         watch: { type: "boolean" },
         "watch-dir": { type: "string" },
         "max-runs": { type: "string" },
@@ -124,6 +127,7 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
         ...(concurrency ? { concurrency } : {}),
         siteConcurrency,
         ...(resumeFrom ? { resumeFrom } : {}),
+        ...(values["no-cache"] ? { noCache: true } : {}),
         signal: io.signal,
         view: { write: (text) => io.stderr(text), isTTY: io.isTTY && !values.json },
       });
@@ -279,8 +283,10 @@ function localSecrets(
 function report(record: RunRecord, runDir: string, io: CliIo, json: boolean): void {
   const seconds = ((record.durationMs ?? 0) / 1000).toFixed(2);
   const out = json ? io.stderr : io.stdout;
+  const hits = record.steps.filter((s) => s.cacheHits);
+  const cached = hits.length > 0 ? `, ${hits.length} step${hits.length === 1 ? "" : "s"} from the cache` : "";
   if (record.status === "SUCCEEDED") {
-    out(`✓ ${record.workflow} succeeded in ${seconds}s — run ${record.runId} (${runDir})\n`);
+    out(`✓ ${record.workflow} succeeded in ${seconds}s${cached} — run ${record.runId} (${runDir})\n`);
     if (!json) out(`${JSON.stringify(record.output, null, 2)}\n`);
     return;
   }

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { executionStatus } from "@ferry/infra";
-import { type CliCommand, UsageError } from "../command.ts";
+import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import {
   AWS_FLAGS,
   AWS_FLAGS_USAGE,
@@ -11,6 +11,10 @@ import {
 import { formatStatus } from "../support/format-status.ts";
 
 const USAGE = `Usage: ferry status <execution-arn> [options]
+       ferry status <RUN_ID|last> [--json]
+
+A local run (ferry run) by id: one row per step with its status, attempts,
+time and how many of its attempts the step cache answered (and from which run).
 
 Prints one row per step of a deployed workflow's execution, from its Step
 Functions history: state, attempts (every retry is one), foreach items,
@@ -38,9 +42,9 @@ export const statusCommand: CliCommand = {
         full: { type: "boolean" },
       },
     });
-    if (positionals.length !== 1 || !positionals[0]!.startsWith("arn:")) {
-      throw new UsageError("name one execution ARN (ferry start prints it)");
-    }
+    if (positionals.length !== 1)
+      throw new UsageError("name one execution ARN (ferry start prints it) or a local run id");
+    if (!positionals[0]!.startsWith("arn:")) return localStatus(positionals[0]!, Boolean(values.json), io);
     let index: Parameters<typeof executionStatus>[2];
     if (values.spec) {
       const loaded = await loadWorkflow(values.spec, io);
@@ -61,3 +65,29 @@ export const statusCommand: CliCommand = {
     }
   },
 };
+
+/** `ferry status <run-id>`: the per-step table of a local run, cache hits included. */
+async function localStatus(id: string, json: boolean, io: CliIo): Promise<number> {
+  const [{ findProjectRoot }, { loadRun }, { cacheNote }] = await Promise.all([
+    import("@ferry/dsl-compiler"),
+    import("./run.ts"),
+    import("@ferry/edge-agent/local-run"),
+  ]);
+  const { record } = await loadRun(findProjectRoot(io.cwd), id);
+  if (json) {
+    io.stdout(`${JSON.stringify(record, null, 2)}\n`);
+    return 0;
+  }
+  const width = Math.max(4, ...record.steps.map((s) => s.name.length));
+  io.stdout(`${record.workflow} run ${record.runId}: ${record.status}\n`);
+  io.stdout(
+    `${"STEP".padEnd(width)}  ${"STATUS".padEnd(9)} ${"ATTEMPTS".padStart(8)} ${"TIME".padStart(8)}  CACHE\n`,
+  );
+  for (const s of record.steps) {
+    const ms = s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : undefined;
+    io.stdout(
+      `${s.name.padEnd(width)}  ${s.status.toLowerCase().padEnd(9)} ${String(s.attempts).padStart(8)} ${(ms === undefined ? "" : `${(ms / 1000).toFixed(2)}s`).padStart(8)}  ${s.cacheHits ? `hit${cacheNote(s)}` : "-"}\n`,
+    );
+  }
+  return 0;
+}

@@ -1,6 +1,7 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.ts";
 import type { WorkflowSpec } from "../schema/spec.ts";
 import { checkAwsNameCollisions } from "./aws-name-collisions.ts";
+import { checkCache } from "./cache.ts";
 import { checkCycles } from "./cycles.ts";
 import { checkDependencies } from "./dependencies.ts";
 import { checkDuplicateSteps } from "./duplicate-steps.ts";
@@ -33,6 +34,7 @@ const RULES: readonly CheckRule[] = [
   checkAwsNameCollisions,
   checkForeach,
   checkHeartbeat,
+  checkCache,
   checkPlacement,
   checkHostAccess,
   checkSecrets,

@@ -9,7 +9,10 @@ export function fieldsNeeding11(spec: WorkflowSpec): Array<ReadonlyArray<string 
   for (const key of ["input", "handlers", "finally", "triggers", "notify"] as const)
     if (spec[key] !== undefined) paths.push([key]);
   if (spec.defaults?.onFailure !== undefined) paths.push(["defaults", "onFailure"]);
+  if (spec.defaults?.cache !== undefined) paths.push(["defaults", "cache"]);
   spec.steps.forEach((step, i) => {
+    if (typeof step.cache === "object" && step.cache.ttl !== undefined)
+      paths.push(["steps", i, "cache", "ttl"]);
     if (step.onFailure !== undefined) paths.push(["steps", i, "onFailure"]);
     if (step.container?.allowHost !== undefined) paths.push(["steps", i, "container", "allowHost"]);
   });

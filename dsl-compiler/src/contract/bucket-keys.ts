@@ -9,6 +9,7 @@
  * <workflow>/<site>/<execution>/.ferry/logs/<step>/<attempt>.log     per-attempt logs
  * <workflow>/<site>/<execution>/.ferry/provenance/<step>/<attempt>.json
  * <workflow>/.ferry-cache/<site>/<step>/<key>.json                   step cache entries
+ * <workflow>/.ferry-cache/<site>/.blobs/<sha256>                     their output files, by content
  * ```
  *
  * The site comes before the execution so that every IAM pattern is a fixed
@@ -91,6 +92,15 @@ export function provenanceName(parts: AttemptKeyParts): string {
 /** A step cache entry: kept across executions, so under the workflow rather than an execution. */
 export function cacheKey(workflow: string, site: string, step: string, key: string): string {
   return `${segment(workflow, "workflow")}/${CACHE}/${segment(site, "site")}/${segment(step, "step")}/${segment(key, "cache key")}.json`;
+}
+
+/**
+ * An output file a cache entry holds, stored once by content in the writing
+ * site's cache segment (`.blobs` cannot be a step name).
+ */
+export function cacheBlobKey(workflow: string, site: string, sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError(`"${sha256}" is not a sha256`);
+  return `${segment(workflow, "workflow")}/${CACHE}/${segment(site, "site")}/.blobs/${sha256}`;
 }
 
 /** S3 key patterns (IAM `*` wildcards, each a fixed prefix plus `*`) of one site's keys. */

@@ -2,6 +2,7 @@
 // Light on purpose: zod and Node built-ins only, no side effects on import.
 export {
   type AttemptKeyParts,
+  cacheBlobKey,
   cacheKey,
   executionPrefix,
   executionPrefixFormat,
@@ -38,6 +39,12 @@ export {
   verifySignedManifest,
 } from "./manifest-signature.ts";
 export { isOutputRef, type OutputRef, OutputRefSchema } from "./output-ref.ts";
+export {
+  type ProvenanceFile,
+  ProvenanceFileSchema,
+  type ProvenanceRecord,
+  ProvenanceRecordSchema,
+} from "./provenance.ts";
 export { unsafePathReason } from "./relative-path.ts";
 export {
   heartbeatIntervalMs,
@@ -63,6 +70,16 @@ export {
   secretUses,
   splitSecretEnv,
 } from "./secrets.ts";
+export {
+  type CachedFile,
+  type CacheEntry,
+  CacheEntrySchema,
+  type CacheOrigin,
+  cacheDefinitionHash,
+  checkCacheEntry,
+  type StepCacheKeyParts,
+  stepCacheKey,
+} from "./step-cache.ts";
 export {
   MAX_PAYLOAD_BYTES,
   parseStepMessage,

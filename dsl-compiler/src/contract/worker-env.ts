@@ -46,6 +46,9 @@ export const WorkerEnvSchema = z.object({
   FERRY_MANIFEST_RELOAD_INTERVAL_SECONDS: number,
   /** Buckets a step message may name for its job files (the stack's job bucket); others are dead-lettered. */
   FERRY_JOB_BUCKETS: list,
+  /** The step cache in the cloud: the job bucket and the stack's cache index table (both, or neither). */
+  FERRY_STEP_CACHE_BUCKET: text,
+  FERRY_STEP_CACHE_TABLE: text,
   FERRY_CONCURRENCY: number,
   /** `docker`, `podman`, `process` or `in-container` (Fargate: steps run in the agent's own container). */
   FERRY_RUNTIME: text,

@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { triggerName } from "../check/triggers.ts";
-import type { SideStepSpec, StepSpec, TriggerSpec, WorkflowSpec } from "../schema/spec.ts";
+import {
+  DURATION_PATTERN,
+  type SideStepSpec,
+  type StepSpec,
+  type TriggerSpec,
+  type WorkflowSpec,
+} from "../schema/spec.ts";
 import { topologicalOrder } from "./graph.ts";
 import {
   DEFAULT_HEARTBEAT_SECONDS,
@@ -8,6 +14,7 @@ import {
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_SECONDS,
   type Executor,
+  type IrCache,
   type IrQueue,
   type IrRuntime,
   type IrSite,
@@ -141,10 +148,8 @@ function buildStep(
     inputs: step.inputs ?? [],
     inputSites: {},
     outputs: step.outputs ?? [],
-    cache:
-      typeof step.cache === "object"
-        ? { enabled: step.cache.enabled, ...(step.cache.key ? { key: step.cache.key } : {}) }
-        : { enabled: step.cache ?? false },
+    // defaults.cache leaves HTTP steps alone: Step Functions calls them, no worker could answer from a cache.
+    cache: resolveCache(step.cache ?? (runtime.kind === "http" ? undefined : spec.defaults?.cache)),
     requires: { ...(step.requires?.labels ?? {}) },
     hints: { ...(step.hints ?? {}) },
     ...(onFailure === undefined || onFailure === "fail"
@@ -153,6 +158,23 @@ function buildStep(
           onFailure: onFailure === "continue" ? { kind: "continue" } : { kind: "handler", step: onFailure },
         }),
   };
+}
+
+function resolveCache(cache: StepSpec["cache"]): IrCache {
+  if (typeof cache !== "object") return { enabled: cache ?? false };
+  return {
+    enabled: cache.enabled,
+    ...(cache.ttl !== undefined ? { ttlSeconds: durationSeconds(cache.ttl) } : {}),
+    ...(cache.key ? { key: cache.key } : {}),
+  };
+}
+
+const DURATION_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** A duration the schema accepted (`DURATION_PATTERN`) in seconds. */
+export function durationSeconds(duration: string): number {
+  const [, count, unit] = DURATION_PATTERN.exec(duration)!;
+  return Number(count) * DURATION_UNIT_SECONDS[unit as keyof typeof DURATION_UNIT_SECONDS];
 }
 
 function resolveRuntime(step: StepSpec): IrRuntime {

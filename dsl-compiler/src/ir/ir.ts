@@ -70,6 +70,8 @@ export type IrRuntime =
   | {
       kind: "container";
       image: string;
+      /** Set by `ferry compile --pin-images`: the image id agents must run; a mismatch is refused. */
+      imageDigest?: string;
       command?: string[];
       entrypoint?: string[];
       env: Record<string, MaybeSecret>;
@@ -108,6 +110,14 @@ export interface ResolvedRetry {
   jitter?: "FULL" | "NONE";
 }
 
+export interface IrCache {
+  enabled: boolean;
+  /** Entries older than this miss (checked on read). Absent: no expiry. */
+  ttlSeconds?: number;
+  /** Extra strings mixed into the key. */
+  key?: string[];
+}
+
 export interface IrStep {
   name: string;
   description?: string;
@@ -130,7 +140,8 @@ export interface IrStep {
   /** The site of the step that wrote each input (job files live under the writing site's keys). */
   inputSites: Record<string, string>;
   outputs: string[];
-  cache: { enabled: boolean; key?: string[] };
+  /** `cache:` (or `defaults.cache`) resolved; workers key entries on content, see `stepCacheKey`. */
+  cache: IrCache;
   requires: Record<string, string>;
   hints: Record<string, unknown>;
   /**

@@ -96,7 +96,7 @@ function toDiagnostics(issue: z.core.$ZodIssue, schema: z.ZodType, value: unknow
 
 function unionMessage(issue: z.core.$ZodIssueInvalidUnion, path: Path): string {
   if (path[0] === "sites" && path.length === 2) return 'a site must have type "aws" (with region) or "edge"';
-  if (path.at(-1) === "cache") return "must be true, false or { enabled, key }";
+  if (path.at(-1) === "cache") return "must be true, false or { enabled, ttl, key }";
   return issue.message;
 }
 

@@ -89,11 +89,36 @@ export const OnFailureSchema = z
   .regex(STEP_NAME_PATTERN, 'must be "fail", "continue" or the name of a step under handlers:')
   .describe('"fail" (default), "continue", or the name of a step under handlers:. Spec 1.1.');
 
+/** `30s`, `15m`, `12h`, `7d`: how long a cache entry answers. */
+export const DURATION_PATTERN = /^([1-9]\d{0,8})(s|m|h|d)$/;
+
+export const CacheSchema = z
+  .union([
+    z.boolean(),
+    z.strictObject({
+      enabled: z.boolean().default(true),
+      ttl: z
+        .string()
+        .regex(DURATION_PATTERN, 'must be a duration such as "30s", "15m", "12h" or "7d"')
+        .optional()
+        .describe("How long an entry answers after it was written; absent: until evicted. Spec 1.1."),
+      key: z
+        .array(z.string())
+        .optional()
+        .describe("Extra strings mixed into the cache key (bump one to invalidate every entry)."),
+    }),
+  ])
+  .describe(
+    "Reuse the output of an earlier identical run of this step: keyed on the step's definition, image digest or code hash, input and input job-file content.",
+  );
+
 export const DefaultsSchema = z.strictObject({
   retry: RetrySchema.optional(),
   timeoutSeconds: seconds(MAX_TIMEOUT_SECONDS).optional(),
   heartbeatSeconds: heartbeatSeconds.optional(),
   onFailure: OnFailureSchema.optional(),
+  /** Applies to every step without its own `cache:`. Spec 1.1. */
+  cache: CacheSchema.optional(),
 });
 
 export const AwsSiteSchema = z.strictObject({
@@ -171,11 +196,6 @@ export const ForeachSchema = z.strictObject({
     ),
   maxConcurrency: z.number().int().min(0).max(10_000).default(0),
 });
-
-export const CacheSchema = z.union([
-  z.boolean(),
-  z.strictObject({ enabled: z.boolean().default(true), key: z.array(z.string()).optional() }),
-]);
 
 export const StepSchema = z.strictObject({
   name: stepName,

@@ -4,10 +4,12 @@ export {
   DownloadCache,
   type DownloadCacheOptions,
   type JobFileIdentity,
+  type ObjectIdentity,
 } from "@ferry/functions/job-files";
 export { S3JobFileStore, type S3JobFileStoreOptions } from "@ferry/functions/job-files/s3";
 export { type KmsPublicKeyOptions, kmsPublicKey } from "./kms-public-key.ts";
 export { type HistoryCheckLimits, LocalStackCompletion } from "./localstack-completion.ts";
+export { S3StepCache, type S3StepCacheOptions } from "./s3-step-cache.ts";
 export { parseS3Url } from "./s3-url.ts";
 export { SfnCompletion } from "./sfn-completion.ts";
 export { SqsQueue, type SqsQueueOptions } from "./sqs-queue.ts";

@@ -1,9 +1,8 @@
-import packageJson from "../../package.json" with { type: "json" };
 import { type ModuleImporter, runFunctionHost } from "../runtimes/function-host.ts";
+import { AGENT_VERSION } from "../worker.ts";
 import { agentUsage, isArgumentError, runAgentCommand } from "./agent-command.ts";
 
-/** The agent's version, as `ferry-agent --version` reports it. */
-export const AGENT_VERSION: string = packageJson.version;
+export { AGENT_VERSION };
 
 const COMMAND = "ferry-agent";
 
@@ -25,7 +24,9 @@ export interface AgentMainOptions {
 export async function main(argv: string[], options: AgentMainOptions = {}): Promise<number> {
   const [first] = argv;
   if (first === "--version" || first === "-v") {
-    process.stdout.write(`${COMMAND} ${AGENT_VERSION} (Node.js ${process.version} ${process.platform}-${process.arch})\n`);
+    process.stdout.write(
+      `${COMMAND} ${AGENT_VERSION} (Node.js ${process.version} ${process.platform}-${process.arch})\n`,
+    );
     return 0;
   }
   // Internal: the agent starting itself to run one function step (FunctionRuntime).

@@ -1,9 +1,12 @@
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { type ManifestStep, sha256 } from "@ferry/dsl-compiler/contract";
 import { runFunctionStep, type StepHandler } from "@ferry/functions";
+import { build } from "esbuild";
 import { AgentError } from "../errors.ts";
 import {
   handlerMessage,
+  type RunIdentity,
   type Runtime,
   type RuntimeRequest,
   type RuntimeResult,
@@ -17,6 +20,7 @@ import {
 export class InProcessFunctionRuntime implements Runtime {
   readonly name = "function";
   private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
+  private readonly codeHashes = new Map<string, Promise<string>>();
 
   constructor(private readonly projectDir: string) {}
 
@@ -43,8 +47,29 @@ export class InProcessFunctionRuntime implements Runtime {
         };
   }
 
+  /**
+   * The hash of the handler bundled with everything it imports (esbuild,
+   * as the Lambda bundle is made), so an edit to any module it uses is new code.
+   */
+  identify(step: ManifestStep): Promise<RunIdentity> {
+    if (step.runtime.kind !== "function") return Promise.resolve({});
+    const path = this.pathOf(step.runtime.file);
+    let hash = this.codeHashes.get(path);
+    if (!hash) {
+      hash = bundleHash(path);
+      // Handler files may change between runs, not within one: hashed once per run.
+      this.codeHashes.set(path, hash);
+      hash.catch(() => this.codeHashes.delete(path));
+    }
+    return hash.then((codeHash) => ({ codeHash }));
+  }
+
+  private pathOf(file: string): string {
+    return isAbsolute(file) ? file : join(this.projectDir, file);
+  }
+
   private load(file: string, step: string): Promise<Record<string, unknown>> {
-    const path = isAbsolute(file) ? file : join(this.projectDir, file);
+    const path = this.pathOf(file);
     let module = this.modules.get(path);
     if (!module) {
       module = import(pathToFileURL(path).href).catch((error: unknown) => {
@@ -59,4 +84,18 @@ export class InProcessFunctionRuntime implements Runtime {
     }
     return module;
   }
+}
+
+/** sha256 of the handler's bundle: its own code and every local module it imports (packages stay external). */
+async function bundleHash(path: string): Promise<string> {
+  const out = await build({
+    entryPoints: [path],
+    bundle: true,
+    write: false,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    logLevel: "silent",
+  });
+  return sha256(out.outputFiles.map((f) => f.text).join("\n"));
 }

@@ -1,7 +1,9 @@
 // The runtime behind `ferry run`: the compiled machine on the ASL interpreter, one in-memory worker per
 // site, run records and the live view. Its own entry point, so the agent never loads the interpreter.
 export { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
+export { cacheNote } from "./live-view.ts";
 export {
+  cacheRoot,
   listRuns,
   newRunId,
   type RunRecord,

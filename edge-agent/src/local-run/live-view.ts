@@ -67,11 +67,13 @@ export class LiveView {
           : s.attempts > 1
             ? `  (${s.attempts} attempts)`
             : "";
-      return `${ICON[s.status]} ${s.name.padEnd(width)}  ${s.site.padEnd(10)} ${s.status.toLowerCase().padEnd(9)} ${time.padStart(7)}${note}`;
+      const cached = s.cacheHits ? `  (cached${cacheNote(s)})` : "";
+      return `${ICON[s.status]} ${s.name.padEnd(width)}  ${s.site.padEnd(10)} ${s.status.toLowerCase().padEnd(9)} ${time.padStart(7)}${note}${cached}`;
     });
     const count = (status: StepStatus) => steps.filter((s) => s.status === status).length;
+    const hits = steps.filter((s) => s.cacheHits).length;
     lines.push(
-      `${this.workflow}: ${count("SUCCEEDED")}/${steps.length} succeeded, ${count("RUNNING")} running${count("FAILED") ? `, ${count("FAILED")} failed` : ""} — ${((now - this.startedAt) / 1000).toFixed(1)}s`,
+      `${this.workflow}: ${count("SUCCEEDED")}/${steps.length} succeeded${hits ? ` (${hits} cached)` : ""}, ${count("RUNNING")} running${count("FAILED") ? `, ${count("FAILED")} failed` : ""} — ${((now - this.startedAt) / 1000).toFixed(1)}s`,
     );
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}F` : "";
     this.out.write(`${up}${lines.map((l) => `\x1b[2K${l}`).join("\n")}\n`);
@@ -91,7 +93,15 @@ function detail(step: StepRecord, itemsRunning: number | undefined): string {
   if (step.status === "RUNNING")
     return ` on ${step.site}${step.attempts > 1 ? ` (attempt ${step.attempts})` : ""}`;
   if (step.reused) return " (reused from the earlier run)";
+  if (step.cacheHits) return ` (cached${cacheNote(step)})`;
   return "";
+}
+
+/** `from run X`, or how many items hit for a foreach step. */
+export function cacheNote(step: StepRecord): string {
+  if (!step.cacheHits) return "";
+  const items = step.attempts > 1 ? `, ${step.cacheHits}/${step.attempts} items` : "";
+  return `${items}, from ${step.cachedFrom}`;
 }
 
 function firstLine(text: string): string {

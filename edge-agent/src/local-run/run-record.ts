@@ -16,6 +16,8 @@ export interface RunRecord {
   error?: { step?: string; error: string; cause: string };
   /** Set when this run resumed an earlier one. */
   resumedFrom?: string;
+  /** `--no-cache`: no step was answered from the cache. */
+  noCache?: boolean;
   specFile: string;
   steps: StepRecord[];
 }
@@ -38,11 +40,20 @@ export interface StepRecord {
   logPath?: string;
   /** True when a resumed run reused this step's earlier output instead of running it. */
   reused?: boolean;
+  /** Attempts (foreach items) the step cache answered without running anything. */
+  cacheHits?: number;
+  /** The run that actually ran the step, when the latest cache hit answered it. */
+  cachedFrom?: string;
 }
 
 /** Folder of all local runs of a project. */
 export function runsRoot(projectDir: string): string {
   return join(projectDir, ".ferry", "runs");
+}
+
+/** The project's step cache (`ferry cache`). */
+export function cacheRoot(projectDir: string): string {
+  return join(projectDir, ".ferry", "cache");
 }
 
 /** Sortable, readable and unique: `20261122-001052-3f9a1c`. */

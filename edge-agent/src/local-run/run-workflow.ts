@@ -9,13 +9,21 @@ import type { AttemptFinished } from "../events.ts";
 import { CallbackCompletion, type CompletionRecord } from "../in-memory/completions.ts";
 import { InMemoryQueue } from "../in-memory/in-memory-queue.ts";
 import { LocalJobFileStore } from "../local-job-files.ts";
+import { LocalStepCache } from "../local-step-cache.ts";
 import { DockerRuntime } from "../runtimes/docker.ts";
 import { HttpRuntime } from "../runtimes/http.ts";
 import { ProcessRuntime } from "../runtimes/process.ts";
-import { createWorker, type RuntimeSet, type Worker } from "../worker.ts";
+import { AGENT_VERSION, createWorker, type RuntimeSet, type Worker } from "../worker.ts";
 import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
-import { newRunId, type RunRecord, type RunStatus, runsRoot, writeRunRecord } from "./run-record.ts";
+import {
+  cacheRoot,
+  newRunId,
+  type RunRecord,
+  type RunStatus,
+  runsRoot,
+  writeRunRecord,
+} from "./run-record.ts";
 import { StepTracker } from "./step-tracker.ts";
 
 export interface RunWorkflowOptions {
@@ -39,6 +47,10 @@ export interface RunWorkflowOptions {
   dockerSocket?: string;
   /** Reads steps' `{ secret: … }` references; without one such steps fail, naming the reference. */
   secrets?: SecretResolver;
+  /** Run every step even when the cache holds its answer (entries are refreshed). @default false */
+  noCache?: boolean;
+  /** The step cache's folder. @default `<projectDir>/.ferry/cache` */
+  cacheDir?: string;
 }
 
 export interface RunResult {
@@ -76,6 +88,7 @@ export async function runWorkflow(
     startedAt: startedAt.toISOString(),
     input: options.input,
     ...(options.resumeFrom ? { resumedFrom: options.resumeFrom.record.runId } : {}),
+    ...(options.noCache ? { noCache: true } : {}),
     specFile: options.specFile,
     steps: tracker.steps,
   };
@@ -114,6 +127,7 @@ export async function runWorkflow(
         error: a.error,
         cause: a.cause,
         logPath,
+        ...(a.cache?.origin ? { cachedFrom: a.cache.origin.execution } : {}),
         at: a.finishedAt,
       });
     },
@@ -121,6 +135,7 @@ export async function runWorkflow(
 
   const queues = new Map<string, InMemoryQueue>();
   const workers: Worker[] = [];
+  const cache = new LocalStepCache({ dir: options.cacheDir ?? cacheRoot(options.projectDir) });
   const defaultConcurrency = options.concurrency ?? Math.max(4, availableParallelism());
   for (const site of Object.keys(compiled.ir.sites)) {
     const queue = new InMemoryQueue({
@@ -142,6 +157,9 @@ export async function runWorkflow(
         visibilitySeconds: 3600,
         hooks,
         ...(options.secrets ? { secrets: options.secrets } : {}),
+        cache,
+        ...(options.noCache ? { cacheReadDisabled: true } : {}),
+        identity: { agent: `ferry-run/${AGENT_VERSION}` },
       }),
     );
   }

@@ -13,6 +13,8 @@ export interface AttemptEnd {
   cause?: string;
   /** Relative to the run folder. */
   logPath?: string;
+  /** Answered by the step cache: the execution that ran it. */
+  cachedFrom?: string;
   at: Date;
 }
 
@@ -77,6 +79,10 @@ export class StepTracker {
     this.inFlight.set(step, Math.max(0, this.inFlight.get(step)! - 1));
     if (end.exitCode !== undefined) r.exitCode = end.exitCode;
     if (end.logPath) r.logPath = end.logPath;
+    if (end.cachedFrom !== undefined) {
+      r.cacheHits = (r.cacheHits ?? 0) + 1;
+      r.cachedFrom = end.cachedFrom;
+    }
     if (end.ok) {
       if (this.inFlight.get(step)! > 0) return;
       delete r.error;

@@ -1,5 +1,6 @@
 import { chmod } from "node:fs/promises";
 import { Writable } from "node:stream";
+import type { ManifestStep } from "@ferry/dsl-compiler/contract";
 import type Dockerode from "dockerode";
 import { StreamCapture } from "../capture.ts";
 import { AgentError, messageOf } from "../errors.ts";
@@ -16,6 +17,7 @@ import {
   contractEnv,
   MAX_OUTPUT_LINE_BYTES,
   plainValues,
+  type RunIdentity,
   type Runtime,
   type RuntimeRequest,
   type RuntimeResult,
@@ -93,6 +95,17 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  /** The local image id (`sha256:…`) the step's image resolves to on this engine; `{}` before it is pulled. */
+  async identify(step: ManifestStep): Promise<RunIdentity> {
+    if (step.runtime.kind !== "container") return {};
+    const docker = await this.docker();
+    const info = await docker
+      .getImage(step.runtime.image)
+      .inspect()
+      .catch(() => undefined);
+    return info?.Id ? { imageDigest: info.Id } : {};
+  }
+
   async run(request: RuntimeRequest): Promise<RuntimeResult> {
     const runtime = request.step.runtime;
     if (runtime.kind !== "container") {
@@ -102,6 +115,7 @@ export class DockerRuntime implements Runtime {
       );
     }
     const docker = await this.docker();
+    if (runtime.imageDigest) await this.checkPinned(request.step, runtime.image, runtime.imageDigest);
     const gpus = request.step.resources.gpu;
     if (gpus > (this.options.gpus ?? 0)) {
       throw new AgentError(
@@ -116,7 +130,8 @@ export class DockerRuntime implements Runtime {
     const bindOptions = this.options.bindOptions ?? [];
     const enforce = this.options.enforceResources ?? true;
     const spec: Dockerode.ContainerCreateOptions = {
-      Image: runtime.image,
+      // Pinned: the container is made from the checked image id, so a tag moved meanwhile cannot slip in.
+      Image: runtime.imageDigest ?? runtime.image,
       ...(runtime.command ? { Cmd: runtime.command } : {}),
       ...(runtime.entrypoint ? { Entrypoint: runtime.entrypoint } : {}),
       ...(runtime.workingDir ? { WorkingDir: runtime.workingDir } : {}),
@@ -245,6 +260,22 @@ export class DockerRuntime implements Runtime {
     } finally {
       request.signal.removeEventListener("abort", stop);
       stream.destroy();
+    }
+  }
+
+  /** A pinned step runs only the image it was compiled against: a tag moved since is refused, not run. */
+  private async checkPinned(step: ManifestStep, image: string, pinned: string): Promise<void> {
+    let { imageDigest } = await this.identify(step);
+    if (imageDigest === undefined && (this.options.pullPolicy ?? "missing") !== "never") {
+      await this.pull(await this.docker(), image);
+      ({ imageDigest } = await this.identify(step));
+    }
+    if (imageDigest !== pinned) {
+      throw new AgentError(
+        "IMAGE_DIGEST_MISMATCH",
+        `step "${step.name}" is pinned to ${pinned} but image "${image}" is ${imageDigest ?? "not on this device"} here — load the pinned image, or recompile with \`ferry compile --pin-images\``,
+        { context: { step: step.name, image } },
+      );
     }
   }
 

@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { isAbsolute, resolve } from "node:path";
+import type { ManifestStep } from "@ferry/dsl-compiler/contract";
 import { StreamCapture } from "../capture.ts";
 import { AgentError } from "../errors.ts";
 import type { StepUser } from "../step-user.ts";
+import { scriptFilesHash } from "./code-identity.ts";
 import {
   contractEnv,
   MAX_OUTPUT_LINE_BYTES,
   plainValues,
+  type RunIdentity,
   type Runtime,
   type RuntimeRequest,
   type RuntimeResult,
@@ -73,6 +76,18 @@ export class ProcessRuntime implements Runtime {
     if (this.stepUser) Object.assign(this.baseEnv, this.stepUser.identityEnv());
   }
 
+  /** The hash of the script files the command names, so an edited script is new code. */
+  async identify(step: ManifestStep): Promise<RunIdentity> {
+    if (step.runtime.kind !== "process") return {};
+    const codeHash = scriptFilesHash(step.runtime.command, this.cwdOf(step.runtime.workingDir));
+    return codeHash ? { codeHash } : {};
+  }
+
+  private cwdOf(workingDir: string | undefined): string {
+    if (!workingDir) return this.projectDir;
+    return isAbsolute(workingDir) ? workingDir : resolve(this.projectDir, workingDir);
+  }
+
   run(request: RuntimeRequest): Promise<RuntimeResult> {
     const runtime = request.step.runtime;
     if (runtime.kind !== "process") {
@@ -84,11 +99,7 @@ export class ProcessRuntime implements Runtime {
       );
     }
     const [program, ...args] = runtime.command;
-    const cwd = runtime.workingDir
-      ? isAbsolute(runtime.workingDir)
-        ? runtime.workingDir
-        : resolve(this.projectDir, runtime.workingDir)
-      : this.projectDir;
+    const cwd = this.cwdOf(runtime.workingDir);
     const env = {
       ...this.baseEnv,
       ...plainValues(request.step.name, runtime.env),

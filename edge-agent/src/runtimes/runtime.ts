@@ -47,6 +47,16 @@ export interface RuntimeResult {
 }
 
 /**
+ * What exactly a step runs on this worker, beyond its manifest definition:
+ * the image digest the engine resolves its tag to, or the hash of its code.
+ * Keys the step cache and goes into provenance.
+ */
+export interface RunIdentity {
+  imageDigest?: string;
+  codeHash?: string;
+}
+
+/**
  * Runs one kind of step. Implementations: process, docker (also podman),
  * function, http. All of them honour the same contract, checked by one
  * shared test suite.
@@ -55,6 +65,11 @@ export interface Runtime {
   /** For logs: `process`, `docker`, `podman`, `function`, `http`. */
   readonly name: string;
   run(request: RuntimeRequest): Promise<RuntimeResult>;
+  /**
+   * What `step` runs here (see {@link RunIdentity}); `{}` when it cannot
+   * tell yet (an image not pulled). Absent: the definition says it all.
+   */
+  identify?(step: ManifestStep): Promise<RunIdentity>;
   /** Releases engine connections. */
   close?(): Promise<void>;
 }

@@ -1,25 +1,14 @@
-import { createHash, randomBytes } from "node:crypto";
-import { constants, createReadStream } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { sha256 } from "@ferry/dsl-compiler/contract";
 import { JobFilesError } from "../errors.ts";
+import { hashFile } from "./file-hash.ts";
+import type { JobFileIdentity } from "./store.ts";
 
-/**
- * What a downloaded job file is: the object it came from and the bytes it
- * holds. Two downloads are the same file only if all of it matches.
- */
-export interface JobFileIdentity {
-  bucket: string;
-  key: string;
-  etag: string;
-  /** Set on versioned buckets. */
-  versionId?: string;
-  sizeBytes: number;
-  /** Hex sha256 of the content; known once downloaded. */
-  sha256?: string;
-}
+/** An object to fetch: its identity before the download, when the sha256 is not known yet. */
+export type ObjectIdentity = Omit<JobFileIdentity, "sha256"> & { etag: string };
 
 export interface DownloadCacheOptions {
   dir: string;
@@ -30,9 +19,7 @@ export interface DownloadCacheOptions {
 /** Fetches an object into `partPath`; the cache checks what arrived. */
 export type Fetch = (partPath: string) => Promise<void>;
 
-interface EntryMeta extends JobFileIdentity {
-  sha256: string;
-}
+type EntryMeta = JobFileIdentity & { etag: string };
 
 /**
  * Downloaded job files kept on the device, keyed by bucket, key, ETag and
@@ -49,7 +36,7 @@ export class DownloadCache {
   }
 
   /** Puts the file `identity` names at `destPath`, fetching it on a miss; returns its full identity. */
-  async copyTo(identity: JobFileIdentity, destPath: string, fetch: Fetch): Promise<EntryMeta> {
+  async copyTo(identity: ObjectIdentity, destPath: string, fetch: Fetch): Promise<EntryMeta> {
     const { dir } = this.options;
     const entry = join(dir, entryName(identity));
     const meta = await readMeta(`${entry}.json`);
@@ -109,7 +96,7 @@ export class DownloadCache {
   }
 }
 
-function entryName(id: JobFileIdentity): string {
+function entryName(id: ObjectIdentity): string {
   return sha256(JSON.stringify([id.bucket, id.key, id.etag, id.versionId ?? null]));
 }
 
@@ -139,10 +126,4 @@ async function copyVerified(entry: string, destPath: string, meta: EntryMeta): P
   if (size === meta.sizeBytes && (await hashFile(destPath)) === meta.sha256) return true;
   await rm(destPath, { force: true });
   return false;
-}
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  await pipeline(createReadStream(path), hash);
-  return hash.digest("hex");
 }

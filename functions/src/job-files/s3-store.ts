@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { chmod, mkdir, rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -7,9 +7,10 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } 
 import { jobFileKey } from "@ferry/dsl-compiler/contract";
 import { FunctionError, JobFilesError, messageOf } from "../errors.ts";
 import { openNoFollow } from "./contained-files.ts";
-import { DownloadCache, type JobFileIdentity } from "./download-cache.ts";
+import { DownloadCache, type ObjectIdentity } from "./download-cache.ts";
+import { hashFile } from "./file-hash.ts";
 import { safeRelative } from "./paths.ts";
-import type { JobFileStore, JobFilesRef } from "./store.ts";
+import type { JobFileIdentity, JobFileStore, JobFilesRef } from "./store.ts";
 
 export interface S3JobFileStoreOptions {
   client: S3Client;
@@ -44,18 +45,26 @@ export class S3JobFileStore implements JobFileStore {
     name: string,
     destPath: string,
     options: { signal?: AbortSignal } = {},
-  ): Promise<void> {
+  ): Promise<JobFileIdentity> {
     const Key = keyOf(ref, name);
     const { signal } = options;
     await mkdir(dirname(destPath), { recursive: true });
     try {
+      let staged: JobFileIdentity;
       if (!this.cache) {
-        await this.fetchTo({ Bucket: ref.bucket, Key }, destPath, signal);
+        const meta = await this.fetchTo({ Bucket: ref.bucket, Key }, destPath, signal);
+        staged = {
+          bucket: ref.bucket,
+          key: Key,
+          ...meta,
+          sizeBytes: (await stat(destPath)).size,
+          sha256: await hashFile(destPath),
+        };
       } else {
         const head = await this.options.client.send(new HeadObjectCommand({ Bucket: ref.bucket, Key }), {
           ...(signal ? { abortSignal: signal } : {}),
         });
-        const identity: JobFileIdentity = {
+        const identity: ObjectIdentity = {
           bucket: ref.bucket,
           key: Key,
           etag: head.ETag ?? "",
@@ -63,7 +72,7 @@ export class S3JobFileStore implements JobFileStore {
           sizeBytes: head.ContentLength ?? 0,
         };
         // If-Match (and the version): an object replaced between HEAD and GET fails instead of mixing identities.
-        await this.cache.copyTo(identity, destPath, (part) =>
+        staged = await this.cache.copyTo(identity, destPath, (part) =>
           this.fetchTo(
             {
               Bucket: ref.bucket,
@@ -73,10 +82,11 @@ export class S3JobFileStore implements JobFileStore {
             },
             part,
             signal,
-          ),
+          ).then(() => undefined),
         );
       }
       await chmod(destPath, 0o444);
+      return staged;
     } catch (error) {
       if (error instanceof FunctionError) throw error;
       throw new JobFilesError(`could not download job file s3://${ref.bucket}/${Key}: ${messageOf(error)}`, {
@@ -137,7 +147,7 @@ export class S3JobFileStore implements JobFileStore {
     input: { Bucket: string; Key: string; IfMatch?: string; VersionId?: string },
     path: string,
     signal: AbortSignal | undefined,
-  ): Promise<void> {
+  ): Promise<{ etag?: string; versionId?: string }> {
     const out = await this.options.client.send(
       new GetObjectCommand(input),
       signal ? { abortSignal: signal } : {},
@@ -148,6 +158,10 @@ export class S3JobFileStore implements JobFileStore {
       await rm(path, { force: true });
       throw error;
     }
+    return {
+      ...(out.ETag ? { etag: out.ETag } : {}),
+      ...(out.VersionId ? { versionId: out.VersionId } : {}),
+    };
   }
 }
 

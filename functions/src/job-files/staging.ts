@@ -1,9 +1,12 @@
 import { existsSync, lstatSync } from "node:fs";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
+import type { CachedFile } from "@ferry/dsl-compiler/contract";
 import { InvalidOutputError, JobFilesError } from "../errors.ts";
 import { containedPath } from "./contained-files.ts";
+import { hashFile } from "./file-hash.ts";
 import { safeRelative } from "./paths.ts";
-import type { JobFileStore } from "./store.ts";
+import type { JobFileIdentity, JobFileStore } from "./store.ts";
 
 /** What staging needs of a step: the manifest step's job-file fields. */
 export interface JobFileStep {
@@ -26,8 +29,9 @@ export async function stageInputs(
   jobFiles: { bucket: string; prefix: string },
   jobDir: string,
   store: JobFileStore | undefined,
-): Promise<void> {
-  if (step.inputs.length === 0) return;
+): Promise<Record<string, JobFileIdentity>> {
+  const staged: Record<string, JobFileIdentity> = {};
+  if (step.inputs.length === 0) return staged;
   if (!store)
     throw new JobFilesError(`step "${step.name}" declares inputs but this worker has no job-file store`);
   const siblings = new AbortController();
@@ -41,6 +45,9 @@ export async function stageInputs(
           join(jobDir, safeRelative(name, "input")),
           { signal: siblings.signal },
         )
+        .then((identity) => {
+          staged[name] = identity;
+        })
         .catch((error: unknown) => {
           // The first failure is the cause; the aborted siblings' errors only echo it.
           first ??= { error };
@@ -49,20 +56,22 @@ export async function stageInputs(
     ),
   );
   if (first) throw first.error;
+  return staged;
 }
 
 /**
  * Uploads the step's declared outputs from its job folder under its own
  * site's keys. A missing output fails the step; stores open each file with
- * `O_NOFOLLOW`, so a link the step planted is refused.
+ * `O_NOFOLLOW`, so a link the step planted is refused. Returns the
+ * outputs' content identity, for the step cache and provenance.
  */
 export async function uploadOutputs(
   step: JobFileStep,
   jobFiles: { bucket: string; prefix: string },
   jobDir: string,
   store: JobFileStore | undefined,
-): Promise<void> {
-  if (step.outputs.length === 0) return;
+): Promise<CachedFile[]> {
+  if (step.outputs.length === 0) return [];
   if (!store)
     throw new JobFilesError(`step "${step.name}" declares outputs but this worker has no job-file store`);
   const paths = step.outputs.map((name) => {
@@ -76,6 +85,12 @@ export async function uploadOutputs(
   });
   const ref = { ...jobFiles, site: step.site };
   await Promise.all(step.outputs.map((name, i) => store.upload(ref, name, paths[i]!)));
+  return Promise.all(
+    step.outputs.map(async (name, i) => {
+      const [sha, stats] = await Promise.all([hashFile(paths[i]!), lstat(paths[i]!)]);
+      return { name, sha256: sha, sizeBytes: stats.size };
+    }),
+  );
 }
 
 function isLink(path: string): boolean {

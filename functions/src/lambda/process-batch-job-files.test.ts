@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -24,6 +25,12 @@ class MemoryStore implements JobFileStore {
     if (!body) throw new Error(`missing ${this.key(ref, name)}`);
     await mkdir(dirname(destPath), { recursive: true });
     await writeFile(destPath, body);
+    return {
+      bucket: ref.bucket,
+      key: this.key(ref, name),
+      sizeBytes: body.length,
+      sha256: createHash("sha256").update(body).digest("hex"),
+    };
   }
   async upload(ref: JobFilesRef, name: string, srcPath: string) {
     this.files.set(this.key(ref, name), await readFile(srcPath));

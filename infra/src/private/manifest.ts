@@ -65,6 +65,8 @@ export interface DeploymentDocument {
   /** ARN of the KMS key site manifests are signed with. */
   manifestSigningKey: string;
   jobBucket: string;
+  /** The step cache index table, when a step caches (agents: `stepCache.table`). */
+  cacheTable?: string;
   /** Job files of an execution live under `<jobFilesPrefix><execution name>/`. */
   jobFilesPrefix: string;
   stateMachineArn: string;

@@ -1,7 +1,9 @@
 import { sitesReadBy, type WorkflowIr } from "@ferry/dsl-compiler";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { cacheTableStatement } from "./cache-table.ts";
 import {
   acknowledgeJobFiles,
   acknowledgeTaskResponse,
@@ -20,6 +22,8 @@ export interface WorkerPolicyOptions {
   bucket: s3.IBucket;
   stateMachineArns: string[];
   manifest: PublishedManifest;
+  /** The step cache index, when a step caches. */
+  cacheTable?: dynamodb.ITable;
 }
 
 /**
@@ -71,6 +75,10 @@ export function createWorkerPolicies(
         }),
         taskResponseStatement(),
         ...jobFileStatements(options.bucket, access(ir)),
+        ...(options.cacheTable &&
+        ir.steps.some((name) => options.ir.steps.find((s) => s.name === name)?.cache.enabled)
+          ? [cacheTableStatement(options.cacheTable)]
+          : []),
         new iam.PolicyStatement({
           sid: "ReadManifest",
           actions: ["s3:GetObject"],

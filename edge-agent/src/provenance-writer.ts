@@ -1,0 +1,129 @@
+import {
+  type CachedFile,
+  canonicalJson,
+  jobFileKey,
+  type ManifestStep,
+  type ProvenanceRecord,
+  provenanceName,
+  type StepInput,
+  type StepMessage,
+  sha256,
+} from "@ferry/dsl-compiler/contract";
+import type { JobFileIdentity, JobFileStore } from "@ferry/functions/job-files";
+import type { Logger } from "@ferry/functions/worker";
+import { messageOf } from "./errors.ts";
+import type { AttemptOutcome } from "./events.ts";
+import type { RunIdentity } from "./runtimes/runtime.ts";
+import type { CacheState } from "./step-caching.ts";
+
+/** Everything one attempt leaves for its provenance record. */
+export interface AttemptFacts {
+  message: StepMessage;
+  step: ManifestStep;
+  runtime: string;
+  runs: RunIdentity;
+  input: StepInput;
+  inputFiles: Record<string, JobFileIdentity>;
+  outputFiles: CachedFile[];
+  output?: unknown;
+  cache: CacheState;
+  outcome: AttemptOutcome;
+  exitCode: number | null;
+  error?: string;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+/** The record of one attempt (see `ProvenanceRecordSchema`). */
+export function provenanceRecord(
+  facts: AttemptFacts,
+  identity: { device: string; agent: string },
+): ProvenanceRecord {
+  const { message, step, cache } = facts;
+  const digest = (value: unknown) => sha256(canonicalJson(value ?? null));
+  return {
+    v: 1,
+    workflow: message.workflow,
+    execution: message.execution,
+    step: step.name,
+    attempt: message.attempt,
+    ...(facts.input.item !== undefined ? { item: facts.input.item } : {}),
+    site: step.site,
+    device: identity.device,
+    agent: identity.agent,
+    runtime: facts.runtime,
+    definitionHash: step.hash,
+    ...(facts.runs.imageDigest ? { imageDigest: facts.runs.imageDigest } : {}),
+    ...(facts.runs.codeHash ? { codeHash: facts.runs.codeHash } : {}),
+    inputDigest: digest(facts.input),
+    deps: Object.fromEntries(
+      Object.entries(facts.input.deps).map(([dep, out]) => [dep, { outputDigest: digest(out) }]),
+    ),
+    inputFiles: Object.entries(facts.inputFiles).map(([name, f]) => ({
+      name,
+      key: f.key,
+      sha256: f.sha256,
+      sizeBytes: f.sizeBytes,
+      ...(f.etag ? { etag: f.etag } : {}),
+      ...(f.versionId ? { versionId: f.versionId } : {}),
+    })),
+    outputFiles: facts.outputFiles.map((f) => ({
+      name: f.name,
+      key: keyOf(message, step.site, f.name),
+      sha256: f.sha256,
+      sizeBytes: f.sizeBytes,
+    })),
+    ...(facts.outcome === "succeeded" ? { outputDigest: digest(facts.output) } : {}),
+    startedAt: facts.startedAt.toISOString(),
+    finishedAt: facts.finishedAt.toISOString(),
+    outcome: facts.outcome,
+    exitCode: facts.exitCode,
+    ...(facts.error ? { error: facts.error } : {}),
+    cache: {
+      status: cache.status,
+      ...(cache.key ? { key: cache.key } : {}),
+      ...(cache.hit ? { origin: cache.hit.origin } : {}),
+    },
+  };
+}
+
+/**
+ * Writes the record at `provenanceName` under the step's site in the
+ * execution's job files (the run folder locally, the bucket in the cloud).
+ * A record that cannot be written is logged: it never fails the step.
+ */
+export async function writeProvenance(
+  store: JobFileStore | undefined,
+  facts: AttemptFacts,
+  identity: { device: string; agent: string },
+  logger: Logger,
+): Promise<void> {
+  if (!store || facts.outcome === "task-gone" || facts.outcome === "local-fault") return;
+  const { message, step } = facts;
+  // foreach items share a step and attempt number: the token tells them apart.
+  const item =
+    facts.input.item === undefined ? undefined : Number.parseInt(sha256(message.token).slice(0, 8), 16);
+  try {
+    const name = provenanceName({
+      step: step.name,
+      attempt: message.attempt,
+      ...(item !== undefined ? { item } : {}),
+    });
+    await store.put(
+      { ...message.jobFiles, site: step.site },
+      name,
+      JSON.stringify(provenanceRecord(facts, identity)),
+    );
+  } catch (error) {
+    logger.warn({ err: error }, `could not write the provenance record: ${messageOf(error)}`);
+  }
+}
+
+function keyOf(message: StepMessage, site: string, name: string): string {
+  try {
+    return jobFileKey(message.jobFiles.prefix, site, name);
+  } catch {
+    // A local run's prefix may not follow the bucket layout: the name under the prefix then.
+    return `${message.jobFiles.prefix}${site}/${name}`;
+  }
+}
