@@ -22,7 +22,16 @@
 // architectures and needs no emulator to build.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -171,11 +180,12 @@ function seaBlob() {
     const main = await seaMain();
     const blob = join(cache, "sea", "ferry-agent.blob");
     const config = join(cache, "sea", "sea-config.json");
+    // Relative names: the script's name is what stack traces show, not where it was built.
     writeFileSync(
       config,
       JSON.stringify({
-        main,
-        output: blob,
+        main: relative(dirname(config), main),
+        output: relative(dirname(config), blob),
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
         useCodeCache: false,
@@ -183,15 +193,24 @@ function seaBlob() {
     );
     // The blob's format belongs to the Node version: make it with the very version embedded.
     const node = officialNode(process.arch === "arm64" ? "arm64" : "x64");
-    execFileSync(node, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(node, ["--experimental-sea-config", config], {
+      cwd: dirname(config),
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     return blob;
   })();
   return blobPromise;
 }
 
-async function agentSea(arch) {
+const seas = new Map();
+/** The executable for `arch`, made once per run however many targets need it. */
+function agentSea(arch) {
+  if (!seas.has(arch)) seas.set(arch, buildAgentSea(arch));
+  return seas.get(arch);
+}
+async function buildAgentSea(arch) {
   const outfile = join(agentDist, `linux-${arch}`, "ferry-agent");
-  const hash = digest([await seaMain()], `sea ${NODE_VERSION} linux-${arch} ${SEA_FUSE}`);
+  const hash = digest([await seaMain()], `sea ${NODE_VERSION} linux-${arch} ${SEA_FUSE} main=ferry-agent.cjs`);
   if (upToDate(outfile, hash)) return outfile;
   const blob = await seaBlob();
   mkdirSync(dirname(outfile), { recursive: true });
@@ -206,7 +225,13 @@ async function agentSea(arch) {
 }
 
 /** What install.sh installs, beside it in a release. */
-const INSTALL_FILES = ["install.sh", "setup-host.sh", "ferry-agent.service", "agent.example.yaml", "INSTALL.md"];
+const INSTALL_FILES = [
+  "install.sh",
+  "setup-host.sh",
+  "ferry-agent.service",
+  "agent.example.yaml",
+  "INSTALL.md",
+];
 
 const installFile = (file) => join(root, "edge-agent", "install", file);
 
@@ -239,18 +264,22 @@ async function agentRelease(arch) {
   return outfile;
 }
 
-const DEB_FILES = ["build-deb.sh", "setup-host.sh", "ferry-agent.service", "agent.example.yaml", "INSTALL.md"];
+const DEB_FILES = [
+  "build-deb.sh",
+  "setup-host.sh",
+  "ferry-agent.service",
+  "agent.example.yaml",
+  "INSTALL.md",
+];
 
 async function agentDeb(arch) {
   const binary = await agentSea(arch);
   const outfile = join(agentDist, `ferry-agent_${AGENT_VERSION}_${DEB_ARCH[arch]}.deb`);
   const hash = digest([binary, ...DEB_FILES.map(installFile)], `deb ${AGENT_VERSION} ${DEB_ARCH[arch]}`);
   if (upToDate(outfile, hash)) return outfile;
-  execFileSync(
-    "bash",
-    [installFile("build-deb.sh"), binary, DEB_ARCH[arch], AGENT_VERSION, outfile],
-    { stdio: ["ignore", "inherit", "inherit"] },
-  );
+  execFileSync("bash", [installFile("build-deb.sh"), binary, DEB_ARCH[arch], AGENT_VERSION, outfile], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
   stamp(outfile, hash);
   log(`${relative(root, outfile)} (${size(outfile)})`);
   return outfile;
