@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { manifestOf, shStep } from "@ferry/edge-agent/testing";
+import { manifestOf, shStep } from "../edge-agent/src/testing/fixtures.ts";
 
 const root = join(import.meta.dirname, "..");
 const dist = join(root, "dist", "agent");
@@ -43,7 +43,9 @@ function sizes(): void {
   ];
   for (const file of files) {
     const path = join(dist, file);
-    console.log(`size ${file}: ${existsSync(path) ? `${fmt(statSync(path).size)} (${statSync(path).size} B)` : "not built"}`);
+    console.log(
+      `size ${file}: ${existsSync(path) ? `${fmt(statSync(path).size)} (${statSync(path).size} B)` : "not built"}`,
+    );
   }
   try {
     const bytes = Number(
@@ -58,10 +60,20 @@ function sizes(): void {
   }
 }
 
-function rssBytes(pid: number): number {
-  const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-  return Number(kib) * 1024;
+interface Rss {
+  total: number;
+  /** Heap, malloc and stacks. */
+  anon: number;
+  /** Pages of the executable (and libraries) read in: more of Node's own code as more JS runs. */
+  file: number;
 }
+
+function rss(pid: number): Rss {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1]) * 1024;
+  return { total: field("VmRSS"), anon: field("RssAnon"), file: field("RssFile") };
+}
+const show = (r: Rss) => `${fmt(r.total)} (anonymous ${fmt(r.anon)}, file-backed ${fmt(r.file)})`;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -80,8 +92,8 @@ async function untilHealthy(port: number, child: ChildProcess, output: () => str
   }
 }
 
-/** Starts `command`, waits for /healthz (if `port`), idles, and returns the median of the RSS readings. */
-async function idleRss(command: string[], port: number | undefined, cwd: string): Promise<number> {
+/** Starts `command`, waits for /healthz (if `port`), idles, and returns the reading with the median RSS. */
+async function idleRss(command: string[], port: number | undefined, cwd: string): Promise<Rss> {
   const child = spawn(command[0]!, command.slice(1), {
     cwd,
     env: {
@@ -101,12 +113,12 @@ async function idleRss(command: string[], port: number | undefined, cwd: string)
   try {
     if (port !== undefined) await untilHealthy(port, child, () => output);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
-    const readings: number[] = [];
+    const readings: Rss[] = [];
     for (let i = 0; i < SAMPLES; i++) {
-      readings.push(rssBytes(child.pid!));
+      readings.push(rss(child.pid!));
       await new Promise((r) => setTimeout(r, 1000));
     }
-    return readings.sort((a, b) => a - b)[Math.floor(readings.length / 2)]!;
+    return readings.sort((a, b) => a.total - b.total)[Math.floor(readings.length / 2)]!;
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("close", r));
@@ -115,7 +127,9 @@ async function idleRss(command: string[], port: number | undefined, cwd: string)
 
 async function memory(): Promise<void> {
   const sqs = new SQSClient({ endpoint, region, credentials });
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `ferry-artifact-bench-${Date.now()}` }));
+  const { QueueUrl } = await sqs.send(
+    new CreateQueueCommand({ QueueName: `ferry-artifact-bench-${Date.now()}` }),
+  );
   const dir = mkdtempSync(join(tmpdir(), "ferry-artifact-bench-"));
   try {
     const manifest = join(dir, "manifest.json");
@@ -139,17 +153,30 @@ async function memory(): Promise<void> {
       return { port, file };
     };
     const variants: Array<[string, (file: string) => string[]]> = [
-      [`single executable (dist/agent/linux-${arch}/ferry-agent)`, (f) => [join(dist, `linux-${arch}`, "ferry-agent"), "--config", f]],
-      ["bundle on plain node (node dist/agent/ferry-agent.mjs)", (f) => [node, join(dist, "ferry-agent.mjs"), "--config", f]],
-      ["from sources under tsx (ferry agent)", (f) => [node, join(root, "cli", "bin", "ferry.js"), "agent", "--config", f]],
+      [
+        `single executable (dist/agent/linux-${arch}/ferry-agent)`,
+        (f) => [join(dist, `linux-${arch}`, "ferry-agent"), "--config", f],
+      ],
+      [
+        "bundle on plain node (node dist/agent/ferry-agent.mjs)",
+        (f) => [node, join(dist, "ferry-agent.mjs"), "--config", f],
+      ],
+      [
+        "from sources under tsx (ferry agent)",
+        (f) => [node, join(root, "cli", "bin", "ferry.js"), "agent", "--config", f],
+      ],
     ];
     const floor = await idleRss([node, "-e", "setInterval(() => {}, 1000)"], undefined, dir);
-    console.log(`idle RSS bare node (node -e 'setInterval(…)', ${execFileSync(node, ["--version"], { encoding: "utf8" }).trim()}): ${fmt(floor)}`);
+    console.log(
+      `idle RSS bare node (node -e 'setInterval(…)', ${execFileSync(node, ["--version"], { encoding: "utf8" }).trim()}): ${show(floor)}`,
+    );
     for (const [label, command] of variants) {
       const { port, file } = await config();
-      const rss = await idleRss(command(file), port, dir);
+      const idle = await idleRss(command(file), port, dir);
       const goal = label.startsWith("single") ? "   (goal ≤ 52 MiB)" : "";
-      console.log(`idle RSS ${label}: ${fmt(rss)} (+${fmt(rss - floor)} over bare node)${goal}`);
+      console.log(
+        `idle RSS ${label}: ${show(idle)}, +${fmt(idle.total - floor.total)} over bare node${goal}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -157,6 +184,8 @@ async function memory(): Promise<void> {
   }
 }
 
-console.log(`Ferry agent artifacts ${version} — host linux-${arch}; idle = ${SETTLE_MS / 1000} s long-polling LocalStack, median of ${SAMPLES} readings`);
+console.log(
+  `Ferry agent artifacts ${version} — host linux-${arch}; idle = ${SETTLE_MS / 1000} s long-polling LocalStack, median of ${SAMPLES} readings`,
+);
 sizes();
 await memory();

@@ -210,7 +210,10 @@ function agentSea(arch) {
 }
 async function buildAgentSea(arch) {
   const outfile = join(agentDist, `linux-${arch}`, "ferry-agent");
-  const hash = digest([await seaMain()], `sea ${NODE_VERSION} linux-${arch} ${SEA_FUSE} main=ferry-agent.cjs`);
+  const hash = digest(
+    [await seaMain()],
+    `sea ${NODE_VERSION} linux-${arch} ${SEA_FUSE} main=ferry-agent.cjs`,
+  );
   if (upToDate(outfile, hash)) return outfile;
   const blob = await seaBlob();
   mkdirSync(dirname(outfile), { recursive: true });
