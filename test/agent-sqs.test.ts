@@ -193,8 +193,19 @@ describe("ferry agent drains on SIGTERM (LocalStack)", () => {
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn: machine.stateMachineArn!, input: "{}" }),
     );
-    // Let the agent pick the step up, then send "SIGTERM".
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the agent has received the step (its message in flight) and started it, send "SIGTERM".
+    // Waiting on the queue, not a fixed time: on a loaded machine the agent may start slowly.
+    for (;;) {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queue.url,
+          AttributeNames: ["ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      if (Number(Attributes?.ApproximateNumberOfMessagesNotVisible) > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 500));
     sigterm.abort();
     expect(await exit).toBe(0);
     let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
