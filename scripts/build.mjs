@@ -180,11 +180,12 @@ function seaBlob() {
     const main = await seaMain();
     const blob = join(cache, "sea", "ferry-agent.blob");
     const config = join(cache, "sea", "sea-config.json");
+    // Relative names: the script's name is what stack traces show, not where it was built.
     writeFileSync(
       config,
       JSON.stringify({
-        main,
-        output: blob,
+        main: relative(dirname(config), main),
+        output: relative(dirname(config), blob),
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
         useCodeCache: false,
@@ -192,15 +193,27 @@ function seaBlob() {
     );
     // The blob's format belongs to the Node version: make it with the very version embedded.
     const node = officialNode(process.arch === "arm64" ? "arm64" : "x64");
-    execFileSync(node, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(node, ["--experimental-sea-config", config], {
+      cwd: dirname(config),
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     return blob;
   })();
   return blobPromise;
 }
 
-async function agentSea(arch) {
+const seas = new Map();
+/** The executable for `arch`, made once per run however many targets need it. */
+function agentSea(arch) {
+  if (!seas.has(arch)) seas.set(arch, buildAgentSea(arch));
+  return seas.get(arch);
+}
+async function buildAgentSea(arch) {
   const outfile = join(agentDist, `linux-${arch}`, "ferry-agent");
-  const hash = digest([await seaMain()], `sea ${NODE_VERSION} linux-${arch} ${SEA_FUSE}`);
+  const hash = digest(
+    [await seaMain()],
+    `sea ${NODE_VERSION} linux-${arch} ${SEA_FUSE} main=ferry-agent.cjs`,
+  );
   if (upToDate(outfile, hash)) return outfile;
   const blob = await seaBlob();
   mkdirSync(dirname(outfile), { recursive: true });

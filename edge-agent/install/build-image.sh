@@ -46,9 +46,12 @@ if [[ "$current" == "$content_hash" ]]; then
   echo "[build] $tag is up to date (content $content_hash)" >&2
   exit 0
 fi
+# Fixed owners and times keep the layer identical from build to build; ADD of a
+# tar keeps its owners (COPY would make everything root's, the state folder too).
+tar --numeric-owner --mtime='2020-01-01 00:00:00Z' --sort=name -C "$root" -cf "$tmp/rootfs.tar" .
 cat >"$tmp/Dockerfile" <<EOF
 FROM scratch
-COPY rootfs/ /
+ADD rootfs.tar /
 ENV FERRY_WORK_DIR=/var/lib/ferry/work
 WORKDIR /var/lib/ferry
 USER $uid:$uid
@@ -56,5 +59,11 @@ LABEL ferry.agent.content=$content_hash org.opencontainers.image.title=ferry-age
 ENTRYPOINT ["/usr/bin/ferry-agent"]
 EOF
 # The classic builder: FROM scratch with COPY only needs no BuildKit and no network.
+rm -rf "$root"
+previous="$(docker image inspect "$tag" --format '{{.Id}}' 2>/dev/null || true)"
 DOCKER_BUILDKIT=0 docker build --quiet --tag "$tag" "$tmp" >/dev/null
+# The image this one replaces would stay behind untagged: remove it (unless a container still uses it).
+if [[ -n "$previous" && "$previous" != "$(docker image inspect "$tag" --format '{{.Id}}')" ]]; then
+  docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 echo "[build] built $tag (content $content_hash)" >&2

@@ -17,7 +17,7 @@
 # and starts the service. Safe to run again: upgrades in place, keeps the config.
 set -euo pipefail
 
-usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() {
   echo "install.sh: $*" >&2
   exit 1

@@ -5,6 +5,13 @@ import { agentUsage, isArgumentError, runAgentCommand } from "./agent-command.ts
 export { AGENT_VERSION };
 
 const COMMAND = "ferry-agent";
+/** What FunctionRuntime passes the function host. */
+const FUNCTION_HOST_ENV = [
+  "FERRY_FUNCTION_FILE",
+  "FERRY_FUNCTION_EXPORT",
+  "FERRY_FUNCTION_RESULT",
+  "FERRY_FUNCTION_MESSAGE",
+];
 
 export interface AgentMainOptions {
   /**
@@ -31,6 +38,13 @@ export async function main(argv: string[], options: AgentMainOptions = {}): Prom
   }
   // Internal: the agent starting itself to run one function step (FunctionRuntime).
   if (first === "function-host") {
+    const missing = FUNCTION_HOST_ENV.filter((name) => !process.env[name]);
+    if (missing.length > 0) {
+      process.stderr.write(
+        `${COMMAND} function-host: missing ${missing.join(", ")}: this mode runs one function step for the agent, which sets them; run \`${COMMAND} --config agent.yaml\`\n`,
+      );
+      return 2;
+    }
     await runFunctionHost(options.importModule ?? ((url) => import(url)));
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   }
