@@ -46,6 +46,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/runs.ts")).logsCommand,
   },
   {
+    name: "ui",
+    summary: "serve a web dashboard of local runs and cloud executions (login URL printed)",
+    load: async () => (await import("./commands/ui.ts")).uiCommand,
+  },
+  {
     name: "agent",
     summary: "run the edge agent: long-poll queues and run steps",
     load: async () => (await import("./commands/agent.ts")).agentCommand,

@@ -9,10 +9,11 @@
 #   openjdk-17-jdk-headless, maven  DynamoDB Local, which LocalStack's DynamoDB runs on
 #   curl, ca-certificates           health checks and downloads
 #   git                             lint reads .gitignore through git
+#   chromium                        ferry ui's real-browser tests (driven by playwright-core)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git)
+packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git chromium)
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   log "not a Debian-based system: install these yourself if missing: ${packages[*]}"

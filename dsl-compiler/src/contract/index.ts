@@ -6,6 +6,7 @@ export {
   executionPrefix,
   executionPrefixFormat,
   jobFileKey,
+  logFolder,
   logName,
   outputFolder,
   outputName,

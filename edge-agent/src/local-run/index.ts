@@ -2,6 +2,14 @@
 // site, run records and the live view. Its own entry point, so the agent never loads the interpreter.
 export { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 export {
+  cappedValue,
+  EVENT_VALUE_CAP_BYTES,
+  RUN_EVENTS_FILE,
+  type RunEvent,
+  RunEventLog,
+  readRunEvents,
+} from "./run-events.ts";
+export {
   listRuns,
   newRunId,
   type RunRecord,
@@ -13,3 +21,4 @@ export {
   writeRunRecord,
 } from "./run-record.ts";
 export { type RunResult, type RunWorkflowOptions, relativeToCwd, runWorkflow } from "./run-workflow.ts";
+export { stopLocalRun } from "./stop-local-run.ts";

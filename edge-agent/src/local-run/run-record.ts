@@ -17,6 +17,8 @@ export interface RunRecord {
   /** Set when this run resumed an earlier one. */
   resumedFrom?: string;
   specFile: string;
+  /** The `ferry run` process while the run is RUNNING, so `ferry stop <run-id>` can cancel it. */
+  pid?: number;
   steps: StepRecord[];
 }
 
@@ -26,6 +28,8 @@ export type StepStatus = "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAI
 export interface StepRecord {
   name: string;
   site: string;
+  /** The steps this one waits for (the DAG's edges). */
+  depends?: string[];
   status: StepStatus;
   /** Attempts started (for a foreach step, over all its items). */
   attempts: number;
