@@ -42,7 +42,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "logs",
-    summary: "print the logs of a local run",
+    summary: "print the logs of a local run or of a cloud execution",
     load: async () => (await import("./commands/runs.ts")).logsCommand,
   },
   {

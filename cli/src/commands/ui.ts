@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
 import { serve } from "@hono/node-server";
 import { type CliCommand, UsageError } from "../command.ts";
-import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor } from "../support/cloud-commands.ts";
+import { AWS_FLAGS, AWS_FLAGS_USAGE } from "../support/aws-flags.ts";
 import { AuditLog } from "../ui/audit-log.ts";
 import { UiAuth } from "../ui/auth.ts";
 import { buildUiAssets } from "../ui/build.ts";
@@ -72,7 +72,9 @@ export const uiCommand: CliCommand = {
     const projectDir = findProjectRoot(io.cwd);
     const sources: RunSource[] = [new LocalRunSource(projectDir)];
     if (values.target) {
+      // Loaded only for --target: the AWS SDK and infra stay out of a local-only dashboard.
       const { CloudExecutionSource } = await import("../ui/sources/cloud-executions.ts");
+      const { awsContextFor } = await import("../support/cloud-commands.ts");
       const flags =
         values.target === "localstack" && !values["endpoint-url"] && !io.env.AWS_ENDPOINT_URL
           ? { ...values, "endpoint-url": "http://127.0.0.1:4566" }

@@ -95,6 +95,8 @@ export interface GraphLayout {
   edges: GraphEdge[];
   /** Steps before collapsing, and nodes drawn. */
   stepCount: number;
+  /** Dependencies not drawn because a longer path implies them. */
+  impliedEdges: number;
   collapsed: boolean;
 }
 

@@ -121,6 +121,12 @@ export function RunPage({ id }: { id: string }) {
       <div class="panes">
         <div class="graph-pane">
           <h2>DAG{graph?.collapsed ? ` (${graph.nodes.length} nodes for ${graph.stepCount} steps)` : ""}</h2>
+          {graph && graph.impliedEdges > 0 && (
+            <p class="note">
+              {graph.impliedEdges} dependencies implied by longer paths are not drawn (a step's details list
+              all).
+            </p>
+          )}
           {graph ? (
             <Dag graph={graph} steps={steps} selected={selected} onSelect={setSelected} />
           ) : (
