@@ -51,24 +51,29 @@ export class CloudExecutionSource implements RunSource {
     const machines = (await listWorkflowMachines(this.context)).filter(
       (m) => !filter.workflow || m.workflow === filter.workflow,
     );
-    const runs: RunSummary[] = [];
-    for (const m of machines) {
-      const index = await this.index(`${m.stateMachineArn.replace(":stateMachine:", ":execution:")}:-`);
-      for (const e of await listMachineExecutions(this.context, m.stateMachineArn, 50)) {
-        const started = e.startDate ?? new Date(0);
-        runs.push({
-          id: e.executionArn!,
-          source: "cloud",
-          workflow: index?.workflow ?? m.workflow,
-          status: (e.status ?? "RUNNING") as ViewRunStatus,
-          startedAt: started.toISOString(),
-          ...(e.stopDate
-            ? { finishedAt: e.stopDate.toISOString(), durationMs: e.stopDate.getTime() - started.getTime() }
-            : {}),
-          stepCount: index?.steps?.length ?? 0,
+    const perMachine = await Promise.all(
+      machines.map(async (m) => {
+        const [index, executions] = await Promise.all([
+          this.index(`${m.stateMachineArn.replace(":stateMachine:", ":execution:")}:-`),
+          listMachineExecutions(this.context, m.stateMachineArn, 50),
+        ]);
+        return executions.map((e): RunSummary => {
+          const started = e.startDate ?? new Date(0);
+          return {
+            id: e.executionArn!,
+            source: "cloud",
+            workflow: index?.workflow ?? m.workflow,
+            status: (e.status ?? "RUNNING") as ViewRunStatus,
+            startedAt: started.toISOString(),
+            ...(e.stopDate
+              ? { finishedAt: e.stopDate.toISOString(), durationMs: e.stopDate.getTime() - started.getTime() }
+              : {}),
+            stepCount: index?.steps?.length ?? 0,
+          };
         });
-      }
-    }
+      }),
+    );
+    const runs = perMachine.flat();
     return runs.filter((r) => matches(r, filter));
   }
 
