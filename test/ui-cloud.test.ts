@@ -3,6 +3,7 @@
  * workflow deployed to LocalStack and run by a real edge agent, which
  * uploads each attempt's log under the contract's log key.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -103,6 +104,21 @@ describe("cloud executions in ferry logs and ferry ui", () => {
     await page.locator('[data-step="boom"]').click();
     const panel = page.getByRole("complementary", { name: "Step boom" });
     await panel.locator(".log pre", { hasText: "the cloud step broke" }).waitFor({ timeout: 30_000 });
+    // Redrive is ferry redrive's code: LocalStack 4.14 has no RedriveExecution, and the page says so.
+    await page.getByRole("button", { name: "Redrive (restart what did not succeed)" }).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: "redrive failed: " })
+      .filter({ hasText: "does not implement RedriveExecution" })
+      .waitFor({ timeout: 30_000 });
+    const audit = readFileSync(join(dir, ".ferry", "ui-audit.ndjson"), "utf8")
+      .trim()
+      .split("\n");
+    expect(JSON.parse(audit.at(-1)!)).toMatchObject({
+      action: "redrive",
+      target: executionArn,
+      result: "error",
+    });
     // The edge comes from the step list ferry deploy stored beside the state index.
     expect(await page.locator(".dag .edge").count()).toBe(1);
     await page.screenshot({

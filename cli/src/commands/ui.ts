@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
 import { isIP } from "node:net";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
 import { serve } from "@hono/node-server";
@@ -90,7 +90,7 @@ export const uiCommand: CliCommand = {
       sources,
       assets: await buildUiAssets(),
       audit: new AuditLog(join(projectDir, ".ferry", "ui-audit.ndjson")),
-      title: `${projectDir}${values.target ? ` · ${values.target}` : ""}`,
+      title: `${basename(projectDir)}${values.target ? ` · ${values.target}` : ""}`,
     });
     const serverOptions = tls
       ? {

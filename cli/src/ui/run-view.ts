@@ -64,7 +64,7 @@ export interface RunView extends RunSummary {
   specFile?: string;
   steps: StepView[];
   /** Which actions this run accepts now. */
-  actions: { cancel: boolean; resume: boolean };
+  actions: { cancel: boolean; resume: boolean; redrive?: boolean };
   /** Why the resume button retries failed steps: the local runtime reruns what failed or did not finish. */
   retryNote?: string;
 }

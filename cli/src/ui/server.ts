@@ -118,13 +118,13 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
       }
     });
   });
-  for (const action of ["cancel", "resume"] as const) {
+  for (const action of ["cancel", "resume", "redrive"] as const) {
     api.post(`/runs/:id/${action}`, async (c) => {
       const id = c.req.param("id");
       const source = sourceOf(id);
       const run = source?.[action];
       const who = `session:${c.get("session").id.slice(0, 8)}`;
-      if (!source || !run) return c.json({ error: `run ${id} cannot be ${action}d here` }, 404);
+      if (!source || !run) return c.json({ error: `run ${id} has no ${action} action` }, 404);
       try {
         const result = await run.call(source, id);
         await audit.write({

@@ -24,7 +24,7 @@ export const getRun = (id: string) => json<RunView>(`/api/runs/${encodeURICompon
 export const getGraph = (id: string) => json<GraphLayout>(`/api/runs/${encodeURIComponent(id)}/graph`);
 export const getLogs = (id: string, step: string) =>
   json<{ logs: LogFile[] }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`);
-export const act = (id: string, action: "cancel" | "resume") =>
+export const act = (id: string, action: "cancel" | "resume" | "redrive") =>
   json<{ ok: boolean; result: string }>(`/api/runs/${encodeURIComponent(id)}/${action}`, {
     method: "POST",
     headers: { "x-ferry-csrf": csrf },

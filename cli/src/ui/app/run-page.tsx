@@ -51,12 +51,14 @@ export function RunPage({ id }: { id: string }) {
   const counts = new Map<string, number>();
   for (const s of run.steps) counts.set(s.status, (counts.get(s.status) ?? 0) + 1);
 
-  const doAction = async (action: "cancel" | "resume") => {
+  const doAction = async (action: "cancel" | "resume" | "redrive") => {
     setBusy(true);
     setNotice(undefined);
     try {
       const { result } = await act(run.id, action);
       if (action === "resume") navigate(`/runs/${encodeURIComponent(result)}`);
+      // The same execution runs again: load it afresh, live stream included.
+      else if (action === "redrive") location.reload();
       else {
         setNotice(result);
         setRun(await getRun(run.id));
@@ -114,6 +116,11 @@ export function RunPage({ id }: { id: string }) {
         {run.actions.resume && (
           <button type="button" disabled={busy} onClick={() => void doAction("resume")} title={run.retryNote}>
             Resume (retry failed steps)
+          </button>
+        )}
+        {run.actions.redrive && (
+          <button type="button" disabled={busy} onClick={() => void doAction("redrive")}>
+            Redrive (restart what did not succeed)
           </button>
         )}
         {notice && <span role="status">{notice}</span>}

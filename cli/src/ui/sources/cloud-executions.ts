@@ -6,6 +6,7 @@ import {
   listMachineExecutions,
   listWorkflowMachines,
   readExecutionLogs,
+  redriveExecution,
   type StepReport,
   type StoredStateIndex,
   stopExecution,
@@ -134,6 +135,12 @@ export class CloudExecutionSource implements RunSource {
     return `execution ${description.status ?? "UNKNOWN"}`;
   }
 
+  /** `ferry redrive`'s RedriveExecution: the same execution restarts from the states that did not succeed. */
+  async redrive(id: string): Promise<string> {
+    const redriven = await redriveExecution(this.context, id);
+    return `execution redriven (redrive ${redriven.redriveCount})`;
+  }
+
   private index(executionArn: string): Promise<StoredStateIndex | undefined> {
     const machine = executionArn.split(":")[6] ?? "";
     let index = this.indexes.get(machine);
@@ -202,7 +209,11 @@ export function viewOfExecution(status: ExecutionStatus, index: StoredStateIndex
         }
       : {}),
     steps,
-    actions: { cancel: runStatus === "RUNNING", resume: false },
+    actions: {
+      cancel: runStatus === "RUNNING",
+      resume: false,
+      redrive: runStatus === "FAILED" || runStatus === "ABORTED" || runStatus === "TIMED_OUT",
+    },
   };
 }
 

@@ -23,8 +23,10 @@ export interface RunSource {
     on: { onSteps(steps: StepView[]): void; onEnd(run: RunView): void },
     signal: AbortSignal,
   ): Promise<void>;
+  /** Each action answers a line for the page and the audit log (resume: the new run's id). */
   cancel?(id: string): Promise<string>;
   resume?(id: string): Promise<string>;
+  redrive?(id: string): Promise<string>;
   /** Cached layout of a run's DAG. */
   graph(id: string): Promise<GraphLayout | undefined>;
 }
