@@ -10,7 +10,8 @@ const TOKEN = "ui-browser-test-token-0123456789";
 /** Kept after the run (.ferry is ignored by git): what the run page looked like. */
 const SCREENSHOT = join(REPO_ROOT, ".ferry", "test-env", "ui-run-page.png");
 
-// fetch runs long enough for the page to see it running; flaky fails until the test drops ok.flag.
+// fetch runs long enough for the page to see it running; flaky fails until the test drops ok.flag
+// (after transform: a failure ends the run, which would cancel a sibling still running).
 const DEMO = `name: ui-demo
 description: Three process steps; one fails until ok.flag exists.
 sites:
@@ -26,7 +27,7 @@ steps:
     site: laptop
     process: { command: ["sh", "-c", "echo '{\\"ok\\": true}'"] }
   - name: flaky
-    depends: [fetch]
+    depends: [transform]
     site: laptop
     process:
       command: ["sh", "-c", "if [ -f ok.flag ]; then echo '{}'; else echo 'disk on fire' >&2; exit 3; fi"]

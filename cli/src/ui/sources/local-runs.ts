@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, readdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import {
@@ -120,15 +120,16 @@ export class LocalRunSource implements RunSource {
     const loaded = await this.load(id);
     if (!loaded) throw new Error(`no run ${id}`);
     if (loaded.record.status === "RUNNING") throw new Error(`run ${id} is still running: cancel it first`);
+    // Its output goes to a file, not a pipe: the run must keep writing after this server has moved on (or gone).
+    const outputPath = join(this.projectDir, ".ferry", "ui-actions", `resume-${id}-${Date.now()}.log`);
+    await mkdir(dirname(outputPath), { recursive: true });
+    const output = await open(outputPath, "w");
     const child = spawn(process.execPath, [FERRY_BIN, "run", loaded.record.specFile, "--resume", id], {
       cwd: this.projectDir,
       detached: true,
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", output.fd, output.fd],
     });
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString("utf8");
-    });
+    await output.close();
     let exit: number | null | undefined;
     child.on("exit", (code) => {
       exit = code;
@@ -137,11 +138,11 @@ export class LocalRunSource implements RunSource {
     for (let waited = 0; waited < 30_000; waited += 100) {
       const runs = await listRuns(this.projectDir);
       const resumed = runs.find((r) => r.resumedFrom === id && r.startedAt >= loaded.startedSearch);
-      if (resumed) {
-        child.stderr.destroy();
-        return resumed.runId;
+      if (resumed) return resumed.runId;
+      if (exit !== undefined) {
+        const said = (await readFile(outputPath, "utf8")).trim().slice(-2000);
+        throw new Error(`ferry run --resume ${id} exited ${exit}: ${said}`);
       }
-      if (exit !== undefined) throw new Error(`ferry run --resume ${id} exited ${exit}: ${stderr.trim()}`);
       await sleep(100);
     }
     throw new Error(`ferry run --resume ${id} recorded no run within 30 s`);
