@@ -2,7 +2,13 @@ import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cappedValue, EVENT_VALUE_CAP_BYTES, RUN_EVENTS_FILE, RunEventLog, readRunEvents } from "./run-events.ts";
+import {
+  cappedValue,
+  EVENT_VALUE_CAP_BYTES,
+  RUN_EVENTS_FILE,
+  RunEventLog,
+  readRunEvents,
+} from "./run-events.ts";
 
 describe("run events", () => {
   it("Given appended events, When read from an offset, Then only the new ones come back, in order", async () => {
@@ -23,7 +29,10 @@ describe("run events", () => {
 
   it("Given a line still being written or garbled, Then it is left for later or skipped, never thrown", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ferry-events-"));
-    appendFileSync(join(dir, RUN_EVENTS_FILE), 'not json\n{"type":"run","at":"t","status":"FAILED"}\n{"type":');
+    appendFileSync(
+      join(dir, RUN_EVENTS_FILE),
+      'not json\n{"type":"run","at":"t","status":"FAILED"}\n{"type":',
+    );
     const read = await readRunEvents(dir);
     expect(read.events).toEqual([{ type: "run", at: "t", status: "FAILED" }]);
     appendFileSync(join(dir, RUN_EVENTS_FILE), '"run","at":"u","status":"FAILED"}\n');
