@@ -21,6 +21,7 @@ defaults:
 steps:
   - name: fetch
     site: laptop
+    hints: { durationSeconds: 3 }
     process: { command: ["sh", "-c", "echo fetching >&2; sleep 3; echo '{\\"rows\\": 42}'"] }
   - name: transform
     depends: [fetch]
@@ -31,6 +32,13 @@ steps:
     site: laptop
     process:
       command: ["sh", "-c", "if [ -f ok.flag ]; then echo '{}'; else echo 'disk on fire' >&2; exit 3; fi"]
+`;
+const TOPOLOGY = `name: one-laptop
+sites:
+  laptop:
+    type: edge
+    devices:
+      - { name: laptop, count: 1, slots: 4, speed: 1 }
 `;
 const SLOW = `name: ui-slow
 sites:
@@ -57,7 +65,11 @@ describe("ferry ui in headless Chromium", () => {
     project = tempProject();
     writeFileSync(join(project, "ui-demo.yaml"), DEMO);
     writeFileSync(join(project, "ui-slow.yaml"), SLOW);
-    ui = startFerry(["ui", "--port", "0"], { cwd: project, env: { FERRY_UI_TOKEN: TOKEN } });
+    writeFileSync(join(project, "laptop.topology.yaml"), TOPOLOGY);
+    ui = startFerry(["ui", "--port", "0", "--topology", "laptop.topology.yaml"], {
+      cwd: project,
+      env: { FERRY_UI_TOKEN: TOKEN },
+    });
     let printed = "";
     ui.stdout!.on("data", (chunk: Buffer) => {
       printed += chunk.toString();
@@ -104,6 +116,12 @@ describe("ferry ui in headless Chromium", () => {
     await page.locator('[data-step="flaky"][data-status="FAILED"]').waitFor({ timeout: 30_000 });
     expect((await run.output).code).toBe(1);
     await page.locator("h1 .badge", { hasText: "FAILED" }).waitFor();
+
+    // The simulator's prediction for the spec on the topology, beside the measured bars.
+    await page
+      .locator(".gantt-figure figcaption", { hasText: "predicted by the simulator on one-laptop" })
+      .waitFor();
+    expect(await page.locator(".gantt rect.predicted").count()).toBe(3);
 
     await page.locator('[data-step="flaky"]').click();
     const panel = page.getByRole("complementary", { name: "Step flaky" });

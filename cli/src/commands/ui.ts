@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
 import { isIP } from "node:net";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
 import { serve } from "@hono/node-server";
@@ -14,7 +14,7 @@ import { createUiApp } from "../ui/server.ts";
 import { LocalRunSource } from "../ui/sources/local-runs.ts";
 import type { RunSource } from "../ui/sources/run-source.ts";
 
-const USAGE = `Usage: ferry ui [--port N] [--host 127.0.0.1] [--target localstack|aws]
+const USAGE = `Usage: ferry ui [--port N] [--host 127.0.0.1] [--target localstack|aws] [--topology FILE]
                 [--tls-cert FILE --tls-key FILE | --insecure]
 
 Serves a web dashboard of this project's local runs (.ferry/runs) and, with
@@ -35,6 +35,8 @@ browser exchanges for a session cookie. Every action is written to
                     cookie then cross the network in clear)
   --target T        also show executions of workflows deployed to T
                     (localstack: AWS_ENDPOINT_URL or http://127.0.0.1:4566)
+  --topology FILE   a simulator topology: each local run's page also shows the
+                    timeline ferry simulate predicts for its spec on it
 ${AWS_FLAGS_USAGE}`;
 
 /** `ferry ui`: the dashboard server. */
@@ -51,6 +53,7 @@ export const uiCommand: CliCommand = {
         "tls-key": { type: "string" },
         insecure: { type: "boolean" },
         target: { type: "string" },
+        topology: { type: "string" },
       },
     });
     if (positionals.length > 0)
@@ -70,7 +73,12 @@ export const uiCommand: CliCommand = {
       throw new UsageError(`--target is localstack or aws, got "${values.target}"`);
 
     const projectDir = findProjectRoot(io.cwd);
-    const sources: RunSource[] = [new LocalRunSource(projectDir)];
+    const sources: RunSource[] = [
+      new LocalRunSource(
+        projectDir,
+        values.topology ? { topologyFile: resolve(io.cwd, values.topology) } : {},
+      ),
+    ];
     if (values.target) {
       // Loaded only for --target: the AWS SDK and infra stay out of a local-only dashboard.
       const { CloudExecutionSource } = await import("../ui/sources/cloud-executions.ts");

@@ -100,6 +100,15 @@ export interface GraphLayout {
   collapsed: boolean;
 }
 
+/** The simulator's predicted timeline, drawn beside the measured one. */
+export interface Prediction {
+  topology: string;
+  /** Median simulated makespan. */
+  makespanMs: number;
+  /** Each step's predicted span, from the run's start (first attempt's start to last attempt's end). */
+  steps: Record<string, { startMs: number; endMs: number }>;
+}
+
 export interface LogFile {
   name: string;
   text: string;

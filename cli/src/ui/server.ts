@@ -84,6 +84,23 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
     const graph = await sourceOf(c.req.param("id"))?.graph(c.req.param("id"));
     return graph ? c.json(graph) : c.json({ error: `no run ${c.req.param("id")}` }, 404);
   });
+  api.get("/runs/:id/prediction", async (c) => {
+    const id = c.req.param("id");
+    const source = sourceOf(id);
+    try {
+      const prediction = await source?.prediction?.(id);
+      if (prediction) return c.json(prediction);
+    } catch (error) {
+      return c.json({ error: (error as Error).message }, 422);
+    }
+    return c.json(
+      {
+        error:
+          "no prediction: start ferry ui with --topology FILE to see the simulator's timeline of local runs",
+      },
+      404,
+    );
+  });
   api.get("/runs/:id/steps/:step/logs", async (c) => {
     const logs = await sourceOf(c.req.param("id"))?.logs(c.req.param("id"), c.req.param("step"));
     return logs

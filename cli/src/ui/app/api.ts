@@ -1,4 +1,4 @@
-import type { GraphLayout, LogFile, RunSummary, RunView } from "../run-view.ts";
+import type { GraphLayout, LogFile, Prediction, RunSummary, RunView } from "../run-view.ts";
 
 let csrf = "";
 
@@ -22,6 +22,8 @@ export const listRuns = (query: URLSearchParams) =>
   json<{ runs: RunSummary[]; problems: string[] }>(`/api/runs?${query}`);
 export const getRun = (id: string) => json<RunView>(`/api/runs/${encodeURIComponent(id)}`);
 export const getGraph = (id: string) => json<GraphLayout>(`/api/runs/${encodeURIComponent(id)}/graph`);
+export const getPrediction = (id: string) =>
+  json<Prediction>(`/api/runs/${encodeURIComponent(id)}/prediction`);
 export const getLogs = (id: string, step: string) =>
   json<{ logs: LogFile[] }>(`/api/runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/logs`);
 export const act = (id: string, action: "cancel" | "resume" | "redrive") =>

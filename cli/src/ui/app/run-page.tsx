@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
-import type { GraphLayout, RunView, StepView } from "../run-view.ts";
-import { act, getGraph, getRun, streamUrl } from "./api.ts";
+import type { GraphLayout, Prediction, RunView, StepView } from "../run-view.ts";
+import { act, getGraph, getPrediction, getRun, streamUrl } from "./api.ts";
 import { Dag } from "./dag.tsx";
 import { duration, when } from "./format.ts";
 import { Gantt } from "./gantt.tsx";
@@ -14,6 +14,8 @@ export function RunPage({ id }: { id: string }) {
   const [selected, setSelected] = useState<string[] | undefined>();
   const [notice, setNotice] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  const [prediction, setPrediction] = useState<Prediction | undefined>();
+  const [predictionNote, setPredictionNote] = useState<string | undefined>();
 
   useEffect(() => {
     let source: EventSource | undefined;
@@ -42,6 +44,11 @@ export function RunPage({ id }: { id: string }) {
     getGraph(id)
       .then(setGraph)
       .catch((e: Error) => setError(e.message));
+    setPrediction(undefined);
+    setPredictionNote(undefined);
+    getPrediction(id)
+      .then(setPrediction)
+      .catch((e: Error) => setPredictionNote(e.message));
     return () => source?.close();
   }, [id]);
 
@@ -150,7 +157,8 @@ export function RunPage({ id }: { id: string }) {
         )}
       </div>
       <h2>Timeline</h2>
-      <Gantt run={run} />
+      <Gantt run={run} prediction={prediction} />
+      {predictionNote && <p class="note">{predictionNote}</p>}
     </section>
   );
 }

@@ -14,7 +14,16 @@ import {
   stopLocalRun,
 } from "@ferry/edge-agent/local-run";
 import { layoutRunGraph } from "../graph-layout.ts";
-import type { AttemptView, GraphLayout, LogFile, RunSummary, RunView, StepView } from "../run-view.ts";
+import { predictTimeline } from "../prediction.ts";
+import type {
+  AttemptView,
+  GraphLayout,
+  LogFile,
+  Prediction,
+  RunSummary,
+  RunView,
+  StepView,
+} from "../run-view.ts";
 import { logTail, matches, type RunFilter, type RunSource } from "./run-source.ts";
 
 const RUN_ID = /^\d{8}-\d{6}-[0-9a-f]{6}$/;
@@ -30,8 +39,28 @@ const FERRY_BIN = fileURLToPath(new URL("../../../bin/ferry.js", import.meta.url
 export class LocalRunSource implements RunSource {
   readonly kind = "local" as const;
   private readonly layouts = new Map<string, GraphLayout>();
+  private readonly predictions = new Map<string, Promise<Prediction>>();
 
-  constructor(private readonly projectDir: string) {}
+  /** `topologyFile`: simulate each run's spec on it for the predicted timeline. */
+  constructor(
+    private readonly projectDir: string,
+    private readonly options: { topologyFile?: string } = {},
+  ) {}
+
+  async prediction(id: string): Promise<Prediction | undefined> {
+    const topology = this.options.topologyFile;
+    const loaded = topology ? await this.load(id) : undefined;
+    if (!topology || !loaded) return undefined;
+    const spec = join(this.projectDir, loaded.record.specFile);
+    let prediction = this.predictions.get(spec);
+    if (!prediction) {
+      prediction = predictTimeline(spec, topology);
+      // A spec that does not simulate is not cached: the user may fix it while the server runs.
+      prediction.catch(() => this.predictions.delete(spec));
+      this.predictions.set(spec, prediction);
+    }
+    return prediction;
+  }
 
   owns(id: string): boolean {
     return RUN_ID.test(id);

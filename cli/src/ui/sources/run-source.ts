@@ -1,4 +1,12 @@
-import type { GraphLayout, LogFile, RunSourceKind, RunSummary, RunView, StepView } from "../run-view.ts";
+import type {
+  GraphLayout,
+  LogFile,
+  Prediction,
+  RunSourceKind,
+  RunSummary,
+  RunView,
+  StepView,
+} from "../run-view.ts";
 
 export interface RunFilter {
   workflow?: string;
@@ -27,6 +35,8 @@ export interface RunSource {
   cancel?(id: string): Promise<string>;
   resume?(id: string): Promise<string>;
   redrive?(id: string): Promise<string>;
+  /** The simulator's prediction for the run's workflow; undefined when this source has none (say why in `predictionNote`). */
+  prediction?(id: string): Promise<Prediction | undefined>;
   /** Cached layout of a run's DAG. */
   graph(id: string): Promise<GraphLayout | undefined>;
 }
