@@ -35,10 +35,14 @@ export const stopCommand: CliCommand = {
       allowPositionals: true,
       options: { ...AWS_FLAGS, error: { type: "string" }, cause: { type: "string" } },
     });
-    if (positionals.length !== 1) {
-      throw new UsageError("name one execution ARN (ferry start prints it) or one local run id");
+    const target = positionals[0];
+    if (positionals.length === 1 && (target === "last" || /^\d{8}-\d{6}-[0-9a-f]{6}$/.test(target!)))
+      return stopLocal(target!, io);
+    if (positionals.length !== 1 || !target!.startsWith("arn:")) {
+      throw new UsageError(
+        "name one execution ARN (ferry start prints it) or one local run id (ferry runs lists them)",
+      );
     }
-    if (!positionals[0]!.startsWith("arn:")) return stopLocal(positionals[0]!, io);
     if (values.error !== undefined && values.error.length > 256) {
       throw new UsageError(`--error may hold up to 256 characters, got ${values.error.length}`);
     }
