@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -105,5 +105,27 @@ describe("ferry ui's listening rules", () => {
     const io = recordingIo();
     expect(await main(["ui", "--tls-cert", "c.pem"], io)).toBe(2);
     expect(io.err).toContain("--tls-cert and --tls-key go together");
+  });
+});
+
+describe("ferry ui's API on bad run folders", () => {
+  it("Given a garbled run.json, When its run is asked for, Then the API answers 500 with the reason and keeps serving", async () => {
+    const project = mkdtempSync(join(tmpdir(), "ferry-ui-"));
+    const runDir = join(project, ".ferry", "runs", "20261203-000000-abcdef");
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, "run.json"), "{ not json");
+    const ui = createUiApp({
+      auth: new UiAuth({ token: TOKEN, secure: false }),
+      sources: [new LocalRunSource(project)],
+      assets: { html: "", js: "", css: "" },
+      audit: new AuditLog(join(project, ".ferry", "ui-audit.ndjson")),
+      title: "test",
+    });
+    const { cookie } = await login(ui);
+    const response = await ui.request("/api/runs/20261203-000000-abcdef", { headers: { cookie } });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: string }).error).toMatch(/JSON/);
+    const list = await ui.request("/api/runs", { headers: { cookie } });
+    expect(((await list.json()) as { runs: unknown[] }).runs).toEqual([]);
   });
 });

@@ -57,6 +57,9 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
     return c.redirect("/", 303);
   });
 
+  // A run folder that cannot be read (garbled run.json, say) answers an error; the server goes on.
+  app.onError((error, c) => c.json({ error: error.message }, 500));
+
   const api = new Hono<Env>();
   api.use("*", auth.guard());
   api.get("/session", (c) => c.json({ csrf: c.get("session").csrf, title: options.title }));

@@ -35,6 +35,12 @@ export function RunPage({ id }: { id: string }) {
             return { ...current, steps: current.steps.map((s) => byName.get(s.name) ?? s) };
           });
         });
+        source.addEventListener("failure", (e) => {
+          setNotice(
+            `live updates stopped: ${(JSON.parse((e as MessageEvent<string>).data) as { error: string }).error}`,
+          );
+          source?.close();
+        });
         source.addEventListener("run", (e) => {
           setRun(JSON.parse((e as MessageEvent<string>).data) as RunView);
           source?.close();
