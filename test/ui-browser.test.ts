@@ -10,7 +10,8 @@ const TOKEN = "ui-browser-test-token-0123456789";
 /** Kept after the run (.ferry is ignored by git): what the run page looked like. */
 const SCREENSHOT = join(REPO_ROOT, ".ferry", "test-env", "ui-run-page.png");
 
-// fetch runs long enough for the page to see it running; flaky fails until the test drops ok.flag
+// fetch runs until the test drops go.flag, so the page sees it running, then turn green live;
+// flaky fails until the test drops ok.flag
 // (after transform: a failure ends the run, which would cancel a sibling still running).
 const DEMO = `name: ui-demo
 description: Three process steps; one fails until ok.flag exists.
@@ -22,7 +23,7 @@ steps:
   - name: fetch
     site: laptop
     hints: { durationSeconds: 3 }
-    process: { command: ["sh", "-c", "echo fetching >&2; sleep 3; echo '{\\"rows\\": 42}'"] }
+    process: { command: ["sh", "-c", "echo fetching >&2; until [ -f go.flag ]; do sleep 0.1; done; echo '{\\"rows\\": 42}'"] }
   - name: transform
     depends: [fetch]
     site: laptop
@@ -49,9 +50,14 @@ steps:
     process: { command: ["sleep", "120"] }
 `;
 
+/** Runs whose record is written (the folder comes a moment before run.json). */
 function runIds(project: string): string[] {
   const dir = join(project, ".ferry", "runs");
-  return existsSync(dir) ? readdirSync(dir).sort() : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((id) => existsSync(join(dir, id, "run.json")))
+        .sort()
+    : [];
 }
 
 describe("ferry ui in headless Chromium", () => {
@@ -111,6 +117,7 @@ describe("ferry ui in headless Chromium", () => {
     const runId = await eventually(() => runIds(project)[0], "the run to be recorded");
     await page.goto(`${base}/runs/${runId}`);
     await page.locator('[data-step="fetch"][data-status="RUNNING"]').waitFor();
+    writeFileSync(join(project, "go.flag"), "");
     await page.locator('[data-step="fetch"][data-status="SUCCEEDED"]').waitFor({ timeout: 30_000 });
     await page.locator('[data-step="transform"][data-status="SUCCEEDED"]').waitFor({ timeout: 30_000 });
     await page.locator('[data-step="flaky"][data-status="FAILED"]').waitFor({ timeout: 30_000 });
