@@ -36,6 +36,12 @@ describe("stopLocalRun", () => {
     );
   });
 
+  it("Given a RUNNING record whose pid now belongs to another program, Then it refuses and signals nothing", async () => {
+    // This test's own process is alive and is no `ferry run`.
+    const dir = await project({ pid: process.pid });
+    await expect(stopLocalRun(dir, "20261203-000000-abcdef")).rejects.toThrow("is gone");
+  });
+
   it("Given an unknown or malformed id, Then it refuses without touching any process", async () => {
     const dir = await project({});
     await expect(stopLocalRun(dir, "20261203-000000-000000")).rejects.toThrow("no run");

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AgentError } from "../errors.ts";
@@ -49,12 +50,19 @@ export async function stopLocalRun(
   }
 }
 
+/** The recorded process still exists and, where /proc tells, is still a ferry process (a crashed run's pid may have been reused). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    // ESRCH: gone; EPERM: someone else's process, so not this project's run either.
+    return false;
+  }
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return args.some((a) => /(^|\/)ferry(\.js)?$/.test(a)) && args.includes("run");
   } catch (error) {
-    // EPERM: it exists but belongs to someone else, which a run of this project never does.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return !existsSync("/proc/self"); // no procfs (macOS): trust the pid
+    throw error;
   }
 }
