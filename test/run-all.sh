@@ -3,7 +3,7 @@
 #
 #   1. packages       the Debian packages the environment needs, installed
 #                     when missing (test/env/ensure-packages.sh)
-#   2. typecheck      tsc --noEmit over every workspace
+#   2. typecheck      tsc --noEmit over every workspace (and ferry ui's browser app)
 #   3. lint           biome check (files git ignores are skipped)
 #   4. unit           vitest project "unit"
 #   5. environment    a Docker Engine, the test image, the agent's artifacts
@@ -105,6 +105,7 @@ ensure_environment() {
 printf '==> node %s (%s)\n' "$(node --version)" "$(command -v node)"
 stage packages bash test/env/ensure-packages.sh || true
 stage typecheck npx tsc -p tsconfig.json --noEmit || true
+stage typecheck-ui npx tsc -p cli/src/ui/app/tsconfig.json --noEmit || true
 stage lint npx biome check --vcs-enabled=true --vcs-client-kind=git --vcs-use-ignore-file=true . || true
 stage unit vitest_project unit --passWithNoTests "$@" || true
 if stage environment ensure_environment; then

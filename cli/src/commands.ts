@@ -42,7 +42,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: "logs",
-    summary: "print the logs of a local run",
+    summary: "print the logs of a local run or of a cloud execution",
     load: async () => (await import("./commands/runs.ts")).logsCommand,
   },
   {
@@ -54,6 +54,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "provenance",
     summary: "lineage of a local run (table, PROV-JSON, dot) or of one job file",
     load: async () => (await import("./commands/provenance.ts")).provenanceCommand,
+  },
+  {
+    name: "ui",
+    summary: "serve a web dashboard of local runs and cloud executions (login URL printed)",
+    load: async () => (await import("./commands/ui.ts")).uiCommand,
   },
   {
     name: "agent",

@@ -205,6 +205,7 @@ export class Agent {
         ...(config.jobBuckets ? { jobBuckets: config.jobBuckets } : {}),
         logger: this.logger,
         logCapBytes: config.logCapBytes,
+        uploadLogs: true,
         visibilitySeconds: config.visibilityTimeoutSeconds,
         ...(config.heartbeatIntervalSeconds
           ? { heartbeatIntervalMs: config.heartbeatIntervalSeconds * 1000 }

@@ -23,7 +23,9 @@ export type AgentErrorCode =
   | "TASK_GONE"
   | "AGENT_SHUTDOWN"
   | "COMPLETION_FAILED"
-  | "QUEUE_FAILED";
+  | "QUEUE_FAILED"
+  /** `ferry stop <run-id>` named a local run that is not running (finished, unknown, or its process is gone). */
+  | "RUN_NOT_RUNNING";
 
 /** The Step Functions error name each code reports when it fails a task. */
 const TASK_ERRORS: Record<AgentErrorCode, string> = {
@@ -46,6 +48,7 @@ const TASK_ERRORS: Record<AgentErrorCode, string> = {
   AGENT_SHUTDOWN: FERRY_ERRORS.agentShutdown,
   COMPLETION_FAILED: FERRY_ERRORS.runtime,
   QUEUE_FAILED: FERRY_ERRORS.runtime,
+  RUN_NOT_RUNNING: FERRY_ERRORS.nonRetriable,
 };
 
 export interface AgentErrorOptions {

@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type CachedFile,
+  logName,
   type ManifestStep,
   outputName,
   redactSecrets,
@@ -29,6 +30,7 @@ import {
   type Queue,
   sleep,
 } from "@ferry/functions/worker";
+import { formatAttemptLog } from "./attempt-log.ts";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
 import type { JobDirs } from "./job-dirs.ts";
@@ -80,6 +82,7 @@ export interface RunnerContext {
   /** Heartbeat period for a step; `undefined` sends none. */
   heartbeatIntervalMs(step: ManifestStep): number | undefined;
   keepJobDirs: boolean;
+  uploadLogs: boolean;
   hooks: WorkerHooks;
   metrics: WorkerMetrics;
   backoff: BackoffOptions;
@@ -344,6 +347,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
+  if (ctx.uploadLogs && ctx.store) await uploadLog(ctx.store, message, step, finished, logger);
   await finish(ctx, task, jobDir, outcome === "succeeded");
   // Last: the record never delays the answer, the hooks or the job folder's cleanup.
   await writeProvenance(ctx.store, facts, ctx.identity, logger);
@@ -531,4 +535,19 @@ function info(message: StepMessage, runtime: string) {
     token: message.token,
     runtime,
   };
+}
+
+/** The attempt's log under the contract's key; a failed upload is logged, never fails the step. */
+async function uploadLog(
+  store: JobFileStore,
+  message: StepMessage,
+  step: ManifestStep,
+  finished: AttemptFinished,
+  logger: Logger,
+): Promise<void> {
+  // foreach items of one attempt number share a key (the message carries no item index): the last one stays.
+  const name = logName({ step: step.name, attempt: message.attempt });
+  await store
+    .put({ ...message.jobFiles, site: step.site }, name, formatAttemptLog(finished))
+    .catch((error: unknown) => logger.warn({ err: error, key: name }, "could not upload the attempt's log"));
 }

@@ -84,6 +84,13 @@ export interface WorkerOptions {
   stepUser?: StepUser;
   /** Keep each attempt's job folder (debugging). @default false */
   keepJobDirs?: boolean;
+  /**
+   * Upload each attempt's log (the same capped stdout and stderr) to the job
+   * files, under the contract's \`logName\` key, so \`ferry logs <execution-arn>\`
+   * and \`ferry ui\` read cloud runs' logs. \`ferry run\` keeps its own logs instead.
+   * @default false
+   */
+  uploadLogs?: boolean;
   hooks?: WorkerHooks;
   metrics?: WorkerMetrics;
   /** Backoff of receive and report retries. */
@@ -153,6 +160,7 @@ export class Worker {
       heartbeatIntervalMs: (step) =>
         options.heartbeatIntervalMs ?? heartbeatIntervalMs(step.heartbeatSeconds),
       keepJobDirs: options.keepJobDirs ?? false,
+      uploadLogs: options.uploadLogs ?? false,
       hooks: options.hooks ?? {},
       metrics: options.metrics ?? NO_METRICS,
       backoff: options.backoff ?? {},

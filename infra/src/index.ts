@@ -31,6 +31,7 @@ export {
   type DeployedQueue,
   queueOutputKeys,
   readDeployment,
+  readJobBucket,
   readStackOutputs,
   readStateMachineArn,
   type WorkflowDeployment,
@@ -43,6 +44,14 @@ export {
   iamStatements,
   type ResourceChange,
 } from "./deploy/dry-run.ts";
+export {
+  type DeployedWorkflowMachine,
+  type ExecutionLog,
+  listMachineExecutions,
+  listWorkflowMachines,
+  machineStateIndex,
+  readExecutionLogs,
+} from "./deploy/execution-browse.ts";
 export {
   type ExecutionDescription,
   hasEnded,
@@ -82,6 +91,7 @@ export {
   signSiteManifests,
 } from "./deploy/sign-manifests.ts";
 export { SqsFunctionQueue } from "./deploy/sqs-function-queues.ts";
+export { getStateIndex, type StoredStateIndex } from "./deploy/state-index-store.ts";
 export {
   ASSETS_BUCKET_PATTERN,
   type FileAsset,

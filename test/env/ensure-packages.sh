@@ -9,6 +9,7 @@
 #   openjdk-17-jdk-headless, maven  DynamoDB Local, which LocalStack's DynamoDB runs on
 #   curl, ca-certificates           health checks and downloads
 #   git                             lint reads .gitignore through git
+#   chromium                        ferry ui's real-browser tests (driven by playwright-core)
 #   systemd                         systemd-analyze verify checks the agent's unit
 #   qemu-user-static, lib{c6,stdc++6,gcc-s1}-<other arch>-cross
 #                                   the agent executable of the other architecture
@@ -18,7 +19,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git systemd
+packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git chromium systemd
   qemu-user-static)
 case "$(uname -m)" in
 aarch64 | arm64) other=amd64 ;;

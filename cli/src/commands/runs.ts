@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
 import { listRuns } from "@ferry/edge-agent/local-run";
 import { type CliCommand, UsageError } from "../command.ts";
+import { AWS_FLAGS, AWS_FLAGS_USAGE } from "../support/aws-flags.ts";
 import { loadRun } from "./run.ts";
 
 export const runsCommand: CliCommand = {
@@ -35,11 +36,29 @@ export const runsCommand: CliCommand = {
 };
 
 export const logsCommand: CliCommand = {
-  usage: "Usage: ferry logs <RUN_ID|last> [STEP]\n\nPrints every attempt's log of the run, or of one step.",
+  usage: `Usage: ferry logs <RUN_ID|last> [STEP]
+       ferry logs <execution-arn> [STEP] [--endpoint-url URL] [--region REGION]
+
+Prints every attempt's log of a local run, or of one step. With an execution
+ARN of a deployed workflow, prints the logs its edge agents uploaded to the
+job-files bucket (<workflow>/<site>/<execution>/.ferry/logs/<step>/<attempt>.log),
+the last 64 KiB of each.
+${AWS_FLAGS_USAGE}`,
   async run(argv, io) {
-    const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { ...AWS_FLAGS },
+    });
     if (positionals.length < 1 || positionals.length > 2)
-      throw new UsageError('name a run (or "last") and optionally a step');
+      throw new UsageError('name a run (or "last") or an execution ARN, and optionally a step');
+    if (positionals[0]!.startsWith("arn:"))
+      return (await import("../support/cloud-logs.ts")).cloudLogs(
+        positionals[0]!,
+        positionals[1],
+        values,
+        io,
+      );
     const { record, runDir } = await loadRun(findProjectRoot(io.cwd), positionals[0]!);
     const step = positionals[1];
     if (step !== undefined && !record.steps.some((s) => s.name === step)) {

@@ -1,9 +1,17 @@
 import { parseArgs } from "node:util";
+import { findProjectRoot } from "@ferry/dsl-compiler";
+import { isAgentError } from "@ferry/edge-agent";
+import { stopLocalRun } from "@ferry/edge-agent/local-run";
 import { stopExecution } from "@ferry/infra";
-import { type CliCommand, UsageError } from "../command.ts";
+import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor, reportDeployError } from "../support/cloud-commands.ts";
+import { loadRun } from "./run.ts";
 
 const USAGE = `Usage: ferry stop <execution-arn> [options]
+       ferry stop <RUN_ID|last>
+
+With a local run's id (ferry runs lists them), cancels that running
+\`ferry run\` as Ctrl-C would and prints its final status, CANCELLED.
 
 Stops a running execution of a deployed workflow (StopExecution) and prints
 its final status, ABORTED. Steps already handed to agents or functions are
@@ -27,8 +35,13 @@ export const stopCommand: CliCommand = {
       allowPositionals: true,
       options: { ...AWS_FLAGS, error: { type: "string" }, cause: { type: "string" } },
     });
-    if (positionals.length !== 1 || !positionals[0]!.startsWith("arn:")) {
-      throw new UsageError("name one execution ARN (ferry start prints it)");
+    const target = positionals[0];
+    if (positionals.length === 1 && (target === "last" || /^\d{8}-\d{6}-[0-9a-f]{6}$/.test(target!)))
+      return stopLocal(target!, io);
+    if (positionals.length !== 1 || !target!.startsWith("arn:")) {
+      throw new UsageError(
+        "name one execution ARN (ferry start prints it) or one local run id (ferry runs lists them)",
+      );
     }
     if (values.error !== undefined && values.error.length > 256) {
       throw new UsageError(`--error may hold up to 256 characters, got ${values.error.length}`);
@@ -53,3 +66,17 @@ export const stopCommand: CliCommand = {
     }
   },
 };
+
+async function stopLocal(id: string, io: CliIo): Promise<number> {
+  const projectDir = findProjectRoot(io.cwd);
+  const runId = id === "last" ? (await loadRun(projectDir, "last")).record.runId : id;
+  try {
+    const record = await stopLocalRun(projectDir, runId, { signal: io.signal });
+    io.stdout(`${record.status}\n`);
+    return record.status === "CANCELLED" ? 0 : 1;
+  } catch (error) {
+    if (!isAgentError(error, "RUN_NOT_RUNNING")) throw error;
+    io.stderr(`ferry stop: ${error.message}\n`);
+    return 1;
+  }
+}

@@ -11,14 +11,8 @@ import {
 import { type AwsContext, DeployError, defaultEnvironment, resolveAwsContext } from "@ferry/infra";
 import type { CliIo } from "../command.ts";
 
-/** `--endpoint-url` and `--region`, shared by every command that talks to AWS. */
-export const AWS_FLAGS = {
-  "endpoint-url": { type: "string" },
-  region: { type: "string" },
-} as const;
-
-export const AWS_FLAGS_USAGE = `  --endpoint-url URL   AWS endpoint, e.g. http://127.0.0.1:4566 for LocalStack (default: AWS_ENDPOINT_URL)
-  --region REGION      (default: the workflow's first aws site, then AWS_REGION, AWS_DEFAULT_REGION, us-east-1)`;
+// Light on purpose, so commands that talk to AWS only sometimes (ferry logs) parse the flags without loading infra.
+export { AWS_FLAGS, AWS_FLAGS_USAGE } from "./aws-flags.ts";
 
 export interface LoadedWorkflow {
   compiled: CompiledWorkflow;

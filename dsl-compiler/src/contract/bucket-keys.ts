@@ -84,6 +84,11 @@ export function logName(parts: AttemptKeyParts): string {
   return `${RESERVED}/logs/${attemptPath(parts)}.log`;
 }
 
+/** The folder (for {@link jobFileKey}) of every {@link logName} of one step, or of all steps. */
+export function logFolder(step?: string): string {
+  return `${RESERVED}/logs/${step === undefined ? "" : `${segment(step, "step")}/`}`;
+}
+
 /** An attempt's provenance record name (what ran, on what inputs; for {@link jobFileKey}). */
 export function provenanceName(parts: AttemptKeyParts): string {
   return `${RESERVED}/provenance/${attemptPath(parts)}.json`;

@@ -7,6 +7,7 @@ export {
   executionPrefix,
   executionPrefixFormat,
   jobFileKey,
+  logFolder,
   logName,
   outputFolder,
   outputName,

@@ -3,6 +3,14 @@
 export { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 export { cacheNote } from "./live-view.ts";
 export {
+  cappedValue,
+  EVENT_VALUE_CAP_BYTES,
+  RUN_EVENTS_FILE,
+  type RunEvent,
+  RunEventLog,
+  readRunEvents,
+} from "./run-events.ts";
+export {
   cacheRoot,
   listRuns,
   newRunId,
@@ -15,3 +23,4 @@ export {
   writeRunRecord,
 } from "./run-record.ts";
 export { type RunResult, type RunWorkflowOptions, relativeToCwd, runWorkflow } from "./run-workflow.ts";
+export { stopLocalRun } from "./stop-local-run.ts";

@@ -19,6 +19,8 @@ export interface RunRecord {
   /** `--no-cache`: no step was answered from the cache. */
   noCache?: boolean;
   specFile: string;
+  /** The `ferry run` process while the run is RUNNING, so `ferry stop <run-id>` can cancel it. */
+  pid?: number;
   steps: StepRecord[];
 }
 
@@ -28,6 +30,8 @@ export type StepStatus = "PENDING" | "RUNNING" | "RETRYING" | "SUCCEEDED" | "FAI
 export interface StepRecord {
   name: string;
   site: string;
+  /** The steps this one waits for (the DAG's edges). */
+  depends?: string[];
   status: StepStatus;
   /** Attempts started (for a foreach step, over all its items). */
   attempts: number;

@@ -5,6 +5,7 @@ import { type CompiledWorkflow, canonicalJson, type StepMessage, sha256 } from "
 import { type HttpTaskParameters, runCompiledWorkflow } from "@ferry/dsl-compiler/interpreter";
 import type { SecretResolver } from "@ferry/functions/secrets";
 import { type Logger, pino } from "pino";
+import { formatAttemptLog } from "../attempt-log.ts";
 import type { AttemptFinished } from "../events.ts";
 import { CallbackCompletion, type CompletionRecord } from "../in-memory/completions.ts";
 import { InMemoryQueue } from "../in-memory/in-memory-queue.ts";
@@ -16,6 +17,7 @@ import { ProcessRuntime } from "../runtimes/process.ts";
 import { AGENT_VERSION, createWorker, type RuntimeSet, type Worker } from "../worker.ts";
 import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
+import { cappedValue, RunEventLog } from "./run-events.ts";
 import {
   cacheRoot,
   newRunId,
@@ -80,6 +82,12 @@ export async function runWorkflow(
 
   const runtimes = await runtimesFor(compiled, options);
   const tracker = new StepTracker(compiled.ir);
+  const events = new RunEventLog(runDir, (error) =>
+    logger.warn({ err: error }, "could not append to the run's events"),
+  );
+  tracker.onChange((step) =>
+    events.append({ type: "step", at: new Date().toISOString(), step: { ...step } }),
+  );
   const startedAt = new Date();
   const record: RunRecord = {
     runId,
@@ -90,6 +98,7 @@ export async function runWorkflow(
     ...(options.resumeFrom ? { resumedFrom: options.resumeFrom.record.runId } : {}),
     ...(options.noCache ? { noCache: true } : {}),
     specFile: options.specFile,
+    pid: process.pid,
     steps: tracker.steps,
   };
   await writeRunRecord(runDir, record);
@@ -104,6 +113,12 @@ export async function runWorkflow(
       if (!task) return;
       pending.delete(answer.token);
       if (answer.kind === "success") {
+        events.append({
+          type: "output",
+          at: new Date().toISOString(),
+          step: task.message.step,
+          value: cappedValue(answer.output),
+        });
         void saveOutput(runDir, compiled, task.message, answer.output).catch((error: unknown) =>
           logger.warn({ err: error }, "could not keep a step output for --resume"),
         );
@@ -116,7 +131,20 @@ export async function runWorkflow(
     onAttemptStarted: (a: { step: string; startedAt: Date }) => tracker.attemptStarted(a.step, a.startedAt),
     onAttemptFinished: (a: AttemptFinished) => {
       const logPath = logPathFor(logCounts, a.step, a.attempt);
-      void writeFile(join(runDir, logPath), formatLog(a)).catch((error: unknown) =>
+      events.append({
+        type: "attempt",
+        at: a.finishedAt.toISOString(),
+        step: a.step,
+        attempt: a.attempt,
+        runtime: a.runtime,
+        outcome: a.outcome,
+        startedAt: a.startedAt.toISOString(),
+        finishedAt: a.finishedAt.toISOString(),
+        exitCode: a.exitCode,
+        ...(a.error ? { error: a.error, cause: a.cause ?? "" } : {}),
+        logPath,
+      });
+      void writeFile(join(runDir, logPath), formatAttemptLog(a)).catch((error: unknown) =>
         logger.warn({ err: error }, "could not write a step log"),
       );
       tracker.attemptFinished(a.step, {
@@ -177,6 +205,12 @@ export async function runWorkflow(
           await saveOutput(runDir, compiled, message, previous.value);
           return previous.value;
         }
+        events.append({
+          type: "input",
+          at: new Date().toISOString(),
+          step: message.step,
+          value: cappedValue(message.input),
+        });
         const site = compiled.manifest.steps[message.step]!.site;
         return new Promise((resolve, reject) => {
           pending.set(message.token, { resolve, reject, message });
@@ -209,13 +243,17 @@ export async function runWorkflow(
   const finishedAt = new Date();
   tracker.finish(status, finishedAt);
   view?.stop();
+  delete record.pid;
   Object.assign(record, {
     status,
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     steps: tracker.steps,
   });
+  // The record first: a reader that sees the "run" event finds run.json final.
   await writeRunRecord(runDir, record);
+  events.append({ type: "run", at: finishedAt.toISOString(), status });
+  await events.flush();
   return { record, runDir };
 }
 
@@ -295,12 +333,6 @@ function logPathFor(counts: Map<string, number>, step: string, attempt: number):
   const n = (counts.get(key) ?? 0) + 1;
   counts.set(key, n);
   return join("logs", `${step}.attempt-${attempt}${n > 1 ? `-${n}` : ""}.log`);
-}
-
-function formatLog(a: AttemptFinished): string {
-  const head = `# ${a.step} attempt ${a.attempt} (${a.runtime}): ${a.outcome}${a.exitCode !== null ? `, exit ${a.exitCode}` : ""}, ${a.durationMs} ms`;
-  const failure = a.error ? `\n# ${a.error}: ${a.cause}` : "";
-  return `${head}${failure}\n--- stdout ---\n${a.stdout}${a.stdout.endsWith("\n") || !a.stdout ? "" : "\n"}--- stderr ---\n${a.stderr}${a.stderr.endsWith("\n") || !a.stderr ? "" : "\n"}`;
 }
 
 /** Outputs are kept by step definition and input, so `--resume` reuses exactly what would be recomputed. */

@@ -36,6 +36,7 @@ export class StepTracker {
       this.records.set(step.name, {
         name: step.name,
         site: step.site,
+        depends: [...step.depends],
         status: "PENDING",
         attempts: 0,
         ...(before.get(step.name)?.logPath ? { logPath: before.get(step.name)!.logPath } : {}),

@@ -167,7 +167,14 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
     await putStateIndex(
       context,
       { accountId, region, stateMachineName: synthesized.machineNames[machine.id]! },
-      { v: 1, workflow: compiled.ir.name, machine: machine.id, states: machine.states, children },
+      {
+        v: 1,
+        workflow: compiled.ir.name,
+        machine: machine.id,
+        states: machine.states,
+        children,
+        steps: compiled.ir.steps.map((s) => ({ name: s.name, site: s.site, depends: [...s.depends] })),
+      },
     );
   }
   const deployment = await readDeployment(compiled.ir, context, { stackName: synthesized.stackName, region });

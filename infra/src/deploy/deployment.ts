@@ -150,6 +150,19 @@ export async function readStateMachineArn(stackName: string, context: AwsContext
   return arn;
 }
 
+/** The job-files bucket of a deployed workflow's stack (where attempt logs live too). */
+export async function readJobBucket(workflow: string, context: AwsContext, region?: string): Promise<string> {
+  const stackName = stackNameFor(workflow);
+  const bucket = (await readStackOutputs(stackName, context, region))[`${OUTPUT_PREFIX}JobBucketName`];
+  if (!bucket) {
+    throw new DeployError(
+      "OUTPUT_MISSING",
+      `stack ${stackName}: output ${OUTPUT_PREFIX}JobBucketName is missing; is it a Ferry workflow stack?`,
+    );
+  }
+  return bucket;
+}
+
 /** Finds each queue's dead-letter queue through its redrive policy. */
 async function addDeadLetterUrls(
   queues: DeployedQueue[],

@@ -15,6 +15,8 @@ export interface StoredStateIndex {
   states: StateIndex;
   /** Child state machine names by machine id, so child executions resolve too. */
   children: Record<string, string>;
+  /** The workflow's steps and their edges (on every machine's index), so viewers draw the DAG without the spec. */
+  steps?: Array<{ name: string; site: string; depends: string[] }>;
 }
 
 /** `ferry-assets-<account>-<region>`: the staging bucket `ferry deploy` creates. */

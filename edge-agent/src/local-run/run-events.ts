@@ -1,0 +1,105 @@
+import { appendFile, type FileHandle, open } from "node:fs/promises";
+import { join } from "node:path";
+import type { RunStatus, StepRecord } from "./run-record.ts";
+
+/**
+ * One line of a run's `events.ndjson`, appended as the run goes, so a viewer
+ * (`ferry ui`) follows a live run by reading new lines instead of reaching
+ * into the runtime. `run.json` stays the summary written at start and end.
+ */
+export type RunEvent =
+  /** A step's record after it changed. */
+  | { type: "step"; at: string; step: StepRecord }
+  /** One finished attempt (of one item, for a `foreach` step). */
+  | {
+      type: "attempt";
+      at: string;
+      step: string;
+      attempt: number;
+      runtime: string;
+      outcome: string;
+      startedAt: string;
+      finishedAt: string;
+      exitCode?: number | null;
+      error?: string;
+      cause?: string;
+      /** Relative to the run folder. */
+      logPath?: string;
+    }
+  /** The input a step was dispatched with, and the output it answered (capped, see {@link EVENT_VALUE_CAP_BYTES}). */
+  | { type: "input" | "output"; at: string; step: string; value: unknown }
+  /** The run ended. */
+  | { type: "run"; at: string; status: RunStatus };
+
+/** Inputs and outputs larger than this are recorded as `{ truncated: true, bytes }`, keeping the file cheap. */
+export const EVENT_VALUE_CAP_BYTES = 64 * 1024;
+
+export const RUN_EVENTS_FILE = "events.ndjson";
+
+/** Appends events in order; a failed write is reported once to `onError` and never stops the run. */
+export class RunEventLog {
+  private chain: Promise<void> = Promise.resolve();
+  private readonly path: string;
+
+  constructor(
+    runDir: string,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.path = join(runDir, RUN_EVENTS_FILE);
+  }
+
+  append(event: RunEvent): void {
+    const line = `${JSON.stringify(event)}\n`;
+    this.chain = this.chain.then(() => appendFile(this.path, line)).catch(this.onError);
+  }
+
+  /** Resolves when every event appended so far is on disk. */
+  flush(): Promise<void> {
+    return this.chain;
+  }
+}
+
+/** A value as events record it: itself, or a marker when its JSON passes the cap. */
+export function cappedValue(value: unknown): unknown {
+  const text = JSON.stringify(value) ?? "null";
+  return text.length > EVENT_VALUE_CAP_BYTES ? { truncated: true, bytes: Buffer.byteLength(text) } : value;
+}
+
+/**
+ * Reads the events from byte `offset` on (0 for all) and the offset to read
+ * from next time. A line still being written (no newline yet) is left for
+ * the next read; a garbled line is skipped.
+ */
+export async function readRunEvents(
+  runDir: string,
+  offset = 0,
+): Promise<{ events: RunEvent[]; nextOffset: number }> {
+  let file: FileHandle;
+  try {
+    file = await open(join(runDir, RUN_EVENTS_FILE), "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { events: [], nextOffset: 0 }; // a run from before events
+    throw error;
+  }
+  let data: Buffer;
+  try {
+    const { size } = await file.stat();
+    if (size <= offset) return { events: [], nextOffset: offset };
+    data = Buffer.alloc(size - offset);
+    const { bytesRead } = await file.read(data, 0, data.length, offset);
+    data = data.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+  const end = data.lastIndexOf(0x0a) + 1;
+  const events: RunEvent[] = [];
+  for (const line of data.subarray(0, end).toString("utf8").split("\n")) {
+    if (!line) continue;
+    try {
+      events.push(JSON.parse(line) as RunEvent);
+    } catch {
+      // A line cut by a crash mid-write: the rest of the file is still good.
+    }
+  }
+  return { events, nextOffset: offset + end };
+}
