@@ -7,9 +7,7 @@
  *
  *   npx tsx bench/simulate.ts [--tasks 1200] [--recipe montage|epigenomics]
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import {
@@ -21,47 +19,13 @@ import {
   type SimulationReport,
   simulate,
 } from "@ferry/simulator";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const VENV = join(ROOT, ".venv", "wfcommons");
-const PYTHON = join(VENV, "bin", "python");
-const WFCOMMONS_VERSION = "1.6";
+import { generatedInstance, WFCOMMONS_VERSION } from "./wfcommons-instance.ts";
 
 const { values } = parseArgs({
   options: { tasks: { type: "string", default: "1200" }, recipe: { type: "string", default: "montage" } },
 });
 const tasks = Number(values.tasks);
 const recipe = values.recipe!;
-
-function ensureWfCommons(): void {
-  if (existsSync(PYTHON)) return;
-  process.stderr.write(`installing wfcommons ${WFCOMMONS_VERSION} into .venv/wfcommons …\n`);
-  execFileSync("python3", ["-m", "venv", VENV], { stdio: "inherit" });
-  execFileSync(join(VENV, "bin", "pip"), ["install", "--quiet", `wfcommons==${WFCOMMONS_VERSION}`], {
-    stdio: "inherit",
-  });
-}
-
-function generate(): string {
-  const out = join(ROOT, ".ferry", "bench", `${recipe}-${tasks}.json`);
-  if (!existsSync(out)) {
-    ensureWfCommons();
-    execFileSync(
-      PYTHON,
-      [
-        join(ROOT, "bench", "simulate-generate.py"),
-        "--recipe",
-        recipe,
-        "--tasks",
-        String(tasks),
-        "--out",
-        out,
-      ],
-      { stdio: "inherit" },
-    );
-  }
-  return out;
-}
 
 const TOPOLOGY = `
 name: bench-edge-and-cloud
@@ -76,7 +40,7 @@ links:
   - { from: edge, to: cloud, bandwidthMbps: 100, latencyMs: 20 }
 `;
 
-const instancePath = generate();
+const instancePath = generatedInstance(recipe, tasks);
 const { instance, diagnostics } = parseWfInstance(readFileSync(instancePath, "utf8"));
 if (!instance)
   throw new Error(`cannot read ${instancePath}: ${diagnostics.map((d) => d.message).join("; ")}`);

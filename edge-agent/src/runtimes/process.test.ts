@@ -10,6 +10,13 @@ describeRuntimeContract("process", {
   shStep,
 });
 
+// Forking the agent itself, the path the helper replaces, keeps the same contract.
+describeRuntimeContract("process (inline spawner)", {
+  kind: "process",
+  runtime: () => new ProcessRuntime({ killGraceMs: 500, spawner: "inline" }),
+  shStep,
+});
+
 describe("ProcessRuntime", () => {
   it("does not wait for a daemon that escaped the process group and holds stdout", async () => {
     const runtime = new ProcessRuntime();

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { isAbsolute, resolve } from "node:path";
 import { StreamCapture } from "../capture.ts";
 import { AgentError } from "../errors.ts";
@@ -11,6 +10,7 @@ import {
   type RuntimeRequest,
   type RuntimeResult,
 } from "./runtime.ts";
+import { HelperSpawner, InlineSpawner, type Spawner, type StepProcess } from "./spawner.ts";
 
 /** How long output may keep flowing after the step's process exited. */
 const STDIO_DRAIN_MS = 2000;
@@ -44,6 +44,13 @@ export interface ProcessRuntimeOptions {
    * @default the agent's own user
    */
   stepUser?: StepUser;
+  /**
+   * How step processes are started: `helper` from a small long-lived helper
+   * process (cheap forks, off the agent's event loop), `inline` by forking
+   * the agent itself.
+   * @default "helper"
+   */
+  spawner?: "helper" | "inline";
 }
 
 /**
@@ -56,8 +63,10 @@ export class ProcessRuntime implements Runtime {
   private readonly baseEnv: Record<string, string>;
   private readonly killGraceMs: number;
   private readonly stepUser: StepUser | undefined;
+  private readonly spawner: Spawner;
 
   constructor(options: ProcessRuntimeOptions = {}) {
+    this.spawner = options.spawner === "inline" ? new InlineSpawner() : new HelperSpawner();
     this.projectDir = options.projectDir ?? process.cwd();
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.stepUser = options.stepUser;
@@ -95,9 +104,9 @@ export class ProcessRuntime implements Runtime {
       ...contractEnv(request, request.jobDir),
     };
     const [file, argv] = this.stepUser ? this.stepUser.command(program!, args) : [program!, args];
-    let child: ChildProcess;
+    let child: StepProcess;
     try {
-      child = spawn(file, argv, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+      child = this.spawner.spawn({ file, args: argv, cwd, env, input: request.inputJson });
     } catch (error) {
       return Promise.reject(
         new AgentError("RUNTIME_FAILED", `cannot start "${program}": ${(error as Error).message}`, {
@@ -108,22 +117,23 @@ export class ProcessRuntime implements Runtime {
     return this.watch(child, program!, request);
   }
 
-  private watch(child: ChildProcess, program: string, request: RuntimeRequest): Promise<RuntimeResult> {
+  close(): Promise<void> {
+    return this.spawner.close();
+  }
+
+  private watch(child: StepProcess, program: string, request: RuntimeRequest): Promise<RuntimeResult> {
     const stdout = new StreamCapture(request.logCapBytes, MAX_OUTPUT_LINE_BYTES);
     const stderr = new StreamCapture(request.logCapBytes, 0);
-    child.stdout!.on("data", (chunk: Buffer) => stdout.write(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => stderr.log.write(chunk));
-    // A step that never reads stdin closes it early; EPIPE is then expected.
-    child.stdin!.on("error", () => undefined);
-    child.stdin!.end(request.inputJson);
+    child.onStdout((chunk) => stdout.write(chunk));
+    child.onStderr((chunk) => stderr.log.write(chunk));
 
     return new Promise((resolvePromise, reject) => {
       let aborted = false;
       let killTimer: NodeJS.Timeout | undefined;
       const stop = () => {
         aborted = true;
-        signalGroup(child, "SIGTERM");
-        killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), this.killGraceMs);
+        child.signalGroup("SIGTERM");
+        killTimer = setTimeout(() => child.signalGroup("SIGKILL"), this.killGraceMs);
         killTimer.unref?.();
       };
       if (request.signal.aborted) stop();
@@ -141,16 +151,11 @@ export class ProcessRuntime implements Runtime {
       });
       let drainTimer: NodeJS.Timeout | undefined;
       child.once("exit", () => {
-        // Whatever the step left behind in its group goes with it.
-        signalGroup(child, "SIGKILL");
         // A daemon that left the group (setsid) may still hold stdout open: stop waiting for it.
-        drainTimer = setTimeout(() => {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-        }, STDIO_DRAIN_MS);
+        drainTimer = setTimeout(() => child.destroyStdio(), STDIO_DRAIN_MS);
         drainTimer.unref?.();
       });
-      child.once("close", (code) => {
+      child.once("close", (code: number | null) => {
         request.signal.removeEventListener("abort", stop);
         clearTimeout(killTimer);
         clearTimeout(drainTimer);
@@ -165,15 +170,5 @@ export class ProcessRuntime implements Runtime {
         });
       });
     });
-  }
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch (error) {
-    // ESRCH: the group is already gone, which is what we wanted.
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
   }
 }
