@@ -12,6 +12,8 @@ const { values } = parseArgs({
     root: { type: "string", default: "." },
     dag: { type: "string" },
     concurrency: { type: "string", default: "8" },
+    /** Also print where time went: how long each step waited after its last dependency ended, and ran. */
+    stats: { type: "boolean", default: false },
   },
 });
 const root = resolve(values.root!);
@@ -36,7 +38,7 @@ const spec = {
 };
 const { compiled, diagnostics } = compileSpec(JSON.stringify(spec));
 if (!compiled) throw new Error(JSON.stringify(diagnostics.slice(0, 3)));
-const projectDir = mkdtempSync(join(tmpdir(), "ferry-bench-peers-"));
+const projectDir = mkdtempSync(join(process.env.PEERS_TMP ?? tmpdir(), "ferry-bench-peers-"));
 try {
   const t0 = performance.now();
   const run = await runWorkflow(compiled, {
@@ -48,6 +50,21 @@ try {
   const makespanMs = performance.now() - t0;
   if (run.record.status !== "SUCCEEDED")
     throw new Error(`run ${run.record.status}: ${JSON.stringify(run.record.error)}`);
+  if (values.stats) {
+    const at = new Map(run.record.steps.map((s) => [s.name, s]));
+    const p = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
+    const waits: number[] = [];
+    const extra: number[] = [];
+    for (const step of dag.steps) {
+      const r = at.get(step.name)!;
+      const ready = Math.max(Date.parse(run.record.startedAt), ...step.depends.map((d) => Date.parse(at.get(d)!.finishedAt!)));
+      waits.push(Date.parse(r.startedAt!) - ready);
+      extra.push(Date.parse(r.finishedAt!) - Date.parse(r.startedAt!) - step.seconds * 1000);
+    }
+    process.stderr.write(
+      `wait after ready: p50 ${p(waits, 0.5)} ms, p90 ${p(waits, 0.9)} ms, max ${p(waits, 1)} ms; run beyond sleep: p50 ${p(extra, 0.5)} ms, p90 ${p(extra, 0.9)} ms\n`,
+    );
+  }
   process.stdout.write(`${JSON.stringify({ makespanMs })}\n`);
 } finally {
   rmSync(projectDir, { recursive: true, force: true });

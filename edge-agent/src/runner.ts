@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -133,9 +133,9 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     jobDir = ctx.jobDirs.acquire(step.name);
     const input = await resolveInputRefs(message.input, ctx.store);
     const inputJson = JSON.stringify(input);
-    // Small inputs synchronously: one syscall beats three thread-pool round trips.
-    if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
-    else await writeFile(join(jobDir, INPUT_FILE), inputJson);
+    // Off the event loop: creating a file can stall for milliseconds on a busy disk, and a blocked
+    // loop delays every other step's start and end.
+    await writeFile(join(jobDir, INPUT_FILE), inputJson);
     await stageInputs(step, message, jobDir, ctx.store);
     // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
     await ctx.stepUser?.handOver(jobDir);

@@ -106,7 +106,7 @@ export class ProcessRuntime implements Runtime {
     const [file, argv] = this.stepUser ? this.stepUser.command(program!, args) : [program!, args];
     let child: StepProcess;
     try {
-      child = this.spawner.spawn({ file, args: argv, cwd, env, input: request.inputJson });
+      child = this.spawner.spawn({ file, args: argv, cwd, env, input: request.inputJson, drainMs: STDIO_DRAIN_MS });
     } catch (error) {
       return Promise.reject(
         new AgentError("RUNTIME_FAILED", `cannot start "${program}": ${(error as Error).message}`, {
@@ -149,16 +149,9 @@ export class ProcessRuntime implements Runtime {
           }),
         );
       });
-      let drainTimer: NodeJS.Timeout | undefined;
-      child.once("exit", () => {
-        // A daemon that left the group (setsid) may still hold stdout open: stop waiting for it.
-        drainTimer = setTimeout(() => child.destroyStdio(), STDIO_DRAIN_MS);
-        drainTimer.unref?.();
-      });
       child.once("close", (code: number | null) => {
         request.signal.removeEventListener("abort", stop);
         clearTimeout(killTimer);
-        clearTimeout(drainTimer);
         resolvePromise({
           exitCode: code,
           stdout: stdout.log.text(),

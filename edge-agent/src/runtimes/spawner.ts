@@ -9,21 +9,21 @@ export interface SpawnRequest {
   env: Record<string, string>;
   /** Written to stdin, which is then closed. */
   input: string;
+  /** How long output may keep flowing after the process exited (a daemon that left the group may hold it open). */
+  drainMs: number;
 }
 
 /**
  * A started step process, leading its own process group. Events: `error`
- * (could not start, `NodeJS.ErrnoException`), `exit` (whatever the step left
- * in its group has been sent SIGKILL), then `close(code)` once its output
- * ended.
+ * (could not start, `NodeJS.ErrnoException`), or `close(code)` once it
+ * exited and its output ended. When it exits, whatever it left in its group
+ * is sent SIGKILL, and output still open after `drainMs` is cut off.
  */
 export interface StepProcess extends EventEmitter {
   onStdout(listener: (chunk: Buffer) => void): void;
   onStderr(listener: (chunk: Buffer) => void): void;
   /** Signals the whole group; a group already gone is fine. */
   signalGroup(signal: NodeJS.Signals): void;
-  /** Stops waiting for output (a daemon that left the group may hold it open); `close` follows. */
-  destroyStdio(): void;
 }
 
 /** Starts step processes. */
@@ -45,7 +45,7 @@ export class InlineSpawner implements Spawner {
       detached: true,
       stdio: ["pipe", "pipe", "pipe"],
     });
-    return new InlineProcess(child, request.input);
+    return new InlineProcess(child, request.input, request.drainMs);
   }
 
   async close(): Promise<void> {}
@@ -55,14 +55,23 @@ class InlineProcess extends EventEmitter implements StepProcess {
   constructor(
     private readonly child: ChildProcess,
     input: string,
+    drainMs: number,
   ) {
     super();
+    let drain: NodeJS.Timeout | undefined;
     child.once("error", (error) => this.emit("error", error));
     child.once("exit", () => {
       signalGroupOf(child.pid, "SIGKILL");
-      this.emit("exit");
+      drain = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, drainMs);
+      drain.unref();
     });
-    child.once("close", (code) => this.emit("close", code));
+    child.once("close", (code) => {
+      clearTimeout(drain);
+      this.emit("close", code);
+    });
     // A step that never reads stdin closes it early; EPIPE is then expected.
     child.stdin!.on("error", () => undefined);
     child.stdin!.end(input);
@@ -78,11 +87,6 @@ class InlineProcess extends EventEmitter implements StepProcess {
 
   signalGroup(signal: NodeJS.Signals): void {
     signalGroupOf(this.child.pid, signal);
-  }
-
-  destroyStdio(): void {
-    this.child.stdout?.destroy();
-    this.child.stderr?.destroy();
   }
 }
 
@@ -104,11 +108,23 @@ export function signalGroupOf(pid: number | undefined, signal: NodeJS.Signals): 
  */
 const HELPER_SOURCE = String.raw`
 const { spawn } = require("node:child_process");
+// Output is sent in chunks of this size, the rest with the end: a no-op step costs one message each way.
+const FLUSH_BYTES = 65536;
 const children = new Map();
 const send = (message) => { if (process.connected) process.send(message); };
 const signalGroup = (pid, signal) => {
   if (pid === undefined) return;
   try { process.kill(-pid, signal); } catch (error) { if (error.code !== "ESRCH") send({ op: "warn", message: String(error) }); }
+};
+const collect = (id, stream, name) => {
+  let parts = [];
+  let bytes = 0;
+  stream.on("data", (data) => {
+    parts.push(data);
+    bytes += data.length;
+    if (bytes >= FLUSH_BYTES) { send({ op: "output", id, stream: name, data: Buffer.concat(parts) }); parts = []; bytes = 0; }
+  });
+  return () => (bytes > 0 ? Buffer.concat(parts) : undefined);
 };
 process.on("message", (m) => {
   if (m.op === "spawn") {
@@ -121,30 +137,31 @@ process.on("message", (m) => {
     }
     children.set(m.id, child);
     child.once("error", (error) => { children.delete(m.id); send({ op: "error", id: m.id, code: error.code, message: error.message }); });
-    if (child.pid !== undefined) send({ op: "pid", id: m.id, pid: child.pid });
-    child.stdout.on("data", (data) => send({ op: "stdout", id: m.id, data }));
-    child.stderr.on("data", (data) => send({ op: "stderr", id: m.id, data }));
+    const stdout = collect(m.id, child.stdout, "stdout");
+    const stderr = collect(m.id, child.stderr, "stderr");
     child.stdin.on("error", () => undefined);
     child.stdin.end(m.input);
-    child.once("exit", () => { signalGroup(child.pid, "SIGKILL"); send({ op: "exit", id: m.id }); });
-    child.once("close", (code) => { children.delete(m.id); send({ op: "close", id: m.id, code }); });
+    let drain;
+    child.once("exit", () => {
+      signalGroup(child.pid, "SIGKILL");
+      drain = setTimeout(() => { child.stdout.destroy(); child.stderr.destroy(); }, m.drainMs);
+    });
+    child.once("close", (code) => {
+      clearTimeout(drain);
+      children.delete(m.id);
+      send({ op: "close", id: m.id, code, stdout: stdout(), stderr: stderr() });
+    });
   } else if (m.op === "signal") {
     signalGroup(children.get(m.id)?.pid, m.signal);
-  } else if (m.op === "destroy-stdio") {
-    const child = children.get(m.id);
-    child?.stdout.destroy();
-    child?.stderr.destroy();
   }
 });
 process.on("disconnect", () => process.exit(0));
 `;
 
 type HelperMessage =
-  | { op: "pid"; id: number; pid: number }
   | { op: "error"; id: number; code?: string; message: string }
-  | { op: "stdout" | "stderr"; id: number; data: Uint8Array }
-  | { op: "exit"; id: number }
-  | { op: "close"; id: number; code: number | null }
+  | { op: "output"; id: number; stream: "stdout" | "stderr"; data: Uint8Array }
+  | { op: "close"; id: number; code: number | null; stdout?: Uint8Array; stderr?: Uint8Array }
   | { op: "warn"; message: string };
 
 /**
@@ -256,24 +273,16 @@ class HelperProcess extends EventEmitter implements StepProcess {
     this.post({ op: "signal", id: this.id, signal });
   }
 
-  destroyStdio(): void {
-    this.post({ op: "destroy-stdio", id: this.id });
-  }
-
   receive(message: Exclude<HelperMessage, { op: "warn" }>): void {
     if (this.ended) return;
     switch (message.op) {
-      case "stdout":
-        this.stdout?.(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
-        break;
-      case "stderr":
-        this.stderr?.(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength));
-        break;
-      case "exit":
-        this.emit("exit");
+      case "output":
+        (message.stream === "stdout" ? this.stdout : this.stderr)?.(asBuffer(message.data));
         break;
       case "close":
         this.ended = true;
+        if (message.stdout) this.stdout?.(asBuffer(message.stdout));
+        if (message.stderr) this.stderr?.(asBuffer(message.stderr));
         this.emit("close", message.code);
         break;
       case "error":
@@ -291,4 +300,9 @@ class HelperProcess extends EventEmitter implements StepProcess {
     this.ended = true;
     this.emit("error", Object.assign(new Error(why), { code: "ESPAWNER" }));
   }
+}
+
+/** The IPC channel hands Buffers over as Uint8Arrays. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
