@@ -72,6 +72,8 @@ export interface RunnerContext {
   localFaults?: number;
   /** Reads the step's `{ secret: … }` env values and headers; without one such a step fails, naming the reference. */
   secrets?: SecretResolver;
+  /** Work that may finish after the attempt (its slot is free meanwhile) but before the worker stops. */
+  background?: (work: Promise<void>) => void;
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -252,7 +254,10 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
-  await finish(ctx, task, jobDir, outcome === "succeeded");
+  // Emptying a succeeded attempt's folder for reuse need not hold the slot: the next step may start meanwhile.
+  const cleanup = finish(ctx, task, jobDir, outcome === "succeeded");
+  if (ctx.background && outcome === "succeeded") ctx.background(cleanup);
+  else await cleanup;
   return outcome;
 }
 
