@@ -11,7 +11,9 @@ const { values } = parseArgs({
 });
 const root = resolve(values.root!);
 // The checkout's own packages, so one script measures main and a branch alike.
-const compiler = (await import(join(root, "dsl-compiler/src/index.ts"))) as typeof import("@ferry/dsl-compiler");
+const compiler = (await import(
+  join(root, "dsl-compiler/src/index.ts")
+)) as typeof import("@ferry/dsl-compiler");
 const testing = (await import(
   join(root, "dsl-compiler/src/testing/index.ts")
 )) as typeof import("@ferry/dsl-compiler/testing");

@@ -34,16 +34,24 @@ function measure(figure: string, root: string): Record<string, number> {
   if (figure === "validate") {
     const validate = median(
       Array.from({ length: 5 }, () =>
-        wallMs(process.execPath, [join(root, "cli/bin/ferry.js"), "validate", "examples/hello/workflow.yaml"], root),
+        wallMs(
+          process.execPath,
+          [join(root, "cli/bin/ferry.js"), "validate", "examples/hello/workflow.yaml"],
+          root,
+        ),
       ),
     );
     const bare = median(Array.from({ length: 5 }, () => wallMs(process.execPath, ["-e", "0"], root)));
     return { validateMs: validate, nodeMs: bare, ratio: validate / bare };
   }
-  const out = execFileSync(TSX, [join(ROOT, "bench", "floor-figure.ts"), "--root", root, "--figure", figure], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const out = execFileSync(
+    TSX,
+    [join(ROOT, "bench", "floor-figure.ts"), "--root", root, "--figure", figure],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   return JSON.parse(out.trim().split("\n").pop()!) as Record<string, number>;
 }
 
@@ -55,7 +63,7 @@ for (let round = 0; round < Number(values.rounds); round++)
       const key = `${figure}|${label}`;
       const got = measure(figure, root);
       const into = results.get(key) ?? {};
-      for (const [name, value] of Object.entries(got)) (into[name] ??= []).push(value);
+      for (const [name, value] of Object.entries(got)) into[name] = [...(into[name] ?? []), value];
       results.set(key, into);
       process.stderr.write(`${figure} (${label}): ${JSON.stringify(got)}\n`);
     }
@@ -66,6 +74,12 @@ for (const figure of values.figure!) {
   const names = Object.keys(results.get(`${figure}|${roots[0]![0]}`) ?? {});
   for (const name of names)
     console.log(
-      `${`${figure}.${name}`.padEnd(30)}${roots.map(([l]) => median(results.get(`${figure}|${l}`)![name]!).toFixed(2).padStart(14)).join("")}`,
+      `${`${figure}.${name}`.padEnd(30)}${roots
+        .map(([l]) =>
+          median(results.get(`${figure}|${l}`)![name]!)
+            .toFixed(2)
+            .padStart(14),
+        )
+        .join("")}`,
     );
 }

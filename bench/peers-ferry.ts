@@ -57,7 +57,10 @@ try {
     const extra: number[] = [];
     for (const step of dag.steps) {
       const r = at.get(step.name)!;
-      const ready = Math.max(Date.parse(run.record.startedAt), ...step.depends.map((d) => Date.parse(at.get(d)!.finishedAt!)));
+      const ready = Math.max(
+        Date.parse(run.record.startedAt),
+        ...step.depends.map((d) => Date.parse(at.get(d)!.finishedAt!)),
+      );
       waits.push(Date.parse(r.startedAt!) - ready);
       extra.push(Date.parse(r.finishedAt!) - Date.parse(r.startedAt!) - step.seconds * 1000);
     }

@@ -39,17 +39,25 @@ function ensureDask(): void {
   if (existsSync(PYTHON)) return;
   process.stderr.write("installing the peers of bench/peers-requirements.txt into .venv/peers …\n");
   execFileSync("python3", ["-m", "venv", VENV], { stdio: "inherit" });
-  execFileSync(join(VENV, "bin", "pip"), ["install", "--quiet", "-r", join(ROOT, "bench", "peers-requirements.txt")], {
-    stdio: "inherit",
-  });
+  execFileSync(
+    join(VENV, "bin", "pip"),
+    ["install", "--quiet", "-r", join(ROOT, "bench", "peers-requirements.txt")],
+    {
+      stdio: "inherit",
+    },
+  );
 }
 
 /** The Montage instance's DAG with each task sleeping its recorded runtime, scaled to a mean of `stepMs`. */
 function wfcommonsDag(tasks: number, stepMs: number): PeerDag {
-  const { instance, diagnostics } = parseWfInstance(readFileSync(generatedInstance("montage", tasks), "utf8"));
+  const { instance, diagnostics } = parseWfInstance(
+    readFileSync(generatedInstance("montage", tasks), "utf8"),
+  );
   if (!instance) throw new Error(`cannot read the instance: ${JSON.stringify(diagnostics[0])}`);
   const names = importWfCommons(instance).names;
-  const runtimes = new Map((instance.workflow.execution?.tasks ?? []).map((t) => [t.id, t.runtimeInSeconds ?? 0]));
+  const runtimes = new Map(
+    (instance.workflow.execution?.tasks ?? []).map((t) => [t.id, t.runtimeInSeconds ?? 0]),
+  );
   const specTasks = instance.workflow.specification.tasks;
   const mean = specTasks.reduce((a, t) => a + (runtimes.get(t.id) ?? 0), 0) / specTasks.length;
   const scale = stepMs / 1000 / mean;
@@ -77,20 +85,39 @@ interface Runner {
 const runners: Runner[] = [
   {
     name: "ferry",
-    run: (dag, c) => makespan(TSX, [join(ROOT, "bench", "peers-ferry.ts"), "--root", ROOT, "--dag", dag, "--concurrency", String(c)]),
+    run: (dag, c) =>
+      makespan(TSX, [
+        join(ROOT, "bench", "peers-ferry.ts"),
+        "--root",
+        ROOT,
+        "--dag",
+        dag,
+        "--concurrency",
+        String(c),
+      ]),
   },
 ];
 if (values.baseline) {
   const base = resolve(values.baseline);
   runners.push({
     name: "ferry (baseline)",
-    run: (dag, c) => makespan(TSX, [join(ROOT, "bench", "peers-ferry.ts"), "--root", base, "--dag", dag, "--concurrency", String(c)]),
+    run: (dag, c) =>
+      makespan(TSX, [
+        join(ROOT, "bench", "peers-ferry.ts"),
+        "--root",
+        base,
+        "--dag",
+        dag,
+        "--concurrency",
+        String(c),
+      ]),
   });
 }
 ensureDask();
 runners.push({
   name: "dask",
-  run: (dag, c) => makespan(PYTHON, [join(ROOT, "bench", "peers-dask.py"), "--dag", dag, "--workers", String(c)]),
+  run: (dag, c) =>
+    makespan(PYTHON, [join(ROOT, "bench", "peers-dask.py"), "--dag", dag, "--workers", String(c)]),
 });
 
 function makespan(program: string, args: string[]): number {
@@ -102,11 +129,19 @@ const dir = join(ROOT, ".ferry", "bench", "peers");
 mkdirSync(dir, { recursive: true });
 const cases: Array<{ dag: PeerDag; concurrency: number }> = [];
 if (!values.skip!.includes("random"))
-  for (const dag of randomPeerDags(Number(values.dags), Number(values.seed))) cases.push({ dag, concurrency: 8 });
+  for (const dag of randomPeerDags(Number(values.dags), Number(values.seed)))
+    cases.push({ dag, concurrency: 8 });
 if (!values.skip!.includes("wfcommons"))
   cases.push({ dag: wfcommonsDag(Number(values.tasks), Number(values["step-ms"])), concurrency: 64 });
 
-const header = ["DAG", "steps", "slots", "crit.path", "work/slots", ...runners.flatMap((r) => [r.name, "/cp", "/bound"])];
+const header = [
+  "DAG",
+  "steps",
+  "slots",
+  "crit.path",
+  "work/slots",
+  ...runners.flatMap((r) => [r.name, "/cp", "/bound"]),
+];
 const rows: string[][] = [header];
 const ratios = new Map<string, number[]>();
 for (const [k, { dag, concurrency }] of cases.entries()) {
@@ -121,7 +156,13 @@ for (const [k, { dag, concurrency }] of cases.entries()) {
       const runner = runners[(i + round) % runners.length]!;
       times.get(runner.name)!.push(runner.run(file, concurrency));
     }
-  const row = [dag.label, String(dag.steps.length), String(concurrency), cp.toFixed(2), (workSeconds / concurrency).toFixed(2)];
+  const row = [
+    dag.label,
+    String(dag.steps.length),
+    String(concurrency),
+    cp.toFixed(2),
+    (workSeconds / concurrency).toFixed(2),
+  ];
   for (const r of runners) {
     const m = median(times.get(r.name)!);
     row.push(m.toFixed(2), (m / cp).toFixed(3), (m / bound).toFixed(3));
@@ -129,16 +170,32 @@ for (const [k, { dag, concurrency }] of cases.entries()) {
     ratios.set(key, [...(ratios.get(key) ?? []), m / bound]);
   }
   rows.push(row);
-  process.stderr.write(`${dag.label}: ${runners.map((r) => `${r.name} ${times.get(r.name)!.map((t) => t.toFixed(2)).join("/")}`).join(", ")}\n`);
+  process.stderr.write(
+    `${dag.label}: ${runners
+      .map(
+        (r) =>
+          `${r.name} ${times
+            .get(r.name)!
+            .map((t) => t.toFixed(2))
+            .join("/")}`,
+      )
+      .join(", ")}\n`,
+  );
 }
 const widths = header.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
 for (const row of rows)
-  process.stdout.write(`${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")}\n`);
-process.stdout.write(`\nmedian of ${rounds} runs each; /cp = makespan / critical path, /bound = makespan / max(critical path, work/slots)\n`);
+  process.stdout.write(
+    `${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ")}\n`,
+  );
+process.stdout.write(
+  `\nmedian of ${rounds} runs each; /cp = makespan / critical path, /bound = makespan / max(critical path, work/slots)\n`,
+);
 for (const kind of ["random", "wfcommons"]) {
   const ferry = ratios.get(`ferry|${kind}`);
   if (!ferry) continue;
   const parts = runners.map((r) => `${r.name} ${median(ratios.get(`${r.name}|${kind}`)!).toFixed(3)}`);
   const dask = median(ratios.get(`dask|${kind}`)!);
-  process.stdout.write(`${kind}: median /bound ${parts.join(", ")}; ferry / dask ×${(median(ferry) / dask).toFixed(3)}\n`);
+  process.stdout.write(
+    `${kind}: median /bound ${parts.join(", ")}; ferry / dask ×${(median(ferry) / dask).toFixed(3)}\n`,
+  );
 }

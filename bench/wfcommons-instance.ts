@@ -26,7 +26,15 @@ export function generatedInstance(recipe: string, tasks: number): string {
     ensureWfCommons();
     execFileSync(
       PYTHON,
-      [join(ROOT, "bench", "simulate-generate.py"), "--recipe", recipe, "--tasks", String(tasks), "--out", out],
+      [
+        join(ROOT, "bench", "simulate-generate.py"),
+        "--recipe",
+        recipe,
+        "--tasks",
+        String(tasks),
+        "--out",
+        out,
+      ],
       { stdio: "inherit" },
     );
   }

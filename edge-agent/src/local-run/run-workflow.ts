@@ -94,7 +94,9 @@ export async function runWorkflow(
       if (answer.kind === "success") {
         void outputs
           .append(outputKey(compiled, task.message), answer.output)
-          .catch((error: unknown) => logger.warn({ err: error }, "could not keep a step output for --resume"));
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, "could not keep a step output for --resume"),
+          );
         task.resolve(answer.output);
       } else task.reject(Object.assign(new Error(answer.cause), { name: answer.error }));
     },
@@ -295,7 +297,9 @@ function outputKey(compiled: CompiledWorkflow, message: StepMessage): string {
 }
 
 /** A lookup of what an earlier run kept: its outputs file, or the folder of one file per output older runs wrote. */
-async function previousOutputs(runDir: string): Promise<(key: string) => Promise<{ value: unknown } | undefined>> {
+async function previousOutputs(
+  runDir: string,
+): Promise<(key: string) => Promise<{ value: unknown } | undefined>> {
   const kept = await readOutputLog(runDir);
   if (kept) return async (key) => (kept.has(key) ? { value: kept.get(key) } : undefined);
   return async (key) => {

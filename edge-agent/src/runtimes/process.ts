@@ -106,7 +106,14 @@ export class ProcessRuntime implements Runtime {
     const [file, argv] = this.stepUser ? this.stepUser.command(program!, args) : [program!, args];
     let child: StepProcess;
     try {
-      child = this.spawner.spawn({ file, args: argv, cwd, env, input: request.inputJson, drainMs: STDIO_DRAIN_MS });
+      child = this.spawner.spawn({
+        file,
+        args: argv,
+        cwd,
+        env,
+        input: request.inputJson,
+        drainMs: STDIO_DRAIN_MS,
+      });
     } catch (error) {
       return Promise.reject(
         new AgentError("RUNTIME_FAILED", `cannot start "${program}": ${(error as Error).message}`, {

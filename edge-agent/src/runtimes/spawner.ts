@@ -106,7 +106,7 @@ export function signalGroupOf(pid: number | undefined, signal: NodeJS.Signals): 
  * output and end over the IPC channel. Kept as source text so it runs the
  * same from sources and from a bundle. It exits when its parent goes.
  */
-const HELPER_SOURCE = String.raw`
+const HELPER_SOURCE = `
 const { spawn } = require("node:child_process");
 // Output is sent in chunks of this size, the rest with the end: a no-op step costs one message each way.
 const FLUSH_BYTES = 65536;
@@ -199,7 +199,7 @@ export class HelperSpawner implements Spawner {
   }
 
   private ensureHelper(): ChildProcess {
-    if (this.helper && this.helper.connected) return this.helper;
+    if (this.helper?.connected) return this.helper;
     // Bare node: no loader flags, no inherited --import of a TypeScript runner.
     const helper = spawn(process.execPath, ["-e", HELPER_SOURCE], {
       stdio: ["ignore", "inherit", "inherit", "ipc"],
