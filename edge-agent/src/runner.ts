@@ -137,7 +137,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const inputJson = JSON.stringify(input);
     // Off the event loop: creating a file can stall for milliseconds on a busy disk, and a blocked
     // loop delays every other step's start and end.
-    await writeFile(join(jobDir, INPUT_FILE), inputJson);
+    if (!runtime.writesInputFile) await writeFile(join(jobDir, INPUT_FILE), inputJson);
     await stageInputs(step, message, jobDir, ctx.store);
     // A step running as its own user gets the folder's group; the agent keeps owning what it staged.
     await ctx.stepUser?.handOver(jobDir);

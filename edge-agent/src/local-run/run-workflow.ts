@@ -207,8 +207,11 @@ export async function runWorkflow(
 }
 
 async function runtimesFor(compiled: CompiledWorkflow, options: RunWorkflowOptions): Promise<RuntimeSet> {
+  const processRuntime = new ProcessRuntime({ projectDir: options.projectDir });
+  if (Object.values(compiled.manifest.steps).some((s) => s.runtime.kind === "process"))
+    processRuntime.warmUp();
   const runtimes: RuntimeSet = {
-    process: new ProcessRuntime({ projectDir: options.projectDir }),
+    process: processRuntime,
     function: new InProcessFunctionRuntime(options.projectDir),
     http: new HttpRuntime(),
   };

@@ -1,6 +1,7 @@
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { StreamCapture } from "../capture.ts";
 import { AgentError } from "../errors.ts";
+import { INPUT_FILE } from "../job-paths.ts";
 import type { StepUser } from "../step-user.ts";
 import {
   contractEnv,
@@ -64,12 +65,15 @@ export class ProcessRuntime implements Runtime {
   private readonly killGraceMs: number;
   private readonly stepUser: StepUser | undefined;
   private readonly spawner: Spawner;
+  /** Without a step user the spawner writes the input file on its way to the spawn; a step user's is handed over with the folder. */
+  readonly writesInputFile: boolean;
 
   constructor(options: ProcessRuntimeOptions = {}) {
     this.spawner = options.spawner === "inline" ? new InlineSpawner() : new HelperSpawner();
     this.projectDir = options.projectDir ?? process.cwd();
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.stepUser = options.stepUser;
+    this.writesInputFile = !this.stepUser;
     let inherit = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
     // Another user's steps never see the whole agent environment.
     if (this.stepUser && inherit === true) inherit = DEFAULT_INHERITED_ENV;
@@ -112,6 +116,7 @@ export class ProcessRuntime implements Runtime {
         cwd,
         env,
         input: request.inputJson,
+        ...(this.writesInputFile ? { inputFile: join(request.jobDir, INPUT_FILE) } : {}),
         drainMs: STDIO_DRAIN_MS,
       });
     } catch (error) {
@@ -122,6 +127,11 @@ export class ProcessRuntime implements Runtime {
       );
     }
     return this.watch(child, program!, request);
+  }
+
+  /** Starts the spawner helper ahead of the first step (a run that is about to start steps). */
+  warmUp(): void {
+    this.spawner.warmUp();
   }
 
   close(): Promise<void> {

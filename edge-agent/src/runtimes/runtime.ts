@@ -55,6 +55,11 @@ export interface Runtime {
   /** For logs: `process`, `docker`, `podman`, `function`, `http`. */
   readonly name: string;
   run(request: RuntimeRequest): Promise<RuntimeResult>;
+  /**
+   * True when the runtime writes the input file (`FERRY_INPUT_FILE`) itself
+   * on the way to starting the step; else the runner writes it before `run`.
+   */
+  readonly writesInputFile?: boolean;
   /** Releases engine connections. */
   close?(): Promise<void>;
 }

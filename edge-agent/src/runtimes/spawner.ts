@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { writeFileSync } from "node:fs";
 
 /** What a step process needs to start: the program, where, with what environment and stdin. */
 export interface SpawnRequest {
@@ -9,6 +10,8 @@ export interface SpawnRequest {
   env: Record<string, string>;
   /** Written to stdin, which is then closed. */
   input: string;
+  /** Also written to this file (created, never replaced) before the process starts. */
+  inputFile?: string;
   /** How long output may keep flowing after the process exited (a daemon that left the group may hold it open). */
   drainMs: number;
 }
@@ -29,6 +32,8 @@ export interface StepProcess extends EventEmitter {
 /** Starts step processes. */
 export interface Spawner {
   spawn(request: SpawnRequest): StepProcess;
+  /** Prepares what the first spawn needs. */
+  warmUp(): void;
   close(): Promise<void>;
 }
 
@@ -39,6 +44,7 @@ export interface Spawner {
  */
 export class InlineSpawner implements Spawner {
   spawn(request: SpawnRequest): StepProcess {
+    if (request.inputFile) writeFileSync(request.inputFile, request.input, { flag: "wx" });
     const child = spawn(request.file, request.args, {
       cwd: request.cwd,
       env: request.env,
@@ -47,6 +53,8 @@ export class InlineSpawner implements Spawner {
     });
     return new InlineProcess(child, request.input, request.drainMs);
   }
+
+  warmUp(): void {}
 
   async close(): Promise<void> {}
 }
@@ -126,8 +134,22 @@ const collect = (id, stream, name) => {
   });
   return () => (bytes > 0 ? Buffer.concat(parts) : undefined);
 };
+const { writeFile } = require("node:fs");
 process.on("message", (m) => {
-  if (m.op === "spawn") {
+  if (m.op === "spawn" && m.inputFile) {
+    // Through the helper's thread pool: the agent's event loop never waits for the disk.
+    writeFile(m.inputFile, m.input, { flag: "wx" }, (error) => {
+      if (error) send({ op: "error", id: m.id, code: error.code, message: "cannot write the input file: " + error.message });
+      else start(m);
+    });
+  } else if (m.op === "spawn") {
+    start(m);
+  } else if (m.op === "signal") {
+    signalGroup(children.get(m.id)?.pid, m.signal);
+  }
+});
+function start(m) {
+  {
     let child;
     try {
       child = spawn(m.file, m.args, { cwd: m.cwd, env: m.env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
@@ -151,10 +173,8 @@ process.on("message", (m) => {
       children.delete(m.id);
       send({ op: "close", id: m.id, code, stdout: stdout(), stderr: stderr() });
     });
-  } else if (m.op === "signal") {
-    signalGroup(children.get(m.id)?.pid, m.signal);
   }
-});
+}
 process.on("disconnect", () => process.exit(0));
 `;
 
@@ -185,6 +205,11 @@ export class HelperSpawner implements Spawner {
     if (this.processes.size === 1) this.ref(helper, true);
     this.post(helper, { op: "spawn", id, ...request });
     return process;
+  }
+
+  /** Starts the helper now, so the first step does not wait for it to boot. */
+  warmUp(): void {
+    this.ensureHelper();
   }
 
   async close(): Promise<void> {
