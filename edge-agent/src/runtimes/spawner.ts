@@ -10,7 +10,7 @@ export interface SpawnRequest {
   env: Record<string, string>;
   /** Written to stdin, which is then closed. */
   input: string;
-  /** Also written to this file (created, never replaced) before the process starts. */
+  /** Also written to this file before the process starts. */
   inputFile?: string;
   /** How long output may keep flowing after the process exited (a daemon that left the group may hold it open). */
   drainMs: number;
@@ -44,7 +44,7 @@ export interface Spawner {
  */
 export class InlineSpawner implements Spawner {
   spawn(request: SpawnRequest): StepProcess {
-    if (request.inputFile) writeFileSync(request.inputFile, request.input, { flag: "wx" });
+    if (request.inputFile) writeFileSync(request.inputFile, request.input);
     const child = spawn(request.file, request.args, {
       cwd: request.cwd,
       env: request.env,
@@ -138,7 +138,7 @@ const { writeFile } = require("node:fs");
 process.on("message", (m) => {
   if (m.op === "spawn" && m.inputFile) {
     // Through the helper's thread pool: the agent's event loop never waits for the disk.
-    writeFile(m.inputFile, m.input, { flag: "wx" }, (error) => {
+    writeFile(m.inputFile, m.input, (error) => {
       if (error) send({ op: "error", id: m.id, code: error.code, message: "cannot write the input file: " + error.message });
       else start(m);
     });
