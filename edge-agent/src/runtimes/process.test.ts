@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { manifestOf, shStep } from "../testing/fixtures.ts";
 import { describeRuntimeContract } from "../testing/runtime-suite.ts";
@@ -22,12 +24,13 @@ describe("ProcessRuntime", () => {
     const runtime = new ProcessRuntime();
     const step = manifestOf("wf", [shStep("daemon", "setsid sleep 30 & echo '{\"ok\":true}'")]).steps.daemon!;
     const started = Date.now();
+    const jobDir = mkdtempSync(join(tmpdir(), "ferry-daemon-"));
     const result = await runtime.run({
       step,
       input: { input: {}, deps: {} },
       inputJson: "{}",
       jobFiles: { bucket: "local", prefix: "" },
-      jobDir: tmpdir(),
+      jobDir,
       env: {},
       signal: new AbortController().signal,
       logCapBytes: 1024,
@@ -35,5 +38,6 @@ describe("ProcessRuntime", () => {
     expect(result.exitCode).toBe(0);
     expect(result.lastStdoutLine).toBe('{"ok":true}');
     expect(Date.now() - started).toBeLessThan(10_000);
+    rmSync(jobDir, { recursive: true, force: true });
   });
 });
