@@ -1,4 +1,5 @@
-import { mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
+import { readdir, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
@@ -44,7 +45,7 @@ export class JobDirs {
 
   /** Empties the folder and keeps it for the next attempt (or removes it). */
   async release(dir: string): Promise<void> {
-    if (!emptied(dir)) {
+    if (!(await emptied(dir))) {
       // Files a container or the step user left that the agent cannot remove: never reuse the folder.
       if (this.reclaim) await this.reclaim(dir).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
@@ -55,12 +56,13 @@ export class JobDirs {
   }
 }
 
-function emptied(dir: string): boolean {
+/** Off the event loop, like the input file: a blocked loop delays every other step. */
+async function emptied(dir: string): Promise<boolean> {
   try {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) rmSync(path, { recursive: true, force: true });
-      else unlinkSync(path);
+      if (entry.isDirectory()) await rm(path, { recursive: true, force: true });
+      else await unlink(path);
     }
     return true;
   } catch {

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -100,6 +100,8 @@ export interface RunnerContext {
   cacheWaitMs?: number;
   /** Who ran the step, for provenance. */
   identity: { device: string; agent: string };
+  /** Work that may finish after the attempt (its slot is free meanwhile) but before the worker stops. */
+  background?: (work: Promise<void>) => void;
 }
 
 const STDERR_TAIL_BYTES = 2048;
@@ -167,9 +169,9 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     jobDir = ctx.jobDirs.acquire(step.name);
     input = await resolveInputRefs(message.input, ctx.store);
     const inputJson = JSON.stringify(input);
-    // Small inputs synchronously: one syscall beats three thread-pool round trips.
-    if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);
-    else await writeFile(join(jobDir, INPUT_FILE), inputJson);
+    // Off the event loop: creating a file can stall for milliseconds on a busy disk, and a blocked
+    // loop delays every other step's start and end.
+    if (!runtime.writesInputFile) await writeFile(join(jobDir, INPUT_FILE), inputJson);
     inputFiles = await stageInputs(step, message.jobFiles, jobDir, ctx.store);
     staged = true;
     ctx.localFaults = 0;
@@ -348,7 +350,10 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
   if (ctx.uploadLogs && ctx.store) await uploadLog(ctx.store, message, step, finished, logger);
-  await finish(ctx, task, jobDir, outcome === "succeeded");
+  // Emptying a succeeded attempt's folder for reuse need not hold the slot: the next step may start meanwhile.
+  const cleanup = finish(ctx, task, jobDir, outcome === "succeeded");
+  if (ctx.background && outcome === "succeeded") ctx.background(cleanup);
+  else await cleanup;
   // Last: the record never delays the answer, the hooks or the job folder's cleanup.
   await writeProvenance(ctx.store, facts, ctx.identity, logger);
   return outcome;

@@ -165,6 +165,7 @@ export class Worker {
       metrics: options.metrics ?? NO_METRICS,
       backoff: options.backoff ?? {},
       hardStop: this.hardStop.signal,
+      background: (work) => this.track(work),
       ...(options.secrets ? { secrets: options.secrets } : {}),
       ...(options.cache ? { cache: options.cache } : {}),
       ...(options.cacheReadDisabled ? { cacheReadDisabled: true } : {}),

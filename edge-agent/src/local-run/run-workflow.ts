@@ -17,6 +17,7 @@ import { ProcessRuntime } from "../runtimes/process.ts";
 import { AGENT_VERSION, createWorker, type RuntimeSet, type Worker } from "../worker.ts";
 import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
+import { OutputLog, readOutputLog } from "./output-log.ts";
 import { cappedValue, RunEventLog } from "./run-events.ts";
 import {
   cacheRoot,
@@ -74,7 +75,6 @@ export async function runWorkflow(
   const runDir = join(runsRoot(options.projectDir), runId);
   const logger = options.logger ?? pino({ level: "silent" });
   await mkdir(join(runDir, "logs"), { recursive: true });
-  await mkdir(join(runDir, "outputs"), { recursive: true });
   if (options.resumeFrom)
     await cp(join(options.resumeFrom.runDir, "files"), join(runDir, "files"), { recursive: true }).catch(
       ignoreMissing,
@@ -102,6 +102,7 @@ export async function runWorkflow(
     steps: tracker.steps,
   };
   await writeRunRecord(runDir, record);
+  const outputs = new OutputLog(runDir);
 
   const pending = new Map<
     string,
@@ -119,9 +120,11 @@ export async function runWorkflow(
           step: task.message.step,
           value: cappedValue(answer.output),
         });
-        void saveOutput(runDir, compiled, task.message, answer.output).catch((error: unknown) =>
-          logger.warn({ err: error }, "could not keep a step output for --resume"),
-        );
+        void outputs
+          .append(outputKey(compiled, task.message), answer.output)
+          .catch((error: unknown) =>
+            logger.warn({ err: error }, "could not keep a step output for --resume"),
+          );
         task.resolve(answer.output);
       } else task.reject(Object.assign(new Error(answer.cause), { name: answer.error }));
     },
@@ -193,16 +196,17 @@ export async function runWorkflow(
   }
   await Promise.all(workers.map((w) => w.start()));
 
-  const reuse = options.resumeFrom ? join(options.resumeFrom.runDir, "outputs") : undefined;
+  const reuse = options.resumeFrom ? await previousOutputs(options.resumeFrom.runDir) : undefined;
   const execution = runCompiledWorkflow(
     compiled,
     options.input,
     {
       runStep: async (message) => {
-        const previous = reuse ? await readOutput(reuse, compiled, message) : undefined;
+        const key = outputKey(compiled, message);
+        const previous = reuse ? await reuse(key) : undefined;
         if (previous !== undefined) {
           tracker.reused(message.step, new Date());
-          await saveOutput(runDir, compiled, message, previous.value);
+          await outputs.append(key, previous.value);
           return previous.value;
         }
         events.append({
@@ -239,6 +243,7 @@ export async function runWorkflow(
     // Ctrl-C or the end of the run: stop whatever still runs, at once.
     await Promise.all(workers.map((w) => w.stop({ graceMs: 0, handBackTimeoutMs: 2000 })));
     await Promise.all(Object.values(runtimes).map((r) => r?.close?.()));
+    await outputs.close();
   }
   const finishedAt = new Date();
   tracker.finish(status, finishedAt);
@@ -258,8 +263,11 @@ export async function runWorkflow(
 }
 
 async function runtimesFor(compiled: CompiledWorkflow, options: RunWorkflowOptions): Promise<RuntimeSet> {
+  const processRuntime = new ProcessRuntime({ projectDir: options.projectDir });
+  if (Object.values(compiled.manifest.steps).some((s) => s.runtime.kind === "process"))
+    processRuntime.warmUp();
   const runtimes: RuntimeSet = {
-    process: new ProcessRuntime({ projectDir: options.projectDir }),
+    process: processRuntime,
     function: new InProcessFunctionRuntime(options.projectDir),
     http: new HttpRuntime(),
   };
@@ -337,38 +345,24 @@ function logPathFor(counts: Map<string, number>, step: string, attempt: number):
 
 /** Outputs are kept by step definition and input, so `--resume` reuses exactly what would be recomputed. */
 function outputKey(compiled: CompiledWorkflow, message: StepMessage): string {
-  return sha256(`${compiled.manifest.steps[message.step]!.hash}\n${canonicalJson(message.input)}`).slice(
-    0,
-    24,
-  );
+  const hash = sha256(`${compiled.manifest.steps[message.step]!.hash}\n${canonicalJson(message.input)}`);
+  return `${message.step}/${hash.slice(0, 24)}`;
 }
 
-async function saveOutput(
+/** A lookup of what an earlier run kept: its outputs file, or the folder of one file per output older runs wrote. */
+async function previousOutputs(
   runDir: string,
-  compiled: CompiledWorkflow,
-  message: StepMessage,
-  output: unknown,
-): Promise<void> {
-  const dir = join(runDir, "outputs", message.step);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, `${outputKey(compiled, message)}.json`), JSON.stringify(output));
-}
-
-async function readOutput(
-  outputsDir: string,
-  compiled: CompiledWorkflow,
-  message: StepMessage,
-): Promise<{ value: unknown } | undefined> {
-  try {
-    return {
-      value: JSON.parse(
-        await readFile(join(outputsDir, message.step, `${outputKey(compiled, message)}.json`), "utf8"),
-      ),
-    };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined; // not run, or failed, last time
-    throw error;
-  }
+): Promise<(key: string) => Promise<{ value: unknown } | undefined>> {
+  const kept = await readOutputLog(runDir);
+  if (kept) return async (key) => (kept.has(key) ? { value: kept.get(key) } : undefined);
+  return async (key) => {
+    try {
+      return { value: JSON.parse(await readFile(join(runDir, "outputs", `${key}.json`), "utf8")) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined; // not run, or failed, last time
+      throw error;
+    }
+  };
 }
 
 function failureOf(error: unknown, tracker: StepTracker): NonNullable<RunRecord["error"]> {

@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { manifestOf, shStep } from "../testing/fixtures.ts";
 import { describeRuntimeContract } from "../testing/runtime-suite.ts";
@@ -10,17 +12,25 @@ describeRuntimeContract("process", {
   shStep,
 });
 
+// Forking the agent itself, the path the helper replaces, keeps the same contract.
+describeRuntimeContract("process (inline spawner)", {
+  kind: "process",
+  runtime: () => new ProcessRuntime({ killGraceMs: 500, spawner: "inline" }),
+  shStep,
+});
+
 describe("ProcessRuntime", () => {
   it("does not wait for a daemon that escaped the process group and holds stdout", async () => {
     const runtime = new ProcessRuntime();
     const step = manifestOf("wf", [shStep("daemon", "setsid sleep 30 & echo '{\"ok\":true}'")]).steps.daemon!;
     const started = Date.now();
+    const jobDir = mkdtempSync(join(tmpdir(), "ferry-daemon-"));
     const result = await runtime.run({
       step,
       input: { input: {}, deps: {} },
       inputJson: "{}",
       jobFiles: { bucket: "local", prefix: "" },
-      jobDir: tmpdir(),
+      jobDir,
       env: {},
       signal: new AbortController().signal,
       logCapBytes: 1024,
@@ -28,5 +38,6 @@ describe("ProcessRuntime", () => {
     expect(result.exitCode).toBe(0);
     expect(result.lastStdoutLine).toBe('{"ok":true}');
     expect(Date.now() - started).toBeLessThan(10_000);
+    rmSync(jobDir, { recursive: true, force: true });
   });
 });

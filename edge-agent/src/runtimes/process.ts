@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
+import { isSea } from "node:sea";
 import type { ManifestStep } from "@ferry/dsl-compiler/contract";
 import { StreamCapture } from "../capture.ts";
 import { AgentError } from "../errors.ts";
+import { INPUT_FILE } from "../job-paths.ts";
 import type { StepUser } from "../step-user.ts";
 import { scriptFilesHash } from "./code-identity.ts";
 import {
@@ -14,6 +16,7 @@ import {
   type RuntimeRequest,
   type RuntimeResult,
 } from "./runtime.ts";
+import { HelperSpawner, InlineSpawner, type Spawner, type StepProcess } from "./spawner.ts";
 
 /** How long output may keep flowing after the step's process exited. */
 const STDIO_DRAIN_MS = 2000;
@@ -47,6 +50,15 @@ export interface ProcessRuntimeOptions {
    * @default the agent's own user
    */
   stepUser?: StepUser;
+  /**
+   * How step processes are started: `helper` from a small long-lived helper
+   * process (cheap forks, off the agent's event loop), `inline` by forking
+   * the agent itself.
+   * @default "helper", but "inline" in the single-executable agent, which
+   * carries no bare Node.js to start the helper with
+   * (`process.execPath` is the agent itself there)
+   */
+  spawner?: "helper" | "inline";
 }
 
 /**
@@ -59,11 +71,17 @@ export class ProcessRuntime implements Runtime {
   private readonly baseEnv: Record<string, string>;
   private readonly killGraceMs: number;
   private readonly stepUser: StepUser | undefined;
+  private readonly spawner: Spawner;
+  /** Without a step user the spawner writes the input file on its way to the spawn; a step user's is handed over with the folder. */
+  readonly writesInputFile: boolean;
 
   constructor(options: ProcessRuntimeOptions = {}) {
+    const inline = options.spawner === "inline" || (options.spawner === undefined && isSea());
+    this.spawner = inline ? new InlineSpawner() : new HelperSpawner();
     this.projectDir = options.projectDir ?? process.cwd();
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.stepUser = options.stepUser;
+    this.writesInputFile = !this.stepUser;
     let inherit = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
     // Another user's steps never see the whole agent environment.
     if (this.stepUser && inherit === true) inherit = DEFAULT_INHERITED_ENV;
@@ -106,9 +124,17 @@ export class ProcessRuntime implements Runtime {
       ...contractEnv(request, request.jobDir),
     };
     const [file, argv] = this.stepUser ? this.stepUser.command(program!, args) : [program!, args];
-    let child: ChildProcess;
+    let child: StepProcess;
     try {
-      child = spawn(file, argv, { cwd, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+      child = this.spawner.spawn({
+        file,
+        args: argv,
+        cwd,
+        env,
+        input: request.inputJson,
+        ...(this.writesInputFile ? { inputFile: join(request.jobDir, INPUT_FILE) } : {}),
+        drainMs: STDIO_DRAIN_MS,
+      });
     } catch (error) {
       return Promise.reject(
         new AgentError("RUNTIME_FAILED", `cannot start "${program}": ${(error as Error).message}`, {
@@ -119,22 +145,28 @@ export class ProcessRuntime implements Runtime {
     return this.watch(child, program!, request);
   }
 
-  private watch(child: ChildProcess, program: string, request: RuntimeRequest): Promise<RuntimeResult> {
+  /** Starts the spawner helper ahead of the first step (a run that is about to start steps). */
+  warmUp(): void {
+    this.spawner.warmUp();
+  }
+
+  close(): Promise<void> {
+    return this.spawner.close();
+  }
+
+  private watch(child: StepProcess, program: string, request: RuntimeRequest): Promise<RuntimeResult> {
     const stdout = new StreamCapture(request.logCapBytes, MAX_OUTPUT_LINE_BYTES);
     const stderr = new StreamCapture(request.logCapBytes, 0);
-    child.stdout!.on("data", (chunk: Buffer) => stdout.write(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => stderr.log.write(chunk));
-    // A step that never reads stdin closes it early; EPIPE is then expected.
-    child.stdin!.on("error", () => undefined);
-    child.stdin!.end(request.inputJson);
+    child.onStdout((chunk) => stdout.write(chunk));
+    child.onStderr((chunk) => stderr.log.write(chunk));
 
     return new Promise((resolvePromise, reject) => {
       let aborted = false;
       let killTimer: NodeJS.Timeout | undefined;
       const stop = () => {
         aborted = true;
-        signalGroup(child, "SIGTERM");
-        killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), this.killGraceMs);
+        child.signalGroup("SIGTERM");
+        killTimer = setTimeout(() => child.signalGroup("SIGKILL"), this.killGraceMs);
         killTimer.unref?.();
       };
       if (request.signal.aborted) stop();
@@ -150,21 +182,9 @@ export class ProcessRuntime implements Runtime {
           }),
         );
       });
-      let drainTimer: NodeJS.Timeout | undefined;
-      child.once("exit", () => {
-        // Whatever the step left behind in its group goes with it.
-        signalGroup(child, "SIGKILL");
-        // A daemon that left the group (setsid) may still hold stdout open: stop waiting for it.
-        drainTimer = setTimeout(() => {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-        }, STDIO_DRAIN_MS);
-        drainTimer.unref?.();
-      });
-      child.once("close", (code) => {
+      child.once("close", (code: number | null) => {
         request.signal.removeEventListener("abort", stop);
         clearTimeout(killTimer);
-        clearTimeout(drainTimer);
         resolvePromise({
           exitCode: code,
           stdout: stdout.log.text(),
@@ -176,15 +196,5 @@ export class ProcessRuntime implements Runtime {
         });
       });
     });
-  }
-}
-
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch (error) {
-    // ESRCH: the group is already gone, which is what we wanted.
-    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
   }
 }

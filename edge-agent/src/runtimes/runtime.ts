@@ -70,6 +70,11 @@ export interface Runtime {
    * tell yet (an image not pulled). Absent: the definition says it all.
    */
   identify?(step: ManifestStep): Promise<RunIdentity>;
+  /**
+   * True when the runtime writes the input file (`FERRY_INPUT_FILE`) itself
+   * on the way to starting the step; else the runner writes it before `run`.
+   */
+  readonly writesInputFile?: boolean;
   /** Releases engine connections. */
   close?(): Promise<void>;
 }
