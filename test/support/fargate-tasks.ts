@@ -195,7 +195,7 @@ export interface RunTaskOptions {
  */
 export async function runTask(task: TaskDefinition, options: RunTaskOptions): Promise<RunningTask> {
   const requestedMs = Date.now();
-  const initDoneMs = requestedMs;
+  let initDoneMs = requestedMs;
   const docker = new Dockerode({ socketPath: dockerSocket() });
   const volumes = task.volumes.map((v) => `ferry-fargate-${options.prefix}-${v.Name}`);
   for (const name of volumes) await docker.createVolume({ Name: name });
@@ -239,6 +239,7 @@ export async function runTask(task: TaskDefinition, options: RunTaskOptions): Pr
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       if (StatusCode !== 0)
         throw new Error(`container ${def.Name} of ${task.logicalId} exited ${StatusCode}`);
+      initDoneMs = Date.now();
     }
     started.add(def.Name);
   }
