@@ -39,12 +39,12 @@ import {
 import {
   buildImageAssets,
   localStackEnv,
-  physicalIds,
   type RunningTask,
   runTask,
   taskDefinitions,
 } from "./support/fargate-tasks.ts";
 import { tempProject } from "./support/ferry-cli.ts";
+import { physicalIds, readTemplate, TemplateResolver } from "./support/iam-evidence.ts";
 import {
   type Deployed,
   deploySpec,
@@ -217,12 +217,16 @@ describe("container steps on an aws site (the Fargate contract)", () => {
     expect(probe).not.toMatch(/node/);
 
     // When one task per pool runs as ECS would start it
-    const ids = await physicalIds(synth.stackName);
+    const resolver = new TemplateResolver(
+      readTemplate(synth.templatePath),
+      await physicalIds(synth.stackName, TEST_REGION),
+      TEST_REGION,
+    );
     const images = buildImageAssets(synth.assemblyDir, synth.stackName);
     for (const [i, task] of defs.entries()) {
       tasks.push(
         await runTask(task, {
-          ids,
+          resolver,
           images,
           // ECS sets ECS_AGENT_URI in every task; here it names the recording endpoint.
           extraEnv: { ...localStackEnv(), ECS_AGENT_URI: `${ecs.url}/api/task-${i}` },
