@@ -8,10 +8,12 @@
 //   agent-bundle           dist/agent/ferry-agent.mjs: the agent in one ESM file for any Node >= 22
 //   agent-sea-linux-x64    dist/agent/linux-x64/ferry-agent: a Node single-executable application
 //   agent-sea-linux-arm64  dist/agent/linux-arm64/ferry-agent
+//   agent-release-linux-x64    dist/agent/ferry-agent-<version>-linux-x64.tar.gz: the executable
+//   agent-release-linux-arm64  with install.sh and what it installs (the one-line install's download)
 //   agent-deb-amd64        dist/agent/ferry-agent_<version>_amd64.deb (dpkg-deb)
 //   agent-deb-arm64        dist/agent/ferry-agent_<version>_arm64.deb
-//   agent-image            the ferry-agent:<version> image for linux/amd64 (needs a Docker engine)
-// Groups: agent (bundle, both executables, both packages), all (agent and agent-image).
+//   agent-image            the ferry-agent:<version> image for this machine (needs a Docker engine)
+// Groups: agent (bundle, executables, releases, packages), all (agent and agent-image).
 //
 // The executables embed the bundle into the official Node binary of the
 // version the root package.json pins (`node`), taken from the npm package
@@ -19,7 +21,17 @@
 // postject. No code cache and no snapshot, so one blob serves both
 // architectures and needs no emulator to build.
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -74,6 +86,28 @@ function bundleOptions(overrides) {
   };
 }
 
+/** Hash of the files (and `extra`) an output is made from. */
+function digest(files, extra = "") {
+  const hash = createHash("sha256").update(extra);
+  for (const file of files) hash.update(`\0${relative(root, file)}\0`).update(readFileSync(file));
+  return hash.digest("hex");
+}
+const stampOf = (outfile) => join(cache, "stamps", relative(dist, outfile).replaceAll("/", "__"));
+/** Slow targets (executables, packages) are remade only when what they are made from changed. */
+function upToDate(outfile, hash) {
+  const stamp = stampOf(outfile);
+  if (existsSync(outfile) && existsSync(stamp) && readFileSync(stamp, "utf8") === hash) {
+    log(`${relative(root, outfile)} is up to date`);
+    return true;
+  }
+  rmSync(stamp, { force: true });
+  return false;
+}
+function stamp(outfile, hash) {
+  mkdirSync(dirname(stampOf(outfile)), { recursive: true });
+  writeFileSync(stampOf(outfile), hash);
+}
+
 const AGENT_ENTRY = join(root, "edge-agent", "src", "cli", "artifact-entry.ts");
 
 async function agentBundle() {
@@ -94,8 +128,13 @@ async function agentBundle() {
   return outfile;
 }
 
+let seaMainPromise;
 /** The SEA's main script: CommonJS, the format Node 24 runs as an injected main. */
-async function seaMain() {
+function seaMain() {
+  seaMainPromise ??= buildSeaMain();
+  return seaMainPromise;
+}
+async function buildSeaMain() {
   const outfile = join(cache, "sea", "ferry-agent.cjs");
   await build(
     bundleOptions({
@@ -141,11 +180,12 @@ function seaBlob() {
     const main = await seaMain();
     const blob = join(cache, "sea", "ferry-agent.blob");
     const config = join(cache, "sea", "sea-config.json");
+    // Relative names: the script's name is what stack traces show, not where it was built.
     writeFileSync(
       config,
       JSON.stringify({
-        main,
-        output: blob,
+        main: relative(dirname(config), main),
+        output: relative(dirname(config), blob),
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
         useCodeCache: false,
@@ -153,43 +193,103 @@ function seaBlob() {
     );
     // The blob's format belongs to the Node version: make it with the very version embedded.
     const node = officialNode(process.arch === "arm64" ? "arm64" : "x64");
-    execFileSync(node, ["--experimental-sea-config", config], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync(node, ["--experimental-sea-config", config], {
+      cwd: dirname(config),
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     return blob;
   })();
   return blobPromise;
 }
 
-async function agentSea(arch) {
-  const blob = await seaBlob();
+const seas = new Map();
+/** The executable for `arch`, made once per run however many targets need it. */
+function agentSea(arch) {
+  if (!seas.has(arch)) seas.set(arch, buildAgentSea(arch));
+  return seas.get(arch);
+}
+async function buildAgentSea(arch) {
   const outfile = join(agentDist, `linux-${arch}`, "ferry-agent");
+  const hash = digest([await seaMain()], `sea ${NODE_VERSION} linux-${arch} ${SEA_FUSE} main=ferry-agent.cjs`);
+  if (upToDate(outfile, hash)) return outfile;
+  const blob = await seaBlob();
   mkdirSync(dirname(outfile), { recursive: true });
   rmSync(outfile, { force: true });
   copyFileSync(officialNode(arch), outfile);
   chmodSync(outfile, 0o755);
   const { inject } = await import("postject");
   await inject(outfile, "NODE_SEA_BLOB", readFileSync(blob), { sentinelFuse: SEA_FUSE });
+  stamp(outfile, hash);
   log(`${relative(root, outfile)} (${size(outfile)}, Node ${NODE_VERSION})`);
   return outfile;
 }
 
+/** What install.sh installs, beside it in a release. */
+const INSTALL_FILES = [
+  "install.sh",
+  "setup-host.sh",
+  "ferry-agent.service",
+  "agent.example.yaml",
+  "INSTALL.md",
+];
+
+const installFile = (file) => join(root, "edge-agent", "install", file);
+
+async function agentRelease(arch) {
+  const binary = await agentSea(arch);
+  const name = `ferry-agent-${AGENT_VERSION}-linux-${arch}`;
+  const outfile = join(agentDist, `${name}.tar.gz`);
+  const hash = digest([binary, ...INSTALL_FILES.map(installFile)], name);
+  if (upToDate(outfile, hash)) return outfile;
+  const stage = join(cache, "release", name);
+  rmSync(stage, { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  copyFileSync(binary, join(stage, "ferry-agent"));
+  chmodSync(join(stage, "ferry-agent"), 0o755);
+  for (const file of INSTALL_FILES) copyFileSync(installFile(file), join(stage, file));
+  for (const script of ["install.sh", "setup-host.sh"]) chmodSync(join(stage, script), 0o755);
+  execFileSync("tar", [
+    "--owner=0",
+    "--group=0",
+    "--numeric-owner",
+    "-czf",
+    outfile,
+    "-C",
+    dirname(stage),
+    name,
+  ]);
+  rmSync(stage, { recursive: true, force: true });
+  stamp(outfile, hash);
+  log(`${relative(root, outfile)} (${size(outfile)})`);
+  return outfile;
+}
+
+const DEB_FILES = [
+  "build-deb.sh",
+  "setup-host.sh",
+  "ferry-agent.service",
+  "agent.example.yaml",
+  "INSTALL.md",
+];
+
 async function agentDeb(arch) {
-  const binary = join(agentDist, `linux-${arch}`, "ferry-agent");
-  if (!existsSync(binary)) await agentSea(arch);
+  const binary = await agentSea(arch);
   const outfile = join(agentDist, `ferry-agent_${AGENT_VERSION}_${DEB_ARCH[arch]}.deb`);
-  execFileSync(
-    "bash",
-    [join(root, "edge-agent", "install", "build-deb.sh"), binary, DEB_ARCH[arch], AGENT_VERSION, outfile],
-    { stdio: ["ignore", "inherit", "inherit"] },
-  );
+  const hash = digest([binary, ...DEB_FILES.map(installFile)], `deb ${AGENT_VERSION} ${DEB_ARCH[arch]}`);
+  if (upToDate(outfile, hash)) return outfile;
+  execFileSync("bash", [installFile("build-deb.sh"), binary, DEB_ARCH[arch], AGENT_VERSION, outfile], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  stamp(outfile, hash);
   log(`${relative(root, outfile)} (${size(outfile)})`);
   return outfile;
 }
 
 async function agentImage() {
-  const binary = join(agentDist, "linux-x64", "ferry-agent");
-  if (!existsSync(binary)) await agentSea("x64");
+  const arch = process.arch === "arm64" ? "arm64" : "x64";
+  const binary = await agentSea(arch);
   const tag = `ferry-agent:${AGENT_VERSION}`;
-  execFileSync("bash", [join(root, "edge-agent", "install", "build-image.sh"), binary, tag], {
+  execFileSync("bash", [installFile("build-image.sh"), binary, tag], {
     stdio: ["ignore", "inherit", "inherit"],
   });
   log(`image ${tag}`);
@@ -200,12 +300,22 @@ const TARGETS = {
   "agent-bundle": agentBundle,
   "agent-sea-linux-x64": () => agentSea("x64"),
   "agent-sea-linux-arm64": () => agentSea("arm64"),
+  "agent-release-linux-x64": () => agentRelease("x64"),
+  "agent-release-linux-arm64": () => agentRelease("arm64"),
   "agent-deb-amd64": () => agentDeb("x64"),
   "agent-deb-arm64": () => agentDeb("arm64"),
   "agent-image": agentImage,
 };
 const GROUPS = {
-  agent: ["agent-bundle", "agent-sea-linux-x64", "agent-sea-linux-arm64", "agent-deb-amd64", "agent-deb-arm64"],
+  agent: [
+    "agent-bundle",
+    "agent-sea-linux-x64",
+    "agent-sea-linux-arm64",
+    "agent-release-linux-x64",
+    "agent-release-linux-arm64",
+    "agent-deb-amd64",
+    "agent-deb-arm64",
+  ],
   all: [...Object.keys(TARGETS)],
 };
 

@@ -6,9 +6,10 @@
 #   2. typecheck      tsc --noEmit over every workspace
 #   3. lint           biome check (files git ignores are skipped)
 #   4. unit           vitest project "unit"
-#   5. environment    a Docker Engine, the test image and LocalStack, reusing
-#                     any that already run, and the Python client's venv
-#                     (test/env/*.sh)
+#   5. environment    a Docker Engine, the test image, the agent's artifacts
+#                     (executables, packages, image) and LocalStack, reusing
+#                     any that already run or are up to date, and the Python
+#                     client's venv (test/env/*.sh)
 #   6. integration    vitest project "integration" against them
 #
 # Run it after `npm install` (or `npm ci`): it runs on the Node.js that the
@@ -96,6 +97,7 @@ ensure() {
 ensure_environment() {
   ensure docker dockerd test/env/ensure-docker.sh &&
     bash test/env/build-test-image.sh &&
+    bash test/env/build-agent-artifacts.sh &&
     ensure localstack localstack test/env/ensure-localstack.sh &&
     bash test/env/ensure-python-client.sh >/dev/null
 }

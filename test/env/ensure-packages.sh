@@ -9,10 +9,22 @@
 #   openjdk-17-jdk-headless, maven  DynamoDB Local, which LocalStack's DynamoDB runs on
 #   curl, ca-certificates           health checks and downloads
 #   git                             lint reads .gitignore through git
+#   systemd                         systemd-analyze verify checks the agent's unit
+#   qemu-user-static, lib{c6,stdc++6,gcc-s1}-<other arch>-cross
+#                                   the agent executable of the other architecture
+#                                   (arm64 on amd64, amd64 on arm64), run under the
+#                                   emulator with the libraries it loads
+#                                   (/usr/<triplet>/lib)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git)
+packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git systemd
+  qemu-user-static)
+case "$(uname -m)" in
+aarch64 | arm64) other=amd64 ;;
+*) other=arm64 ;;
+esac
+packages+=("libc6-$other-cross" "libstdc++6-$other-cross" "libgcc-s1-$other-cross")
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   log "not a Debian-based system: install these yourself if missing: ${packages[*]}"

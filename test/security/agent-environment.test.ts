@@ -87,10 +87,13 @@ describe("the shipped systemd unit", () => {
     expect(unit.noNewPrivs).toBe(true);
     // Steps traverse the state folder to their job folder, and cannot list it.
     expect(unitSettings().get("StateDirectoryMode")).toEqual(["0711"]);
-    const install = readFileSync(join(REPO_ROOT, "edge-agent", "install", "install.sh"), "utf8");
-    expect(install).toMatch(/useradd --system[^\n]* ferry\b/);
-    expect(install).toMatch(/useradd --system[^\n]* ferry-step\b/);
-    expect(install).toContain("install -m 0600 /dev/null /etc/ferry/agent.env");
+    // The users and files install.sh and the .deb's postinst both make (setup-host.sh; run in test/agent-artifact.test.ts).
+    const setup = readFileSync(join(REPO_ROOT, "edge-agent", "install", "setup-host.sh"), "utf8");
+    expect(setup).toMatch(/useradd [^\n]*--system[^\n]* ferry\n/);
+    expect(setup).toMatch(/useradd [^\n]*--system[^\n]* ferry-step\n/);
+    expect(setup).toContain('install -m 0600 /dev/null "$root/etc/ferry/agent.env"');
+    // The unit runs the self-contained executable that install.sh and the .deb put there.
+    expect(unitSettings().get("ExecStart")).toEqual(["/usr/bin/ferry-agent --config /etc/ferry/agent.yaml"]);
     const example = readFileSync(join(REPO_ROOT, "edge-agent", "install", "agent.example.yaml"), "utf8");
     expect(example).toMatch(/steps: \{ user: ferry-step \}/);
     expect(UNIT_FILE).toContain("ferry-agent.service");

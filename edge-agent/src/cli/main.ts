@@ -25,7 +25,9 @@ export interface AgentMainOptions {
 export async function main(argv: string[], options: AgentMainOptions = {}): Promise<number> {
   const [first] = argv;
   if (first === "--version" || first === "-v") {
-    process.stdout.write(`${COMMAND} ${AGENT_VERSION} (Node.js ${process.version} ${process.platform}-${process.arch})\n`);
+    process.stdout.write(
+      `${COMMAND} ${AGENT_VERSION} (Node.js ${process.version} ${process.platform}-${process.arch})\n`,
+    );
     return 0;
   }
   // Internal: the agent starting itself to run one function step (FunctionRuntime).
