@@ -26,12 +26,12 @@ import {
 import {
   buildImageAssets,
   localStackEnv,
-  physicalIds,
   type RunningTask,
   runTask,
   taskDefinitions,
 } from "../test/support/fargate-tasks.ts";
 import { tempProject } from "../test/support/ferry-cli.ts";
+import { physicalIds, readTemplate, TemplateResolver } from "../test/support/iam-evidence.ts";
 import { deploySpec, destroySpec, runSuffix, writeSpec } from "../test/support/localstack-ferry.ts";
 import { percentile } from "../test/support/localstack-load.ts";
 
@@ -64,7 +64,11 @@ const synth = synthesizeStack(compiled!, {
   nag: false,
 });
 const [task] = taskDefinitions(synth.templatePath);
-const ids = await physicalIds(synth.stackName);
+const resolver = new TemplateResolver(
+  readTemplate(synth.templatePath),
+  await physicalIds(synth.stackName, TEST_REGION),
+  TEST_REGION,
+);
 const images = buildImageAssets(synth.assemblyDir, synth.stackName);
 const sfn = new SFNClient(awsClientConfig());
 const docker = new Dockerode({ socketPath: dockerSocket() });
@@ -93,7 +97,7 @@ const eventTime = (arn: string, type: string) =>
   until(async () => (await history(arn)).find((e) => e.type === type)?.timestamp?.getTime());
 const startTask = () =>
   runTask(task!, {
-    ids,
+    resolver,
     images,
     extraEnv: localStackEnv(),
     prefix: `bench-${suffix}-${++runs}`,

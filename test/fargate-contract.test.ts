@@ -39,12 +39,19 @@ import {
 import {
   buildImageAssets,
   localStackEnv,
-  physicalIds,
   type RunningTask,
   runTask,
   taskDefinitions,
 } from "./support/fargate-tasks.ts";
 import { tempProject } from "./support/ferry-cli.ts";
+import {
+  evaluate,
+  type PolicyDocument,
+  physicalIds,
+  readTemplate,
+  rolePolicies,
+  TemplateResolver,
+} from "./support/iam-evidence.ts";
 import {
   type Deployed,
   deploySpec,
@@ -217,12 +224,16 @@ describe("container steps on an aws site (the Fargate contract)", () => {
     expect(probe).not.toMatch(/node/);
 
     // When one task per pool runs as ECS would start it
-    const ids = await physicalIds(synth.stackName);
+    const resolver = new TemplateResolver(
+      readTemplate(synth.templatePath),
+      await physicalIds(synth.stackName, TEST_REGION),
+      TEST_REGION,
+    );
     const images = buildImageAssets(synth.assemblyDir, synth.stackName);
     for (const [i, task] of defs.entries()) {
       tasks.push(
         await runTask(task, {
-          ids,
+          resolver,
           images,
           // ECS sets ECS_AGENT_URI in every task; here it names the recording endpoint.
           extraEnv: { ...localStackEnv(), ECS_AGENT_URI: `${ecs.url}/api/task-${i}` },
@@ -276,6 +287,77 @@ describe("container steps on an aws site (the Fargate contract)", () => {
       expect(calls.length).toBeGreaterThanOrEqual(2);
       expect(calls[0]!.body).toEqual({ ProtectionEnabled: true, ExpiresInMinutes: 12 });
       expect(calls.at(-1)!.body).toEqual({ ProtectionEnabled: false });
+    }
+  });
+});
+
+describe("a Fargate pool's task role (IAM, evaluated on the aws-target template)", () => {
+  it("protects only its own cluster's tasks and polls only its own pool's queue", async () => {
+    // Given the aws-target template, resolved against the LocalStack stack
+    const { compiled } = await compileSpecFile(spec);
+    const synth = synthesizeStack(compiled!, {
+      outDir: join(dir, "cdk.out.aws-iam"),
+      projectRoot: dir,
+      target: "aws",
+      region: TEST_REGION,
+      nag: false,
+    });
+    const template = readTemplate(synth.templatePath);
+    const resolver = new TemplateResolver(
+      template,
+      await physicalIds(synth.stackName, TEST_REGION),
+      TEST_REGION,
+    );
+    const pools = Object.values(template.Resources)
+      .filter((r) => r.Type === "AWS::ECS::TaskDefinition")
+      .map((task) => {
+        const role = (task.Properties!.TaskRoleArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+        const managed = (
+          template.Resources[role]!.Properties!.ManagedPolicyArns as Array<{ Ref: string }>
+        ).map(
+          (m) =>
+            resolver.resolve(
+              template.Resources[m.Ref]!.Properties!.PolicyDocument as never,
+            ) as PolicyDocument,
+        );
+        const env = (
+          task.Properties!.ContainerDefinitions as Array<{
+            Name: string;
+            Environment?: Array<{ Name: string; Value: unknown }>;
+          }>
+        ).find((c) => c.Name === "Step")!.Environment!;
+        const queueUrl = String(
+          resolver.resolve(env.find((e) => e.Name === "FERRY_QUEUE_URLS")!.Value as never),
+        );
+        return { policies: [...managed, ...rolePolicies(template, resolver, role)], queueUrl };
+      });
+    expect(pools).toHaveLength(2);
+    const clusterId = Object.entries(template.Resources).find(([, r]) => r.Type === "AWS::ECS::Cluster")![0];
+    const cluster = String(resolver.resolve({ Ref: clusterId } as never));
+    const queueArn = (url: string) => `arn:aws:sqs:${TEST_REGION}:000000000000:${url.split("/").at(-1)}`;
+    for (const [i, pool] of pools.entries()) {
+      const other = pools[1 - i]!;
+      // Then it may protect a task of its cluster (what the agent asks the ECS agent endpoint for)
+      expect(
+        await evaluate(pool.policies, {
+          action: "ecs:UpdateTaskProtection",
+          resource: `arn:aws:ecs:${TEST_REGION}:000000000000:task/${cluster}/0123456789abcdef`,
+        }),
+      ).toBe("Allowed");
+      // And no task of another cluster
+      expect(
+        await evaluate(pool.policies, {
+          action: "ecs:UpdateTaskProtection",
+          resource: `arn:aws:ecs:${TEST_REGION}:000000000000:task/someone-else/0123456789abcdef`,
+        }),
+      ).not.toBe("Allowed");
+      // And it receives from its own pool's queue, never from the other image's pool's
+      expect(
+        await evaluate(pool.policies, { action: "sqs:ReceiveMessage", resource: queueArn(pool.queueUrl) }),
+      ).toBe("Allowed");
+      expect(
+        await evaluate(pool.policies, { action: "sqs:ReceiveMessage", resource: queueArn(other.queueUrl) }),
+      ).not.toBe("Allowed");
     }
   });
 });

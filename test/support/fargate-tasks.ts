@@ -10,7 +10,6 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CloudFormationClient, DescribeStackResourcesCommand } from "@aws-sdk/client-cloudformation";
 import Dockerode from "dockerode";
 import {
   awsClientConfig,
@@ -19,6 +18,7 @@ import {
   localstackEndpoint,
   TEST_REGION,
 } from "./env.ts";
+import type { TemplateResolver } from "./iam-evidence.ts";
 
 type Cfn = unknown;
 
@@ -54,82 +54,19 @@ export function taskDefinitions(templatePath: string): TaskDefinition[] {
     }));
 }
 
-/** Physical ids of a deployed stack's resources, by logical id (queues: their URL; buckets: their name). */
-export async function physicalIds(stackName: string): Promise<Record<string, string>> {
-  const cfn = new CloudFormationClient(awsClientConfig());
-  try {
-    const out = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
-    return Object.fromEntries(
-      (out.StackResources ?? []).map((r) => [r.LogicalResourceId!, r.PhysicalResourceId!]),
-    );
-  } finally {
-    cfn.destroy();
-  }
-}
-
 /**
- * Resolves a CloudFormation value (Ref, Fn::Sub, Fn::Join, Fn::GetAtt of
- * an ARN, Fn::Select, Fn::Split) against a deployed stack. Anything else is
- * refused, so a new kind of reference cannot slip through unresolved.
+ * Resolves a template value against the deployed stack (the IAM evidence's
+ * resolver); a reference to anything the stack did not deploy is refused,
+ * so no made-up name reaches a container.
  */
-export function resolveCfn(value: Cfn, ids: Record<string, string>, region = TEST_REGION): string {
-  const pseudo: Record<string, string> = {
-    "AWS::AccountId": LOCALSTACK_ACCOUNT_ID,
-    "AWS::Region": region,
-    "AWS::Partition": "aws",
-    "AWS::URLSuffix": "amazonaws.com",
-  };
-  const ref = (name: string): string => {
-    const found = pseudo[name] ?? ids[name];
-    if (found === undefined)
-      throw new Error(`cannot resolve Ref ${name}: not a resource of the deployed stack`);
-    return found;
-  };
-  const arnOf = (logicalId: string): string => {
-    const id = ref(logicalId);
-    if (id.startsWith("arn:")) return id;
-    if (id.startsWith("http"))
-      return `arn:aws:sqs:${region}:${LOCALSTACK_ACCOUNT_ID}:${id.split("/").at(-1)}`;
-    return `arn:aws:s3:::${id}`;
-  };
-  if (typeof value === "string") return value;
-  if (typeof value === "number") return String(value);
-  const [fn, arg] = Object.entries(value as Record<string, unknown>)[0] ?? [];
-  switch (fn) {
-    case "Ref":
-      return ref(arg as string);
-    case "Fn::GetAtt": {
-      const [logicalId, attribute] = arg as [string, string];
-      if (attribute === "Arn") return arnOf(logicalId);
-      throw new Error(`cannot resolve Fn::GetAtt ${logicalId}.${attribute}`);
-    }
-    case "Fn::Join": {
-      const [sep, parts] = arg as [string, Cfn[]];
-      return parts.map((p) => resolveCfn(p, ids, region)).join(sep);
-    }
-    case "Fn::Select": {
-      const [index, list] = arg as [number, Cfn];
-      const items = Array.isArray(list)
-        ? list.map((p) => resolveCfn(p, ids, region))
-        : splitOf(list, ids, region);
-      return items[index]!;
-    }
-    case "Fn::Sub": {
-      const [text, vars] = (typeof arg === "string" ? [arg, {}] : arg) as [string, Record<string, Cfn>];
-      return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
-        if (name in vars) return resolveCfn(vars[name], ids, region);
-        const [logicalId, attribute] = name.split(".");
-        return attribute ? resolveCfn({ "Fn::GetAtt": [logicalId, attribute] }, ids, region) : ref(name);
-      });
-    }
-    default:
-      throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+export function resolveValue(resolver: TemplateResolver, value: unknown): string {
+  const resolved = String(resolver.resolve(value as never));
+  if (resolved.includes("-not-deployed")) {
+    throw new Error(
+      `${JSON.stringify(value)} names a resource the LocalStack stack does not have (${resolved})`,
+    );
   }
-}
-
-function splitOf(value: Cfn, ids: Record<string, string>, region: string): string[] {
-  const [sep, text] = (value as { "Fn::Split": [string, Cfn] })["Fn::Split"];
-  return resolveCfn(text, ids, region).split(sep);
+  return resolved;
 }
 
 /** Builds the cloud assembly's Docker image assets locally; returns local tag by the image URI the template names. */
@@ -155,7 +92,9 @@ export function buildImageAssets(
     });
     for (const dest of Object.values(image.destinations)) {
       // The asset's repository carries CloudFormation placeholders, resolved like the template's.
-      const repository = resolveCfn({ "Fn::Sub": dest.repositoryName }, {}, region);
+      const repository = dest.repositoryName.replace(/\$\{AWS::(AccountId|Region)\}/g, (_, name: string) =>
+        name === "Region" ? region : LOCALSTACK_ACCOUNT_ID,
+      );
       tags.set(
         `${LOCALSTACK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com/${repository}:${dest.imageTag}`,
         tag,
@@ -177,8 +116,8 @@ export interface RunningTask {
 }
 
 export interface RunTaskOptions {
-  /** Resolves references in the template's values. */
-  ids: Record<string, string>;
+  /** Resolves references in the template's values against the deployed stack. */
+  resolver: TemplateResolver;
   /** Local tags for image URIs (the agent image asset). */
   images: Map<string, string>;
   /** Endpoint and credential variables, added to every container's environment. */
@@ -195,7 +134,7 @@ export interface RunTaskOptions {
  */
 export async function runTask(task: TaskDefinition, options: RunTaskOptions): Promise<RunningTask> {
   const requestedMs = Date.now();
-  const initDoneMs = requestedMs;
+  let initDoneMs = requestedMs;
   const docker = new Dockerode({ socketPath: dockerSocket() });
   const volumes = task.volumes.map((v) => `ferry-fargate-${options.prefix}-${v.Name}`);
   for (const name of volumes) await docker.createVolume({ Name: name });
@@ -207,9 +146,9 @@ export async function runTask(task: TaskDefinition, options: RunTaskOptions): Pr
     const index = pending.findIndex((c) => (c.DependsOn ?? []).every((d) => started.has(d.ContainerName)));
     if (index < 0) throw new Error(`task ${task.logicalId}: container dependencies form a cycle`);
     const [def] = pending.splice(index, 1) as [ContainerDefinition];
-    const image = resolveCfn(def.Image, options.ids);
+    const image = resolveValue(options.resolver, def.Image);
     const env = [
-      ...(def.Environment ?? []).map((e) => `${e.Name}=${resolveCfn(e.Value, options.ids)}`),
+      ...(def.Environment ?? []).map((e) => `${e.Name}=${resolveValue(options.resolver, e.Value)}`),
       ...Object.entries(options.extraEnv).map(([k, v]) => `${k}=${v}`),
     ];
     const container = await docker.createContainer({
@@ -239,6 +178,7 @@ export async function runTask(task: TaskDefinition, options: RunTaskOptions): Pr
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       if (StatusCode !== 0)
         throw new Error(`container ${def.Name} of ${task.logicalId} exited ${StatusCode}`);
+      initDoneMs = Date.now();
     }
     started.add(def.Name);
   }

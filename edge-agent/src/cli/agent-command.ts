@@ -37,8 +37,8 @@ Options:
   --runtime docker|podman|process|in-container                      FERRY_RUNTIME
                                 container engine (default docker); in-container runs
                                 container steps as processes in the agent's own
-                                container (Fargate: the step's image)
-                                image it runs in (in-container)     FERRY_STEP_IMAGE
+                                container (Fargate: the step's image), which
+                                FERRY_STEP_IMAGE names (variable only)
   --engine-socket PATH          engine API socket                   FERRY_ENGINE_SOCKET
   --pull-policy never|missing|always  (default missing)             FERRY_PULL_POLICY
   --gpus N                      GPUs steps may use (default 0)      FERRY_GPUS

@@ -41,7 +41,7 @@ export interface TestStep {
   extra?: string;
 }
 
-/** A spec YAML of process steps with duration and output hints. */
+/** A spec YAML of container steps with duration and output hints. */
 export function specYaml(
   steps: TestStep[],
   sites = "  edge: { type: edge }\n  cloud: { type: aws, region: us-east-1 }\n",
@@ -58,7 +58,8 @@ export function specYaml(
         `  - name: ${s.name}`,
         `    site: ${s.site ?? "edge"}`,
         `    depends: [${(s.depends ?? []).join(", ")}]`,
-        `    process: { command: ["true"] }`,
+        // Containers with a command run on either kind of site (a process step has no image for Fargate).
+        `    container: { image: "busybox:1", command: ["true"] }`,
         hints ? `    hints: { ${hints} }` : "",
         s.extra ?? "",
       ]
