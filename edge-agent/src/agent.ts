@@ -1,13 +1,17 @@
+import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { AwsSecretResolver } from "@ferry/functions/secrets";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
 import type { ResolvedAgentConfig } from "./config.ts";
 import { loadManifestSources } from "./manifest-sources.ts";
+import { formatIdentity, selfIdentity } from "./instance.ts";
+import { removeLeftJobDirs } from "./job-dirs.ts";
 import { ManifestStore } from "./manifest-store.ts";
 import { ManifestTrust } from "./manifest-trust.ts";
 import { PrometheusMetrics } from "./ops/metrics.ts";
 import { OpsServer } from "./ops/ops-server.ts";
+import { claimWorkDir, StepGroups } from "./orphans.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
 import { FunctionRuntime } from "./runtimes/function.ts";
 import { HttpRuntime } from "./runtimes/http.ts";
@@ -131,7 +135,24 @@ export class Agent {
       reloadIntervalMs: config.manifestReloadIntervalSeconds * 1000,
       logger: this.logger,
     });
-    this.runtimes = await this.createRuntimes();
+    // One live agent per work folder; what a crashed predecessor left running is stopped before anything runs.
+    await mkdir(config.workDir, { recursive: true, mode: 0o700 });
+    const previous = claimWorkDir(config.workDir);
+    const groups = new StepGroups(config.workDir);
+    const reapedGroups = await groups.reap();
+    if (reapedGroups.some((g) => g.killed > 0))
+      this.logger.warn(
+        { previousPid: previous?.pid, groups: reapedGroups.filter((g) => g.killed > 0) },
+        "stopped step process groups a previous agent instance left running",
+      );
+    this.runtimes = await this.createRuntimes(groups);
+    const stepUser = this.stepUser;
+    const freed = await removeLeftJobDirs(
+      config.workDir,
+      stepUser ? (dir) => stepUser.reclaim(dir) : undefined,
+    );
+    if (freed.length > 0)
+      this.logger.warn({ jobDirs: freed.length }, "removed job folders a previous agent instance left");
     const slots = new Slots(config.concurrency);
     const completion =
       tokenCheckOf(config.aws) === "history" ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
@@ -214,13 +235,13 @@ export class Agent {
     this.logger.info("agent stopped");
   }
 
-  private async createRuntimes(): Promise<RuntimeSet> {
+  private async createRuntimes(groups: StepGroups): Promise<RuntimeSet> {
     const { config } = this;
     const projectDir = config.projectDir ?? process.cwd();
     const stepUser = this.stepUser ? { stepUser: this.stepUser } : {};
     const runtimes: RuntimeSet = {
-      process: new ProcessRuntime({ projectDir, ...stepUser }),
-      function: new FunctionRuntime({ projectDir, ...stepUser }),
+      process: new ProcessRuntime({ projectDir, groups, ...stepUser }),
+      function: new FunctionRuntime({ projectDir, groups, ...stepUser }),
       http: new HttpRuntime({ maxResponseBytes: config.http.maxResponseBytes }),
     };
     if (config.runtime === "process") return runtimes;
@@ -230,6 +251,7 @@ export class Agent {
       ...config.containers,
       // One agent per work folder: containers labelled with it belong to this agent's earlier lives.
       owner: `${config.site}:${config.workDir}`,
+      instance: formatIdentity(selfIdentity()),
       ...(config.engine.socketPath ? { socketPath: config.engine.socketPath } : {}),
     };
     const container = config.runtime === "podman" ? createPodmanRuntime(engine) : new DockerRuntime(engine);

@@ -28,6 +28,17 @@ export {
   RecordingCompletion,
 } from "./in-memory/completions.ts";
 export { type DeadLetter, InMemoryQueue, type InMemoryQueueOptions } from "./in-memory/in-memory-queue.ts";
+export {
+  formatIdentity,
+  groupMembers,
+  identityOf,
+  isAlive,
+  type ProcessIdentity,
+  parseIdentity,
+  procStat,
+  selfIdentity,
+} from "./instance.ts";
+export { removeLeftJobDirs } from "./job-dirs.ts";
 export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE, safeRelative } from "./job-paths.ts";
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
@@ -42,6 +53,13 @@ export {
 } from "./manifest-store.ts";
 export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
 export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
+export {
+  AGENT_STATE_DIR,
+  claimWorkDir,
+  type ReapedGroup,
+  type StepGroupRecorder,
+  StepGroups,
+} from "./orphans.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export {
@@ -64,6 +82,7 @@ export {
   CONTAINER_LABEL,
   DockerRuntime,
   type DockerRuntimeOptions,
+  INSTANCE_LABEL,
   OWNER_LABEL,
   type PullPolicy,
 } from "./runtimes/docker.ts";

@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
 import { StreamCapture } from "../capture.ts";
 import { AgentError, messageOf } from "../errors.ts";
+import { isAlive, parseIdentity } from "../instance.ts";
 import { CONTAINER_JOB_DIR } from "../job-paths.ts";
 import {
   type ContainerHardeningOptions,
@@ -48,6 +49,12 @@ export interface DockerRuntimeOptions extends ContainerHardeningOptions {
    * one left running ({@link DockerRuntime.reapOrphans}). @default none
    */
   owner?: string;
+  /**
+   * This agent instance (`boot:pid:start`, see `formatIdentity`): labelled
+   * on each container, so that reaping never touches the containers of an
+   * instance that is still alive. @default none
+   */
+  instance?: string;
   /** A ready client (tests, custom TLS); overrides `socketPath`. */
   client?: Dockerode;
 }
@@ -56,6 +63,8 @@ export interface DockerRuntimeOptions extends ContainerHardeningOptions {
 export const CONTAINER_LABEL = "dev.ferry.step";
 /** Label naming the agent instance family (its `owner`) that started a task container. */
 export const OWNER_LABEL = "dev.ferry.owner";
+/** Label naming the agent process (`boot:pid:start`) that started a task container. */
+export const INSTANCE_LABEL = "dev.ferry.instance";
 
 /**
  * Runs `container` steps through the Docker Engine API (dockerode), with
@@ -125,6 +134,7 @@ export class DockerRuntime implements Runtime {
         [CONTAINER_LABEL]: request.step.name,
         "dev.ferry.execution": request.env.FERRY_EXECUTION ?? "",
         ...(this.options.owner ? { [OWNER_LABEL]: this.options.owner } : {}),
+        ...(this.options.instance ? { [INSTANCE_LABEL]: this.options.instance } : {}),
       },
       AttachStdin: true,
       AttachStdout: true,
@@ -168,14 +178,20 @@ export class DockerRuntime implements Runtime {
   /**
    * Removes task containers a previous instance with the same `owner` left
    * behind (SIGKILL, power loss): their steps were abandoned and will be
-   * retried from the queue. Call before receiving. Returns how many.
+   * retried from the queue. Containers of another owner, or of an instance
+   * that is still alive, are never touched. Call before receiving. Returns
+   * how many.
    */
   async reapOrphans(): Promise<number> {
     if (!this.options.owner) return 0;
     const docker = await this.docker();
-    const found = await docker.listContainers({
+    const listed = await docker.listContainers({
       all: true,
       filters: JSON.stringify({ label: [`${OWNER_LABEL}=${this.options.owner}`] }),
+    });
+    const found = listed.filter((c) => {
+      const instance = parseIdentity(c.Labels?.[INSTANCE_LABEL] ?? "");
+      return !instance || !isAlive(instance);
     });
     await Promise.all(
       found.map((c) =>

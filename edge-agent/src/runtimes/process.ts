@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { isAbsolute, resolve } from "node:path";
 import { StreamCapture } from "../capture.ts";
 import { AgentError } from "../errors.ts";
+import type { StepGroupRecorder } from "../orphans.ts";
 import type { StepUser } from "../step-user.ts";
 import {
   contractEnv,
@@ -44,6 +45,12 @@ export interface ProcessRuntimeOptions {
    * @default the agent's own user
    */
   stepUser?: StepUser;
+  /**
+   * Told when each step's process group starts and ends, so that an agent
+   * restarted after a crash can stop groups its predecessor left running.
+   * @default none
+   */
+  groups?: StepGroupRecorder;
 }
 
 /**
@@ -56,11 +63,13 @@ export class ProcessRuntime implements Runtime {
   private readonly baseEnv: Record<string, string>;
   private readonly killGraceMs: number;
   private readonly stepUser: StepUser | undefined;
+  private readonly groups: StepGroupRecorder | undefined;
 
   constructor(options: ProcessRuntimeOptions = {}) {
     this.projectDir = options.projectDir ?? process.cwd();
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.stepUser = options.stepUser;
+    this.groups = options.groups;
     let inherit = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
     // Another user's steps never see the whole agent environment.
     if (this.stepUser && inherit === true) inherit = DEFAULT_INHERITED_ENV;
@@ -104,6 +113,23 @@ export class ProcessRuntime implements Runtime {
           cause: error,
         }),
       );
+    }
+    if (this.groups && child.pid !== undefined) {
+      try {
+        this.groups.started(child.pid, { step: request.step.name, jobDir: request.jobDir });
+      } catch (error) {
+        // Unrecorded, it could outlive a crash unseen: never let it run.
+        signalGroup(child, "SIGKILL");
+        return Promise.reject(
+          new AgentError(
+            "RUNTIME_FAILED",
+            `cannot record the process of step "${request.step.name}": ${(error as Error).message}`,
+            { cause: error },
+          ),
+        );
+      }
+      const pid = child.pid;
+      child.once("close", () => this.groups!.ended(pid));
     }
     return this.watch(child, program!, request);
   }
