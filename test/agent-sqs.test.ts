@@ -2,12 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import {
-  CreateStateMachineCommand,
-  DescribeExecutionCommand,
-  SFNClient,
-  StartExecutionCommand,
-} from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -17,19 +12,13 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { main } from "@ferry/cli";
-import { executionPrefixFormat } from "@ferry/dsl-compiler/contract";
 import { type Agent, createAgent, loadAgentConfig } from "@ferry/edge-agent";
 import { SqsQueue } from "@ferry/edge-agent/aws";
 import { describeQueueContract, manifestOf, shStep } from "@ferry/edge-agent/testing";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  awsClientConfig,
-  LOCALSTACK_ACCOUNT_ID,
-  localstackEndpoint,
-  requireLocalStack,
-  uniqueName,
-} from "./support/env.ts";
+import { awsClientConfig, localstackEndpoint, requireLocalStack, uniqueName } from "./support/env.ts";
+import { createOneStepMachine } from "./support/one-step-machine.ts";
 
 // The agent's AWS adapters against LocalStack: the queue contract on real
 // SQS, and a real Step Functions task token answered by a running agent.
@@ -274,48 +263,3 @@ describe("a task Step Functions timed out (LocalStack)", () => {
     }
   });
 });
-
-/** A state machine of one queue-backed Task, answered by the agent under test. */
-async function createOneStepMachine(
-  sfn: SFNClient,
-  options: {
-    workflow: string;
-    step: string;
-    queueUrl: string;
-    heartbeatSeconds?: number;
-    /** The job bucket the message names. @default "unused" */
-    bucket?: string;
-  },
-): Promise<{ stateMachineArn?: string }> {
-  const task = {
-    Type: "Task",
-    Resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-    ...(options.heartbeatSeconds ? { HeartbeatSeconds: options.heartbeatSeconds } : {}),
-    TimeoutSeconds: 120,
-    Parameters: {
-      QueueUrl: options.queueUrl,
-      MessageBody: {
-        v: 1,
-        "token.$": "$$.Task.Token",
-        workflow: options.workflow,
-        "execution.$": "$$.Execution.Id",
-        step: options.step,
-        attempt: 1,
-        input: { "input.$": "$", deps: {} },
-        // What a compiled state machine sends: the execution's own `<workflow>/<execution name>/` prefix.
-        jobFiles: {
-          bucket: options.bucket ?? "unused",
-          "prefix.$": `States.Format('${executionPrefixFormat(options.workflow)}', $$.Execution.Name)`,
-        },
-      },
-    },
-    End: true,
-  };
-  return sfn.send(
-    new CreateStateMachineCommand({
-      name: uniqueName(options.workflow),
-      roleArn: `arn:aws:iam::${LOCALSTACK_ACCOUNT_ID}:role/ferry-test`,
-      definition: JSON.stringify({ StartAt: options.step, States: { [options.step]: task } }),
-    }),
-  );
-}

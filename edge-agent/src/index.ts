@@ -53,6 +53,8 @@ export {
 } from "./manifest-store.ts";
 export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
 export { executionNameOf, type MessageScopeOptions, messageScopeProblem } from "./message-scope.ts";
+export { PrometheusMetrics } from "./ops/metrics.ts";
+export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export {
   AGENT_STATE_DIR,
   claimWorkDir,
@@ -60,8 +62,6 @@ export {
   type StepGroupRecorder,
   StepGroups,
 } from "./orphans.ts";
-export { PrometheusMetrics } from "./ops/metrics.ts";
-export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
 export {
   packOutput,
   readStepError,

@@ -51,7 +51,10 @@ export class JobDirs {
   acquire(stepName: string): string {
     const reused = this.free.pop();
     if (reused) return reused;
-    const dir = join(this.root, `${JOB_DIR_PREFIX}${process.pid}-${++this.created}-${stepName}`.slice(0, 120));
+    const dir = join(
+      this.root,
+      `${JOB_DIR_PREFIX}${process.pid}-${++this.created}-${stepName}`.slice(0, 120),
+    );
     mkdirSync(dir, { recursive: true });
     return dir;
   }

@@ -78,7 +78,9 @@ describe("StepGroups", () => {
     const workDir = mkdtempSync(join(tmpdir(), "ferry-orphans-"));
     mkdirSync(join(workDir, AGENT_STATE_DIR), { mode: 0o700 });
     chmodSync(join(workDir, AGENT_STATE_DIR), 0o770);
-    expect(() => new StepGroups(workDir)).toThrow(/must be a folder owned by the agent's user with mode 0700/);
+    expect(() => new StepGroups(workDir)).toThrow(
+      /must be a folder owned by the agent's user with mode 0700/,
+    );
     rmSync(workDir, { recursive: true, force: true });
   });
 

@@ -95,7 +95,8 @@ export class StepGroups implements StepGroupRecorder {
         continue;
       }
       const record = parseRecord(readFileSync(file, "utf8"));
-      if (record) reaped.push({ step: record.step, jobDir: record.jobDir, killed: await kill(record.leader) });
+      if (record)
+        reaped.push({ step: record.step, jobDir: record.jobDir, killed: await kill(record.leader) });
       unlinkSync(file);
     }
     return reaped;
