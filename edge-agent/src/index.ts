@@ -6,6 +6,13 @@ export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
 export { containedPath, openNoFollow, readContained } from "./contained-files.ts";
+export { EngineProxy, type EngineProxyOptions, PROXY_LABEL } from "./engine-proxy/engine-proxy.ts";
+export {
+  createProblem,
+  type EngineProxyPolicy,
+  type EngineRoute,
+  routeOf,
+} from "./engine-proxy/policy.ts";
 export {
   AgentError,
   type AgentErrorCode,
