@@ -256,6 +256,8 @@ export class Agent {
     };
     const container = config.runtime === "podman" ? createPodmanRuntime(engine) : new DockerRuntime(engine);
     await container.ping();
+    const limits = await container.limitsProblem();
+    if (limits) this.logger.warn(limits);
     const reaped = await container.reapOrphans();
     if (reaped > 0)
       this.logger.warn({ reaped }, "stopped task containers a previous agent instance left running");

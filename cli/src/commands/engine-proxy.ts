@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { EngineProxy } from "@ferry/edge-agent";
 import { pino } from "pino";
@@ -23,12 +24,12 @@ Options:
   --allow-root               let root images run as root (= containers.allowRoot)
   --writable-rootfs          (= containers.writableRootfs)
   --allow-gpus               let steps ask for GPUs
-  --socket-gid GID           group of SOCKET (the agent's)
+  --socket-group NAME|GID    group of SOCKET: the agent's (this user must be in it)
   --id NAME                  label value marking this proxy's containers (default ferry)
   --log-level LEVEL          (default info)
 
 Example:
-  ferry engine-proxy --listen /run/ferry/engine.sock --bind-root /var/lib/ferry/work --socket-gid 998
+  ferry engine-proxy --listen /run/ferry-engine/engine.sock --bind-root /var/lib/ferry/work --socket-group ferry
 `;
 
 /** `ferry engine-proxy`: runs until SIGINT/SIGTERM. */
@@ -48,9 +49,8 @@ export const engineProxyCommand: CliCommand = {
     if (!values.listen) throw new UsageError("--listen SOCKET is required");
     if (!values["bind-root"]?.length)
       throw new UsageError("--bind-root DIR is required (the agent's workDir)");
-    const gid = values["socket-gid"] === undefined ? undefined : Number(values["socket-gid"]);
-    if (gid !== undefined && !Number.isInteger(gid))
-      throw new UsageError(`--socket-gid: not a number: ${values["socket-gid"]}`);
+    const group = values["socket-group"];
+    const gid = group === undefined ? undefined : groupId(group);
     const logger = pino({ level: values["log-level"] ?? "info" });
     const proxy = new EngineProxy({
       listen: resolve(io.cwd, values.listen),
@@ -96,11 +96,21 @@ function parse(argv: string[]) {
       "allow-root": { type: "boolean" },
       "writable-rootfs": { type: "boolean" },
       "allow-gpus": { type: "boolean" },
-      "socket-gid": { type: "string" },
+      "socket-group": { type: "string" },
       id: { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   }).values;
+}
+
+/** A group name or number as a gid (NSS, through getent). */
+function groupId(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  try {
+    return Number(execFileSync("getent", ["group", group], { encoding: "utf8" }).split(":")[2]);
+  } catch {
+    throw new UsageError(`--socket-group: no group named "${group}" (getent group ${group})`);
+  }
 }

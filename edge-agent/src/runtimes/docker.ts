@@ -1,4 +1,5 @@
 import { chmod } from "node:fs/promises";
+import { request } from "node:http";
 import { Writable } from "node:stream";
 import type Dockerode from "dockerode";
 import { StreamCapture } from "../capture.ts";
@@ -100,6 +101,29 @@ export class DockerRuntime implements Runtime {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * Why the engine will not apply the limits the runtime sets, if it says so:
+   * rootless engines on cgroups v1 ignore memory, CPU and pids limits.
+   * Undefined when they apply or the engine does not tell (a proxy refusing `/info`).
+   */
+  async limitsProblem(): Promise<string | undefined> {
+    // podman tells through its own (versioned) API, its Docker-compatible /info does not say "rootless"; Docker through /info.
+    const libpod = (await getJson(this.socketPath(), "/v4.0.0/libpod/info")) as
+      | { host?: { cgroupVersion?: string; security?: { rootless?: boolean } } }
+      | undefined;
+    const info = libpod
+      ? undefined
+      : ((await getJson(this.socketPath(), "/info")) as
+          | { CgroupVersion?: string; SecurityOptions?: string[] }
+          | undefined);
+    const rootless = libpod
+      ? libpod.host?.security?.rootless === true
+      : (info?.SecurityOptions?.some((o) => o.split(",").includes("name=rootless")) ?? false);
+    const cgroup = libpod ? libpod.host?.cgroupVersion : info?.CgroupVersion;
+    if (!rootless || (cgroup !== "v1" && cgroup !== "1")) return undefined;
+    return `the ${this.name} engine is rootless on cgroups v1, which ignores memory, CPU and pids limits: steps run without them (use a host with cgroups v2 and delegation for rootless limits)`;
   }
 
   async run(request: RuntimeRequest): Promise<RuntimeResult> {
@@ -341,6 +365,26 @@ export class DockerRuntime implements Runtime {
     }
     return this.client;
   }
+}
+
+/** A GET on the engine socket as JSON; undefined for any answer but 200 (or no answer). */
+function getJson(socketPath: string, path: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, method: "GET", path, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        try {
+          resolve(res.statusCode === 200 ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+    req.end();
+  });
 }
 
 function sink(write: (chunk: Buffer) => void): Writable {
