@@ -6,13 +6,15 @@
 #   docker.io                       the engine for container tests
 #   podman, busybox-static          the podman runtime's tests (a private podman
 #                                   service; an image made from static busybox)
+#   uidmap, slirp4netns             rootless podman for an unprivileged agent user
+#                                   (test/security/rootless-podman.test.ts)
 #   openjdk-17-jdk-headless, maven  DynamoDB Local, which LocalStack's DynamoDB runs on
 #   curl, ca-certificates           health checks and downloads
 #   git                             lint reads .gitignore through git
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git)
+packages=(docker.io podman busybox-static uidmap slirp4netns openjdk-17-jdk-headless maven curl ca-certificates git)
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   log "not a Debian-based system: install these yourself if missing: ${packages[*]}"

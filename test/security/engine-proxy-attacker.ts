@@ -116,6 +116,14 @@ out.symlinkBind = await call(
   "/containers/create",
   hardened([`${join(plan.workDir, "escape")}:/host`]),
 );
+out.workDirBind = await call(p, "POST", "/containers/create", hardened([`${plan.workDir}:/work`]));
+mkdirSync(join(plan.workDir, ".agent"), { recursive: true });
+out.agentStateBind = await call(
+  p,
+  "POST",
+  "/containers/create",
+  hardened([`${join(plan.workDir, ".agent")}:/state`]),
+);
 out.dotDotBind = await call(p, "POST", "/containers/create", hardened([`${plan.workDir}/../../..:/host`]));
 out.hostNetwork = await call(
   p,

@@ -170,6 +170,8 @@ describe("engine proxy: a process as the agent's user", () => {
     refused("dockerSocketBind", /host folder outside/);
     refused("symlinkBind", /leads to \/, outside/);
     refused("dotDotBind", /not normal/);
+    refused("workDirBind", /only folders inside it/);
+    refused("agentStateBind", /dot folder/);
     refused("hostNetwork", /NetworkMode "host" is not allowed/);
     refused("pidHost", /PidMode is not allowed/);
     refused("victimNetwork", /NetworkMode "container:/);

@@ -289,7 +289,8 @@ describe("rootless podman: a real agent as that user", () => {
       expect(JSON.parse(described.output!)).toEqual({ got: { input: { n: 7 }, deps: {} }, uid: 65534 });
       // This host's cgroups v1 cannot hold rootless limits: the agent says so rather than pretend.
       const cgroupV2 = statSync("/sys/fs/cgroup/cgroup.controllers", { throwIfNoEntry: false }) !== undefined;
-      if (!cgroupV2) expect(log).toContain("rootless on cgroups v1, which ignores memory, CPU and pids limits");
+      if (!cgroupV2)
+        expect(log).toContain("rootless on cgroups v1, which ignores memory, CPU and pids limits");
       const status = readFileSync(`/proc/${agent.pid}/status`, "utf8");
       expect(status).toMatch(new RegExp(`^Uid:\\t${user!.uid}\\t`, "m"));
       expect(status).toMatch(/^Groups:\s*$/m);

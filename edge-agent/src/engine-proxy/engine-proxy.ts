@@ -12,6 +12,7 @@ import { type Logger, SILENT_LOGGER } from "@ferry/functions/worker";
 import { isRootUser } from "../runtimes/container-hardening.ts";
 import {
   allowedRoots,
+  bindRootProblem,
   bindSources,
   createProblem,
   type EngineProxyPolicy,
@@ -156,12 +157,16 @@ export class EngineProxy {
 
   /** A bind source that resolves (symlinks followed, as the engine will) outside the allowed folders. */
   private async realBindProblem(sources: string[]): Promise<string | undefined> {
-    const roots = await Promise.all(allowedRoots(this.options).map((r) => realpath(r).catch(() => r)));
+    const real = (path: string) => realpath(path).catch(() => path);
+    const roots = await Promise.all(allowedRoots(this.options).map(real));
+    const bindRoots = await Promise.all(this.options.bindRoots.map(real));
     for (const source of sources) {
-      const real = await realpath(source).catch(() => undefined);
-      if (real === undefined) return `bind source ${source} does not exist`;
-      if (!roots.some((root) => isWithin(real, root)))
-        return `bind source ${source} leads to ${real}, outside ${roots.join(", ")}`;
+      const resolved = await realpath(source).catch(() => undefined);
+      if (resolved === undefined) return `bind source ${source} does not exist`;
+      if (!roots.some((root) => isWithin(resolved, root)))
+        return `bind source ${source} leads to ${resolved}, outside ${roots.join(", ")}`;
+      const problem = bindRootProblem(resolved, bindRoots);
+      if (problem) return `bind source ${source} leads to ${resolved}: ${problem}`;
     }
     return undefined;
   }

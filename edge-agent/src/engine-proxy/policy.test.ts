@@ -77,6 +77,16 @@ describe("engine proxy policy", () => {
       /not normal/,
     ],
     [
+      "the whole work folder",
+      (b: ReturnType<typeof runtimeBody>) => (b.HostConfig.Binds = ["/var/lib/ferry/work:/w"]),
+      /only folders inside it/,
+    ],
+    [
+      "the agent's state folder",
+      (b: ReturnType<typeof runtimeBody>) => (b.HostConfig.Binds = ["/var/lib/ferry/work/.agent/groups:/g"]),
+      /dot folder/,
+    ],
+    [
       "a relative (named volume) bind",
       (b: ReturnType<typeof runtimeBody>) => (b.HostConfig.Binds = ["vol:/x"]),
       /must be/,

@@ -191,6 +191,22 @@ function bindProblem(bind: unknown, policy: EngineProxyPolicy): string | undefin
     if (!BIND_FLAGS.has(flag)) return `flag ${flag} is not allowed`;
   if (!allowedRoots(policy).some((root) => isWithin(source, root)))
     return `host folder outside ${allowedRoots(policy).join(", ")}`;
+  return bindRootProblem(source, policy.bindRoots);
+}
+
+/**
+ * Under a bind root (the work folder) only what the runtime binds: a folder
+ * inside it, never the root itself, and nothing under a dot folder (the
+ * agent's own state, `.agent`, names processes it kills after a crash).
+ */
+export function bindRootProblem(source: string, bindRoots: readonly string[]): string | undefined {
+  for (const root of bindRoots) {
+    if (!isWithin(source, root)) continue;
+    const inside = source.slice(root.replace(/\/+$/, "").length).split("/").filter(Boolean);
+    if (inside.length === 0) return `the whole of ${root} may not be bound, only folders inside it`;
+    if (inside.some((segment) => segment.startsWith(".")))
+      return `${source} is under a dot folder of ${root}`;
+  }
   return undefined;
 }
 
