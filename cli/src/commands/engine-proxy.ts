@@ -1,5 +1,5 @@
-import { resolve } from "node:path";
 import { execFileSync } from "node:child_process";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { EngineProxy } from "@ferry/edge-agent";
 import { pino } from "pino";
