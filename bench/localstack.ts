@@ -144,7 +144,7 @@ try {
     `\ntoken check before each step (${checks.heartbeat.length} live tokens; included in the round trip above):`,
   );
   row("  one SendTaskHeartbeat (the check on AWS)", checks.heartbeat);
-  row("  history read (the check on LocalStack, aws.tokenCheck: history)", checks.history);
+  row("  history read (the check on LocalStack)", checks.history);
   console.log(
     `  share of the round trip p50: heartbeat ${((percentile(checks.heartbeat, 50) / percentile(roundTrips, 50)) * 100).toFixed(0)}%, history ${((percentile(checks.history, 50) / percentile(roundTrips, 50)) * 100).toFixed(0)}%`,
   );
