@@ -39,7 +39,7 @@ describe("StepGroups", () => {
     const child = await startGroup();
     const members = groupMembers(identityOf(child.pid!)!);
     expect(members).toHaveLength(2);
-    new StepGroups(workDir).started(child.pid!, { step: "nap", jobDir: join(workDir, "job-1-1-nap") });
+    await new StepGroups(workDir).started(child.pid!, { step: "nap", jobDir: join(workDir, "job-1-1-nap") });
 
     const reaped = await new StepGroups(workDir).reap();
 
@@ -90,8 +90,8 @@ describe("StepGroups", () => {
     const seen: string[][] = [];
     const runtime = new ProcessRuntime({
       groups: {
-        started: (pid, info) => {
-          groups.started(pid, info);
+        started: async (pid, info) => {
+          await groups.started(pid, info);
           seen.push(readdirSync(join(workDir, AGENT_STATE_DIR, "groups")));
         },
         ended: (pid) => groups.ended(pid),

@@ -8,6 +8,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from "node:fs";
+import { rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep } from "@ferry/functions/worker";
 import { AgentError } from "./errors.ts";
@@ -25,10 +26,14 @@ import {
 /** Folder under the work folder holding the agent's own state (never the steps'). */
 export const AGENT_STATE_DIR = ".agent";
 
-/** Told when a step's process group starts and when it is gone (the process runtime calls it). */
+/**
+ * Told when a step's process group starts and when it is gone (the process
+ * runtime calls it). Asynchronous, so a step start never blocks the event
+ * loop on the disk; `ended` is called only after `started` settled.
+ */
 export interface StepGroupRecorder {
-  started(pid: number, info: { step: string; jobDir: string }): void;
-  ended(pid: number): void;
+  started(pid: number, info: { step: string; jobDir: string }): Promise<void>;
+  ended(pid: number): Promise<void>;
 }
 
 /** A process group a previous agent instance recorded, as found at start. */
@@ -63,19 +68,19 @@ export class StepGroups implements StepGroupRecorder {
     assertPrivateDir(this.dir);
   }
 
-  started(pid: number, info: { step: string; jobDir: string }): void {
+  async started(pid: number, info: { step: string; jobDir: string }): Promise<void> {
     const leader = identityOf(pid);
     // Already gone (it exited at once): nothing can be left behind.
     if (!leader) return;
     const record: GroupRecord = { leader, ...info };
     const file = join(this.dir, `${pid}.json`);
-    writeFileSync(`${file}.tmp`, JSON.stringify(record), { mode: 0o600 });
-    renameSync(`${file}.tmp`, file);
+    await writeFile(`${file}.tmp`, JSON.stringify(record), { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
   }
 
-  ended(pid: number): void {
+  async ended(pid: number): Promise<void> {
     try {
-      unlinkSync(join(this.dir, `${pid}.json`));
+      await unlink(join(this.dir, `${pid}.json`));
     } catch {
       // Left behind, the record is harmless: its leader's start time no longer matches anything alive.
     }

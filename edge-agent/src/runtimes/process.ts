@@ -114,24 +114,28 @@ export class ProcessRuntime implements Runtime {
         }),
       );
     }
-    if (this.groups && child.pid !== undefined) {
-      try {
-        this.groups.started(child.pid, { step: request.step.name, jobDir: request.jobDir });
-      } catch (error) {
+    const groups = this.groups;
+    if (!groups || child.pid === undefined) return this.watch(child, program!, request);
+    const pid = child.pid;
+    let unrecorded: unknown;
+    const recorded = groups
+      .started(pid, { step: request.step.name, jobDir: request.jobDir })
+      .catch((error) => {
         // Unrecorded, it could outlive a crash unseen: never let it run.
+        unrecorded = error;
         signalGroup(child, "SIGKILL");
-        return Promise.reject(
-          new AgentError(
-            "RUNTIME_FAILED",
-            `cannot record the process of step "${request.step.name}": ${(error as Error).message}`,
-            { cause: error },
-          ),
+      });
+    return this.watch(child, program!, request).then(async (result) => {
+      await recorded;
+      await groups.ended(pid);
+      if (unrecorded !== undefined)
+        throw new AgentError(
+          "RUNTIME_FAILED",
+          `cannot record the process of step "${request.step.name}": ${(unrecorded as Error).message}`,
+          { cause: unrecorded },
         );
-      }
-      const pid = child.pid;
-      child.once("close", () => this.groups!.ended(pid));
-    }
-    return this.watch(child, program!, request);
+      return result;
+    });
   }
 
   private watch(child: ChildProcess, program: string, request: RuntimeRequest): Promise<RuntimeResult> {
