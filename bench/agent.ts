@@ -2,11 +2,15 @@
 // steps per second through the in-memory queue, worker-core overhead per step,
 // and container overhead over a bare `docker run` of the same image.
 // Run: npx tsx bench/agent.ts   (set FERRY_BENCH_DOCKER_SOCKET to use another engine)
+// A/B against another checkout of Ferry (e.g. a worktree of an older commit, with node_modules):
+//   npx tsx bench/agent.ts --baseline ../ferry-old [--rounds 7]
+// runs the same probe (bench/agent-ab-probe.ts) on both sources, interleaved, and prints
+// the median and spread of idle RSS and no-op step rate for each, and the difference.
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
+import { parseArgs, promisify } from "node:util";
 import type { Manifest } from "@ferry/dsl-compiler";
 import {
   createWorker,
@@ -205,7 +209,59 @@ async function containers(): Promise<void> {
   );
 }
 
+async function abProbe(root: string, mode: "idle" | "rate"): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", join(import.meta.dirname, "agent-ab-probe.ts"), root, mode],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => {
+    out += c;
+  });
+  const code = await new Promise((r) => child.once("close", r));
+  if (code !== 0) throw new Error(`the ${mode} probe of ${root} exited with ${code}`);
+  const figure = JSON.parse(out.trim().split("\n").at(-1)!) as { rssMiB?: number; stepsPerSecond?: number };
+  return mode === "idle" ? figure.rssMiB! : figure.stepsPerSecond!;
+}
+
+/** Idle RSS and no-op step rate of this checkout against `baseline`, interleaved round by round (the machine may be shared). */
+async function compareWith(baseline: string, rounds: number): Promise<void> {
+  const here = join(import.meta.dirname, "..");
+  const sides = { current: here, baseline } as const;
+  const figures = {
+    idle: { current: [] as number[], baseline: [] as number[] },
+    rate: { current: [] as number[], baseline: [] as number[] },
+  };
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which side goes first, so a drift in machine load hits both alike.
+    const order = round % 2 === 0 ? (["current", "baseline"] as const) : (["baseline", "current"] as const);
+    for (const mode of ["idle", "rate"] as const)
+      for (const side of order) figures[mode][side].push(await abProbe(sides[side], mode));
+  }
+  const spread = (xs: number[], d: number) => `${fmt(Math.min(...xs), d)}–${fmt(Math.max(...xs), d)}`;
+  console.log(`A/B over ${rounds} rounds, this checkout vs ${baseline} (median, [min–max]):`);
+  const idle = figures.idle;
+  const idleDelta = median(idle.current) - median(idle.baseline);
+  console.log(
+    `  idle RSS: ${fmt(median(idle.current))} MiB [${spread(idle.current, 1)}] vs ${fmt(median(idle.baseline))} MiB [${spread(idle.baseline, 1)}] → ${idleDelta >= 0 ? "+" : ""}${fmt(idleDelta, 2)} MiB   (goal ≤ +2 MiB)`,
+  );
+  const rate = figures.rate;
+  const rateDelta = (median(rate.current) / median(rate.baseline) - 1) * 100;
+  console.log(
+    `  no-op process steps/s (concurrency 8): ${fmt(median(rate.current), 0)} [${spread(rate.current, 0)}] vs ${fmt(median(rate.baseline), 0)} [${spread(rate.baseline, 0)}] → ${rateDelta >= 0 ? "+" : ""}${fmt(rateDelta, 1)}%   (goal ≥ −5%)`,
+  );
+  console.log(`  every run: ${JSON.stringify(figures)}`);
+}
+
+const { values: flags } = parseArgs({
+  options: { baseline: { type: "string" }, rounds: { type: "string", default: "7" } },
+});
 console.log(`Ferry edge agent benchmark — Node ${process.version}, ${cpus().length} cores`);
-await memory();
-await processSteps();
-await containers();
+if (flags.baseline) {
+  await compareWith(flags.baseline, Number(flags.rounds));
+} else {
+  await memory();
+  await processSteps();
+  await containers();
+}

@@ -1,19 +1,27 @@
 // Ferry on LocalStack: the per-step overhead of the round trip
 // Step Functions → SQS → agent → SendTaskSuccess → next state (p50/p95, a
 // chain of no-op process steps run one execution at a time), and executions
-// per minute when many run at once on two agents.
+// per minute when many run at once on two agents; and the cost of the token
+// check the agent makes before each step (one heartbeat, or on LocalStack a
+// read of the execution's history), on live task tokens.
 // Needs LocalStack (bash test/env/ensure-localstack.sh).
 // Run: npx tsx bench/localstack.ts [--steps 5] [--sequential 20] [--concurrent 100] [--concurrency 8]
 import { parseArgs } from "node:util";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { parseStepMessage, type StepMessage } from "@ferry/dsl-compiler/contract";
+import { checkToken, checkTokenByHeartbeat } from "@ferry/edge-agent";
+import { LocalStackCompletion, SfnCompletion } from "@ferry/edge-agent/aws";
 import { executionStatus } from "@ferry/infra";
-import { requireLocalStack } from "../test/support/env.ts";
+import { awsClientConfig, requireLocalStack } from "../test/support/env.ts";
 import {
   deploySpec,
   destroySpec,
   exampleProject,
   type FerryProcess,
+  queueDepth,
   runSuffix,
   startAgent,
+  takeBodies,
   testAwsContext,
   writeSpec,
 } from "../test/support/localstack-ferry.ts";
@@ -52,7 +60,46 @@ const { region, stateMachineArn } = deployed.deployment;
 const agents: FerryProcess[] = [];
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 
+/**
+ * The token check on live tokens: executions are started while no agent
+ * runs, their first step's messages taken off the queue, and each token
+ * checked the two ways the agent can (then answered, as an agent would).
+ */
+async function tokenCheckCost(count: number): Promise<{ heartbeat: number[]; history: number[] }> {
+  const queue = deployed.deployment.queues["site-lab"]!.url;
+  const arns = await startMany(stateMachineArn, count, { region });
+  for (let i = 0; i < 300 && (await queueDepth(queue, region)) < count; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const messages: StepMessage[] = [];
+  for (const body of await takeBodies(queue, region)) {
+    const parsed = parseStepMessage(body);
+    if (parsed.ok) messages.push(parsed.message);
+  }
+  const sfn = new SFNClient({ ...awsClientConfig(), region });
+  const heartbeat: number[] = [];
+  const history: number[] = [];
+  const byHeartbeat = new SfnCompletion(sfn);
+  const byHistory = new LocalStackCompletion(sfn);
+  for (const message of messages) {
+    let t0 = performance.now();
+    // The answer does not matter here (LocalStack may call a live token invalid): the round trip does.
+    await checkTokenByHeartbeat(byHeartbeat, message.token);
+    heartbeat.push(performance.now() - t0);
+    t0 = performance.now();
+    const seen = await checkToken(byHistory, message);
+    history.push(performance.now() - t0);
+    if (seen.kind !== "live") throw new Error(`history check of a live token said ${seen.kind}`);
+  }
+  // Answered, not stopped (LocalStack leaves a stopped task-token execution RUNNING): the agents run the rest.
+  for (const message of messages) await byHeartbeat.success(message.token, {});
+  if (messages.length !== arns.length)
+    throw new Error(`took ${messages.length} messages for ${arns.length} executions`);
+  sfn.destroy();
+  return { heartbeat, history };
+}
+
 try {
+  const checks = await tokenCheckCost(sequential);
   for (let i = 0; i < 2; i++) {
     agents.push(
       await startAgent(dir, deployed.agentConfigs.lab!, { concurrency: Number(values.concurrency) }),
@@ -93,6 +140,14 @@ try {
   row("  round trip: SQS → agent → process → SendTaskSuccess", roundTrips);
   row("  transition: TaskSucceeded → next TaskScheduled", transitions);
   row(`whole chain of ${steps} steps`, totals);
+  console.log(
+    `\ntoken check before each step (${checks.heartbeat.length} live tokens; included in the round trip above):`,
+  );
+  row("  one SendTaskHeartbeat (the check on AWS)", checks.heartbeat);
+  row("  history read (the check on LocalStack)", checks.history);
+  console.log(
+    `  share of the round trip p50: heartbeat ${((percentile(checks.heartbeat, 50) / percentile(roundTrips, 50)) * 100).toFixed(0)}%, history ${((percentile(checks.history, 50) / percentile(roundTrips, 50)) * 100).toFixed(0)}%`,
+  );
 
   const loadStarted = Date.now();
   await startMany(stateMachineArn, concurrent, { region, parallel: 10 });

@@ -66,6 +66,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/agent.ts")).agentCommand,
   },
   {
+    name: "engine-proxy",
+    summary: "serve a Docker API socket that lets the agent run only hardened containers",
+    load: async () => (await import("./commands/engine-proxy.ts")).engineProxyCommand,
+  },
+  {
     name: "deploy",
     summary: "deploy a workflow's stack through CloudFormation (AWS or LocalStack)",
     load: async () => (await import("./commands/deploy.ts")).deployCommand,

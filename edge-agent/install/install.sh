@@ -10,6 +10,9 @@
 # Options:
 #   --no-start   install and enable the unit, but do not start it (edit the config first)
 #   --root DIR   install into a system image under DIR (implies --no-start; nothing on this system changes)
+#   --engine-proxy  no docker group for the agent: it reaches Docker only through
+#                ferry-engine-proxy.service, which allows only hardened step containers
+#                (the proxy is `ferry engine-proxy` of a Ferry CLI install, see INSTALL.md)
 #
 # Installs /usr/bin/ferry-agent and /etc/systemd/system/ferry-agent.service,
 # creates the `ferry` user (the agent) and `ferry-step` (process and function
@@ -17,14 +20,14 @@
 # and starts the service. Safe to run again: upgrades in place, keeps the config.
 set -euo pipefail
 
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() {
   echo "install.sh: $*" >&2
   exit 1
 }
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-binary="" url="" deb="" root="" start=1
+binary="" url="" deb="" root="" start=1 engine_proxy=0
 while (($#)); do
   case "$1" in
   --binary) binary="${2:?--binary needs a file}" && shift 2 ;;
@@ -32,6 +35,7 @@ while (($#)); do
   --deb) deb="${2:?--deb needs a file}" && shift 2 ;;
   --root) root="${2:?--root needs a folder}" && shift 2 ;;
   --no-start) start=0 && shift ;;
+  --engine-proxy) engine_proxy=1 && shift ;;
   -h | --help) usage && exit 0 ;;
   *) echo "install.sh: unknown option $1" >&2 && usage >&2 && exit 2 ;;
   esac
@@ -103,11 +107,29 @@ if [[ -n "$root" ]]; then
 fi
 echo "installed ${version:-ferry-agent} as /usr/bin/ferry-agent"
 [[ -d /opt/ferry/node_modules ]] && echo "note: /opt/ferry (an earlier install from a checkout) is no longer used; remove it when you like"
+if ((engine_proxy)); then
+  # The docker group is root on the host: the agent loses it, the proxy (root) stands in.
+  if id -nG ferry | tr ' ' '\n' | grep -qx docker; then gpasswd -d ferry docker >/dev/null; fi
+  install -m 0644 "$here/ferry-engine-proxy.service" /etc/systemd/system/ferry-engine-proxy.service
+  mkdir -p /etc/systemd/system/ferry-agent.service.d
+  cat >/etc/systemd/system/ferry-agent.service.d/engine-proxy.conf <<'UNIT'
+[Unit]
+Requires=ferry-engine-proxy.service
+After=ferry-engine-proxy.service
+[Service]
+# No docker group: the engine only through the proxy's socket.
+SupplementaryGroups=
+Environment=FERRY_ENGINE_SOCKET=/run/ferry-engine/engine.sock
+UNIT
+else
+  rm -f /etc/systemd/system/ferry-agent.service.d/engine-proxy.conf
+fi
 if [[ ! -d /run/systemd/system ]]; then
   echo "systemd is not running here: start the agent with  ferry-agent --config /etc/ferry/agent.yaml"
   exit 0
 fi
 systemctl daemon-reload
+((engine_proxy)) && systemctl enable --now ferry-engine-proxy.service
 if ((start)); then
   systemctl enable --now ferry-agent.service
   systemctl restart ferry-agent.service # an upgrade runs the new binary

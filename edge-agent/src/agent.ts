@@ -1,15 +1,19 @@
+import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { AwsSecretResolver } from "@ferry/functions/secrets";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
 import type { ResolvedAgentConfig } from "./config.ts";
+import { formatIdentity, selfIdentity } from "./instance.ts";
+import { removeLeftJobDirs } from "./job-dirs.ts";
 import { loadManifestSources } from "./manifest-sources.ts";
 import { ManifestStore } from "./manifest-store.ts";
 import { ManifestTrust } from "./manifest-trust.ts";
 import { PrometheusMetrics } from "./ops/metrics.ts";
 import { OpsServer } from "./ops/ops-server.ts";
 import { TaskProtection } from "./ops/task-protection.ts";
+import { claimWorkDir, StepGroups } from "./orphans.ts";
 import type { StepCache } from "./ports/step-cache.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
 import { FunctionRuntime } from "./runtimes/function.ts";
@@ -144,7 +148,24 @@ export class Agent {
       reloadIntervalMs: config.manifestReloadIntervalSeconds * 1000,
       logger: this.logger,
     });
-    this.runtimes = await this.createRuntimes();
+    // One live agent per work folder; what a crashed predecessor left running is stopped before anything runs.
+    await mkdir(config.workDir, { recursive: true, mode: 0o700 });
+    const previous = claimWorkDir(config.workDir);
+    const groups = new StepGroups(config.workDir);
+    const reapedGroups = await groups.reap();
+    if (reapedGroups.some((g) => g.killed > 0))
+      this.logger.warn(
+        { previousPid: previous?.pid, groups: reapedGroups.filter((g) => g.killed > 0) },
+        "stopped step process groups a previous agent instance left running",
+      );
+    this.runtimes = await this.createRuntimes(groups);
+    const stepUser = this.stepUser;
+    const freed = await removeLeftJobDirs(
+      config.workDir,
+      stepUser ? (dir) => stepUser.reclaim(dir) : undefined,
+    );
+    if (freed.length > 0)
+      this.logger.warn({ jobDirs: freed.length }, "removed job folders a previous agent instance left");
     const slots = new Slots(config.concurrency);
     const protection = config.taskProtection.agentUri
       ? new TaskProtection({ agentUri: config.taskProtection.agentUri, logger: this.logger })
@@ -268,14 +289,15 @@ export class Agent {
     });
   }
 
-  private async createRuntimes(): Promise<RuntimeSet> {
+  private async createRuntimes(groups: StepGroups): Promise<RuntimeSet> {
     const { config } = this;
     const projectDir = config.projectDir ?? process.cwd();
     const stepUser = this.stepUser ? { stepUser: this.stepUser } : {};
     const runtimes: RuntimeSet = {
-      process: new ProcessRuntime({ projectDir, ...stepUser }),
+      process: new ProcessRuntime({ projectDir, groups, ...stepUser }),
       function: new FunctionRuntime({
         projectDir,
+        groups,
         ...stepUser,
         ...(this.functionHostCommand ? { hostCommand: this.functionHostCommand } : {}),
       }),
@@ -301,10 +323,13 @@ export class Agent {
       ...config.containers,
       // One agent per work folder: containers labelled with it belong to this agent's earlier lives.
       owner: `${config.site}:${config.workDir}`,
+      instance: formatIdentity(selfIdentity()),
       ...(config.engine.socketPath ? { socketPath: config.engine.socketPath } : {}),
     };
     const container = config.runtime === "podman" ? createPodmanRuntime(engine) : new DockerRuntime(engine);
     await container.ping();
+    const limits = await container.limitsProblem();
+    if (limits) this.logger.warn(limits);
     const reaped = await container.reapOrphans();
     if (reaped > 0)
       this.logger.warn({ reaped }, "stopped task containers a previous agent instance left running");

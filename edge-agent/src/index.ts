@@ -23,6 +23,13 @@ export {
 export { Agent, type AgentOptions, createAgent } from "./agent.ts";
 export { CappedText, LastLine, StreamCapture } from "./capture.ts";
 export { type AgentConfigInput, AgentConfigSchema, type ResolvedAgentConfig } from "./config.ts";
+export { EngineProxy, type EngineProxyOptions, PROXY_LABEL } from "./engine-proxy/engine-proxy.ts";
+export {
+  createProblem,
+  type EngineProxyPolicy,
+  type EngineRoute,
+  routeOf,
+} from "./engine-proxy/policy.ts";
 export {
   AgentError,
   type AgentErrorCode,
@@ -45,6 +52,17 @@ export {
   RecordingCompletion,
 } from "./in-memory/completions.ts";
 export { type DeadLetter, InMemoryQueue, type InMemoryQueueOptions } from "./in-memory/in-memory-queue.ts";
+export {
+  formatIdentity,
+  groupMembers,
+  identityOf,
+  isAlive,
+  type ProcessIdentity,
+  parseIdentity,
+  procStat,
+  selfIdentity,
+} from "./instance.ts";
+export { removeLeftJobDirs } from "./job-dirs.ts";
 export { CONTAINER_JOB_DIR, ERROR_FILE, INPUT_FILE, OUTPUT_FILE } from "./job-paths.ts";
 export { Lifecycle, type WorkerState } from "./lifecycle.ts";
 export { AGENT_FLAGS, type LoadConfigOptions, loadAgentConfig } from "./load-config.ts";
@@ -61,6 +79,13 @@ export {
 export { ManifestTrust, type ManifestTrustOptions } from "./manifest-trust.ts";
 export { PrometheusMetrics } from "./ops/metrics.ts";
 export { OpsServer, type OpsServerOptions } from "./ops/ops-server.ts";
+export {
+  AGENT_STATE_DIR,
+  claimWorkDir,
+  type ReapedGroup,
+  type StepGroupRecorder,
+  StepGroups,
+} from "./orphans.ts";
 export { readStepError, readStepOutput } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";
 export type { CacheClaim, CacheLookup, CacheScope, StepCache } from "./ports/step-cache.ts";
@@ -77,6 +102,7 @@ export {
   CONTAINER_LABEL,
   DockerRuntime,
   type DockerRuntimeOptions,
+  INSTANCE_LABEL,
   OWNER_LABEL,
   type PullPolicy,
 } from "./runtimes/docker.ts";

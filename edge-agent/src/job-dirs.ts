@@ -1,6 +1,31 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { readdir, rm, unlink } from "node:fs/promises";
 import { join } from "node:path";
+
+/** Every attempt's folder under the work folder starts with this. */
+const JOB_DIR_PREFIX = "job-";
+
+/**
+ * Removes the job folders an earlier agent instance left in `root` (it was
+ * killed before releasing them). Call only once nothing of that instance
+ * runs any more (see `StepGroups.reap`, `DockerRuntime.reapOrphans`), and
+ * before this instance takes a folder. Returns the folders removed.
+ */
+export async function removeLeftJobDirs(
+  root: string,
+  reclaim?: (dir: string) => Promise<void>,
+): Promise<string[]> {
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((name) => name.startsWith(JOB_DIR_PREFIX));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const dirs = names.map((name) => join(root, name));
+  for (const dir of dirs) await new JobDirs(root, 0, reclaim).discard(dir);
+  return dirs;
+}
 
 /**
  * Attempt job folders, reused once emptied. Creating and removing a folder
@@ -27,7 +52,10 @@ export class JobDirs {
   acquire(stepName: string): string {
     const reused = this.free.pop();
     if (reused) return reused;
-    const dir = join(this.root, `job-${process.pid}-${++this.created}-${stepName}`.slice(0, 120));
+    const dir = join(
+      this.root,
+      `${JOB_DIR_PREFIX}${process.pid}-${++this.created}-${stepName}`.slice(0, 120),
+    );
     mkdirSync(dir, { recursive: true });
     return dir;
   }

@@ -1,4 +1,3 @@
-import { existsSync, lstatSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {

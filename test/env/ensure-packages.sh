@@ -6,6 +6,8 @@
 #   docker.io                       the engine for container tests
 #   podman, busybox-static          the podman runtime's tests (a private podman
 #                                   service; an image made from static busybox)
+#   uidmap, slirp4netns             rootless podman for an unprivileged agent user
+#                                   (test/security/rootless-podman.test.ts)
 #   openjdk-17-jdk-headless, maven  DynamoDB Local, which LocalStack's DynamoDB runs on
 #   curl, ca-certificates           health checks and downloads
 #   git                             lint reads .gitignore through git
@@ -19,8 +21,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-packages=(docker.io podman busybox-static openjdk-17-jdk-headless maven curl ca-certificates git chromium systemd
-  qemu-user-static)
+packages=(docker.io podman busybox-static uidmap slirp4netns openjdk-17-jdk-headless maven curl ca-certificates git
+  chromium systemd qemu-user-static)
 case "$(uname -m)" in
 aarch64 | arm64) other=amd64 ;;
 *) other=arm64 ;;

@@ -90,10 +90,17 @@ export interface DockerApiResponse {
   body: string;
 }
 
-/** One Docker Engine API call over the unix socket, without a client library. */
-export function dockerApi(method: string, path: string, timeoutMs = 10_000): Promise<DockerApiResponse> {
+/** One Docker Engine API call over the unix socket, without a client library; `body` is sent as JSON. */
+export function dockerApi(
+  method: string,
+  path: string,
+  timeoutMs = 10_000,
+  body?: unknown,
+): Promise<DockerApiResponse> {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const headers = text === undefined ? {} : { "content-type": "application/json" };
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: dockerSocket(), method, path, timeout: timeoutMs }, (res) => {
+    const req = request({ socketPath: dockerSocket(), method, path, timeout: timeoutMs, headers }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => {
@@ -103,7 +110,7 @@ export function dockerApi(method: string, path: string, timeoutMs = 10_000): Pro
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on("error", reject);
-    req.end();
+    req.end(text);
   });
 }
 

@@ -1,9 +1,11 @@
 import { chmod } from "node:fs/promises";
+import { request } from "node:http";
 import { Writable } from "node:stream";
 import type { ManifestStep } from "@ferry/dsl-compiler/contract";
 import type Dockerode from "dockerode";
 import { StreamCapture } from "../capture.ts";
 import { AgentError, messageOf } from "../errors.ts";
+import { isAlive, parseIdentity } from "../instance.ts";
 import { CONTAINER_JOB_DIR } from "../job-paths.ts";
 import {
   type ContainerHardeningOptions,
@@ -50,6 +52,12 @@ export interface DockerRuntimeOptions extends ContainerHardeningOptions {
    * one left running ({@link DockerRuntime.reapOrphans}). @default none
    */
   owner?: string;
+  /**
+   * This agent instance (`boot:pid:start`, see `formatIdentity`): labelled
+   * on each container, so that reaping never touches the containers of an
+   * instance that is still alive. @default none
+   */
+  instance?: string;
   /** A ready client (tests, custom TLS); overrides `socketPath`. */
   client?: Dockerode;
 }
@@ -58,6 +66,8 @@ export interface DockerRuntimeOptions extends ContainerHardeningOptions {
 export const CONTAINER_LABEL = "dev.ferry.step";
 /** Label naming the agent instance family (its `owner`) that started a task container. */
 export const OWNER_LABEL = "dev.ferry.owner";
+/** Label naming the agent process (`boot:pid:start`) that started a task container. */
+export const INSTANCE_LABEL = "dev.ferry.instance";
 
 /**
  * Runs `container` steps through the Docker Engine API (dockerode), with
@@ -106,6 +116,29 @@ export class DockerRuntime implements Runtime {
     return info?.Id ? { imageDigest: info.Id } : {};
   }
 
+  /**
+   * Why the engine will not apply the limits the runtime sets, if it says so:
+   * rootless engines on cgroups v1 ignore memory, CPU and pids limits.
+   * Undefined when they apply or the engine does not tell (a proxy refusing `/info`).
+   */
+  async limitsProblem(): Promise<string | undefined> {
+    // podman tells through its own (versioned) API, its Docker-compatible /info does not say "rootless"; Docker through /info.
+    const libpod = (await getJson(this.socketPath(), "/v4.0.0/libpod/info")) as
+      | { host?: { cgroupVersion?: string; security?: { rootless?: boolean } } }
+      | undefined;
+    const info = libpod
+      ? undefined
+      : ((await getJson(this.socketPath(), "/info")) as
+          | { CgroupVersion?: string; SecurityOptions?: string[] }
+          | undefined);
+    const rootless = libpod
+      ? libpod.host?.security?.rootless === true
+      : (info?.SecurityOptions?.some((o) => o.split(",").includes("name=rootless")) ?? false);
+    const cgroup = libpod ? libpod.host?.cgroupVersion : info?.CgroupVersion;
+    if (!rootless || (cgroup !== "v1" && cgroup !== "1")) return undefined;
+    return `the ${this.name} engine is rootless on cgroups v1, which ignores memory, CPU and pids limits: steps run without them (use a host with cgroups v2 and delegation for rootless limits)`;
+  }
+
   async run(request: RuntimeRequest): Promise<RuntimeResult> {
     const runtime = request.step.runtime;
     if (runtime.kind !== "container") {
@@ -140,6 +173,7 @@ export class DockerRuntime implements Runtime {
         [CONTAINER_LABEL]: request.step.name,
         "dev.ferry.execution": request.env.FERRY_EXECUTION ?? "",
         ...(this.options.owner ? { [OWNER_LABEL]: this.options.owner } : {}),
+        ...(this.options.instance ? { [INSTANCE_LABEL]: this.options.instance } : {}),
       },
       AttachStdin: true,
       AttachStdout: true,
@@ -183,14 +217,20 @@ export class DockerRuntime implements Runtime {
   /**
    * Removes task containers a previous instance with the same `owner` left
    * behind (SIGKILL, power loss): their steps were abandoned and will be
-   * retried from the queue. Call before receiving. Returns how many.
+   * retried from the queue. Containers of another owner, or of an instance
+   * that is still alive, are never touched. Call before receiving. Returns
+   * how many.
    */
   async reapOrphans(): Promise<number> {
     if (!this.options.owner) return 0;
     const docker = await this.docker();
-    const found = await docker.listContainers({
+    const listed = await docker.listContainers({
       all: true,
       filters: JSON.stringify({ label: [`${OWNER_LABEL}=${this.options.owner}`] }),
+    });
+    const found = listed.filter((c) => {
+      const instance = parseIdentity(c.Labels?.[INSTANCE_LABEL] ?? "");
+      return !instance || !isAlive(instance);
     });
     await Promise.all(
       found.map((c) =>
@@ -356,6 +396,26 @@ export class DockerRuntime implements Runtime {
     }
     return this.client;
   }
+}
+
+/** A GET on the engine socket as JSON; undefined for any answer but 200 (or no answer). */
+function getJson(socketPath: string, path: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, method: "GET", path, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        try {
+          resolve(res.statusCode === 200 ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(undefined));
+    req.end();
+  });
 }
 
 function sink(write: (chunk: Buffer) => void): Writable {

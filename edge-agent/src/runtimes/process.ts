@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { isAbsolute, join, resolve } from "node:path";
 import { isSea } from "node:sea";
 import type { ManifestStep } from "@ferry/dsl-compiler/contract";
 import { StreamCapture } from "../capture.ts";
 import { AgentError } from "../errors.ts";
 import { INPUT_FILE } from "../job-paths.ts";
+import type { StepGroupRecorder } from "../orphans.ts";
 import type { StepUser } from "../step-user.ts";
 import { scriptFilesHash } from "./code-identity.ts";
 import {
@@ -59,6 +59,12 @@ export interface ProcessRuntimeOptions {
    * (`process.execPath` is the agent itself there)
    */
   spawner?: "helper" | "inline";
+  /**
+   * Told when each step's process group starts and ends, so that an agent
+   * restarted after a crash can stop groups its predecessor left running.
+   * @default none
+   */
+  groups?: StepGroupRecorder;
 }
 
 /**
@@ -74,6 +80,7 @@ export class ProcessRuntime implements Runtime {
   private readonly spawner: Spawner;
   /** Without a step user the spawner writes the input file on its way to the spawn; a step user's is handed over with the folder. */
   readonly writesInputFile: boolean;
+  private readonly groups: StepGroupRecorder | undefined;
 
   constructor(options: ProcessRuntimeOptions = {}) {
     const inline = options.spawner === "inline" || (options.spawner === undefined && isSea());
@@ -82,6 +89,7 @@ export class ProcessRuntime implements Runtime {
     this.killGraceMs = options.killGraceMs ?? 5000;
     this.stepUser = options.stepUser;
     this.writesInputFile = !this.stepUser;
+    this.groups = options.groups;
     let inherit = options.inheritEnv ?? DEFAULT_INHERITED_ENV;
     // Another user's steps never see the whole agent environment.
     if (this.stepUser && inherit === true) inherit = DEFAULT_INHERITED_ENV;
@@ -134,6 +142,7 @@ export class ProcessRuntime implements Runtime {
         input: request.inputJson,
         ...(this.writesInputFile ? { inputFile: join(request.jobDir, INPUT_FILE) } : {}),
         drainMs: STDIO_DRAIN_MS,
+        ...(this.groups ? { reportPid: true } : {}),
       });
     } catch (error) {
       return Promise.reject(
@@ -142,7 +151,33 @@ export class ProcessRuntime implements Runtime {
         }),
       );
     }
-    return this.watch(child, program!, request);
+    const groups = this.groups;
+    if (!groups) return this.watch(child, program!, request);
+    let unrecorded: unknown;
+    const started = child;
+    const recorded = child.pid.then(async (pid) => {
+      if (pid === undefined) return undefined;
+      try {
+        await groups.started(pid, { step: request.step.name, jobDir: request.jobDir });
+        return pid;
+      } catch (error) {
+        // Unrecorded, it could outlive a crash unseen: never let it run.
+        unrecorded = error;
+        started.signalGroup("SIGKILL");
+        return undefined;
+      }
+    });
+    return this.watch(child, program!, request).then(async (result) => {
+      const pid = await recorded;
+      if (pid !== undefined) await groups.ended(pid);
+      if (unrecorded !== undefined)
+        throw new AgentError(
+          "RUNTIME_FAILED",
+          `cannot record the process of step "${request.step.name}": ${(unrecorded as Error).message}`,
+          { cause: unrecorded },
+        );
+      return result;
+    });
   }
 
   /** Starts the spawner helper ahead of the first step (a run that is about to start steps). */

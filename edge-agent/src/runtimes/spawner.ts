@@ -14,6 +14,8 @@ export interface SpawnRequest {
   inputFile?: string;
   /** How long output may keep flowing after the process exited (a daemon that left the group may hold it open). */
   drainMs: number;
+  /** Resolve `StepProcess.pid` (the helper then sends it back: one more message per step). */
+  reportPid?: boolean;
 }
 
 /**
@@ -27,6 +29,11 @@ export interface StepProcess extends EventEmitter {
   onStderr(listener: (chunk: Buffer) => void): void;
   /** Signals the whole group; a group already gone is fine. */
   signalGroup(signal: NodeJS.Signals): void;
+  /**
+   * The pid (and so the process group id) once started; undefined if it did
+   * not start, or the request did not ask for it (`reportPid`).
+   */
+  readonly pid: Promise<number | undefined>;
 }
 
 /** Starts step processes. */
@@ -60,12 +67,15 @@ export class InlineSpawner implements Spawner {
 }
 
 class InlineProcess extends EventEmitter implements StepProcess {
+  readonly pid: Promise<number | undefined>;
+
   constructor(
     private readonly child: ChildProcess,
     input: string,
     drainMs: number,
   ) {
     super();
+    this.pid = Promise.resolve(child.pid);
     let drain: NodeJS.Timeout | undefined;
     child.once("error", (error) => this.emit("error", error));
     child.once("exit", () => {
@@ -158,6 +168,7 @@ function start(m) {
       return;
     }
     children.set(m.id, child);
+    if (m.reportPid) send({ op: "spawned", id: m.id, pid: child.pid });
     child.once("error", (error) => { children.delete(m.id); send({ op: "error", id: m.id, code: error.code, message: error.message }); });
     const stdout = collect(m.id, child.stdout, "stdout");
     const stderr = collect(m.id, child.stderr, "stderr");
@@ -180,6 +191,7 @@ process.on("disconnect", () => process.exit(0));
 
 type HelperMessage =
   | { op: "error"; id: number; code?: string; message: string }
+  | { op: "spawned"; id: number; pid?: number }
   | { op: "output"; id: number; stream: "stdout" | "stderr"; data: Uint8Array }
   | { op: "close"; id: number; code: number | null; stdout?: Uint8Array; stderr?: Uint8Array }
   | { op: "warn"; message: string };
@@ -200,7 +212,11 @@ export class HelperSpawner implements Spawner {
   spawn(request: SpawnRequest): StepProcess {
     const helper = this.ensureHelper();
     const id = this.nextId++;
-    const process = new HelperProcess(id, (message) => this.post(helper, message));
+    const process = new HelperProcess(
+      id,
+      (message) => this.post(helper, message),
+      request.reportPid === true,
+    );
     this.processes.set(id, process);
     if (this.processes.size === 1) this.ref(helper, true);
     this.post(helper, { op: "spawn", id, ...request });
@@ -278,12 +294,18 @@ class HelperProcess extends EventEmitter implements StepProcess {
   private stdout: ((chunk: Buffer) => void) | undefined;
   private stderr: ((chunk: Buffer) => void) | undefined;
   private ended = false;
+  private resolvePid: (pid: number | undefined) => void = () => undefined;
+  readonly pid = new Promise<number | undefined>((resolve) => {
+    this.resolvePid = resolve;
+  });
 
   constructor(
     private readonly id: number,
     private readonly post: (message: object) => void,
+    reportPid: boolean,
   ) {
     super();
+    if (!reportPid) this.resolvePid(undefined);
   }
 
   onStdout(listener: (chunk: Buffer) => void): void {
@@ -301,17 +323,22 @@ class HelperProcess extends EventEmitter implements StepProcess {
   receive(message: Exclude<HelperMessage, { op: "warn" }>): void {
     if (this.ended) return;
     switch (message.op) {
+      case "spawned":
+        this.resolvePid(message.pid);
+        break;
       case "output":
         (message.stream === "stdout" ? this.stdout : this.stderr)?.(asBuffer(message.data));
         break;
       case "close":
         this.ended = true;
+        this.resolvePid(undefined);
         if (message.stdout) this.stdout?.(asBuffer(message.stdout));
         if (message.stderr) this.stderr?.(asBuffer(message.stderr));
         this.emit("close", message.code);
         break;
       case "error":
         this.ended = true;
+        this.resolvePid(undefined);
         this.emit("error", Object.assign(new Error(message.message), { code: message.code }));
         break;
       default:
@@ -323,6 +350,7 @@ class HelperProcess extends EventEmitter implements StepProcess {
   lost(why: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.resolvePid(undefined);
     this.emit("error", Object.assign(new Error(why), { code: "ESPAWNER" }));
   }
 }
