@@ -61,6 +61,8 @@ export {
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_SECONDS,
   type Executor,
+  type IrForeach,
+  type IrItemReader,
   type IrNotify,
   type IrQueue,
   type IrRuntime,

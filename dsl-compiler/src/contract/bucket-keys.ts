@@ -8,6 +8,7 @@
  * <workflow>/<site>/<execution>/.ferry/outputs/<step>/<id>.json      large outputs (passed by OutputRef)
  * <workflow>/<site>/<execution>/.ferry/logs/<step>/<attempt>.log     per-attempt logs
  * <workflow>/<site>/<execution>/.ferry/provenance/<step>/<attempt>.json
+ * <workflow>/<site>/<execution>/.ferry/foreach/<step>/<map run>/…      a Distributed Map's results (ResultWriter)
  * <workflow>/.ferry-cache/<site>/<step>/<key>.json                   step cache entries
  * ```
  *
@@ -76,6 +77,30 @@ export function outputFolder(step: string): string {
 /** A large output's name (for {@link jobFileKey}); `id` tells attempts apart (e.g. a token hash). */
 export function outputName(step: string, id: string): string {
   return `${outputFolder(step)}${segment(id, "output id")}.json`;
+}
+
+/**
+ * The folder (for {@link jobFileKey}) a `foreach` Distributed Map's
+ * ResultWriter writes to, under the step's own site: Step Functions adds
+ * `<map run id>/manifest.json` and `SUCCEEDED_<n>.json`, `FAILED_<n>.json`.
+ */
+export function foreachResultsFolder(step: string): string {
+  return `${RESERVED}/foreach/${segment(step, "step")}/`;
+}
+
+/**
+ * {@link jobFileKey} as a `States.Format` template with `{}` for the
+ * execution name, for states that build keys at run time. `name` must hold
+ * no `{`, `}`, `'` or `\\` (the compiler refuses such names).
+ */
+export function jobFileKeyFormat(workflow: string, site: string, name: string): string {
+  if (/[{}'\\]/.test(name)) throw new RangeError(`job file name "${name}" cannot go into a States.Format template`);
+  return `${segment(workflow, "workflow")}/${segment(site, "site")}/{}/${name.replace(/^\/+/, "")}`;
+}
+
+/** IAM pattern of one step's {@link foreachResultsFolder} in every execution (stays inside its site's keys). */
+export function foreachResultsPattern(workflow: string, site: string, step: string): string {
+  return `${siteKeyPatterns(workflow, site).files}/${foreachResultsFolder(step)}*`;
 }
 
 /** An attempt's log name (for {@link jobFileKey}). */

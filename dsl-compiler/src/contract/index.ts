@@ -5,7 +5,10 @@ export {
   cacheKey,
   executionPrefix,
   executionPrefixFormat,
+  foreachResultsFolder,
+  foreachResultsPattern,
   jobFileKey,
+  jobFileKeyFormat,
   logName,
   outputFolder,
   outputName,
@@ -15,6 +18,15 @@ export {
   sharedCachePattern,
   siteKeyPatterns,
 } from "./bucket-keys.ts";
+export {
+  FOREACH_RESULTS_FIELD,
+  type ForeachManifest,
+  ForeachManifestSchema,
+  type ForeachResultEntry,
+  type ForeachResultsRef,
+  ForeachResultsRefSchema,
+  isForeachResultsRef,
+} from "./foreach-results.ts";
 export {
   canonicalJson,
   type Manifest,

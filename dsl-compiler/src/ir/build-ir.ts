@@ -1,3 +1,4 @@
+import { recordFormatOf } from "../check/foreach.ts";
 import { triggerName } from "../check/triggers.ts";
 import type { SideStepSpec, StepSpec, TriggerSpec, WorkflowSpec } from "../schema/spec.ts";
 import { topologicalOrder } from "./graph.ts";
@@ -7,6 +8,8 @@ import {
   DEFAULT_RETRY,
   DEFAULT_TIMEOUT_SECONDS,
   type Executor,
+  type IrForeach,
+  type IrItemReader,
   type IrQueue,
   type IrRuntime,
   type IrSite,
@@ -14,7 +17,9 @@ import {
   type IrTrigger,
   type WorkflowIr,
 } from "./ir.ts";
-import { jobFileProducers } from "./job-file-producers.ts";
+import { foreachReads, jobFileProducers, upstreamWriters } from "./job-file-producers.ts";
+
+type ForeachSpec = NonNullable<StepSpec["foreach"]>;
 
 /**
  * Builds the IR from a spec that passed the schema and every check rule.
@@ -134,9 +139,7 @@ function buildStep(
     ...(heartbeat !== undefined && heartbeat > 0 && heartbeat < timeoutSeconds
       ? { heartbeatSeconds: heartbeat }
       : {}),
-    ...(step.foreach
-      ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } }
-      : {}),
+    ...(step.foreach ? { foreach: buildForeach(spec, step.name, step.foreach) } : {}),
     inputs: step.inputs ?? [],
     inputSites: {},
     outputs: step.outputs ?? [],
@@ -151,6 +154,28 @@ function buildStep(
       : {
           onFailure: onFailure === "continue" ? { kind: "continue" } : { kind: "handler", step: onFailure },
         }),
+  };
+}
+
+/** checkForeach has made the source unique and its writers one site's. */
+function buildForeach(spec: WorkflowSpec, stepName: string, foreach: ForeachSpec): IrForeach {
+  if (foreach.items !== undefined)
+    return { mode: "inline", items: foreach.items, maxConcurrency: foreach.maxConcurrency };
+  const writer = upstreamWriters(spec.steps, stepName, foreachReads(foreach))[0]!;
+  const reader: IrItemReader =
+    foreach.files !== undefined
+      ? { kind: "files", prefix: foreach.files }
+      : {
+          kind: "records",
+          file: foreach.records!,
+          format: foreach.format ?? recordFormatOf(foreach.records!)!,
+        };
+  return {
+    mode: "distributed",
+    reader,
+    readSite: spec.steps.find((s) => s.name === writer)!.site,
+    maxConcurrency: foreach.maxConcurrency,
+    toleratedFailurePercentage: foreach.toleratedFailurePercentage ?? 0,
   };
 }
 
