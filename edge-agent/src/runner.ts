@@ -131,7 +131,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const resolved = await withSecrets(step, ctx.secrets);
     secrets = resolved.secrets;
     jobDir = ctx.jobDirs.acquire(step.name);
-    const input = await resolveInputRefs(message.input, ctx.store);
+    const input = await resolveInputRefs(message.input, ctx.store, jobDir);
     const inputJson = JSON.stringify(input);
     // Small inputs synchronously: one syscall beats three thread-pool round trips.
     if (inputJson.length < 65_536) writeFileSync(join(jobDir, INPUT_FILE), inputJson);

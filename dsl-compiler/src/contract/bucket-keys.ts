@@ -60,6 +60,16 @@ export function jobFileKey(prefix: string, site: string, name: string): string {
   return `${workflow}/${segment(site, "site")}/${execution}/${rel}`;
 }
 
+/** The inverse of {@link jobFileKey}: the execution prefix, site and name of a job file's key; throws a RangeError on anything else. */
+export function parseJobFileKey(key: string): { prefix: string; site: string; name: string } {
+  const [workflow, site, execution, ...rest] = key.split("/");
+  if (workflow === undefined || site === undefined || execution === undefined || rest.length === 0) {
+    throw new RangeError(`"${key}" is not a job file key <workflow>/<site>/<execution>/<name>`);
+  }
+  const prefix = executionPrefix(workflow, execution);
+  return { prefix, site: segment(site, "site"), name: rest.join("/") };
+}
+
 /** Where one attempt's artefacts go, relative to its site's execution folder. */
 export interface AttemptKeyParts {
   step: string;

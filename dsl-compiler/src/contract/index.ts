@@ -13,6 +13,7 @@ export {
   outputFolder,
   outputName,
   parseExecutionPrefix,
+  parseJobFileKey,
   provenanceName,
   type SiteKeyPatterns,
   sharedCachePattern,

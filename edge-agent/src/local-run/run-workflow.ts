@@ -14,6 +14,7 @@ import { HttpRuntime } from "../runtimes/http.ts";
 import { ProcessRuntime } from "../runtimes/process.ts";
 import { createWorker, type RuntimeSet, type Worker } from "../worker.ts";
 import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
+import { localDistributedMapFiles } from "./local-foreach.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
 import { newRunId, type RunRecord, type RunStatus, runsRoot, writeRunRecord } from "./run-record.ts";
 import { StepTracker } from "./step-tracker.ts";
@@ -119,6 +120,7 @@ export async function runWorkflow(
     },
   };
 
+  const jobFiles = new LocalJobFileStore(join(runDir, "files"));
   const queues = new Map<string, InMemoryQueue>();
   const workers: Worker[] = [];
   const defaultConcurrency = options.concurrency ?? Math.max(4, availableParallelism());
@@ -134,7 +136,7 @@ export async function runWorkflow(
         completion,
         manifests: [compiled.manifest],
         runtimes,
-        jobFiles: new LocalJobFileStore(join(runDir, "files")),
+        jobFiles,
         workDir: join(runDir, "work"),
         concurrency: options.siteConcurrency?.[site] ?? defaultConcurrency,
         logger: logger.child({ site }),
@@ -167,6 +169,8 @@ export async function runWorkflow(
       },
       runHttpTask: (step, parameters, attempt) =>
         runHttpTask(step, parameters, attempt, tracker, runDir, logCounts, options.signal),
+      // Locally the job bucket slot stays unfilled: messages and result details carry the same placeholder.
+      distributedMap: localDistributedMapFiles(jobFiles, `\${${compiled.substitutions.jobBucket}}`),
     },
     { executionName: runId },
   );
