@@ -2,7 +2,8 @@
  * The workflow the large-fan-out tests run on every runtime (`ferry run`
  * and LocalStack): `make` writes `items.json` (`input.count` records
  * `{ n }`) and three files under `parts/`; `square` fans out over the
- * records (a Distributed Map tolerating 10% failed items: an item fails
+ * records (a Distributed Map tolerating 10% failed items unless told
+ * otherwise: an item fails
  * when `input.failEvery` divides its n), `sizes` over the files; `total`
  * reads both steps' result files and sums them up.
  */
@@ -56,7 +57,10 @@ export interface ForeachInput {
 /** The tolerated share of failed `square` items. */
 export const TOLERATED_PERCENT = 10;
 
-export function foreachWorkflowSpec(name: string, options: { maxConcurrency?: number } = {}): string {
+export function foreachWorkflowSpec(
+  name: string,
+  options: { maxConcurrency?: number; toleratedFailurePercentage?: number } = {},
+): string {
   const node = (script: string) => ({ command: ["node", "-e", script] });
   return JSON.stringify({
     version: "1.1",
@@ -77,7 +81,7 @@ export function foreachWorkflowSpec(name: string, options: { maxConcurrency?: nu
         site: "lab",
         foreach: {
           records: "items.json",
-          toleratedFailurePercentage: TOLERATED_PERCENT,
+          toleratedFailurePercentage: options.toleratedFailurePercentage ?? TOLERATED_PERCENT,
           maxConcurrency: options.maxConcurrency ?? 0,
         },
         process: node(SQUARE),

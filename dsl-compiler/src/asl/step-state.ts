@@ -19,6 +19,8 @@ export interface StepStateContext {
   depPaths: Record<string, string>;
   /** Name of the Map state for a `foreach` step. */
   mapName: string;
+  /** Emitted into a child machine (a split workflow), whose execution name is not the root's. */
+  inChildMachine?: boolean;
 }
 
 /**
@@ -81,8 +83,18 @@ export const LIST_OBJECTS_V2 = "arn:aws:states:::s3:listObjectsV2";
 export const GET_OBJECT = "arn:aws:states:::s3:getObject";
 export const PUT_OBJECT = "arn:aws:states:::s3:putObject";
 
-/** The execution name, from `$.ferry.prefix` (`<workflow>/<execution>/`; execution names hold no `/`). */
-const EXECUTION_NAME = "States.ArrayGetItem(States.StringSplit($.ferry.prefix, '/'), 1)";
+/** The (root) execution name, from `<prefix>` (`<workflow>/<execution>/`; execution names hold no `/`). */
+const executionNameOf = (prefix: string) => `States.ArrayGetItem(States.StringSplit(${prefix}, '/'), 1)`;
+
+/**
+ * The root execution's name from the context object alone: LocalStack 4.14
+ * evaluates ResultWriter parameters against the map's results rather than
+ * its input, so `$.ferry` is out of reach there. A child machine of a split
+ * workflow gets the state, `ferry` included, as its execution input.
+ */
+function contextExecutionName(inChildMachine: boolean | undefined): string {
+  return inChildMachine ? executionNameOf("$$.Execution.Input.ferry.prefix") : "$$.Execution.Name";
+}
 
 /**
  * A `foreach` over job files or records: a Distributed Map. Every item is a
@@ -102,8 +114,8 @@ function distributedMapStates(
   next: string | undefined,
 ): { entry: string; states: Record<string, AslState>; index: StateIndex } {
   const bucket = slotRef(ctx.slots.jobBucket);
-  const keyOf = (site: string, name: string) =>
-    `States.Format('${jobFileKeyFormat(ctx.workflow, site, name)}', ${EXECUTION_NAME})`;
+  const keyOf = (site: string, name: string, execution = executionNameOf("$.ferry.prefix")) =>
+    `States.Format('${jobFileKeyFormat(ctx.workflow, site, name)}', ${execution})`;
   const reader = foreach.reader;
   const map: AslMap = {
     Type: "Map",
@@ -147,7 +159,11 @@ function distributedMapStates(
       Parameters: {
         Bucket: bucket,
         // Step Functions adds `/<map run id>/` itself.
-        "Prefix.$": keyOf(step.site, foreachResultsFolder(step.name).replace(/\/$/, "")),
+        "Prefix.$": keyOf(
+          step.site,
+          foreachResultsFolder(step.name).replace(/\/$/, ""),
+          contextExecutionName(ctx.inChildMachine),
+        ),
       },
     },
     ResultSelector: {
