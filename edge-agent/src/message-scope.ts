@@ -3,9 +3,9 @@ import {
   foreachResultsFolder,
   isForeachResultsRef,
   isOutputRef,
-  parseJobFileKey,
   jobFileKey,
   outputFolder,
+  parseJobFileKey,
   type StepMessage,
 } from "@ferry/dsl-compiler/contract";
 
@@ -81,7 +81,12 @@ function foreachResultsProblem(
     const { prefix, name } = parseJobFileKey(ref.manifest);
     const folder = foreachResultsFolder(dep);
     const run = name.slice(folder.length).split("/");
-    if (prefix === jobFiles.prefix && name.startsWith(folder) && run.length === 2 && run[1] === "manifest.json")
+    if (
+      prefix === jobFiles.prefix &&
+      name.startsWith(folder) &&
+      run.length === 2 &&
+      run[1] === "manifest.json"
+    )
       return undefined;
   } catch {
     // Not a key of the layout: refused below.

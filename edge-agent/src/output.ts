@@ -6,9 +6,9 @@ import {
   type ForeachResultsRef,
   isForeachResultsRef,
   isOutputRef,
-  parseJobFileKey,
   MAX_PAYLOAD_BYTES,
   type OutputRef,
+  parseJobFileKey,
   type StepInput,
   type TaskFailure,
 } from "@ferry/dsl-compiler/contract";
@@ -97,7 +97,9 @@ export async function resolveInputRefs(
   store: JobFileStore | undefined,
   jobDir?: string,
 ): Promise<StepInput> {
-  const refs = Object.entries(input.deps).filter(([, value]) => isOutputRef(value) || isForeachResultsRef(value));
+  const refs = Object.entries(input.deps).filter(
+    ([, value]) => isOutputRef(value) || isForeachResultsRef(value),
+  );
   if (refs.length === 0) return input;
   if (!store)
     throw new AgentError(
@@ -124,7 +126,10 @@ async function stageForeachResults(
   jobDir: string | undefined,
 ): Promise<StagedForeachResults> {
   if (!jobDir)
-    throw new AgentError("JOB_FILES_FAILED", `deps.${dep} holds foreach results but this worker has no job folder to stage them in`);
+    throw new AgentError(
+      "JOB_FILES_FAILED",
+      `deps.${dep} holds foreach results but this worker has no job folder to stage them in`,
+    );
   const { bucket, manifest: key } = value.ferryForeachResults;
   const at = parseJobFileKey(key);
   const ref = { bucket, prefix: at.prefix, site: at.site };
@@ -132,7 +137,10 @@ async function stageForeachResults(
     parseJson((await store.get(ref, at.name)).toString("utf8"), `the foreach manifest of "${dep}"`),
   );
   if (!parsed.success)
-    throw new AgentError("INVALID_OUTPUT", `the foreach manifest of "${dep}" (${key}) is not a ResultWriter manifest`);
+    throw new AgentError(
+      "INVALID_OUTPUT",
+      `the foreach manifest of "${dep}" (${key}) is not a ResultWriter manifest`,
+    );
   const files: ForeachManifest["ResultFiles"] = parsed.data.ResultFiles;
   if (files.SUCCEEDED.length + files.FAILED.length + files.PENDING.length === 0)
     throw new AgentError(
@@ -145,8 +153,15 @@ async function stageForeachResults(
     const paths: string[] = [];
     for (const file of list) {
       const part = parseJobFileKey(file.Key);
-      if (part.prefix !== at.prefix || part.site !== at.site || !part.name.startsWith(at.name.replace(/manifest\.json$/, "")))
-        throw new AgentError("INVALID_OUTPUT", `the foreach manifest of "${dep}" lists ${file.Key}, outside its map run's folder`);
+      if (
+        part.prefix !== at.prefix ||
+        part.site !== at.site ||
+        !part.name.startsWith(at.name.replace(/manifest\.json$/, ""))
+      )
+        throw new AgentError(
+          "INVALID_OUTPUT",
+          `the foreach manifest of "${dep}" lists ${file.Key}, outside its map run's folder`,
+        );
       const local = join(folder, part.name.slice(part.name.lastIndexOf("/") + 1));
       await store.download(ref, part.name, join(jobDir, local));
       paths.push(local);

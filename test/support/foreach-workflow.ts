@@ -22,7 +22,9 @@ const SQUARE = `
 const fs = require("node:fs");
 const { input, item } = JSON.parse(fs.readFileSync(0, "utf8"));
 if (input.failEvery && item.n % input.failEvery === 0) { console.error("item " + item.n + " refused on purpose"); process.exit(3); }
-console.log(JSON.stringify({ n: item.n, square: item.n * item.n }));
+const output = JSON.stringify({ n: item.n, square: item.n * item.n });
+if (input.outputsFile) fs.appendFileSync(input.outputsFile, output + "\\n");
+console.log(output);
 `;
 
 const SIZE = `
@@ -52,6 +54,8 @@ console.log(JSON.stringify({
 export interface ForeachInput {
   count: number;
   failEvery?: number;
+  /** Each `square` item also appends its output here (one JSON line): how a test sees outputs LocalStack keeps nowhere readable. */
+  outputsFile?: string;
 }
 
 /** The tolerated share of failed `square` items. */
@@ -88,7 +92,13 @@ export function foreachWorkflowSpec(
       },
       { name: "sizes", depends: ["make"], site: "lab", foreach: { files: "parts/" }, process: node(SIZE) },
       // continue: on LocalStack 4.14, whose ResultWriter writes no result files, the run still ends and shows why.
-      { name: "total", depends: ["square", "sizes"], site: "lab", onFailure: "continue", process: node(TOTAL) },
+      {
+        name: "total",
+        depends: ["square", "sizes"],
+        site: "lab",
+        onFailure: "continue",
+        process: node(TOTAL),
+      },
     ],
   });
 }

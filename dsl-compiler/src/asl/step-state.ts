@@ -119,10 +119,14 @@ function distributedMapStates(
   const reader = foreach.reader;
   const map: AslMap = {
     Type: "Map",
-    Comment: reader.kind === "files" ? `foreach file under ${reader.prefix}` : `foreach record of ${reader.file}`,
+    Comment:
+      reader.kind === "files" ? `foreach file under ${reader.prefix}` : `foreach record of ${reader.file}`,
     ItemReader:
       reader.kind === "files"
-        ? { Resource: LIST_OBJECTS_V2, Parameters: { Bucket: bucket, "Prefix.$": keyOf(foreach.readSite, reader.prefix) } }
+        ? {
+            Resource: LIST_OBJECTS_V2,
+            Parameters: { Bucket: bucket, "Prefix.$": keyOf(foreach.readSite, reader.prefix) },
+          }
         : {
             Resource: GET_OBJECT,
             ReaderConfig:

@@ -31,7 +31,7 @@ export const checkForeach: CheckRule = (spec) =>
           sources.length === 0
             ? "names no items to fan out over"
             : `names ${sources.join(" and ")}; a foreach reads exactly one of them`,
-          'keep one of items (a list in the input), files (a job-file prefix) or records (a JSON, CSV or JSON-lines job file)',
+          "keep one of items (a list in the input), files (a job-file prefix) or records (a JSON, CSV or JSON-lines job file)",
         ),
       ];
     }

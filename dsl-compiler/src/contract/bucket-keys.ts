@@ -104,7 +104,8 @@ export function foreachResultsFolder(step: string): string {
  * no `{`, `}`, `'` or `\\` (the compiler refuses such names).
  */
 export function jobFileKeyFormat(workflow: string, site: string, name: string): string {
-  if (/[{}'\\]/.test(name)) throw new RangeError(`job file name "${name}" cannot go into a States.Format template`);
+  if (/[{}'\\]/.test(name))
+    throw new RangeError(`job file name "${name}" cannot go into a States.Format template`);
   return `${segment(workflow, "workflow")}/${segment(site, "site")}/{}/${name.replace(/^\/+/, "")}`;
 }
 

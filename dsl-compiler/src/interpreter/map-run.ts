@@ -37,8 +37,12 @@ export interface MapRunSummary {
 /** The error Step Functions raises when a map run's failures pass `ToleratedFailurePercentage`. */
 export const EXCEED_TOLERATED_FAILURE = "States.ExceedToleratedFailureThreshold";
 
-/** Without MaxConcurrency Step Functions runs up to 10,000 children; locally the site's workers bound real work, this bounds memory. */
-export const DEFAULT_LOCAL_MAP_CONCURRENCY = 1000;
+/**
+ * Without MaxConcurrency Step Functions runs up to 10,000 children; locally
+ * the site's workers bound the real work, and this bounds the items waiting
+ * for them (and so memory).
+ */
+export const DEFAULT_LOCAL_MAP_CONCURRENCY = 256;
 
 const INDEXES_REPORTED = 20;
 
@@ -83,7 +87,12 @@ export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> 
       const name = String(i);
       try {
         const output = await options.runItem(input, i);
-        await write({ Name: name, Status: "SUCCEEDED", Input: JSON.stringify(input), Output: JSON.stringify(output ?? null) });
+        await write({
+          Name: name,
+          Status: "SUCCEEDED",
+          Input: JSON.stringify(input),
+          Output: JSON.stringify(output ?? null),
+        });
       } catch (error) {
         const failure = error as Error;
         failedCount++;
@@ -105,7 +114,13 @@ export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> 
   const details = await options.sink.close();
   if (readError !== undefined) throw readError;
   const itemCount = index;
-  const summary = { MapRunArn: options.mapRunArn, ResultWriterDetails: details, itemCount, failedCount, failedIndexes };
+  const summary = {
+    MapRunArn: options.mapRunArn,
+    ResultWriterDetails: details,
+    itemCount,
+    failedCount,
+    failedIndexes,
+  };
   if (failedCount > 0 && (failedCount / itemCount) * 100 > options.toleratedFailurePercentage) {
     const shown = failedIndexes.join(", ") + (failedCount > failedIndexes.length ? ", …" : "");
     throw Object.assign(

@@ -110,9 +110,7 @@ function runDefinition(
   ctx: DispatchContext,
   overrides: Record<string, (input: never) => Promise<unknown>> = taskOverrides(machine, ctx),
 ): Promise<unknown> {
-  const sm = new StateMachine(definition as never, {
-    validationOptions: { noValidate: true },
-  });
+  const sm = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const execution = sm.run(input as never, {
     overrides: { taskResourceLocalHandlers: overrides as never },
     context: {
@@ -312,6 +310,8 @@ function distributedMapTask(map: AslMap): AslTask {
     Type: "Task",
     Resource: LOCAL_DISTRIBUTED_MAP,
     Parameters: passJsonValues(shared),
+    // A Map state has no timeout; the library gives a Task 60 s unless told otherwise.
+    TimeoutSeconds: MAX_LOCAL_TIMEOUT_SECONDS,
     ...(map.ResultSelector ? { ResultSelector: map.ResultSelector } : {}),
     ...(map.ResultPath !== undefined ? { ResultPath: map.ResultPath } : {}),
     ...(map.Catch ? { Catch: map.Catch } : {}),
@@ -344,7 +344,9 @@ function distributedMapOverride(
   const inner = Object.fromEntries(
     Object.entries(processor.States).map(([name, state]) => [
       name,
-      state.Type === "Task" && state.Parameters ? { ...state, Parameters: numbered(state.Parameters) } : state,
+      state.Type === "Task" && state.Parameters
+        ? { ...state, Parameters: numbered(state.Parameters) }
+        : state,
     ]),
   );
   const itemDefinition = { ...processor, States: inner };
@@ -360,7 +362,13 @@ function distributedMapOverride(
       childInput: (item, index) => ({ ...state, item, index }),
       runItem: async (input, index) => {
         try {
-          return await runDefinition(itemDefinition, machine, { ...input, [LOCAL_ITEM_FIELD]: index }, ctx, overrides);
+          return await runDefinition(
+            itemDefinition,
+            machine,
+            { ...input, [LOCAL_ITEM_FIELD]: index },
+            ctx,
+            overrides,
+          );
         } catch (error) {
           // The library wraps the failed state's error: its cause is what Step Functions reports.
           throw ((error as { cause?: unknown }).cause ?? error) as Error;

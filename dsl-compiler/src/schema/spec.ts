@@ -195,7 +195,9 @@ export const ForeachSchema = z
     format: z
       .enum(RECORD_FORMATS)
       .optional()
-      .describe("Format of the records file. Default: from its extension (.json, .csv, .jsonl/.ndjson). Spec 1.1."),
+      .describe(
+        "Format of the records file. Default: from its extension (.json, .csv, .jsonl/.ndjson). Spec 1.1.",
+      ),
     maxConcurrency: z.number().int().min(0).max(10_000).default(0),
     toleratedFailurePercentage: z
       .number()

@@ -42,7 +42,9 @@ async function* readItems(
   const ref = { bucket, prefix, site };
   if (reader.kind === "files") {
     // The folder the prefix lies in; names are then matched as S3 matches key prefixes.
-    const folder = reader.prefix.includes("/") ? reader.prefix.slice(0, reader.prefix.lastIndexOf("/") + 1) : "";
+    const folder = reader.prefix.includes("/")
+      ? reader.prefix.slice(0, reader.prefix.lastIndexOf("/") + 1)
+      : "";
     const root = store.folderOf(ref);
     for await (const path of walk(join(root, folder))) {
       const name = relative(root, path).split(sep).join("/");
@@ -62,7 +64,9 @@ async function* readItems(
   const input = createReadStream(path);
   const fail = (error: unknown, where = "") =>
     Object.assign(
-      new Error(`cannot read ${reader.format} records of job file "${reader.file}"${where}: ${(error as Error).message}`),
+      new Error(
+        `cannot read ${reader.format} records of job file "${reader.file}"${where}: ${(error as Error).message}`,
+      ),
       { name: ITEM_READER_FAILED },
     );
   try {
@@ -122,7 +126,10 @@ async function openResults(
   step: IrStep,
   prefix: string,
   mapRunId: string,
-): Promise<{ write(entry: ForeachResultEntry): Promise<void>; close(): Promise<{ Bucket: string; Key: string }> }> {
+): Promise<{
+  write(entry: ForeachResultEntry): Promise<void>;
+  close(): Promise<{ Bucket: string; Key: string }>;
+}> {
   const ref = { bucket, prefix, site: step.site };
   const folder = `${foreachResultsFolder(step.name)}${mapRunId}/`;
   const streams = new Map<Status, { out: WriteStream; name: string; count: number }>();

@@ -14,8 +14,8 @@ import { HttpRuntime } from "../runtimes/http.ts";
 import { ProcessRuntime } from "../runtimes/process.ts";
 import { createWorker, type RuntimeSet, type Worker } from "../worker.ts";
 import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
-import { localDistributedMapFiles } from "./local-foreach.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
+import { localDistributedMapFiles } from "./local-foreach.ts";
 import { newRunId, type RunRecord, type RunStatus, runsRoot, writeRunRecord } from "./run-record.ts";
 import { StepTracker } from "./step-tracker.ts";
 
@@ -82,6 +82,10 @@ export async function runWorkflow(
   };
   await writeRunRecord(runDir, record);
 
+  // Items of a Distributed Map keep their outputs in its result files: no file per item for --resume, and logs only of failed attempts.
+  const mapItemSteps = new Set(
+    compiled.ir.steps.filter((s) => s.foreach?.mode === "distributed").map((s) => s.name),
+  );
   const pending = new Map<
     string,
     { resolve(output: unknown): void; reject(error: Error): void; message: StepMessage }
@@ -92,9 +96,10 @@ export async function runWorkflow(
       if (!task) return;
       pending.delete(answer.token);
       if (answer.kind === "success") {
-        void saveOutput(runDir, compiled, task.message, answer.output).catch((error: unknown) =>
-          logger.warn({ err: error }, "could not keep a step output for --resume"),
-        );
+        if (!mapItemSteps.has(task.message.step))
+          void saveOutput(runDir, compiled, task.message, answer.output).catch((error: unknown) =>
+            logger.warn({ err: error }, "could not keep a step output for --resume"),
+          );
         task.resolve(answer.output);
       } else task.reject(Object.assign(new Error(answer.cause), { name: answer.error }));
     },
@@ -103,10 +108,12 @@ export async function runWorkflow(
   const hooks = {
     onAttemptStarted: (a: { step: string; startedAt: Date }) => tracker.attemptStarted(a.step, a.startedAt),
     onAttemptFinished: (a: AttemptFinished) => {
-      const logPath = logPathFor(logCounts, a.step, a.attempt);
-      void writeFile(join(runDir, logPath), formatLog(a)).catch((error: unknown) =>
-        logger.warn({ err: error }, "could not write a step log"),
-      );
+      const keepLog = a.outcome !== "succeeded" || !mapItemSteps.has(a.step);
+      const logPath = keepLog ? logPathFor(logCounts, a.step, a.attempt) : undefined;
+      if (logPath)
+        void writeFile(join(runDir, logPath), formatLog(a)).catch((error: unknown) =>
+          logger.warn({ err: error }, "could not write a step log"),
+        );
       tracker.attemptFinished(a.step, {
         ok: a.outcome === "succeeded",
         attempt: a.attempt,
@@ -155,7 +162,8 @@ export async function runWorkflow(
     options.input,
     {
       runStep: async (message) => {
-        const previous = reuse ? await readOutput(reuse, compiled, message) : undefined;
+        const previous =
+          reuse && !mapItemSteps.has(message.step) ? await readOutput(reuse, compiled, message) : undefined;
         if (previous !== undefined) {
           tracker.reused(message.step, new Date());
           await saveOutput(runDir, compiled, message, previous.value);

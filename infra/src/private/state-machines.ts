@@ -220,7 +220,10 @@ function grantDistributedMaps(
   });
   machine.addToRolePolicy(
     // By name: the machine's own ARN would make its role depend on itself.
-    new iam.PolicyStatement({ actions: ["states:StartExecution"], resources: [stateMachineArn(machine, name)] }),
+    new iam.PolicyStatement({
+      actions: ["states:StartExecution"],
+      resources: [stateMachineArn(machine, name)],
+    }),
   );
   machine.addToRolePolicy(
     new iam.PolicyStatement({
