@@ -338,11 +338,42 @@ describe("IAM evidence", () => {
               }
             }
           }
+          if (call.action.startsWith("s3:")) {
+            // A Distributed Map reads its own items and writes its own results folder, nothing beside them.
+            const elsewhere =
+              call.action === "s3:ListBucket"
+                ? {
+                    ...call,
+                    context: {
+                      "s3:prefix": String(call.context!["s3:prefix"]).replace(/[^/]+\/$/, "other/"),
+                    },
+                  }
+                : {
+                    ...call,
+                    resource: call.resource.includes("/.ferry/foreach/")
+                      ? call.resource.replace(/\/\.ferry\/foreach\/[^/]+\//, "/.ferry/foreach/another-step/")
+                      : call.resource.replace(/[^/]+$/, "elsewhere.json"),
+                  };
+            const other = await evaluate(policies, elsewhere);
+            if (other !== "ImplicitlyDenied")
+              refused.push(`${machine.name} ${call.state}: ${call.action} beside its own keys → ${other}`);
+          }
         }
       }
     }
     expect(refused).toEqual([]);
-    expect([...actions]).toEqual(expect.arrayContaining(["sqs:SendMessage", "states:InvokeHTTPEndpoint"]));
+    expect([...actions]).toEqual(
+      expect.arrayContaining([
+        "sqs:SendMessage",
+        "states:InvokeHTTPEndpoint",
+        // examples/large-foreach: Distributed Maps over records and over a listing.
+        "states:StartExecution",
+        "states:RedriveExecution",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
+      ]),
+    );
   });
 
   it("lets the trigger rules' role start executions of the root machine and do nothing else", async () => {

@@ -62,6 +62,8 @@ export {
   DEFAULT_TIMEOUT_SECONDS,
   type Executor,
   type IrCache,
+  type IrForeach,
+  type IrItemReader,
   type IrNotify,
   type IrQueue,
   type IrRuntime,

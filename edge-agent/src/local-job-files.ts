@@ -18,6 +18,11 @@ import { AgentError } from "./errors.ts";
 export class LocalJobFileStore implements JobFileStore {
   constructor(private readonly root: string) {}
 
+  /** The folder of one site's job files of one execution. */
+  folderOf(ref: JobFilesRef): string {
+    return join(this.root, safeRelative(ref.prefix, "jobFiles.prefix", true), safeRelative(ref.site, "site"));
+  }
+
   pathOf(ref: JobFilesRef, name: string): string {
     return join(
       this.root,

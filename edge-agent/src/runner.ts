@@ -166,7 +166,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const resolved = await withSecrets(step, ctx.secrets);
     secrets = resolved.secrets;
     jobDir = ctx.jobDirs.acquire(step.name);
-    input = await resolveInputRefs(message.input, ctx.store);
+    input = await resolveInputRefs(message.input, ctx.store, jobDir);
     const inputJson = JSON.stringify(input);
     // Off the event loop: creating a file can stall for milliseconds on a busy disk, and a blocked
     // loop delays every other step's start and end.

@@ -348,6 +348,8 @@ export function machineCalls(machine: string, definition: AslNode, region: strin
       for (const b of (s.Branches as AslNode[] | undefined) ?? []) visit(b.States as Record<string, AslNode>);
       const inner = (s.ItemProcessor ?? s.Iterator) as AslNode | undefined;
       if (inner) visit(inner.States as Record<string, AslNode>);
+      if (s.Type === "Map" && (inner?.ProcessorConfig as AslNode | undefined)?.Mode === "DISTRIBUTED")
+        calls.push(...distributedMapCalls(machine, state, s, region));
       if (s.Type !== "Task") continue;
       const p = (s.Parameters ?? s.Arguments ?? {}) as Record<string, Json>;
       const add = (action: string, resource: string, context?: Request["context"]) =>
@@ -402,6 +404,42 @@ export function machineCalls(machine: string, definition: AslNode, region: strin
 }
 
 export type AslNode = Record<string, Json>;
+
+/** The literal key template of a `States.Format('…{}…', …)` parameter, with `run-1` for the execution name. */
+function keyTemplate(format: Json | undefined): string {
+  const literal = /^States\.Format\('([^']*)'/.exec(String(format))?.[1];
+  if (literal === undefined) throw new Error(`not a States.Format key template: ${String(format)}`);
+  return literal.replace("{}", "run-1");
+}
+
+/**
+ * What a Distributed Map asks of IAM: starting child executions of its own
+ * machine and describing, stopping and redriving them, reading its items
+ * (ListBucket with the listed prefix, or GetObject of the records file) and
+ * writing its results (a map run's manifest).
+ * @see https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
+ */
+function distributedMapCalls(machine: string, state: string, map: AslNode, region: string): MachineCall[] {
+  const calls: MachineCall[] = [];
+  const add = (action: string, resource: string, context?: Request["context"]) =>
+    calls.push({ machine, state, action, resource, ...(context ? { context } : {}) });
+  add("states:StartExecution", `arn:aws:states:${region}:${ACCOUNT}:stateMachine:${machine}`);
+  const child = `arn:aws:states:${region}:${ACCOUNT}:execution:${machine}/${String(map.Label)}:run-1`;
+  for (const a of ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"])
+    add(a, child);
+  const reader = map.ItemReader as AslNode;
+  const rp = reader.Parameters as AslNode;
+  if (reader.Resource === "arn:aws:states:::s3:listObjectsV2")
+    add("s3:ListBucket", `arn:aws:s3:::${String(rp.Bucket)}`, { "s3:prefix": keyTemplate(rp["Prefix.$"]) });
+  else if (reader.Resource === "arn:aws:states:::s3:getObject")
+    add("s3:GetObject", `arn:aws:s3:::${String(rp.Bucket)}/${keyTemplate(rp["Key.$"])}`);
+  else add(`unknown:${String(reader.Resource)}`, "*");
+  const wp = (map.ResultWriter as AslNode).Parameters as AslNode;
+  const manifest = `arn:aws:s3:::${String(wp.Bucket)}/${keyTemplate(wp["Prefix.$"])}/map-run-1/manifest.json`;
+  add("s3:PutObject", manifest);
+  add("s3:GetObject", manifest);
+  return calls;
+}
 
 /** The definition of state machine `logicalId` with its substitutions filled in. */
 export function resolvedDefinition(

@@ -56,8 +56,24 @@ export interface AslMap extends AslStateBase {
   ItemsPath?: string;
   ItemSelector?: Record<string, unknown>;
   MaxConcurrency?: number;
-  ItemProcessor: { ProcessorConfig?: { Mode: "INLINE" }; StartAt: string; States: Record<string, AslState> };
+  ItemProcessor: {
+    ProcessorConfig?: { Mode: "INLINE" } | { Mode: "DISTRIBUTED"; ExecutionType: "STANDARD" };
+    StartAt: string;
+    States: Record<string, AslState>;
+  };
+  /** Distributed mode only: where the items come from. */
+  ItemReader?: {
+    Resource: string;
+    ReaderConfig?: { InputType: "JSON" | "CSV" | "JSONL"; CSVHeaderLocation?: "FIRST_ROW" };
+    Parameters: Record<string, unknown>;
+  };
+  /** Distributed mode only: where the results go (the Map's result is then a reference to them). */
+  ResultWriter?: { Resource: string; Parameters: Record<string, unknown> };
+  ToleratedFailurePercentage?: number;
+  Label?: string;
+  ResultSelector?: Record<string, unknown>;
   ResultPath?: string | null;
+  Catch?: AslCatcher[];
 }
 
 export interface AslPass extends AslStateBase {

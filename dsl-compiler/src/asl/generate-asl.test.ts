@@ -228,3 +228,46 @@ steps:
     expect(taskOf(compiled!)!.HeartbeatSeconds).toBe(20);
   });
 });
+
+describe("Distributed Maps", () => {
+  const spec = (steps: number) =>
+    JSON.stringify({
+      version: "1.1",
+      name: "big-map",
+      sites: { lab: { type: "edge" } },
+      steps: [
+        { name: "make", site: "lab", process: { command: ["true"] }, outputs: ["rows.json"] },
+        ...Array.from({ length: steps }, (_, i) => ({
+          name: `s${i}`,
+          site: "lab",
+          depends: [i === 0 ? "make" : `s${i - 1}`],
+          process: { command: ["true"] },
+        })),
+        {
+          name: "each",
+          site: "lab",
+          depends: [`s${steps - 1}`, "make"],
+          foreach: { records: "rows.json" },
+          process: { command: ["true"] },
+        },
+      ],
+    });
+  const findMap = (states: Record<string, AslState>): AslState | undefined =>
+    Object.values(states).find((s) => s.Type === "Map");
+
+  it("names the results folder by the root execution: from the context in the root, from the child's input in a child machine", async () => {
+    const { compiled } = compileSpec(spec(3));
+    const root = findMap(compiled!.stateMachine.definition.States) as Extract<AslState, { Type: "Map" }>;
+    expect(root.ResultWriter!.Parameters["Prefix.$"]).toBe(
+      "States.Format('big-map/lab/{}/.ferry/foreach/each', $$.Execution.Name)",
+    );
+    const { generateAsl } = await import("./generate-asl.ts");
+    const split = generateAsl(compileSpec(spec(60)).compiled!.ir, { maxBytes: 20_000, maxEvents: 200 });
+    const inChild = split.childStateMachines
+      .map((c) => findMap(c.definition.States))
+      .find(Boolean) as Extract<AslState, { Type: "Map" }>;
+    expect(inChild.ResultWriter!.Parameters["Prefix.$"]).toBe(
+      "States.Format('big-map/lab/{}/.ferry/foreach/each', States.ArrayGetItem(States.StringSplit($$.Execution.Input.ferry.prefix, '/'), 1))",
+    );
+  });
+});

@@ -70,6 +70,8 @@ class Emitter {
   readonly costs = new Map<Block, BlockCost>();
   readonly children: CompiledStateMachine[] = [];
   private index: StateIndex = {};
+  /** Child machines being emitted around the current block: a Distributed Map names its execution differently there. */
+  private childDepth = 0;
   private readonly namer: StateNamer;
   private readonly awaited = new Map<number, Set<number>>();
   private readonly nodeIndex: Map<string, number>;
@@ -154,6 +156,7 @@ class Emitter {
           slots: this.slots,
           depPaths,
           mapName: this.namer.aux(step.name, "foreach"),
+          inChildMachine: this.childDepth > 0,
         };
         const out = withFailureHandling(
           step,
@@ -270,7 +273,9 @@ class Emitter {
     const parentIndex = this.index;
     this.index = {};
     const states: Scope = {};
+    this.childDepth++;
     const out = this.emit(block.block, states, undefined, liveOut);
+    this.childDepth--;
     this.children.push({
       id: block.id,
       definition: {

@@ -9,8 +9,11 @@ export type StateRole =
    * after the step, except a failure handler's Task, which says which step it `handles`.
    */
   | { kind: "step"; step: string; handles?: string }
-  /** The Map state that fans a `foreach` step out over its items. */
-  | { kind: "foreach"; step: string }
+  /**
+   * The Map state that fans a `foreach` step out over its items;
+   * `distributed`: a Distributed Map (S3 reader and writer, child executions).
+   */
+  | { kind: "foreach"; step: string; distributed?: true }
   /** Waits until `dep`, running in another Parallel branch, has finished; yields its output. */
   | { kind: "await"; step: string; dep: string }
   /** The path taken when `dep` had already finished before `step` started waiting: reads its output. */

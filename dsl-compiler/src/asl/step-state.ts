@@ -1,3 +1,5 @@
+import { foreachResultsFolder, jobFileKeyFormat } from "../contract/bucket-keys.ts";
+import { FOREACH_RESULTS_FIELD } from "../contract/foreach-results.ts";
 import { maxRetries } from "../contract/retry-rules.ts";
 import { splitSecretEnv } from "../contract/secrets.ts";
 import { NON_RETRIABLE_ERRORS } from "../contract/task-failure.ts";
@@ -17,6 +19,8 @@ export interface StepStateContext {
   depPaths: Record<string, string>;
   /** Name of the Map state for a `foreach` step. */
   mapName: string;
+  /** Emitted into a child machine (a split workflow), whose execution name is not the root's. */
+  inChildMachine?: boolean;
 }
 
 /**
@@ -43,6 +47,8 @@ export function stepStates(
       index: { [step.name]: { kind: "step", step: step.name } },
     };
   }
+  if (step.foreach.mode === "distributed")
+    return distributedMapStates(step, step.foreach, ctx, deps, resultPath, next);
   const map: AslMap = {
     Type: "Map",
     Comment: `foreach ${step.foreach.items}`,
@@ -70,6 +76,122 @@ export function stepStates(
       [step.name]: { kind: "step", step: step.name },
     },
   };
+}
+
+/** The Distributed Map's S3 reader API for each source. */
+export const LIST_OBJECTS_V2 = "arn:aws:states:::s3:listObjectsV2";
+export const GET_OBJECT = "arn:aws:states:::s3:getObject";
+export const PUT_OBJECT = "arn:aws:states:::s3:putObject";
+
+/** The (root) execution name, from `<prefix>` (`<workflow>/<execution>/`; execution names hold no `/`). */
+const executionNameOf = (prefix: string) => `States.ArrayGetItem(States.StringSplit(${prefix}, '/'), 1)`;
+
+/**
+ * The root execution's name from the context object alone: LocalStack 4.14
+ * evaluates ResultWriter parameters against the map's results rather than
+ * its input, so `$.ferry` is out of reach there. A child machine of a split
+ * workflow gets the state, `ferry` included, as its execution input.
+ */
+function contextExecutionName(inChildMachine: boolean | undefined): string {
+  return inChildMachine ? executionNameOf("$$.Execution.Input.ferry.prefix") : "$$.Execution.Name";
+}
+
+/**
+ * A `foreach` over job files or records: a Distributed Map. Every item is a
+ * child execution of this state machine running the step's Task; items are
+ * read from the job bucket (ListObjectsV2 under the prefix, or the records
+ * of one object) and results are written back to it under the step's own
+ * site (`foreachResultsFolder`), so neither has to fit in the state. The
+ * step's result, what dependants receive, is a `ForeachResultsRef` to the
+ * ResultWriter's manifest.
+ */
+function distributedMapStates(
+  step: IrStep,
+  foreach: Extract<NonNullable<IrStep["foreach"]>, { mode: "distributed" }>,
+  ctx: StepStateContext,
+  deps: Record<string, string>,
+  resultPath: string,
+  next: string | undefined,
+): { entry: string; states: Record<string, AslState>; index: StateIndex } {
+  const bucket = slotRef(ctx.slots.jobBucket);
+  const keyOf = (site: string, name: string, execution = executionNameOf("$.ferry.prefix")) =>
+    `States.Format('${jobFileKeyFormat(ctx.workflow, site, name)}', ${execution})`;
+  const reader = foreach.reader;
+  const map: AslMap = {
+    Type: "Map",
+    Comment:
+      reader.kind === "files" ? `foreach file under ${reader.prefix}` : `foreach record of ${reader.file}`,
+    ItemReader:
+      reader.kind === "files"
+        ? {
+            Resource: LIST_OBJECTS_V2,
+            Parameters: { Bucket: bucket, "Prefix.$": keyOf(foreach.readSite, reader.prefix) },
+          }
+        : {
+            Resource: GET_OBJECT,
+            ReaderConfig:
+              reader.format === "csv"
+                ? { InputType: "CSV", CSVHeaderLocation: "FIRST_ROW" }
+                : { InputType: reader.format === "json" ? "JSON" : "JSONL" },
+            Parameters: { Bucket: bucket, "Key.$": keyOf(foreach.readSite, reader.file) },
+          },
+    ItemSelector: {
+      "ferry.$": "$.ferry",
+      "input.$": "$.input",
+      deps,
+      "item.$": "$$.Map.Item.Value",
+      // In each child's input, so a failed item's entry in FAILED_<n>.json says which item it was.
+      "index.$": "$$.Map.Item.Index",
+    },
+    ...(foreach.maxConcurrency > 0 ? { MaxConcurrency: foreach.maxConcurrency } : {}),
+    ...(foreach.toleratedFailurePercentage > 0
+      ? { ToleratedFailurePercentage: foreach.toleratedFailurePercentage }
+      : {}),
+    Label: mapRunLabel(step.name),
+    ItemProcessor: {
+      ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
+      StartAt: step.name,
+      States: {
+        [step.name]: {
+          ...taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" }),
+          End: true,
+        },
+      },
+    },
+    ResultWriter: {
+      Resource: PUT_OBJECT,
+      Parameters: {
+        Bucket: bucket,
+        // Step Functions adds `/<map run id>/` itself.
+        "Prefix.$": keyOf(
+          step.site,
+          foreachResultsFolder(step.name).replace(/\/$/, ""),
+          contextExecutionName(ctx.inChildMachine),
+        ),
+      },
+    },
+    ResultSelector: {
+      [FOREACH_RESULTS_FIELD]: {
+        "bucket.$": "$.ResultWriterDetails.Bucket",
+        "manifest.$": "$.ResultWriterDetails.Key",
+      },
+    },
+    ResultPath: resultPath,
+    ...link(next),
+  };
+  return {
+    entry: ctx.mapName,
+    states: { [ctx.mapName]: map },
+    index: {
+      [ctx.mapName]: { kind: "foreach", step: step.name, distributed: true },
+      [step.name]: { kind: "step", step: step.name },
+    },
+  };
+}
+
+/** Map run labels: at most 40 characters of letters, digits, `-` and `_`. */
+function mapRunLabel(step: string): string {
+  return step.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40);
 }
 
 export function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, unknown>): AslTask {

@@ -8,6 +8,7 @@
  * <workflow>/<site>/<execution>/.ferry/outputs/<step>/<id>.json      large outputs (passed by OutputRef)
  * <workflow>/<site>/<execution>/.ferry/logs/<step>/<attempt>.log     per-attempt logs
  * <workflow>/<site>/<execution>/.ferry/provenance/<step>/<attempt>.json
+ * <workflow>/<site>/<execution>/.ferry/foreach/<step>/<map run>/…      a Distributed Map's results (ResultWriter)
  * <workflow>/.ferry-cache/<site>/<step>/<key>.json                   step cache entries
  * <workflow>/.ferry-cache/<site>/.blobs/<sha256>                     their output files, by content
  * ```
@@ -60,6 +61,16 @@ export function jobFileKey(prefix: string, site: string, name: string): string {
   return `${workflow}/${segment(site, "site")}/${execution}/${rel}`;
 }
 
+/** The inverse of {@link jobFileKey}: the execution prefix, site and name of a job file's key; throws a RangeError on anything else. */
+export function parseJobFileKey(key: string): { prefix: string; site: string; name: string } {
+  const [workflow, site, execution, ...rest] = key.split("/");
+  if (workflow === undefined || site === undefined || execution === undefined || rest.length === 0) {
+    throw new RangeError(`"${key}" is not a job file key <workflow>/<site>/<execution>/<name>`);
+  }
+  const prefix = executionPrefix(workflow, execution);
+  return { prefix, site: segment(site, "site"), name: rest.join("/") };
+}
+
 /** Where one attempt's artefacts go, relative to its site's execution folder. */
 export interface AttemptKeyParts {
   step: string;
@@ -77,6 +88,31 @@ export function outputFolder(step: string): string {
 /** A large output's name (for {@link jobFileKey}); `id` tells attempts apart (e.g. a token hash). */
 export function outputName(step: string, id: string): string {
   return `${outputFolder(step)}${segment(id, "output id")}.json`;
+}
+
+/**
+ * The folder (for {@link jobFileKey}) a `foreach` Distributed Map's
+ * ResultWriter writes to, under the step's own site: Step Functions adds
+ * `<map run id>/manifest.json` and `SUCCEEDED_<n>.json`, `FAILED_<n>.json`.
+ */
+export function foreachResultsFolder(step: string): string {
+  return `${RESERVED}/foreach/${segment(step, "step")}/`;
+}
+
+/**
+ * {@link jobFileKey} as a `States.Format` template with `{}` for the
+ * execution name, for states that build keys at run time. `name` must hold
+ * no `{`, `}`, `'` or `\\` (the compiler refuses such names).
+ */
+export function jobFileKeyFormat(workflow: string, site: string, name: string): string {
+  if (/[{}'\\]/.test(name))
+    throw new RangeError(`job file name "${name}" cannot go into a States.Format template`);
+  return `${segment(workflow, "workflow")}/${segment(site, "site")}/{}/${name.replace(/^\/+/, "")}`;
+}
+
+/** IAM pattern of one step's {@link foreachResultsFolder} in every execution (stays inside its site's keys). */
+export function foreachResultsPattern(workflow: string, site: string, step: string): string {
+  return `${siteKeyPatterns(workflow, site).files}/${foreachResultsFolder(step)}*`;
 }
 
 /** An attempt's log name (for {@link jobFileKey}). */

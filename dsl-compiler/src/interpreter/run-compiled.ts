@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { StateMachine } from "aws-local-stepfunctions";
-import type { AslDefinition, AslState } from "../asl/asl-types.ts";
+import type { AslDefinition, AslMap, AslState, AslTask } from "../asl/asl-types.ts";
 import type { CompiledStateMachine, CompiledWorkflow } from "../compiled.ts";
 import type { StepMessage } from "../contract/step-message.ts";
+import type { IrItemReader, IrStep } from "../ir/ir.ts";
 import { LocalJoinTable } from "./join-table.ts";
+import { type MapRunSink, runMapRun } from "./map-run.ts";
 
 /** What the local runner asks the caller to do for each step attempt. */
 export interface LocalStepHandlers {
@@ -15,6 +17,16 @@ export interface LocalStepHandlers {
     parameters: HttpTaskParameters,
     attempt: number,
   ): Promise<{ StatusCode: number; ResponseBody: unknown }>;
+  /** Job-file access for `foreach` over files or records (Distributed Maps); without it such a workflow fails to start. */
+  distributedMap?: DistributedMapFiles;
+}
+
+/** Where a local Distributed Map reads its items and writes its results: the run's job files. */
+export interface DistributedMapFiles {
+  /** The items of `reader`, read lazily from `site`'s files of the execution `prefix` names. */
+  readItems(reader: IrItemReader, site: string, prefix: string): AsyncIterable<unknown>;
+  /** A sink for one map run's results under `step`'s `foreachResultsFolder`. */
+  openResults(step: IrStep, prefix: string, mapRunId: string): Promise<MapRunSink>;
 }
 
 export interface HttpTaskParameters {
@@ -45,7 +57,15 @@ export function runCompiledWorkflow(
   options: { executionName?: string } = {},
 ): LocalExecution {
   const name = options.executionName ?? randomUUID();
+  const distributed = [compiled.stateMachine, ...compiled.childStateMachines].some((m) =>
+    Object.values(m.states).some((r) => r.kind === "foreach" && r.distributed),
+  );
+  if (distributed && !handlers.distributedMap)
+    throw new Error(
+      "this workflow has a foreach over files or records, and the local runner was given no job files to read them from (LocalStepHandlers.distributedMap)",
+    );
   const ctx: DispatchContext = {
+    steps: new Map(compiled.ir.steps.map((s) => [s.name, s])),
     handlers,
     joins: new LocalJoinTable(),
     attempts: new Map(),
@@ -66,6 +86,7 @@ export function runCompiledWorkflow(
 }
 
 interface DispatchContext {
+  steps: Map<string, IrStep>;
   handlers: LocalStepHandlers;
   joins: LocalJoinTable;
   /** Calls of each unit (a step, or one item of a `foreach` step): every call after the first is the interpreter retrying it. */
@@ -79,11 +100,19 @@ interface DispatchContext {
 
 function startMachine(machine: CompiledStateMachine, input: unknown, ctx: DispatchContext): Promise<unknown> {
   // Compiled definitions are checked with asl-validator in the compiler's tests; validating again costs ~1 s per run.
-  const sm = new StateMachine(localDefinition(machine.definition) as never, {
-    validationOptions: { noValidate: true },
-  });
+  return runDefinition(localDefinition(machine.definition, machine.states), machine, input, ctx);
+}
+
+function runDefinition(
+  definition: AslDefinition,
+  machine: CompiledStateMachine,
+  input: unknown,
+  ctx: DispatchContext,
+  overrides: Record<string, (input: never) => Promise<unknown>> = taskOverrides(machine, ctx),
+): Promise<unknown> {
+  const sm = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const execution = sm.run(input as never, {
-    overrides: { taskResourceLocalHandlers: taskOverrides(machine, ctx) as never },
+    overrides: { taskResourceLocalHandlers: overrides as never },
     context: {
       Execution: {
         Id: ctx.executionId,
@@ -134,6 +163,11 @@ function taskOverrides(
       case "signal-notify":
         overrides[stateName] = async (params: { TaskToken: string; Output: unknown }) =>
           ctx.joins.sendTaskSuccess(params.TaskToken, params.Output);
+        break;
+      case "foreach":
+        // The items' Tasks are this machine's own states: they share this table.
+        if (role.distributed)
+          overrides[stateName] = distributedMapOverride(machine, stateName, role.step, ctx, overrides);
         break;
       case "child":
         // As `states:startExecution.sync:2` does: run to completion, answer { Output }.
@@ -205,11 +239,19 @@ function numbered(parameters: Record<string, unknown>): Record<string, unknown> 
     : { ...parameters, ...field };
 }
 
-/** A copy of the definition with Task timeouts the local timer can hold, and `foreach` items numbered. */
-function localDefinition(definition: AslDefinition): AslDefinition {
+/**
+ * A copy of the definition with Task timeouts the local timer can hold,
+ * `foreach` items numbered, and each Distributed Map replaced by a Task
+ * that {@link distributedMapOverride} runs (the library has no item reader,
+ * result writer or distributed mode).
+ */
+function localDefinition(definition: AslDefinition, roles: CompiledStateMachine["states"]): AslDefinition {
   const fixStates = (states: Record<string, AslState>, inMap: boolean): Record<string, AslState> =>
     Object.fromEntries(
       Object.entries(states).map(([name, state]) => {
+        const role = roles[name];
+        if (state.Type === "Map" && role?.kind === "foreach" && role.distributed)
+          return [name, distributedMapTask(state)];
         if (state.Type === "Task") {
           return [
             name,
@@ -257,4 +299,100 @@ function localDefinition(definition: AslDefinition): AslDefinition {
       }),
     );
   return { ...definition, States: fixStates(definition.States, false) };
+}
+
+const LOCAL_DISTRIBUTED_MAP = "arn:aws:states:::ferry:localDistributedMap";
+
+/** The Map's shared item input (its ItemSelector without the per-item fields), result handling and transitions, as a Task. */
+function distributedMapTask(map: AslMap): AslTask {
+  const { "item.$": _item, "index.$": _index, ...shared } = map.ItemSelector ?? {};
+  return {
+    Type: "Task",
+    Resource: LOCAL_DISTRIBUTED_MAP,
+    Parameters: passJsonValues(shared),
+    // A Map state has no timeout; the library gives a Task 60 s unless told otherwise.
+    TimeoutSeconds: MAX_LOCAL_TIMEOUT_SECONDS,
+    ...(map.ResultSelector ? { ResultSelector: map.ResultSelector } : {}),
+    ...(map.ResultPath !== undefined ? { ResultPath: map.ResultPath } : {}),
+    ...(map.Catch ? { Catch: map.Catch } : {}),
+    ...(map.Next ? { Next: map.Next } : { End: true as const }),
+  };
+}
+
+/**
+ * Runs a Distributed Map on this machine: items from the run's job files,
+ * one local execution of the ItemProcessor per item (its Retry and Catch
+ * apply as in a child execution), results streamed to the step's results
+ * folder in Step Functions' ResultWriter format.
+ */
+function distributedMapOverride(
+  machine: CompiledStateMachine,
+  stateName: string,
+  stepName: string,
+  ctx: DispatchContext,
+  overrides: Record<string, (input: never) => Promise<unknown>>,
+): (shared: never) => Promise<unknown> {
+  const map = findState(machine.definition.States, stateName) as AslMap;
+  const step = ctx.steps.get(stepName)!;
+  const foreach = step.foreach;
+  if (foreach?.mode !== "distributed") throw new Error(`state "${stateName}" is no Distributed Map`);
+  const processor: AslDefinition = localDefinition(
+    { StartAt: map.ItemProcessor.StartAt, States: map.ItemProcessor.States },
+    machine.states,
+  );
+  // Numbered like inline items, so attempts are counted per item.
+  const inner = Object.fromEntries(
+    Object.entries(processor.States).map(([name, state]) => [
+      name,
+      state.Type === "Task" && state.Parameters
+        ? { ...state, Parameters: numbered(state.Parameters) }
+        : state,
+    ]),
+  );
+  const itemDefinition = { ...processor, States: inner };
+  return async (shared: never) => {
+    const state = shared as { ferry: { prefix: string } } & Record<string, unknown>;
+    const files = ctx.handlers.distributedMap!;
+    const mapRunId = randomUUID();
+    const sink = await files.openResults(step, state.ferry.prefix, mapRunId);
+    const summary = await runMapRun({
+      items: files.readItems(foreach.reader, foreach.readSite, state.ferry.prefix),
+      maxConcurrency: foreach.maxConcurrency,
+      toleratedFailurePercentage: foreach.toleratedFailurePercentage,
+      childInput: (item, index) => ({ ...state, item, index }),
+      runItem: async (input, index) => {
+        try {
+          return await runDefinition(
+            itemDefinition,
+            machine,
+            { ...input, [LOCAL_ITEM_FIELD]: index },
+            ctx,
+            overrides,
+          );
+        } catch (error) {
+          // The library wraps the failed state's error: its cause is what Step Functions reports.
+          throw ((error as { cause?: unknown }).cause ?? error) as Error;
+        } finally {
+          ctx.attempts.delete(`${step.name}#${index}`);
+        }
+      },
+      sink,
+      mapRunArn: `${ctx.executionId}:map-run:${mapRunId}`,
+    });
+    return { MapRunArn: summary.MapRunArn, ResultWriterDetails: summary.ResultWriterDetails };
+  };
+}
+
+function findState(states: Record<string, AslState>, name: string): AslState | undefined {
+  for (const [n, s] of Object.entries(states)) {
+    if (n === name) return s;
+    const nested =
+      s.Type === "Parallel"
+        ? s.Branches.map((b) => findState(b.States, name)).find(Boolean)
+        : s.Type === "Map"
+          ? findState(s.ItemProcessor.States, name)
+          : undefined;
+    if (nested) return nested;
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { recordFormatOf } from "../check/foreach.ts";
 import { triggerName } from "../check/triggers.ts";
 import {
   DURATION_PATTERN,
@@ -15,6 +16,8 @@ import {
   DEFAULT_TIMEOUT_SECONDS,
   type Executor,
   type IrCache,
+  type IrForeach,
+  type IrItemReader,
   type IrQueue,
   type IrRuntime,
   type IrSite,
@@ -22,7 +25,9 @@ import {
   type IrTrigger,
   type WorkflowIr,
 } from "./ir.ts";
-import { jobFileProducers } from "./job-file-producers.ts";
+import { foreachReads, jobFileProducers, upstreamWriters } from "./job-file-producers.ts";
+
+type ForeachSpec = NonNullable<StepSpec["foreach"]>;
 
 /**
  * Builds the IR from a spec that passed the schema and every check rule.
@@ -142,9 +147,7 @@ function buildStep(
     ...(heartbeat !== undefined && heartbeat > 0 && heartbeat < timeoutSeconds
       ? { heartbeatSeconds: heartbeat }
       : {}),
-    ...(step.foreach
-      ? { foreach: { items: step.foreach.items, maxConcurrency: step.foreach.maxConcurrency } }
-      : {}),
+    ...(step.foreach ? { foreach: buildForeach(spec, step.name, step.foreach) } : {}),
     inputs: step.inputs ?? [],
     inputSites: {},
     outputs: step.outputs ?? [],
@@ -175,6 +178,28 @@ const DURATION_UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 export function durationSeconds(duration: string): number {
   const [, count, unit] = DURATION_PATTERN.exec(duration)!;
   return Number(count) * DURATION_UNIT_SECONDS[unit as keyof typeof DURATION_UNIT_SECONDS];
+}
+
+/** checkForeach has made the source unique and its writers one site's. */
+function buildForeach(spec: WorkflowSpec, stepName: string, foreach: ForeachSpec): IrForeach {
+  if (foreach.items !== undefined)
+    return { mode: "inline", items: foreach.items, maxConcurrency: foreach.maxConcurrency };
+  const writer = upstreamWriters(spec.steps, stepName, foreachReads(foreach))[0]!;
+  const reader: IrItemReader =
+    foreach.files !== undefined
+      ? { kind: "files", prefix: foreach.files }
+      : {
+          kind: "records",
+          file: foreach.records!,
+          format: foreach.format ?? recordFormatOf(foreach.records!)!,
+        };
+  return {
+    mode: "distributed",
+    reader,
+    readSite: spec.steps.find((s) => s.name === writer)!.site,
+    maxConcurrency: foreach.maxConcurrency,
+    toleratedFailurePercentage: foreach.toleratedFailurePercentage ?? 0,
+  };
 }
 
 function resolveRuntime(step: StepSpec): IrRuntime {

@@ -135,7 +135,7 @@ export interface IrStep {
   retry: ResolvedRetry;
   timeoutSeconds: number;
   heartbeatSeconds?: number;
-  foreach?: { items: string; maxConcurrency: number };
+  foreach?: IrForeach;
   inputs: string[];
   /** The site of the step that wrote each input (job files live under the writing site's keys). */
   inputSites: Record<string, string>;
@@ -153,6 +153,30 @@ export interface IrStep {
   /** What a failure (after retries) does. @default absent — the run fails. */
   onFailure?: IrOnFailure;
 }
+
+/**
+ * A `foreach` fan-out. `inline`: a Map over a list in the step input (it
+ * and every result must fit in the 256 KiB state). `distributed`: a
+ * Distributed Map whose items are read from the job bucket and whose
+ * results are written back to it (see `foreachResultsFolder`).
+ */
+export type IrForeach =
+  | { mode: "inline"; items: string; maxConcurrency: number }
+  | {
+      mode: "distributed";
+      reader: IrItemReader;
+      /** The site whose execution folder holds the files (the site of the steps that wrote them). */
+      readSite: string;
+      /** 0: no limit (Step Functions runs up to 10,000 child executions at once). */
+      maxConcurrency: number;
+      /** The step fails when more than this percentage of its items fail. @default 0 */
+      toleratedFailurePercentage: number;
+    };
+
+/** Where a Distributed Map's items come from, as job-file names (relative to `readSite`'s execution folder). */
+export type IrItemReader =
+  | { kind: "files"; prefix: string }
+  | { kind: "records"; file: string; format: "json" | "csv" | "jsonl" };
 
 export type IrOnFailure = { kind: "continue" } | { kind: "handler"; step: string };
 

@@ -67,3 +67,34 @@ export function jobFileProducers(
   for (const step of side) add(step, () => true);
   return result;
 }
+
+/**
+ * The steps upstream of `step` (through depends, transitively) that declare
+ * an output `matches` accepts: who wrote the job files a `foreach` over
+ * files or records reads. Safe on cyclic or dangling depends.
+ */
+export function upstreamWriters(
+  dag: readonly JobFileStep[],
+  step: string,
+  matches: (output: string) => boolean,
+): string[] {
+  const byName = new Map(dag.map((s) => [s.name, s]));
+  const seen = new Set<string>();
+  const stack = [...(byName.get(step)?.depends ?? [])];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (seen.has(next) || next === step) continue;
+    seen.add(next);
+    stack.push(...(byName.get(next)?.depends ?? []));
+  }
+  return dag.filter((s) => seen.has(s.name) && (s.outputs ?? []).some(matches)).map((s) => s.name);
+}
+
+/** The job files a `foreach` over `files: <prefix>` or `records: <file>` reads. */
+export function foreachReads(foreach: { files?: string; records?: string }): (output: string) => boolean {
+  if (foreach.files !== undefined) {
+    const prefix = foreach.files;
+    return (output) => output.startsWith(prefix);
+  }
+  const file = foreach.records;
+  return (output) => output === file;
+}

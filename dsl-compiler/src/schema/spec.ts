@@ -187,15 +187,55 @@ export const ResourcesSchema = z.strictObject({
   gpu: z.number().int().min(0).max(16).optional(),
 });
 
-export const ForeachSchema = z.strictObject({
-  items: z
-    .string()
-    .regex(
-      /^(input|deps\.[a-zA-Z0-9_-]+)(\.[a-zA-Z0-9_-]+)*$/,
-      'must be a path into the step input, e.g. "input.files" or "deps.extract.items"',
-    ),
-  maxConcurrency: z.number().int().min(0).max(10_000).default(0),
-});
+/** Record formats `foreach.records` reads; each is one S3 ItemReader InputType. */
+export const RECORD_FORMATS = ["json", "csv", "jsonl"] as const;
+export type RecordFormat = (typeof RECORD_FORMATS)[number];
+
+export const ForeachSchema = z
+  .strictObject({
+    items: z
+      .string()
+      .regex(
+        /^(input|deps\.[a-zA-Z0-9_-]+)(\.[a-zA-Z0-9_-]+)*$/,
+        'must be a path into the step input, e.g. "input.files" or "deps.extract.items"',
+      )
+      .optional()
+      .describe("A list in the step input: an inline Map, whose items and results must fit in 256 KiB."),
+    files: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe(
+        'One item per job file whose name starts with this prefix (e.g. "parts/"), written by upstream steps: a Distributed Map over an S3 listing. Spec 1.1.',
+      ),
+    records: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe(
+        "One item per record of this job file (a JSON array, CSV with a header line, or JSON lines), written by an upstream step: a Distributed Map reading it from S3. Spec 1.1.",
+      ),
+    format: z
+      .enum(RECORD_FORMATS)
+      .optional()
+      .describe(
+        "Format of the records file. Default: from its extension (.json, .csv, .jsonl/.ndjson). Spec 1.1.",
+      ),
+    maxConcurrency: z.number().int().min(0).max(10_000).default(0),
+    toleratedFailurePercentage: z
+      .number()
+      .min(0)
+      .max(100)
+      .optional()
+      .describe(
+        "files/records only: the step succeeds while at most this percentage of its items fail; failed items are reported with their index. Default 0. Spec 1.1.",
+      ),
+  })
+  .describe(
+    "Fan-out: exactly one of items (inline Map), files or records (Distributed Map with child executions, results written to the job bucket).",
+  );
 
 export const StepSchema = z.strictObject({
   name: stepName,

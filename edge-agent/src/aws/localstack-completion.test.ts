@@ -131,4 +131,25 @@ describe("LocalStackCompletion token check (the execution's history, not a heart
     });
     expect(calls).toContain("SendTaskHeartbeatCommand");
   });
+
+  it("given a running Distributed Map of the message's step, then an item's token is live; another step's is refused", async () => {
+    const mapRun = (label: string): HistoryEvent => ({
+      type: "MapRunStarted",
+      id: 4,
+      timestamp: new Date(),
+      mapRunStartedEventDetails: {
+        mapRunArn: `arn:aws:states:us-east-1:000000000000:mapRun:wf-machine/${label}:0b5e7a3c`,
+      },
+    });
+    const { client } = fakeSfn({ [ROOT]: [mapRun("work")] });
+    const completion = new LocalStackCompletion(client);
+    expect(await completion.checkToken(message({ token: "item-token" }))).toEqual({ kind: "live" });
+    expect(await completion.checkToken(message({ token: "item-token", step: "other" }))).toMatchObject({
+      kind: "refused",
+    });
+    const ended = fakeSfn({ [ROOT]: [closing("ExecutionSucceeded"), mapRun("work")] });
+    expect(await new LocalStackCompletion(ended.client).checkToken(message())).toMatchObject({
+      kind: "gone",
+    });
+  });
 });

@@ -110,6 +110,9 @@ export class LocalStackCompletion implements Completion {
           }
           const child = childExecutionOf(event);
           if (child && !seen.has(child)) queue.push(child);
+          // An item of a running Distributed Map of this step: its child executions are too many to read one by one.
+          if (!closed && mapRunLabelOf(event) === message.step.slice(0, MAP_RUN_LABEL_MAX))
+            return { kind: "live" };
         }
       } catch (error) {
         const name = (error as { name?: string }).name ?? "";
@@ -146,6 +149,22 @@ function sentMessageOf(event: HistoryEvent): SentMessage | undefined {
   const body = (parameters as { MessageBody?: unknown } | undefined)?.MessageBody;
   const message = typeof body === "string" ? parseJson(body) : body;
   return message !== null && typeof message === "object" ? (message as SentMessage) : undefined;
+}
+
+/** Map run labels are the step name, cut at 40 characters (the compiler's `Label`). */
+const MAP_RUN_LABEL_MAX = 40;
+
+/**
+ * The label of the map run a `MapRunStarted` event started
+ * (`arn:…:mapRun:<machine>/<label>:<id>`). Its items' tokens are accepted
+ * while the execution runs: finding one would mean reading every child
+ * execution's history, and Step Functions still refuses an answer with a
+ * token it never issued.
+ */
+function mapRunLabelOf(event: HistoryEvent): string | undefined {
+  if (event.type !== "MapRunStarted") return undefined;
+  const arn = event.mapRunStartedEventDetails?.mapRunArn ?? "";
+  return /:mapRun:[^/]+\/([^:]+):[^:]+$/.exec(arn)?.[1];
 }
 
 /** The child execution a `states:startExecution` task started, if the event says so. */

@@ -17,6 +17,7 @@ import { ProcessRuntime } from "../runtimes/process.ts";
 import { AGENT_VERSION, createWorker, type RuntimeSet, type Worker } from "../worker.ts";
 import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
+import { localDistributedMapFiles } from "./local-foreach.ts";
 import { OutputLog, readOutputLog } from "./output-log.ts";
 import { cappedValue, RunEventLog } from "./run-events.ts";
 import {
@@ -104,6 +105,10 @@ export async function runWorkflow(
   await writeRunRecord(runDir, record);
   const outputs = new OutputLog(runDir);
 
+  // Items of a Distributed Map keep their outputs in its result files: no file per item for --resume, and logs only of failed attempts.
+  const mapItemSteps = new Set(
+    compiled.ir.steps.filter((s) => s.foreach?.mode === "distributed").map((s) => s.name),
+  );
   const pending = new Map<
     string,
     { resolve(output: unknown): void; reject(error: Error): void; message: StepMessage }
@@ -120,11 +125,12 @@ export async function runWorkflow(
           step: task.message.step,
           value: cappedValue(answer.output),
         });
-        void outputs
-          .append(outputKey(compiled, task.message), answer.output)
-          .catch((error: unknown) =>
-            logger.warn({ err: error }, "could not keep a step output for --resume"),
-          );
+        if (!mapItemSteps.has(task.message.step))
+          void outputs
+            .append(outputKey(compiled, task.message), answer.output)
+            .catch((error: unknown) =>
+              logger.warn({ err: error }, "could not keep a step output for --resume"),
+            );
         task.resolve(answer.output);
       } else task.reject(Object.assign(new Error(answer.cause), { name: answer.error }));
     },
@@ -133,7 +139,8 @@ export async function runWorkflow(
   const hooks = {
     onAttemptStarted: (a: { step: string; startedAt: Date }) => tracker.attemptStarted(a.step, a.startedAt),
     onAttemptFinished: (a: AttemptFinished) => {
-      const logPath = logPathFor(logCounts, a.step, a.attempt);
+      const keepLog = a.outcome !== "succeeded" || !mapItemSteps.has(a.step);
+      const logPath = keepLog ? logPathFor(logCounts, a.step, a.attempt) : undefined;
       events.append({
         type: "attempt",
         at: a.finishedAt.toISOString(),
@@ -145,11 +152,12 @@ export async function runWorkflow(
         finishedAt: a.finishedAt.toISOString(),
         exitCode: a.exitCode,
         ...(a.error ? { error: a.error, cause: a.cause ?? "" } : {}),
-        logPath,
+        ...(logPath ? { logPath } : {}),
       });
-      void writeFile(join(runDir, logPath), formatAttemptLog(a)).catch((error: unknown) =>
-        logger.warn({ err: error }, "could not write a step log"),
-      );
+      if (logPath)
+        void writeFile(join(runDir, logPath), formatAttemptLog(a)).catch((error: unknown) =>
+          logger.warn({ err: error }, "could not write a step log"),
+        );
       tracker.attemptFinished(a.step, {
         ok: a.outcome === "succeeded",
         attempt: a.attempt,
@@ -164,6 +172,7 @@ export async function runWorkflow(
     },
   };
 
+  const jobFiles = new LocalJobFileStore(join(runDir, "files"));
   const queues = new Map<string, InMemoryQueue>();
   const workers: Worker[] = [];
   const cache = new LocalStepCache({ dir: options.cacheDir ?? cacheRoot(options.projectDir) });
@@ -180,7 +189,7 @@ export async function runWorkflow(
         completion,
         manifests: [compiled.manifest],
         runtimes,
-        jobFiles: new LocalJobFileStore(join(runDir, "files")),
+        jobFiles,
         workDir: join(runDir, "work"),
         concurrency: options.siteConcurrency?.[site] ?? defaultConcurrency,
         logger: logger.child({ site }),
@@ -203,7 +212,7 @@ export async function runWorkflow(
     {
       runStep: async (message) => {
         const key = outputKey(compiled, message);
-        const previous = reuse ? await reuse(key) : undefined;
+        const previous = reuse && !mapItemSteps.has(message.step) ? await reuse(key) : undefined;
         if (previous !== undefined) {
           tracker.reused(message.step, new Date());
           await outputs.append(key, previous.value);
@@ -223,6 +232,8 @@ export async function runWorkflow(
       },
       runHttpTask: (step, parameters, attempt) =>
         runHttpTask(step, parameters, attempt, tracker, runDir, logCounts, options.signal),
+      // Locally the job bucket slot stays unfilled: messages and result details carry the same placeholder.
+      distributedMap: localDistributedMapFiles(jobFiles, `\${${compiled.substitutions.jobBucket}}`),
     },
     { executionName: runId },
   );

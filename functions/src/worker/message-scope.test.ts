@@ -91,4 +91,26 @@ describe("message scope", () => {
       );
     }
   });
+
+  it("given a foreach results reference, then it must name a map run manifest of that dependency in this execution", () => {
+    const base = stepMessage({ workflow: "wf", step: "s", execution: arn });
+    const withRef = (manifest: string, bucket = base.jobFiles.bucket) => ({
+      ...base,
+      input: { ...base.input, deps: { each: { ferryForeachResults: { bucket, manifest } } } },
+    });
+    expect(
+      messageScopeProblem(withRef("wf/lab/run-42/.ferry/foreach/each/abc/manifest.json"), {}),
+    ).toBeUndefined();
+    for (const bad of [
+      "wf/lab/run-41/.ferry/foreach/each/abc/manifest.json",
+      "wf/lab/run-42/.ferry/foreach/other/abc/manifest.json",
+      "wf/lab/run-42/.ferry/foreach/each/abc/SUCCEEDED_0.json",
+      "wf/lab/run-42/.ferry/foreach/each/a/b/manifest.json",
+      "wf/../run-42/.ferry/foreach/each/abc/manifest.json",
+    ])
+      expect(messageScopeProblem(withRef(bad), {}), bad).toMatch(/input\.deps\.each: foreach results/);
+    expect(
+      messageScopeProblem(withRef("wf/lab/run-42/.ferry/foreach/each/abc/manifest.json", "theirs"), {}),
+    ).toMatch(/another bucket/);
+  });
 });

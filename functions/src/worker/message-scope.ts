@@ -1,8 +1,11 @@
 import {
   executionPrefix,
+  foreachResultsFolder,
+  isForeachResultsRef,
   isOutputRef,
   jobFileKey,
   outputFolder,
+  parseJobFileKey,
   type StepMessage,
 } from "@ferry/dsl-compiler/contract";
 
@@ -51,6 +54,11 @@ export function messageScopeProblem(message: StepMessage, options: MessageScopeO
   if (buckets && !buckets.includes(message.jobFiles.bucket))
     return `jobFiles.bucket "${message.jobFiles.bucket.slice(0, 200)}" is not a job bucket of this worker (${buckets.join(", ")})`;
   for (const [dep, value] of Object.entries(message.input.deps)) {
+    if (isForeachResultsRef(value)) {
+      const problem = foreachResultsProblem(dep, value.ferryForeachResults, message.jobFiles);
+      if (problem) return problem;
+      continue;
+    }
     if (!isOutputRef(value)) continue;
     const ref = value.ferryOutputRef;
     if (ref.bucket !== message.jobFiles.bucket || ref.prefix !== message.jobFiles.prefix)
@@ -59,6 +67,31 @@ export function messageScopeProblem(message: StepMessage, options: MessageScopeO
       return `input.deps.${dep.slice(0, 80)}: output reference "${ref.name.slice(0, 200)}" (site "${ref.site.slice(0, 80)}") is not a stored output of that step`;
   }
   return undefined;
+}
+
+/** A foreach results reference must name a map run manifest of `dep`'s results folder in this execution's job files. */
+function foreachResultsProblem(
+  dep: string,
+  ref: { bucket: string; manifest: string },
+  jobFiles: { bucket: string; prefix: string },
+): string | undefined {
+  const where = `input.deps.${dep.slice(0, 80)}: foreach results "${ref.manifest.slice(0, 200)}"`;
+  if (ref.bucket !== jobFiles.bucket) return `${where} lie in another bucket than this execution's job files`;
+  try {
+    const { prefix, name } = parseJobFileKey(ref.manifest);
+    const folder = foreachResultsFolder(dep);
+    const run = name.slice(folder.length).split("/");
+    if (
+      prefix === jobFiles.prefix &&
+      name.startsWith(folder) &&
+      run.length === 2 &&
+      run[1] === "manifest.json"
+    )
+      return undefined;
+  } catch {
+    // Not a key of the layout: refused below.
+  }
+  return `${where} are not a map run manifest of that step in this execution`;
 }
 
 /** Whether a reference names what a worker stores for `dep` (`outputName`), under a site's keys of its prefix. */

@@ -67,6 +67,35 @@ steps:
   });
 });
 
+describe("Distributed Maps on LocalStack", () => {
+  const spec = (foreach: string) => `
+version: "1.1"
+name: t
+sites: { lab: { type: edge } }
+steps:
+  - { name: make, site: lab, process: { command: ["true"] }, outputs: [rows.jsonl, rows.json] }
+  - { name: each, depends: [make], site: lab, foreach: ${foreach}, process: { command: ["true"] } }
+`;
+
+  it("deploys a Distributed Map over JSON records without tolerance", () => {
+    expect(() => adaptTemplateForLocalStack(template, irOf(spec("{ records: rows.json }")))).not.toThrow();
+  });
+
+  it("refuses ToleratedFailurePercentage and JSON lines, which LocalStack 4.14 cannot run, with a way out", () => {
+    expect(() =>
+      adaptTemplateForLocalStack(
+        template,
+        irOf(spec("{ records: rows.json, toleratedFailurePercentage: 5 }")),
+      ),
+    ).toThrow(
+      /step each sets foreach\.toleratedFailurePercentage, which LocalStack 4\.14 cannot run.*ferry run/,
+    );
+    expect(() => adaptTemplateForLocalStack(template, irOf(spec("{ records: rows.jsonl }")))).toThrow(
+      /reads JSON-lines records, which LocalStack 4\.14's ItemReader cannot/,
+    );
+  });
+});
+
 describe("logicalIdsIn", () => {
   it("finds Ref and Fn::GetAtt targets at any depth", () => {
     expect(

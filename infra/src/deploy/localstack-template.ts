@@ -1,6 +1,29 @@
 import type { WorkflowIr } from "@ferry/dsl-compiler";
 import { DeployError } from "./deploy-error.ts";
 
+/**
+ * LocalStack 4.14's Step Functions parses `ToleratedFailurePercentage`
+ * only as a decimal literal (an integer such as 10 is a syntax error) and
+ * then ignores it, and its ItemReader knows InputType JSON and CSV, not
+ * JSONL. A workflow using either is refused before anything is deployed.
+ */
+function refuseUnsupportedForeach(ir: WorkflowIr): void {
+  for (const step of ir.steps) {
+    const foreach = step.foreach;
+    if (foreach?.mode !== "distributed") continue;
+    if (foreach.toleratedFailurePercentage > 0)
+      throw new DeployError(
+        "UNSUPPORTED_ON_LOCALSTACK",
+        `workflow ${ir.name}: step ${step.name} sets foreach.toleratedFailurePercentage, which LocalStack 4.14 cannot run (its parser refuses an integer ToleratedFailurePercentage and it ignores the field: any failed item fails the map run); run the workflow with ferry run or deploy it to AWS, or drop the field for LocalStack`,
+      );
+    if (foreach.reader.kind === "records" && foreach.reader.format === "jsonl")
+      throw new DeployError(
+        "UNSUPPORTED_ON_LOCALSTACK",
+        `workflow ${ir.name}: step ${step.name} reads JSON-lines records, which LocalStack 4.14's ItemReader cannot (it knows InputType JSON and CSV); run the workflow with ferry run or deploy it to AWS, or write the records as a JSON array or CSV`,
+      );
+  }
+}
+
 /** A CloudFormation template, as far as the LocalStack adaptation reads it. */
 export interface CfnTemplate {
   Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; DependsOn?: unknown }>;
@@ -48,11 +71,17 @@ const LEFT_OUT_TYPES: Record<string, string> = {
  *   target input's `id` and, without one, starts no execution and reports
  *   nothing.
  *
+ * Distributed Maps run there (ItemReader JSON and CSV, listObjectsV2 up to
+ * 1,000 keys, child executions, MaxConcurrency), but its ResultWriter
+ * writes a manifest listing no result files; fields it cannot run are
+ * refused (see {@link refuseUnsupportedForeach}).
+ *
  * HTTP steps on aws sites cannot run on LocalStack (it rejects
  * `arn:aws:states:::http:invoke` as an unknown service); such workflows are
  * refused before anything is deployed.
  */
 export function adaptTemplateForLocalStack(template: CfnTemplate, ir: WorkflowIr): LocalStackAdaptation {
+  refuseUnsupportedForeach(ir);
   const httpSteps = ir.steps.filter((s) => s.executor === "http-task").map((s) => s.name);
   if (httpSteps.length > 0) {
     throw new DeployError(

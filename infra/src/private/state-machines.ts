@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CompiledStateMachine, CompiledWorkflow } from "@ferry/dsl-compiler";
+import { foreachResultsPattern, siteKeyPatterns } from "@ferry/dsl-compiler/contract";
 import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -100,7 +101,7 @@ function createMachine(scope: Construct, machine: CompiledStateMachine, ctx: Bui
     },
     tracingEnabled: ctx.options.tracing,
   });
-  grantDefinitionAccess(stateMachine, name, json, used, ctx);
+  grantDefinitionAccess(stateMachine, name, json, used, ctx, machine.states);
   acknowledgeServiceWildcards(stateMachine, ctx.options);
   return stateMachine;
 }
@@ -159,6 +160,7 @@ function grantDefinitionAccess(
   json: string,
   used: SlotTarget[],
   ctx: BuildContext,
+  states: CompiledStateMachine["states"],
 ): void {
   const { resources } = ctx;
   const queueArns = used.flatMap((t) =>
@@ -180,11 +182,94 @@ function grantDefinitionAccess(
       new iam.PolicyStatement({ actions: ["states:SendTaskSuccess"], resources: ["*"] }),
     );
   }
+  grantDistributedMaps(machine, name, ctx.compiled, ctx.compiled.ir.name, resources.bucket, states);
   for (const target of used) {
     if (target.kind === "child-state-machine")
       grantStartChild(machine, ctx.options.names.get(target.machineId)!, ctx.children.get(target.machineId)!);
     if (target.kind === "http-connection")
       grantHttpInvoke(machine, name, resources.connections.get(target.step)!);
+  }
+}
+
+/**
+ * What a Distributed Map needs: starting its child executions (executions
+ * of this very machine, named `<machine>/<map run label>:<id>`), describing,
+ * stopping and redriving them, reading its items (ListBucket under the
+ * listed prefix, or GetObject of the records file, in the writing site's
+ * keys) and writing its results under the step's results folder.
+ * @see https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
+ */
+function grantDistributedMaps(
+  machine: sfn.StateMachine,
+  name: string,
+  compiled: CompiledWorkflow,
+  workflow: string,
+  bucket: s3.IBucket,
+  states: CompiledStateMachine["states"],
+): void {
+  const steps = Object.values(states).flatMap((role) =>
+    role.kind === "foreach" && role.distributed ? [compiled.ir.steps.find((s) => s.name === role.step)!] : [],
+  );
+  if (steps.length === 0) return;
+  const stack = Stack.of(machine);
+  const children = stack.formatArn({
+    service: "states",
+    resource: "execution",
+    resourceName: `${name}/*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  machine.addToRolePolicy(
+    // By name: the machine's own ARN would make its role depend on itself.
+    new iam.PolicyStatement({
+      actions: ["states:StartExecution"],
+      resources: [stateMachineArn(machine, name)],
+    }),
+  );
+  machine.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"],
+      resources: [children],
+    }),
+  );
+  acknowledgeWildcardResource(
+    machine.role,
+    children,
+    `Distributed Map child executions of ${name} get ids at run time; access is limited to that machine's map runs.`,
+  );
+  for (const step of steps) {
+    const foreach = step.foreach;
+    if (foreach?.mode !== "distributed") continue;
+    const site = siteKeyPatterns(workflow, foreach.readSite).files;
+    if (foreach.reader.kind === "files") {
+      const prefix = `${site}/${foreach.reader.prefix}*`;
+      machine.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["s3:ListBucket"],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { "s3:prefix": [prefix] } },
+        }),
+      );
+    } else {
+      const records = bucket.arnForObjects(`${site}/${foreach.reader.file}`);
+      machine.addToRolePolicy(new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [records] }));
+      acknowledgeWildcardResource(
+        machine.role,
+        records,
+        `The records file of ${step.name} lies under one execution's folder, named at run time.`,
+      );
+    }
+    const results = bucket.arnForObjects(foreachResultsPattern(workflow, step.site, step.name));
+    machine.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+        resources: [results],
+      }),
+    );
+    acknowledgeWildcardResource(
+      machine.role,
+      results,
+      `The ResultWriter of ${step.name} writes under its results folder of each execution, named at run time.`,
+    );
   }
 }
 

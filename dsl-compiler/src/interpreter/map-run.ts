@@ -1,0 +1,134 @@
+import type { ForeachResultEntry } from "../contract/foreach-results.ts";
+
+/** Where one map run's results go: entries are written as items finish, never held. */
+export interface MapRunSink {
+  write(entry: ForeachResultEntry): Promise<void>;
+  /** Writes the manifest after the last entry; answers what Step Functions' ResultWriter answers. */
+  close(): Promise<{ Bucket: string; Key: string }>;
+}
+
+export interface MapRunOptions {
+  /** Read lazily: the next item is pulled only when a slot is free. */
+  items: AsyncIterable<unknown>;
+  /** Items in flight at once; 0 means {@link DEFAULT_LOCAL_MAP_CONCURRENCY}. */
+  maxConcurrency: number;
+  /** The run fails when more than this percentage of the items fail. */
+  toleratedFailurePercentage: number;
+  /** The child execution's input for one item. */
+  childInput(item: unknown, index: number): Record<string, unknown>;
+  /** Runs one child execution; rejects with the child's error (`name`) and cause (`message`). */
+  runItem(input: Record<string, unknown>, index: number): Promise<unknown>;
+  sink: MapRunSink;
+  /** The local map run's id, as the last part of a MapRunArn. */
+  mapRunArn: string;
+  /** Stops pulling items once aborted. */
+  isAborted?: () => boolean;
+}
+
+export interface MapRunSummary {
+  MapRunArn: string;
+  ResultWriterDetails: { Bucket: string; Key: string };
+  itemCount: number;
+  failedCount: number;
+  /** Indexes of the failed items, for the error message (the first few). */
+  failedIndexes: number[];
+}
+
+/** The error Step Functions raises when a map run's failures pass `ToleratedFailurePercentage`. */
+export const EXCEED_TOLERATED_FAILURE = "States.ExceedToleratedFailureThreshold";
+
+/**
+ * Without MaxConcurrency Step Functions runs up to 10,000 children; locally
+ * the site's workers bound the real work, and this bounds the items waiting
+ * for them (and so memory).
+ */
+export const DEFAULT_LOCAL_MAP_CONCURRENCY = 256;
+
+const INDEXES_REPORTED = 20;
+
+/**
+ * A Distributed Map run without Step Functions: pulls items one at a time
+ * as slots free up, runs each as a child, streams every result to the sink
+ * as it completes and keeps only counters, so memory does not grow with the
+ * number of items. Like Step Functions, it fails with
+ * `States.ExceedToleratedFailureThreshold` when more than
+ * `toleratedFailurePercentage` of the items failed — at once on the first
+ * failure when nothing is tolerated, else once the item count is known (at
+ * the end, as the reader is lazy). Results and manifest are written either way.
+ */
+export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> {
+  const limit = options.maxConcurrency > 0 ? options.maxConcurrency : DEFAULT_LOCAL_MAP_CONCURRENCY;
+  const iterator = options.items[Symbol.asyncIterator]();
+  let index = 0;
+  let failedCount = 0;
+  const failedIndexes: number[] = [];
+  let stop = false;
+  let readError: unknown;
+  // Serialised: several items finishing at once append to one file.
+  let writing: Promise<void> = Promise.resolve();
+  const write = (entry: ForeachResultEntry) => {
+    writing = writing.then(() => options.sink.write(entry));
+    return writing;
+  };
+
+  const lane = async (): Promise<void> => {
+    while (!stop && !options.isAborted?.()) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        readError ??= error;
+        stop = true;
+        return;
+      }
+      if (next.done) return;
+      const i = index++;
+      const input = options.childInput(next.value, i);
+      const name = String(i);
+      try {
+        const output = await options.runItem(input, i);
+        await write({
+          Name: name,
+          Status: "SUCCEEDED",
+          Input: JSON.stringify(input),
+          Output: JSON.stringify(output ?? null),
+        });
+      } catch (error) {
+        const failure = error as Error;
+        failedCount++;
+        if (failedIndexes.length < INDEXES_REPORTED) failedIndexes.push(i);
+        await write({
+          Name: name,
+          Status: "FAILED",
+          Input: JSON.stringify(input),
+          Error: failure.name || "Error",
+          Cause: failure.message,
+        });
+        if (options.toleratedFailurePercentage <= 0) stop = true;
+      }
+    }
+  };
+  // One lane per slot: each pulls its next item only when its last one ended.
+  await Promise.all(Array.from({ length: limit }, lane));
+  await writing;
+  const details = await options.sink.close();
+  if (readError !== undefined) throw readError;
+  const itemCount = index;
+  const summary = {
+    MapRunArn: options.mapRunArn,
+    ResultWriterDetails: details,
+    itemCount,
+    failedCount,
+    failedIndexes,
+  };
+  if (failedCount > 0 && (failedCount / itemCount) * 100 > options.toleratedFailurePercentage) {
+    const shown = failedIndexes.join(", ") + (failedCount > failedIndexes.length ? ", …" : "");
+    throw Object.assign(
+      new Error(
+        `${failedCount} of ${itemCount} items failed (${((failedCount / itemCount) * 100).toFixed(2)}%, tolerated ${options.toleratedFailurePercentage}%): items ${shown}; every failure is in ${details.Key.replace(/manifest\.json$/, "FAILED_0.json")}`,
+      ),
+      { name: EXCEED_TOLERATED_FAILURE },
+    );
+  }
+  return summary;
+}

@@ -1,0 +1,172 @@
+/**
+ * Large fan-outs (language 1.1): `foreach` over the records of a job file
+ * and over a job-file listing compiles to a Distributed Map, run on two
+ * runtimes with the same workflow (test/support/foreach-workflow.ts):
+ *
+ * - `ferry run`: Ferry's own map runner reads the items lazily, streams the
+ *   results to the job files and a manifest, honours
+ *   ToleratedFailurePercentage, and the dependant reads every result.
+ * - LocalStack 4.14 with a real agent: the reader (getObject JSON,
+ *   listObjectsV2), child executions and MaxConcurrency are real, checked
+ *   through the map run and the items' outputs. What LocalStack lacks is
+ *   tested as the clear error it gets: its ResultWriter writes only a
+ *   manifest with no result files, so the dependant fails saying so (kept
+ *   by `onFailure: continue`); ToleratedFailurePercentage, which it cannot
+ *   parse as an integer and ignores, is refused before deploying. It also
+ *   ends a map run with failed items SUCCEEDED (Step Functions fails it):
+ *   the test counts the failed items there and leaves failing the step to
+ *   the `ferry run` cases.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DescribeMapRunCommand, ListMapRunsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { awsClientConfig, requireLocalStack } from "./support/env.ts";
+import { ferry, tempProject } from "./support/ferry-cli.ts";
+import {
+  expectedTotal,
+  type ForeachInput,
+  foreachWorkflowSpec,
+  TOLERATED_PERCENT,
+} from "./support/foreach-workflow.ts";
+import {
+  type Deployed,
+  deploySpec,
+  destroySpec,
+  type FerryProcess,
+  ferryEnv,
+  runSuffix,
+  startAgent,
+  startAndWait,
+  writeSpec,
+} from "./support/localstack-ferry.ts";
+
+const ITEMS = 500;
+
+describe("Distributed Map in ferry run", () => {
+  const project = tempProject();
+  const spec = writeSpec(project, "fanout.json", foreachWorkflowSpec("fanout-local"));
+  const run = async (input: ForeachInput) => {
+    const result = await ferry(["run", spec, "--json", "--input", JSON.stringify(input)], { cwd: project });
+    return {
+      code: result.code,
+      record: JSON.parse(result.stdout.trim().split("\n").at(-1)!),
+      log: result.stderr,
+    };
+  };
+
+  it(`fans out over ${ITEMS} records and 3 files; the dependant reads every result`, async () => {
+    const input = { count: ITEMS };
+    const { code, record, log } = await run(input);
+    expect(code, log).toBe(0);
+    expect(record.output.total).toEqual(expectedTotal(input));
+  });
+
+  it(`succeeds with failed items under ${TOLERATED_PERCENT}%, reporting their indexes`, async () => {
+    const input = { count: ITEMS, failEvery: 20 }; // 25 of 500 = 5%
+    const { code, record, log } = await run(input);
+    expect(code, log).toBe(0);
+    expect(record.output.total).toEqual(expectedTotal(input));
+    expect(record.output.total.failedIndexes).toHaveLength(25);
+  });
+
+  it(`fails the step past ${TOLERATED_PERCENT}% failed items, naming them`, async () => {
+    const { code, record } = await run({ count: ITEMS, failEvery: 5 }); // 20%
+    expect(code).toBe(1);
+    expect(record.error.error).toBe("States.ExceedToleratedFailureThreshold");
+    expect(record.error.cause).toMatch(
+      /^100 of 500 items failed \(20\.00%, tolerated 10%\): items 0, 5, 10,/,
+    );
+  });
+});
+
+describe("Distributed Map on LocalStack", () => {
+  const suffix = runSuffix();
+  const project = tempProject();
+  // LocalStack 4.14 cannot run ToleratedFailurePercentage: this workflow tolerates nothing.
+  const spec = writeSpec(
+    project,
+    "fanout.json",
+    foreachWorkflowSpec(`fanout-${suffix}`, { maxConcurrency: 20, toleratedFailurePercentage: 0 }),
+  );
+  const sfn = new SFNClient(awsClientConfig());
+  let deployed: Deployed;
+  let agent: FerryProcess;
+
+  beforeAll(async () => {
+    await requireLocalStack();
+    deployed = await deploySpec(project, spec);
+    agent = await startAgent(project, deployed.agentConfigs.lab!, { runtime: "process", concurrency: 8 });
+  }, 300_000);
+
+  afterAll(async () => {
+    await agent?.stop("SIGTERM");
+    await destroySpec(project, spec);
+  }, 300_000);
+
+  /** The map run of `square` in an execution (ListExecutions by map run answers 500 on LocalStack 4.14). */
+  const squareRun = async (executionArn: string) => {
+    const runs = await sfn.send(new ListMapRunsCommand({ executionArn }));
+    const described = await Promise.all(
+      (runs.mapRuns ?? []).map((r) => sfn.send(new DescribeMapRunCommand({ mapRunArn: r.mapRunArn! }))),
+    );
+    return described.find((d) => d.mapRunArn?.includes("/square:"))!;
+  };
+  const outputsOf = (file: string): Array<{ n: number; square: number }> =>
+    readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+
+  it(`fans out over ${ITEMS} records with MaxConcurrency 20; every item's output is its square`, async () => {
+    const outputsFile = join(project, "outputs-all.jsonl");
+    const result = await startAndWait(project, spec, {
+      input: { count: ITEMS, outputsFile },
+      timeoutSeconds: 1200,
+    });
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    const square = await squareRun(result.executionArn);
+    expect(square.maxConcurrency).toBe(20);
+    expect(square.itemCounts).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0 });
+    const outputs = outputsOf(outputsFile).sort((a, b) => a.n - b.n);
+    expect(outputs).toEqual(Array.from({ length: ITEMS }, (_, n) => ({ n, square: n * n })));
+    // LocalStack 4.14 writes no result files: the dependant says so instead of reading nothing.
+    const output = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    expect(output.total).toEqual({
+      error: "Ferry.InvalidOutput",
+      cause: expect.stringContaining("lists no result files"),
+    });
+  }, 1_500_000);
+
+  it("counts failed items in the map run, whose failure LocalStack 4.14 does not apply", async () => {
+    const outputsFile = join(project, "outputs-failing.jsonl");
+    const result = await startAndWait(project, spec, {
+      input: { count: ITEMS, failEvery: 100, outputsFile },
+      timeoutSeconds: 1200,
+    });
+    const square = await squareRun(result.executionArn);
+    expect(square.itemCounts).toMatchObject({ total: ITEMS, succeeded: ITEMS - 5, failed: 5 });
+    // Exactly the items whose n 100 divides failed: every other output is there.
+    const done = new Set(outputsOf(outputsFile).map((o) => o.n));
+    const missing = Array.from({ length: ITEMS }, (_, n) => n).filter((n) => !done.has(n));
+    expect(missing).toEqual([0, 100, 200, 300, 400]);
+    // Step Functions fails a map run with any failed item and no tolerance (ferry run does, see above);
+    // LocalStack 4.14 ends it SUCCEEDED, so the run goes on to the dependant's clear error.
+    expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+    expect(JSON.parse(result.stdout.trim().split("\n").at(-1)!).total.cause).toContain(
+      "lists no result files",
+    );
+  }, 1_500_000);
+
+  it("refuses to deploy ToleratedFailurePercentage, which LocalStack 4.14 cannot run, before deploying anything", async () => {
+    const tolerant = writeSpec(project, "tolerant.json", foreachWorkflowSpec(`fanout-tol-${suffix}`));
+    const result = await ferry(["deploy", tolerant, "--target", "localstack"], {
+      cwd: project,
+      env: ferryEnv(),
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(
+      /step square sets foreach\.toleratedFailurePercentage, which LocalStack 4\.14 cannot run .*run the workflow with ferry run or deploy it to AWS/,
+    );
+  });
+});
