@@ -232,6 +232,7 @@ const INSTALL_FILES = [
   "install.sh",
   "setup-host.sh",
   "ferry-agent.service",
+  "ferry-engine-proxy.service",
   "agent.example.yaml",
   "INSTALL.md",
 ];
@@ -271,6 +272,7 @@ const DEB_FILES = [
   "build-deb.sh",
   "setup-host.sh",
   "ferry-agent.service",
+  "ferry-engine-proxy.service",
   "agent.example.yaml",
   "INSTALL.md",
 ];

@@ -347,6 +347,7 @@ describe("the .deb", () => {
         "./usr/bin/ferry-agent",
         "./usr/lib/ferry-agent/setup-host.sh",
         "./usr/lib/systemd/system/ferry-agent.service",
+        "./usr/lib/systemd/system/ferry-engine-proxy.service",
         "./usr/share/doc/ferry-agent/INSTALL.md",
         "./usr/share/doc/ferry-agent/copyright",
         "./usr/share/ferry-agent/agent.example.yaml",

@@ -21,6 +21,8 @@ trap 'rm -rf "$tmp"' EXIT
 pkg="$tmp/ferry-agent"
 install -D -m 0755 "$binary" "$pkg/usr/bin/ferry-agent"
 install -D -m 0644 "$here/ferry-agent.service" "$pkg/usr/lib/systemd/system/ferry-agent.service"
+# Not enabled: the opt-in way to run without the docker group (see INSTALL.md).
+install -D -m 0644 "$here/ferry-engine-proxy.service" "$pkg/usr/lib/systemd/system/ferry-engine-proxy.service"
 install -D -m 0755 "$here/setup-host.sh" "$pkg/usr/lib/ferry-agent/setup-host.sh"
 install -D -m 0644 "$here/agent.example.yaml" "$pkg/usr/share/ferry-agent/agent.example.yaml"
 install -D -m 0644 "$here/INSTALL.md" "$pkg/usr/share/doc/ferry-agent/INSTALL.md"

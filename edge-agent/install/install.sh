@@ -12,7 +12,7 @@
 #   --root DIR   install into a system image under DIR (implies --no-start; nothing on this system changes)
 #   --engine-proxy  no docker group for the agent: it reaches Docker only through
 #                ferry-engine-proxy.service, which allows only hardened step containers
-#                (the proxy is `ferry engine-proxy` of a Ferry CLI install, see INSTALL.md)
+#                (`ferry-agent engine-proxy`, running as root with two capabilities)
 #
 # Installs /usr/bin/ferry-agent and /etc/systemd/system/ferry-agent.service,
 # creates the `ferry` user (the agent) and `ferry-step` (process and function

@@ -1,116 +1,15 @@
-import { execFileSync } from "node:child_process";
-import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { EngineProxy } from "@ferry/edge-agent";
-import { pino } from "pino";
+import { EngineProxyArgumentError, engineProxyUsage, runEngineProxyCommand } from "@ferry/edge-agent/cli";
 import { type CliCommand, UsageError } from "../command.ts";
 
-const USAGE = `Usage: ferry engine-proxy --listen SOCKET --bind-root DIR [options]
-
-Serves a Docker Engine API socket that forwards only the calls the agent's
-container runtime makes, so the agent needs no docker group: containers are
-created only with the agent's hardening (no privileges, capabilities, host
-namespaces or devices; binds inside --bind-root; no host network or root user
-unless allowed), and only containers created through it can be touched.
-Run it as a user that may use the engine; point the agent's
-engine.socketPath (--engine-socket) at SOCKET.
-
-Options:
-  --listen SOCKET            socket to serve (mode 0660)
-  --upstream SOCKET          the engine's socket (default /var/run/docker.sock)
-  --bind-root DIR            folder binds may come from: the agent's workDir (repeatable)
-  --allowed-host-path DIR    host folder steps may bind besides (repeatable; = containers.allowedHostPaths)
-  --allow-host-network       let steps use the host network (= containers.allowHostNetwork)
-  --allow-root               let root images run as root (= containers.allowRoot)
-  --writable-rootfs          (= containers.writableRootfs)
-  --allow-gpus               let steps ask for GPUs
-  --socket-group NAME|GID    group of SOCKET: the agent's (this user must be in it)
-  --id NAME                  label value marking this proxy's containers (default ferry)
-  --log-level LEVEL          (default info)
-
-Example:
-  ferry engine-proxy --listen /run/ferry-engine/engine.sock --bind-root /var/lib/ferry/work --socket-group ferry
-`;
-
-/** `ferry engine-proxy`: runs until SIGINT/SIGTERM. */
+/** `ferry engine-proxy`: the engine proxy's own command (the same one `ferry-agent engine-proxy` runs). */
 export const engineProxyCommand: CliCommand = {
-  usage: USAGE,
+  usage: engineProxyUsage("ferry engine-proxy"),
   async run(argv, io) {
-    let values: ReturnType<typeof parse>;
     try {
-      values = parse(argv);
+      return await runEngineProxyCommand("ferry engine-proxy", argv, io);
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      if (error instanceof EngineProxyArgumentError) throw new UsageError(error.message);
+      throw error;
     }
-    if (values.help) {
-      io.stdout(USAGE);
-      return 0;
-    }
-    if (!values.listen) throw new UsageError("--listen SOCKET is required");
-    if (!values["bind-root"]?.length)
-      throw new UsageError("--bind-root DIR is required (the agent's workDir)");
-    const group = values["socket-group"];
-    const gid = group === undefined ? undefined : groupId(group);
-    const logger = pino({ level: values["log-level"] ?? "info" });
-    const proxy = new EngineProxy({
-      listen: resolve(io.cwd, values.listen),
-      upstream: values.upstream ?? "/var/run/docker.sock",
-      bindRoots: values["bind-root"].map((dir) => resolve(io.cwd, dir)),
-      allowedHostPaths: (values["allowed-host-path"] ?? []).map((dir) => resolve(io.cwd, dir)),
-      allowHostNetwork: values["allow-host-network"] ?? false,
-      allowRoot: values["allow-root"] ?? false,
-      writableRootfs: values["writable-rootfs"] ?? false,
-      allowGpus: values["allow-gpus"] ?? false,
-      ...(gid !== undefined ? { socketGid: gid } : {}),
-      ...(values.id ? { id: values.id } : {}),
-      logger,
-    });
-    try {
-      await proxy.listen();
-    } catch (error) {
-      io.stderr(`ferry engine-proxy: cannot listen on ${values.listen}: ${(error as Error).message}\n`);
-      return 1;
-    }
-    logger.info(
-      { listen: values.listen, upstream: values.upstream ?? "/var/run/docker.sock" },
-      "engine proxy running",
-    );
-    await new Promise<void>((done) => {
-      if (io.signal.aborted) done();
-      else io.signal.addEventListener("abort", () => done(), { once: true });
-    });
-    await proxy.close();
-    return 0;
   },
 };
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      listen: { type: "string" },
-      upstream: { type: "string" },
-      "bind-root": { type: "string", multiple: true },
-      "allowed-host-path": { type: "string", multiple: true },
-      "allow-host-network": { type: "boolean" },
-      "allow-root": { type: "boolean" },
-      "writable-rootfs": { type: "boolean" },
-      "allow-gpus": { type: "boolean" },
-      "socket-group": { type: "string" },
-      id: { type: "string" },
-      "log-level": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  }).values;
-}
-
-/** A group name or number as a gid (NSS, through getent). */
-function groupId(group: string): number {
-  if (/^\d+$/.test(group)) return Number(group);
-  try {
-    return Number(execFileSync("getent", ["group", group], { encoding: "utf8" }).split(":")[2]);
-  } catch {
-    throw new UsageError(`--socket-group: no group named "${group}" (getent group ${group})`);
-  }
-}

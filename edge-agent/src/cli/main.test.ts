@@ -37,6 +37,19 @@ describe("ferry-agent (the standalone agent's entry)", () => {
     expect(err.join("")).toContain("Usage: ferry-agent");
   });
 
+  it("Given engine-proxy --help, Then it prints the engine proxy's usage (what ferry-engine-proxy.service runs)", async () => {
+    const { out } = capture();
+    expect(await main(["engine-proxy", "--help"])).toBe(0);
+    expect(out.join("")).toContain("Usage: ferry-agent engine-proxy --listen SOCKET --bind-root DIR");
+  });
+
+  it("Given engine-proxy without --listen, Then it exits 2 naming the flag, with the proxy's usage", async () => {
+    const { err } = capture();
+    expect(await main(["engine-proxy", "--bind-root", "/tmp"])).toBe(2);
+    expect(err.join("")).toMatch(/^ferry-agent engine-proxy: --listen SOCKET is required/);
+    expect(err.join("")).toContain("Usage: ferry-agent engine-proxy");
+  });
+
   it("Given an invalid config, Then it exits 2 naming the bad fields", async () => {
     const { err } = capture();
     vi.stubEnv("FERRY_CONCURRENCY", "0");

@@ -1,6 +1,7 @@
 import { type ModuleImporter, runFunctionHost } from "../runtimes/function-host.ts";
 import { AGENT_VERSION } from "../worker.ts";
 import { agentUsage, isArgumentError, runAgentCommand } from "./agent-command.ts";
+import { EngineProxyArgumentError, engineProxyUsage, runEngineProxyCommand } from "./engine-proxy-command.ts";
 
 export { AGENT_VERSION };
 
@@ -60,9 +61,18 @@ export async function main(argv: string[], options: AgentMainOptions = {}): Prom
     signal: controller.signal,
   };
   try {
+    // The engine proxy (ferry-engine-proxy.service): the agent's only way to the engine without the docker group.
+    if (first === "engine-proxy")
+      return await runEngineProxyCommand(`${COMMAND} engine-proxy`, argv.slice(1), io);
     const hostCommand = options.self ? { functionHostCommand: [...options.self, "function-host"] } : {};
     return await runAgentCommand(COMMAND, argv, io, hostCommand);
   } catch (error) {
+    if (error instanceof EngineProxyArgumentError) {
+      io.stderr(
+        `${COMMAND} engine-proxy: ${error.message}\n\n${engineProxyUsage(`${COMMAND} engine-proxy`)}`,
+      );
+      return 2;
+    }
     if (isArgumentError(error)) {
       io.stderr(`${COMMAND}: ${error.message}\n\n${agentUsage(COMMAND)}`);
       return 2;
