@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -54,14 +54,13 @@ describe("InContainerRuntime", () => {
       step.runtime.command = [`cat ${link}/.input.json > ${link}/seen.json; echo '{"ok":true}'`];
     }
     const jobDir = await mkdtemp(join(root, "attempt-"));
-    await writeFile(join(jobDir, ".input.json"), '{"input":{"n":1}}');
     // When it runs
     const result = await runtime.run(request(step, jobDir));
     // Then the command ran with the link leading to the attempt's files
     expect(result.exitCode).toBe(0);
     expect(result.lastStdoutLine).toBe('{"ok":true}');
     expect(await readlink(link)).toBe(jobDir);
-    expect(await readFile(join(jobDir, "seen.json"), "utf8")).toBe('{"input":{"n":1}}');
+    expect(await readFile(join(jobDir, "seen.json"), "utf8")).toBe('{"input":{},"deps":{}}');
   });
 
   it("refuses a step of another image: its message belongs to another pool", async () => {

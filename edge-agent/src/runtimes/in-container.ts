@@ -31,6 +31,10 @@ export interface InContainerRuntimeOptions extends ProcessRuntimeOptions {
 export class InContainerRuntime implements Runtime {
   readonly name = "in-container";
   private readonly process: ProcessRuntime;
+  /** The process runtime's: it writes the input file on its way to the spawn. */
+  get writesInputFile(): boolean {
+    return this.process.writesInputFile;
+  }
 
   constructor(private readonly options: InContainerRuntimeOptions) {
     this.process = new ProcessRuntime(options);
