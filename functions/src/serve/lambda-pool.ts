@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import type { SqsEvent } from "../lambda/sqs-event.ts";
 import type { BatchInvoker, InvokeOutcome } from "./function-host.ts";
 
-const RUNTIME = fileURLToPath(new URL("./lambda-runtime.mjs", import.meta.url));
+/** Resolved on use: bundles that include this module (the agent's, CommonJS) have no `import.meta.url`. */
+const runtimeScript = () => fileURLToPath(new URL("./lambda-runtime.mjs", import.meta.url));
 
 /** Lambda's limit on a function's init phase (on-demand). */
 const INIT_TIMEOUT_MS = 10_000;
@@ -118,7 +119,7 @@ class LambdaEnvironment {
   ) {
     this.child = spawn(
       options.nodePath ?? process.execPath,
-      [`--max-old-space-size=${spec.memoryMiB}`, RUNTIME],
+      [`--max-old-space-size=${spec.memoryMiB}`, runtimeScript()],
       {
         env: {
           ...spec.environment,
