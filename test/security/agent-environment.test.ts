@@ -175,49 +175,58 @@ describe("hostile steps under a step user, against an agent holding credentials"
       join(projectDir, "hostile.mjs"),
       `import { readFileSync } from "node:fs";
       const attempt = (path) => { try { return "READ " + readFileSync(path, "utf8"); } catch (error) { return error.code; } };
+      // The agent: the parent, or the parent's parent when a spawner helper (a bare \`node -e\`) started the step.
+      const parentOf = (pid) => Number(readFileSync("/proc/" + pid + "/stat", "utf8").split(") ")[1].split(" ")[1]);
+      const agentPid = readFileSync("/proc/" + process.ppid + "/cmdline", "utf8").split("\\0")[1] === "-e" ? parentOf(process.ppid) : process.ppid;
       export async function handler() {
         return {
           awsVariables: Object.keys(process.env).filter((k) => k.startsWith("AWS_")),
           selfEnvironHasAws: readFileSync("/proc/self/environ", "utf8").includes("AWS_"),
-          parentEnviron: attempt("/proc/" + process.ppid + "/environ"),
+          parentEnviron: attempt("/proc/" + agentPid + "/environ"),
           credentials: attempt(process.env.CREDS),
           config: attempt(process.env.CONFIG),
           uid: process.getuid(),
-          ppid: process.ppid,
+          ppid: agentPid,
           capEff: /CapEff:\\s*(\\S+)/.exec(readFileSync("/proc/self/status", "utf8"))[1],
         };
       }
       export async function thrower() {
-        throw new Error("found: " + attempt("/proc/" + process.ppid + "/environ") + " " + attempt(process.env.CREDS));
+        throw new Error("found: " + attempt("/proc/" + agentPid + "/environ") + " " + attempt(process.env.CREDS));
       }\n`,
     );
     chmodSync(join(projectDir, "hostile.mjs"), 0o644);
 
     const env = { CREDS: credentials, CONFIG: config, WORK: workDir, CACHE: cacheDir, AGENT_HOME: agentHome };
     const probe = `
+      # The agent: the parent, or the parent's parent when a spawner helper (a bare \`node -e\`) started the step.
+      AGENT=$PPID
+      if [ "$(tr '\\0' '\\n' < /proc/$PPID/cmdline | sed -n 2p)" = "-e" ]; then AGENT=$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f2); fi
       try() { if "$@" >/dev/null 2>&1; then echo '"ALLOWED"'; else echo '"denied"'; fi; }
       # Whatever is readable goes to stdout and stderr, where a leak would show in the logs.
-      for f in /proc/$PPID/environ /proc/$PPID/cmdline "$CREDS" "$CONFIG" "$CACHE"/entry; do tr '\\0' '\\n' < "$f"; done
+      for f in /proc/$AGENT/environ /proc/$AGENT/cmdline "$CREDS" "$CONFIG" "$CACHE"/entry; do tr '\\0' '\\n' < "$f"; done
       ls -la "$WORK" "$CACHE" "$AGENT_HOME"
       scan=0; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < "$f" 2>/dev/null | grep -q '^AWS_SECRET_ACCESS_KEY=' && scan=$((scan+1)); done
       printf '{"ppid":%s,"uid":%s,"groups":"%s","user":"%s","home":"%s","capEff":"%s","capAmb":"%s","noNewPrivs":"%s",' \\
-        "$PPID" "$(id -u)" "$(id -G)" "$USER" "$HOME" \\
+        "$AGENT" "$(id -u)" "$(id -G)" "$USER" "$HOME" \\
         "$(awk '/^CapEff/{print $2}' /proc/self/status)" "$(awk '/^CapAmb/{print $2}' /proc/self/status)" \\
         "$(awk '/^NoNewPrivs/{print $2}' /proc/self/status)"
       printf '"awsVariables":%s,"selfEnvironAws":%s,"environsWithSecrets":%s,' \\
         "$(env | grep -c '^AWS_')" "$(tr '\\0' '\\n' < /proc/self/environ | grep -c '^AWS_')" "$scan"
       printf '"parentEnviron":%s,"parentFds":%s,"parentCmdlineHasSecret":%s,"credentials":%s,"config":%s,' \\
-        "$(try cat /proc/$PPID/environ)" "$(try ls /proc/$PPID/fd)" \\
-        "$(tr '\\0' ' ' < /proc/$PPID/cmdline | grep -q 'AWS_' && echo true || echo false)" \\
+        "$(try cat /proc/$AGENT/environ)" "$(try ls /proc/$AGENT/fd)" \\
+        "$(tr '\\0' ' ' < /proc/$AGENT/cmdline | grep -q 'AWS_' && echo true || echo false)" \\
         "$(try cat "$CREDS")" "$(try cat "$CONFIG")"
       printf '"cacheList":%s,"cacheEntry":%s,"workList":%s,"workWrite":%s,"agentHomeList":%s,' \\
         "$(try ls "$CACHE")" "$(try cat "$CACHE/entry")" "$(try ls "$WORK")" "$(try touch "$WORK/planted")" "$(try ls "$AGENT_HOME")"
       printf '"signalAgent":%s,"becomeAgent":%s,"becomeRoot":%s}\\n' \\
-        "$(try kill -0 $PPID)" "$(try setpriv --reuid=${agentUser!.uid} true)" "$(try setpriv --reuid=0 true)"
+        "$(try kill -0 $AGENT)" "$(try setpriv --reuid=${agentUser!.uid} true)" "$(try setpriv --reuid=0 true)"
     `;
     const steps: TestStep[] = [
       shStep("probe", probe, {}),
-      shStep("leaky-failure", 'cat /proc/$PPID/environ "$CREDS" "$CACHE/entry"; exit 3'),
+      shStep(
+        "leaky-failure",
+        `cat /proc/$PPID/environ /proc/$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f2)/environ "$CREDS" "$CACHE/entry"; exit 3`,
+      ),
       shStep(
         "files",
         `tr a-z A-Z < "$FERRY_JOB_DIR/in.txt" > "$FERRY_JOB_DIR/out.txt"
