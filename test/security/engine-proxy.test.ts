@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DockerRuntime, PROXY_LABEL } from "@ferry/edge-agent";
 import {
@@ -24,7 +24,7 @@ import {
   uniqueName,
 } from "../support/env.ts";
 import { FERRY_BIN, REPO_ROOT } from "../support/ferry-cli.ts";
-import { createOneStepMachine } from "../support/localstack.ts";
+import { runOneStep } from "../support/localstack.ts";
 import {
   createSystemUser,
   openPathToRepository,
@@ -277,31 +277,14 @@ describe("engine proxy: a real agent without the docker group", () => {
         },
       },
     );
-    let log = "";
-    agent.stdout!.on("data", (c: Buffer) => {
-      log += c.toString();
-    });
-    agent.stderr!.on("data", (c: Buffer) => {
-      log += c.toString();
-    });
     try {
-      const machine = await createOneStepMachine(sfn, {
+      const { described, log } = await runOneStep(sfn, agent, {
         workflow: "proxy-e2e",
         step: "hello",
         queueUrl: QueueUrl!,
+        input: { n: 7 },
       });
-      const { executionArn } = await sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: machine.stateMachineArn!,
-          input: JSON.stringify({ n: 7 }),
-        }),
-      );
-      let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      for (let i = 0; i < 600 && described.status === "RUNNING" && agent.exitCode === null; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      }
-      expect({ status: described.status, log: described.status === "SUCCEEDED" ? "" : log }).toEqual({
+      expect({ status: described.status, log: described.status === "SUCCEEDED" ? "" : log() }).toEqual({
         status: "SUCCEEDED",
         log: "",
       });

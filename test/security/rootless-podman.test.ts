@@ -11,7 +11,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { containerShStep, manifestOf } from "@ferry/edge-agent/testing";
 import Docker from "dockerode";
@@ -26,7 +26,7 @@ import {
   uniqueName,
 } from "../support/env.ts";
 import { FERRY_BIN } from "../support/ferry-cli.ts";
-import { createOneStepMachine } from "../support/localstack.ts";
+import { runOneStep } from "../support/localstack.ts";
 import {
   createSystemUser,
   openPathToRepository,
@@ -257,31 +257,14 @@ describe("rootless podman: a real agent as that user", () => {
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
-    let log = "";
-    agent.stdout!.on("data", (c: Buffer) => {
-      log += c.toString();
-    });
-    agent.stderr!.on("data", (c: Buffer) => {
-      log += c.toString();
-    });
     try {
-      const machine = await createOneStepMachine(sfn, {
+      const { described, log } = await runOneStep(sfn, agent, {
         workflow: "rootless-e2e",
         step: "hello",
         queueUrl: QueueUrl!,
+        input: { n: 7 },
       });
-      const { executionArn } = await sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: machine.stateMachineArn!,
-          input: JSON.stringify({ n: 7 }),
-        }),
-      );
-      let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      for (let i = 0; i < 600 && described.status === "RUNNING" && agent.exitCode === null; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      }
-      expect({ status: described.status, log: described.status === "SUCCEEDED" ? "" : log }).toEqual({
+      expect({ status: described.status, log: described.status === "SUCCEEDED" ? "" : log() }).toEqual({
         status: "SUCCEEDED",
         log: "",
       });
@@ -290,7 +273,7 @@ describe("rootless podman: a real agent as that user", () => {
       // This host's cgroups v1 cannot hold rootless limits: the agent says so rather than pretend.
       const cgroupV2 = statSync("/sys/fs/cgroup/cgroup.controllers", { throwIfNoEntry: false }) !== undefined;
       if (!cgroupV2)
-        expect(log).toContain("rootless on cgroups v1, which ignores memory, CPU and pids limits");
+        expect(log()).toContain("rootless on cgroups v1, which ignores memory, CPU and pids limits");
       const status = readFileSync(`/proc/${agent.pid}/status`, "utf8");
       expect(status).toMatch(new RegExp(`^Uid:\\t${user!.uid}\\t`, "m"));
       expect(status).toMatch(/^Groups:\s*$/m);

@@ -2,6 +2,8 @@
  * Small helpers for integration tests that drive Step Functions and DynamoDB
  * in LocalStack.
  */
+
+import type { ChildProcess } from "node:child_process";
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
@@ -160,4 +162,34 @@ export async function createOneStepMachine(
       definition: JSON.stringify({ StartAt: options.step, States: { [options.step]: task } }),
     }),
   );
+}
+
+/**
+ * Runs one execution of a {@link createOneStepMachine} machine answered by
+ * `agent` (a child process whose output is kept for the failure message):
+ * starts it with `input` and polls until it ends or the agent exits (bounded
+ * to 600 polls). Returns the final description and the agent's output.
+ */
+export async function runOneStep(
+  sfn: SFNClient,
+  agent: ChildProcess,
+  machine: Parameters<typeof createOneStepMachine>[1] & { input: unknown },
+): Promise<{ described: DescribeExecutionCommandOutput; log: () => string }> {
+  let log = "";
+  agent.stdout?.on("data", (c: Buffer) => {
+    log += c.toString();
+  });
+  agent.stderr?.on("data", (c: Buffer) => {
+    log += c.toString();
+  });
+  const { stateMachineArn } = await createOneStepMachine(sfn, machine);
+  const { executionArn } = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn: stateMachineArn!, input: JSON.stringify(machine.input) }),
+  );
+  let described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  for (let i = 0; i < 600 && described.status === "RUNNING" && agent.exitCode === null; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  }
+  return { described, log: () => log };
 }
