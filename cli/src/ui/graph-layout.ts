@@ -197,3 +197,22 @@ function topologicalOrder(steps: ReadonlyArray<{ name: string }>, deps: Map<stri
   for (const s of steps) if (indegree.get(s.name)! > 0) order.push(s.name);
   return order;
 }
+
+/**
+ * Layouts by DAG: runs of one workflow share a DAG, so a few layouts cover a
+ * project (the cache is emptied past 32).
+ */
+export class LayoutCache {
+  private readonly layouts = new Map<string, GraphLayout>();
+
+  layout(steps: ReadonlyArray<{ name: string; depends: readonly string[] }>): GraphLayout {
+    const key = JSON.stringify(steps);
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      layout = layoutRunGraph(steps);
+      if (this.layouts.size > 32) this.layouts.clear();
+      this.layouts.set(key, layout);
+    }
+    return layout;
+  }
+}

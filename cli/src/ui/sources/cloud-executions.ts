@@ -11,7 +11,7 @@ import {
   type StoredStateIndex,
   stopExecution,
 } from "@ferry/infra";
-import { layoutRunGraph } from "../graph-layout.ts";
+import { LayoutCache } from "../graph-layout.ts";
 import type {
   GraphLayout,
   LogFile,
@@ -40,7 +40,7 @@ const STATE: Record<StepReport["state"], ViewStepStatus> = {
 export class CloudExecutionSource implements RunSource {
   readonly kind = "cloud" as const;
   private readonly indexes = new Map<string, Promise<StoredStateIndex | undefined>>();
-  private readonly layouts = new Map<string, GraphLayout>();
+  private readonly layouts = new LayoutCache();
 
   constructor(private readonly context: AwsContext) {}
 
@@ -88,14 +88,7 @@ export class CloudExecutionSource implements RunSource {
     const view = await this.get(id);
     if (!view) return undefined;
     const steps = view.steps.map((s) => ({ name: s.name, depends: s.depends }));
-    const key = JSON.stringify(steps);
-    let layout = this.layouts.get(key);
-    if (!layout) {
-      layout = layoutRunGraph(steps);
-      if (this.layouts.size > 32) this.layouts.clear();
-      this.layouts.set(key, layout);
-    }
-    return layout;
+    return this.layouts.layout(steps);
   }
 
   async logs(id: string, step: string): Promise<LogFile[] | undefined> {

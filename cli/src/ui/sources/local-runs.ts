@@ -13,7 +13,7 @@ import {
   type StepRecord,
   stopLocalRun,
 } from "@ferry/edge-agent/local-run";
-import { layoutRunGraph } from "../graph-layout.ts";
+import { LayoutCache } from "../graph-layout.ts";
 import { predictTimeline } from "../prediction.ts";
 import type {
   AttemptView,
@@ -38,7 +38,7 @@ const FERRY_BIN = fileURLToPath(new URL("../../../bin/ferry.js", import.meta.url
  */
 export class LocalRunSource implements RunSource {
   readonly kind = "local" as const;
-  private readonly layouts = new Map<string, GraphLayout>();
+  private readonly layouts = new LayoutCache();
   private readonly predictions = new Map<string, Promise<Prediction>>();
 
   /** `topologyFile`: simulate each run's spec on it for the predicted timeline. */
@@ -81,15 +81,7 @@ export class LocalRunSource implements RunSource {
     const loaded = await this.load(id);
     if (!loaded) return undefined;
     const steps = loaded.record.steps.map((s) => ({ name: s.name, depends: s.depends ?? [] }));
-    const key = JSON.stringify(steps);
-    let layout = this.layouts.get(key);
-    if (!layout) {
-      layout = layoutRunGraph(steps);
-      // Runs of one workflow share a DAG; a few layouts cover a project.
-      if (this.layouts.size > 32) this.layouts.clear();
-      this.layouts.set(key, layout);
-    }
-    return layout;
+    return this.layouts.layout(steps);
   }
 
   async logs(id: string, step: string): Promise<LogFile[] | undefined> {
