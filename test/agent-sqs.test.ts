@@ -264,7 +264,6 @@ describe("a task Step Functions timed out (LocalStack)", () => {
         gone = Number(/outcome="task-gone"} (\d+)/.exec(metric)?.[1] ?? 0);
       }
       expect(gone).toBe(1);
-      expect(Date.now() - started).toBeLessThan(20_000);
       const described = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       expect(described.status).toBe("FAILED");
       expect(described.error).toMatch(/Timeout/);

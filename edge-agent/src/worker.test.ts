@@ -11,7 +11,7 @@ import { InMemoryQueue } from "./in-memory/in-memory-queue.ts";
 import { LocalJobFileStore } from "./local-job-files.ts";
 import type { TokenCheck } from "./ports/completion.ts";
 import { ProcessRuntime } from "./runtimes/process.ts";
-import { manifestOf, shStep, stepMessage } from "./testing/fixtures.ts";
+import { manifestOf, processExists, shStep, stepMessage } from "./testing/fixtures.ts";
 import { createWorker, type Worker, type WorkerOptions } from "./worker.ts";
 
 const workers: Worker[] = [];
@@ -152,14 +152,16 @@ describe("Worker with the process runtime", () => {
   });
 
   it("given a step running past timeoutSeconds, then it is killed with its children and fails with Ferry.Timeout", async () => {
+    const pidFile = join(await mkdtemp(join(tmpdir(), "ferry-slow-")), "child.pid");
     const { queue, completion } = await setup([
-      shStep("slow", "sleep 30 & sleep 30; wait", { timeoutSeconds: 1 }),
+      shStep("slow", `sleep 30 & echo $! > ${pidFile}; sleep 30; wait`, { timeoutSeconds: 1 }),
     ]);
-    const started = Date.now();
     queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "slow" })));
     await completion.waitFor(1);
     expect(completion.records[0]).toMatchObject({ kind: "failure", error: FERRY_ERRORS.timeout });
-    expect(Date.now() - started).toBeLessThan(10_000);
+    // The background child went down with the step's process group.
+    const child = Number(await readFile(pidFile, "utf8"));
+    await expect.poll(() => processExists(child), { timeout: 10_000 }).toBe(false);
   });
 
   it("given the same token delivered twice while running, then the step runs once and is reported once", async () => {

@@ -79,3 +79,13 @@ export function containerShStep(
     ...extra,
   };
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
