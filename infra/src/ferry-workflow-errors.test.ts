@@ -121,6 +121,38 @@ steps:
     expect(error.message).toContain("fix the step's function.handler");
   });
 
+  const withEnvValue = (bytes: number) =>
+    compileYaml(`
+name: bigenv
+sites: { cloud: { type: aws, region: eu-west-1 } }
+steps:
+  - name: load
+    site: cloud
+    function: { handler: "functions/examples/load.ts#handler", env: { BLOB: "${"x".repeat(bytes)}" } }
+`);
+
+  it("refuses a function step whose Lambda environment is over 4 KB, naming the step, the variable and the fix", () => {
+    const error = (() => {
+      try {
+        build(withEnvValue(4000));
+      } catch (e) {
+        return e;
+      }
+    })() as InfraError;
+    expect(error).toBeInstanceOf(InfraError);
+    expect(error.code).toBe("INVALID_SPEC");
+    expect(error.constructPath).toBe("ferry-bigenv/Workflow/Functions/load");
+    expect(error.message).toMatch(
+      /Lambda environment of step "load" would be \d+ bytes, over Lambda's 4096-byte limit/,
+    );
+    expect(error.message).toContain("BLOB (4000 bytes)");
+    expect(error.message).toContain("into a job file or a secret");
+  });
+
+  it("accepts a function step whose Lambda environment fits, with the bucket name counted at its longest", () => {
+    expect(() => build(withEnvValue(3600))).not.toThrow();
+  });
+
   it("reports esbuild's message when the export does not exist", () => {
     const compiled = compileYaml(`
 name: badexport

@@ -1,4 +1,5 @@
 import type { IrStep } from "@ferry/dsl-compiler";
+import { Token } from "aws-cdk-lib";
 
 /** Lambda's hard limit on a function's timeout. */
 export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
@@ -21,4 +22,25 @@ export function lambdaMemoryMiB(step: IrStep): number {
       ? step.runtime.memoryMiB
       : step.resources.memoryMiB;
   return Math.min(10_240, Math.max(128, Math.round(asked)));
+}
+
+/** Lambda's limit on a function's environment variables, all of them together. */
+export const LAMBDA_ENV_MAX_BYTES = 4096;
+/** An unresolved value here is a resource name (the job bucket's): counted at S3's longest, 63 characters. */
+const UNRESOLVED_VALUE_BYTES = 63;
+
+/**
+ * The size Lambda counts for an environment, as the JSON of its variables,
+ * with unresolved tokens at their longest: over the limit, CloudFormation
+ * fails the deploy halfway, so synthesis refuses it first.
+ */
+export function lambdaEnvironmentBytes(env: Record<string, string>): number {
+  let bytes = 2; // the braces
+  for (const [name, value] of Object.entries(env)) {
+    const valueBytes = Token.isUnresolved(value)
+      ? UNRESOLVED_VALUE_BYTES
+      : Buffer.byteLength(JSON.stringify(value));
+    bytes += Buffer.byteLength(JSON.stringify(name)) + 1 + valueBytes + 1;
+  }
+  return bytes - (Object.keys(env).length > 0 ? 1 : 0);
 }

@@ -5,13 +5,14 @@ import {
   functionStepJobFilesEnv,
   splitSecretEnv,
 } from "@ferry/dsl-compiler/contract";
-import { Duration, Validations } from "aws-cdk-lib";
+import { Duration, Token, Validations } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
+import { InfraError } from "../errors.ts";
 import { STEP_BUNDLE_HANDLER, StepBundler } from "./bundle-step.ts";
 import {
   acknowledgeJobFiles,
@@ -20,7 +21,12 @@ import {
   secretReadStatements,
   taskResponseStatement,
 } from "./grants.ts";
-import { lambdaMemoryMiB, lambdaTimeoutSeconds } from "./lambda-sizing.ts";
+import {
+  LAMBDA_ENV_MAX_BYTES,
+  lambdaEnvironmentBytes,
+  lambdaMemoryMiB,
+  lambdaTimeoutSeconds,
+} from "./lambda-sizing.ts";
 import type { StepQueue } from "./step-queues.ts";
 
 export interface LambdaStepsOptions {
@@ -83,6 +89,34 @@ function createStepFunction(
       }),
     },
   });
+  const environment = {
+    // Secret env variables travel as references (FERRY_SECRETS); the adapter reads their values at run time.
+    ...secretEnv.plain,
+    ...(Object.keys(secretEnv.refs).length > 0
+      ? { [FUNCTION_SECRETS_ENV]: JSON.stringify(secretEnv.refs) }
+      : {}),
+    ...formatFunctionStepEnv({
+      FERRY_WORKFLOW: ir.name,
+      FERRY_STEP: step.name,
+      FERRY_HEARTBEAT_SECONDS: step.heartbeatSeconds,
+      FERRY_JOB_BUCKET: options.bucket.bucketName,
+      // The step's manifest entry for job files: what an edge agent reads from its trusted manifest.
+      ...functionStepJobFilesEnv(step),
+    }),
+  };
+  const environmentBytes = lambdaEnvironmentBytes(environment);
+  if (environmentBytes > LAMBDA_ENV_MAX_BYTES) {
+    const largest = Object.entries(environment)
+      .filter(([, value]) => !Token.isUnresolved(value))
+      .sort(([, a], [, b]) => b.length - a.length)
+      .slice(0, 3)
+      .map(([name, value]) => `${name} (${Buffer.byteLength(value)} bytes)`);
+    throw new InfraError(
+      "INVALID_SPEC",
+      scope,
+      `the Lambda environment of step "${step.name}" would be ${environmentBytes} bytes, over Lambda's ${LAMBDA_ENV_MAX_BYTES}-byte limit; largest: ${largest.join(", ")}; move large env values into a job file or a secret (secret env values travel as short references), or use fewer or shorter job-file names`,
+    );
+  }
   const fn = new lambda.Function(scope, "Function", {
     description: `Ferry step ${ir.name}/${step.name} (${step.runtime.handler})`,
     runtime: lambda.Runtime.NODEJS_24_X,
@@ -95,21 +129,7 @@ function createStepFunction(
     tracing: lambda.Tracing.ACTIVE,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
-    environment: {
-      // Secret env variables travel as references (FERRY_SECRETS); the adapter reads their values at run time.
-      ...secretEnv.plain,
-      ...(Object.keys(secretEnv.refs).length > 0
-        ? { [FUNCTION_SECRETS_ENV]: JSON.stringify(secretEnv.refs) }
-        : {}),
-      ...formatFunctionStepEnv({
-        FERRY_WORKFLOW: ir.name,
-        FERRY_STEP: step.name,
-        FERRY_HEARTBEAT_SECONDS: step.heartbeatSeconds,
-        FERRY_JOB_BUCKET: options.bucket.bucketName,
-        // The step's manifest entry for job files: what an edge agent reads from its trusted manifest.
-        ...functionStepJobFilesEnv(step),
-      }),
-    },
+    environment,
   });
   const queue = options.queues.get(step.queue)!;
   fn.addEventSource(
