@@ -19,6 +19,7 @@
  * test/env/build-agent-artifacts.sh, which remakes only what changed).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +30,7 @@ import { destroySpec, exampleProject, ferryEnv, runSuffix } from "./support/loca
 import { throwawayRoot } from "./support/throwaway-root.ts";
 
 const DEVICE = "# on the device";
+const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 const suffix = runSuffix();
 const project = exampleProject(suffix);
 const dir = project.dir;
@@ -152,6 +154,10 @@ describe("the README walkthrough", () => {
     expect(prepared.code, `${prepared.stdout}\n${prepared.stderr}`).toBe(0);
     expect(prepared.stdout).toMatch(new RegExp(`created stack ferry-edge-device-${suffix}`));
     expect(prepared.stdout).toContain(`ferry-agent installed under ${root} (not started)`);
+    // The installed agent is the executable the build made, byte for byte.
+    expect(sha256(join(root, "usr", "bin", "ferry-agent"))).toBe(
+      sha256(join(REPO_ROOT, "dist", "agent", "linux-x64", "ferry-agent")),
+    );
     const config = JSON.parse(readFileSync(join(root, "etc", "ferry", "agent.yaml"), "utf8")) as {
       site: string;
       aws: { endpoint?: string };
