@@ -31,6 +31,7 @@ import {
   startExecution,
   waitForExecution,
 } from "./support/localstack.ts";
+import { throwawayRoot } from "./support/throwaway-root.ts";
 
 // The agent as it ships (scripts/build.mjs): the single-file bundle, the Node
 // single-executable applications for linux-x64 and linux-arm64 (the one that
@@ -274,18 +275,6 @@ describe("the built executables", () => {
   });
 });
 
-/** A throwaway root for dpkg and install.sh: just the account files they edit. */
-function throwawayRoot(name: string): string {
-  const root = mkdtempSync(join(base, `${name}-`));
-  chmodSync(root, 0o755);
-  mkdirSync(join(root, "etc"));
-  writeFileSync(join(root, "etc", "passwd"), "root:x:0:0:root:/root:/bin/sh\n");
-  writeFileSync(join(root, "etc", "group"), "root:x:0:\ndocker:x:990:\n");
-  writeFileSync(join(root, "etc", "shadow"), "root:*:19000:0:99999:7:::\n", { mode: 0o640 });
-  writeFileSync(join(root, "etc", "gshadow"), "root:*::\ndocker:!::\n", { mode: 0o640 });
-  return root;
-}
-
 function account(root: string, file: "passwd" | "group", name: string): string[] | undefined {
   return readFileSync(join(root, "etc", file), "utf8")
     .split("\n")
@@ -360,7 +349,7 @@ describe("the .deb", () => {
   }
 
   it("installs into a throwaway root with its maintainer scripts: users, config and a unit systemd-analyze accepts", () => {
-    const root = throwawayRoot("deb-root");
+    const root = throwawayRoot(base, "deb-root");
     mkdirSync(join(root, "var", "lib", "dpkg", "info"), { recursive: true });
     mkdirSync(join(root, "var", "lib", "dpkg", "updates"));
     writeFileSync(join(root, "var", "lib", "dpkg", "status"), "");
@@ -389,7 +378,7 @@ describe("install.sh --no-start", () => {
     const unpacked = mkdtempSync(join(base, "release-"));
     const name = `ferry-agent-${VERSION}-linux-${HOST_ARCH}`;
     execFileSync("tar", ["-xzf", join(DIST, `${name}.tar.gz`), "-C", unpacked]);
-    const root = throwawayRoot("install-root");
+    const root = throwawayRoot(base, "install-root");
     const out = run("bash", [join(unpacked, name, "install.sh"), "--no-start", "--root", root]);
     expect(out, out.stderr).toMatchObject({ code: 0, stderr: "" });
     expect(out.stdout).toContain(`ferry-agent installed under ${root} (not started)`);
@@ -402,7 +391,7 @@ describe("install.sh --no-start", () => {
   });
 
   it("installs the checkout's build when run from a checkout", () => {
-    const root = throwawayRoot("checkout-root");
+    const root = throwawayRoot(base, "checkout-root");
     const out = run("bash", [
       join(REPO_ROOT, "edge-agent", "install", "install.sh"),
       "--no-start",
@@ -416,7 +405,7 @@ describe("install.sh --no-start", () => {
 
   it("refuses another architecture's executable, naming both", () => {
     const other = HOST_ARCH === "x64" ? "arm64" : "x64";
-    const root = throwawayRoot("wrong-arch");
+    const root = throwawayRoot(base, "wrong-arch");
     const out = run("bash", [
       join(REPO_ROOT, "edge-agent", "install", "install.sh"),
       "--no-start",

@@ -20,14 +20,10 @@
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetExecutionHistoryCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { compileSpecFile } from "@ferry/dsl-compiler";
-import { synthesizeStack } from "@ferry/infra";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   awsClientConfig,
@@ -37,10 +33,10 @@ import {
   TEST_REGION,
 } from "./support/env.ts";
 import {
-  buildImageAssets,
-  localStackEnv,
+  EcsAgentEndpoint,
   type RunningTask,
-  runTask,
+  runPools,
+  synthesizeAwsTarget,
   taskDefinitions,
 } from "./support/fargate-tasks.ts";
 import { tempProject } from "./support/ferry-cli.ts";
@@ -64,48 +60,6 @@ import {
 const suffix = runSuffix();
 const dir = tempProject();
 const STEP_IMAGE = `ferry-fargate-step:${suffix}`;
-
-/**
- * Stands in for the task's ECS agent endpoint, which only exists inside an
- * ECS task: it records the task-protection calls the agent makes (PUT
- * <ECS_AGENT_URI>/task-protection/v1/state) and lets a step ask whether its
- * task is protected right now (GET /state).
- */
-class EcsAgentEndpoint {
-  readonly calls: Array<{ path: string; body: { ProtectionEnabled: boolean; ExpiresInMinutes?: number } }> =
-    [];
-  private protectedNow = false;
-  private server: Server | undefined;
-  url = "";
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on("end", () => {
-        if (req.method === "PUT" && req.url?.endsWith("/task-protection/v1/state")) {
-          const parsed = JSON.parse(body);
-          this.calls.push({ path: req.url, body: parsed });
-          this.protectedNow = parsed.ProtectionEnabled === true;
-          res.end(JSON.stringify({ protection: { ProtectionEnabled: this.protectedNow } }));
-        } else if (req.method === "GET" && req.url === "/state") {
-          res.end(JSON.stringify({ protected: this.protectedNow }));
-        } else {
-          res.statusCode = 404;
-          res.end();
-        }
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
 
 const ecs = new EcsAgentEndpoint();
 let spec: string;
@@ -192,14 +146,7 @@ afterAll(async () => {
 describe("container steps on an aws site (the Fargate contract)", () => {
   it("runs the template's tasks with Docker and the execution SUCCEEDS with outputs and job files", async () => {
     // Given the aws-target template of the workflow ferry deploy put on LocalStack
-    const { compiled } = await compileSpecFile(spec);
-    const synth = synthesizeStack(compiled!, {
-      outDir: join(dir, "cdk.out.aws"),
-      projectRoot: dir,
-      target: "aws",
-      region: TEST_REGION,
-      nag: false,
-    });
+    const synth = await synthesizeAwsTarget(spec, dir, "cdk.out.aws");
     const defs = taskDefinitions(synth.templatePath);
     // One pool per step image
     expect(defs).toHaveLength(2);
@@ -224,23 +171,10 @@ describe("container steps on an aws site (the Fargate contract)", () => {
     expect(probe).not.toMatch(/node/);
 
     // When one task per pool runs as ECS would start it
-    const resolver = new TemplateResolver(
-      readTemplate(synth.templatePath),
-      await physicalIds(synth.stackName, TEST_REGION),
-      TEST_REGION,
+    // (ECS_AGENT_URI names the recording endpoint)
+    tasks.push(
+      ...(await runPools(synth, { prefix: suffix, ecsAgentUri: (i) => `${ecs.url}/api/task-${i}` })),
     );
-    const images = buildImageAssets(synth.assemblyDir, synth.stackName);
-    for (const [i, task] of defs.entries()) {
-      tasks.push(
-        await runTask(task, {
-          resolver,
-          images,
-          // ECS sets ECS_AGENT_URI in every task; here it names the recording endpoint.
-          extraEnv: { ...localStackEnv(), ECS_AGENT_URI: `${ecs.url}/api/task-${i}` },
-          prefix: `${suffix}-${i}`,
-        }),
-      );
-    }
     const result = await startAndWait(dir, spec, { input: { greeting: "hej" }, timeoutSeconds: 180 });
     const logs = async () => (await Promise.all(tasks.map((t) => t.logs("Step")))).join("\n---\n");
     expect(result.code, `${result.stdout}\n${result.stderr}\n${await logs()}`).toBe(0);
@@ -294,14 +228,7 @@ describe("container steps on an aws site (the Fargate contract)", () => {
 describe("a Fargate pool's task role (IAM, evaluated on the aws-target template)", () => {
   it("protects only its own cluster's tasks and polls only its own pool's queue", async () => {
     // Given the aws-target template, resolved against the LocalStack stack
-    const { compiled } = await compileSpecFile(spec);
-    const synth = synthesizeStack(compiled!, {
-      outDir: join(dir, "cdk.out.aws-iam"),
-      projectRoot: dir,
-      target: "aws",
-      region: TEST_REGION,
-      nag: false,
-    });
+    const synth = await synthesizeAwsTarget(spec, dir, "cdk.out.aws-iam");
     const template = readTemplate(synth.templatePath);
     const resolver = new TemplateResolver(
       template,

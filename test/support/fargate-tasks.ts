@@ -9,7 +9,11 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { compileSpecFile } from "@ferry/dsl-compiler";
+import { synthesizeStack } from "@ferry/infra";
 import Dockerode from "dockerode";
 import {
   awsClientConfig,
@@ -18,7 +22,7 @@ import {
   localstackEndpoint,
   TEST_REGION,
 } from "./env.ts";
-import type { TemplateResolver } from "./iam-evidence.ts";
+import { physicalIds, readTemplate, TemplateResolver } from "./iam-evidence.ts";
 
 type Cfn = unknown;
 
@@ -232,4 +236,98 @@ export function localStackEnv(): Record<string, string> {
     AWS_REGION: TEST_REGION,
     AWS_DEFAULT_REGION: TEST_REGION,
   };
+}
+
+/**
+ * Stands in for the task's ECS agent endpoint, which only exists inside an
+ * ECS task: it records the task-protection calls the agent makes (PUT
+ * <ECS_AGENT_URI>/task-protection/v1/state) and lets a step ask whether its
+ * task is protected right now (GET /state).
+ */
+export class EcsAgentEndpoint {
+  readonly calls: Array<{ path: string; body: { ProtectionEnabled: boolean; ExpiresInMinutes?: number } }> =
+    [];
+  private protectedNow = false;
+  private server: Server | undefined;
+  url = "";
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on("end", () => {
+        if (req.method === "PUT" && req.url?.endsWith("/task-protection/v1/state")) {
+          const parsed = JSON.parse(body);
+          this.calls.push({ path: req.url, body: parsed });
+          this.protectedNow = parsed.ProtectionEnabled === true;
+          res.end(JSON.stringify({ protection: { ProtectionEnabled: this.protectedNow } }));
+        } else if (req.method === "GET" && req.url === "/state") {
+          res.end(JSON.stringify({ protected: this.protectedNow }));
+        } else {
+          res.statusCode = 404;
+          res.end();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+/** The `aws`-target synthesis of a spec: the template whose task definitions ECS would run. */
+export async function synthesizeAwsTarget(
+  spec: string,
+  dir: string,
+  outName: string,
+): Promise<ReturnType<typeof synthesizeStack>> {
+  const { compiled } = await compileSpecFile(spec);
+  if (!compiled) throw new Error(`${spec} does not compile`);
+  return synthesizeStack(compiled, {
+    outDir: join(dir, outName),
+    projectRoot: dir,
+    target: "aws",
+    region: TEST_REGION,
+    nag: false,
+  });
+}
+
+/**
+ * Starts one task of every task definition of an `aws`-target synthesis,
+ * resolved against the stack deployed to LocalStack, with the agent image
+ * built from the assembly. `ecsAgentUri(i)` names each task's ECS agent
+ * endpoint (ECS sets ECS_AGENT_URI in every task).
+ */
+export async function runPools(
+  synth: ReturnType<typeof synthesizeStack>,
+  options: { prefix: string; ecsAgentUri: (index: number) => string },
+): Promise<RunningTask[]> {
+  const resolver = new TemplateResolver(
+    readTemplate(synth.templatePath),
+    await physicalIds(synth.stackName, TEST_REGION),
+    TEST_REGION,
+  );
+  const images = buildImageAssets(synth.assemblyDir, synth.stackName);
+  const tasks: RunningTask[] = [];
+  try {
+    for (const [i, task] of taskDefinitions(synth.templatePath).entries()) {
+      tasks.push(
+        await runTask(task, {
+          resolver,
+          images,
+          extraEnv: { ...localStackEnv(), ECS_AGENT_URI: options.ecsAgentUri(i) },
+          prefix: `${options.prefix}-${i}`,
+        }),
+      );
+    }
+  } catch (error) {
+    await Promise.all(tasks.map((t) => t.stop()));
+    throw error;
+  }
+  return tasks;
 }
