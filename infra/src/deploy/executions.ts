@@ -12,6 +12,7 @@ import {
 import type { StateIndex } from "@ferry/dsl-compiler";
 import { type AwsContext, clientConfig, regionOfArn } from "./aws-context.ts";
 import { DeployError } from "./deploy-error.ts";
+import { readExecutionProvenance } from "./execution-browse.ts";
 import { hasEnded, openTaskTokens, redriveRefusal, stopRefusal } from "./execution-control.ts";
 import { buildExecutionReport, type ExecutionReport } from "./execution-report.ts";
 import { getStateIndex } from "./state-index-store.ts";
@@ -245,19 +246,26 @@ export interface ExecutionStatus {
   children: ExecutionStatus[];
   /** Where the state-to-step mapping came from. */
   indexSource: "given" | "deployment" | "history";
+  /**
+   * Attempts the step cache answered, by step, from the workers' provenance
+   * records (root executions only: child machines write under their root's).
+   */
+  cacheHits?: Record<string, { hits: number; origin?: string }>;
 }
 
 /**
  * Describes an execution and builds its per-step report, following child
  * executions. The state index comes from `index` when given, else from
- * what `ferry deploy` stored, else it is inferred from the history.
+ * what `ferry deploy` stored, else it is inferred from the history. With
+ * `cacheHits`, the workers' provenance records say which steps the cache answered.
  */
 export async function executionStatus(
   context: AwsContext,
   executionArn: string,
   index?: StateIndex,
-  depth = 0,
+  options: { depth?: number; cacheHits?: boolean } = {},
 ): Promise<ExecutionStatus> {
+  const depth = options.depth ?? 0;
   const sfn = sfnFor(context, executionArn);
   let description: DescribeExecutionCommandOutput;
   try {
@@ -267,8 +275,9 @@ export async function executionStatus(
   }
   let indexSource: ExecutionStatus["indexSource"] = index ? "given" : "history";
   let states = index;
+  let stored: Awaited<ReturnType<typeof getStateIndex>>;
   if (!states) {
-    const stored = await getStateIndex(context, executionArn);
+    stored = await getStateIndex(context, executionArn);
     if (stored) {
       states = stored.states;
       indexSource = "deployment";
@@ -279,8 +288,39 @@ export async function executionStatus(
   if (depth < MAX_CHILD_DEPTH) {
     for (const row of report.steps) {
       for (const child of row.childExecutions)
-        children.push(await executionStatus(context, child, undefined, depth + 1));
+        children.push(await executionStatus(context, child, undefined, { depth: depth + 1 }));
     }
   }
-  return { executionArn, description, report, children, indexSource };
+  const workflow =
+    options.cacheHits && depth === 0 ? (stored?.workflow ?? rootWorkflowOf(executionArn)) : undefined;
+  const cacheHits = workflow ? await readCacheHits(context, executionArn, workflow) : undefined;
+  return { executionArn, description, report, children, indexSource, ...(cacheHits ? { cacheHits } : {}) };
+}
+
+/** `<workflow>-root-<hash>`, as the stack names the root machine. */
+function rootWorkflowOf(executionArn: string): string | undefined {
+  return /^(.+)-root-[0-9a-f]{8}$/.exec(executionArn.split(":")[6] ?? "")?.[1];
+}
+
+/** Hits by step; undefined when the records cannot be read (status still answers). */
+async function readCacheHits(
+  context: AwsContext,
+  executionArn: string,
+  workflow: string,
+): Promise<ExecutionStatus["cacheHits"]> {
+  let records: Awaited<ReturnType<typeof readExecutionProvenance>>;
+  try {
+    records = await readExecutionProvenance(context, executionArn, { workflow });
+  } catch {
+    return undefined;
+  }
+  const hits: NonNullable<ExecutionStatus["cacheHits"]> = {};
+  for (const r of records) {
+    if (r.cache.status !== "hit") continue;
+    const seen = hits[r.step] ?? { hits: 0 };
+    hits[r.step] = seen;
+    seen.hits++;
+    if (r.cache.origin) seen.origin = r.cache.origin.execution;
+  }
+  return hits;
 }
