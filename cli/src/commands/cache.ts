@@ -112,7 +112,8 @@ async function act(action: string, keys: string[], cache: CacheAdmin, json: bool
   }
   if (action === "show") {
     if (keys.length !== 1) throw new UsageError("name one entry key (see ferry cache ls)");
-    const matches = (await cache.list()).filter((e) => e.key.startsWith(prefix(keys[0]!)));
+    const key = prefix(keys[0]!);
+    const matches = (await cache.list()).filter((e) => e.key.startsWith(key));
     if (matches.length !== 1)
       throw new UsageError(
         matches.length === 0

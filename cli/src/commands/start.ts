@@ -59,7 +59,13 @@ export const startCommand: CliCommand = {
       const executionInput = values["no-cache"]
         ? JSON.stringify(startExecutionInput(JSON.parse(input), { noCache: true }))
         : input;
-      const executionArn = await startExecution(context, stateMachineArn, executionInput, values.name);
+      const executionArn = await startExecution(
+        context,
+        stateMachineArn,
+        executionInput,
+        values.name,
+        Boolean(values["no-cache"]),
+      );
       if (!settings.json) io.stdout(`${executionArn}\n`);
       else if (!settings.quiet) io.stderr(`started ${executionArn}\n`);
       if (!settings.wait) return 0;

@@ -1,6 +1,7 @@
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  DescribeStateMachineCommand,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   RedriveExecutionCommand,
@@ -10,6 +11,7 @@ import {
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import type { StateIndex } from "@ferry/dsl-compiler";
+import { START_OPTIONS_KEY } from "@ferry/dsl-compiler/contract";
 import { type AwsContext, clientConfig, regionOfArn } from "./aws-context.ts";
 import { DeployError } from "./deploy-error.ts";
 import { readExecutionProvenance } from "./execution-browse.ts";
@@ -26,15 +28,29 @@ function sfnFor(context: AwsContext, arn: string): SFNClient {
   return new SFNClient(clientConfig(context, regionOfArn(arn) ?? context.region));
 }
 
-/** Starts an execution of the state machine; returns its ARN. */
+/**
+ * Starts an execution of the state machine; returns its ARN. With
+ * `startOptions`, the input is already wrapped (`startExecutionInput`), so a
+ * machine deployed before it unwrapped options is refused rather than handed
+ * the envelope as its input.
+ */
 export async function startExecution(
   context: AwsContext,
   stateMachineArn: string,
   input: string,
   name?: string,
+  startOptions = false,
 ): Promise<string> {
   const sfn = sfnFor(context, stateMachineArn);
   try {
+    if (startOptions) {
+      const { definition } = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+      if (!definition?.includes(`$.${START_OPTIONS_KEY}`))
+        throw new DeployError(
+          "START_OPTIONS_UNSUPPORTED",
+          `${stateMachineArn} was deployed by a Ferry that takes no start options (--no-cache); re-deploy the workflow`,
+        );
+    }
     const out = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, input, ...(name ? { name } : {}) }),
     );
