@@ -104,6 +104,7 @@ export {
   type StepMessage,
   StepMessageSchema,
   startExecutionInput,
+  workflowInputOf,
 } from "./step-message.ts";
 export {
   FERRY_ERRORS,

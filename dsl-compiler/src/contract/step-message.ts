@@ -42,6 +42,19 @@ export function startExecutionInput(input: unknown, options: { noCache?: boolean
   return options.noCache ? { [START_OPTIONS_KEY]: { noCache: true }, input } : input;
 }
 
+/** The workflow input of an execution started with `startExecutionInput` (the envelope unwrapped, as the state machine does). */
+export function workflowInputOf(executionInput: unknown): unknown {
+  if (typeof executionInput !== "object" || executionInput === null || Array.isArray(executionInput))
+    return executionInput;
+  const options = (executionInput as Record<string, unknown>)[START_OPTIONS_KEY];
+  const wrapped =
+    typeof options === "object" &&
+    options !== null &&
+    typeof (options as { noCache?: unknown }).noCache === "boolean" &&
+    "input" in executionInput;
+  return wrapped ? (executionInput as { input: unknown }).input : executionInput;
+}
+
 /** Step Functions' payload limit for task input and output. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { compileSpec } from "../compile.ts";
-import { START_OPTIONS_KEY, type StepMessage, startExecutionInput } from "../contract/step-message.ts";
+import {
+  START_OPTIONS_KEY,
+  type StepMessage,
+  startExecutionInput,
+  workflowInputOf,
+} from "../contract/step-message.ts";
 import { runCompiledWorkflow } from "./run-compiled.ts";
 
 const SPEC = `
@@ -115,6 +120,10 @@ steps:
       ["each", true],
     ]);
     for (const m of seen) expect(m.input.input).toEqual({ items: [1, 2] });
+    // Readers of the execution's input (ferry ui) unwrap it the same way.
+    expect(workflowInputOf(startExecutionInput({ items: [1, 2] }, { noCache: true }))).toEqual({
+      items: [1, 2],
+    });
   });
 
   it("passes any other input as the workflow's own, with noCache false", async () => {
@@ -126,5 +135,6 @@ steps:
     const seen = await messages(lookalike);
     expect(seen.map((m) => m.noCache)).toEqual([false, false]);
     expect(seen[0]!.input.input).toEqual(lookalike);
+    expect(workflowInputOf(lookalike)).toEqual(lookalike);
   });
 });
