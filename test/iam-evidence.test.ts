@@ -2,8 +2,9 @@
  * IAM, proven call by call. A workflow with two edge sites and a cloud
  * function runs on LocalStack with every AWS SDK call of the agents and the
  * function host recorded (FERRY_RECORD_AWS_CALLS): job files across sites,
- * a large output, heartbeats, visibility extensions, a failing step, and a
- * poison message moved to the dead-letter queue. LocalStack enforces no IAM,
+ * a large output, heartbeats, visibility extensions, a cached step (the
+ * step cache index), a failing step, and a poison message moved to the
+ * dead-letter queue. LocalStack enforces no IAM,
  * so each recorded call is then evaluated with @cloud-copilot/iam-simulate
  * against the `aws`-target template's policy of the principal that made it,
  * as are the state machine roles' calls read from every example's ASL (and
@@ -116,6 +117,8 @@ const spec = writeSpec(
         name: "relay",
         depends: ["big"],
         site: "a",
+        // Cached: site a's agent looks up, claims, writes and releases in the stack's cache index.
+        cache: true,
         process: {
           command: ["sh", "-c", 'n=$(wc -c); echo "{\\"size\\": $n}"'],
         },
@@ -523,6 +526,13 @@ describe("IAM evidence", () => {
     expect(await evaluate(a, { action: "kms:Sign", resource: key, resourcePolicy: keyPolicy })).toBe(
       "ImplicitlyDenied",
     );
+    // Only a site with cached steps may use the cache index: b has none.
+    const lookup = recorded.find((c) => c.kind === "agent" && c.action === "dynamodb:GetItem")!;
+    expect(lookup.site).toBe("a");
+    for (const action of ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]) {
+      const request = { ...requestOf(lookup), action };
+      expect(`${action}: ${await evaluate(b, request)}`).toBe(`${action}: ImplicitlyDenied`);
+    }
     // Answering task tokens is the one right every site shares.
     expect(await evaluate(a, { action: "states:SendTaskSuccess", resource: "*" })).toBe("Allowed");
   });
@@ -556,12 +566,7 @@ describe("IAM evidence", () => {
     const used = runtimeSdkCommands();
     expect(used.size).toBeGreaterThan(10);
     const seen = new Set([...recorded, ...localStackOnly].map((c) => c.command));
-    // Not exercised here yet: the step cache's DynamoDB index (lookups, claims), which only agents
-    // configured with `stepCache` call; its grant is `StepCacheIndex` (infra/src/cache-table.test.ts).
-    const notExercised = new Set(["GetItemCommand", "PutItemCommand", "DeleteItemCommand"]);
-    expect([...used].filter((command) => !seen.has(command) && !notExercised.has(command)).sort()).toEqual(
-      [],
-    );
+    expect([...used].filter((command) => !seen.has(command)).sort()).toEqual([]);
   });
 });
 

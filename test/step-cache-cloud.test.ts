@@ -88,12 +88,13 @@ describe("S3StepCache: sharing step results between sites (LocalStack S3 + Dynam
     });
     await worker.start();
     workers.push(worker);
-    const run = async (execution: string) => {
+    const run = async (execution: string, fields: { noCache?: boolean } = {}) => {
       const message = stepMessage({
         workflow,
         step: "train",
         execution,
         jobFiles: { bucket, prefix: `${workflow}/${execution}/` },
+        ...fields,
       });
       queue.send(JSON.stringify(message));
       while (completion.forToken(message.token).length === 0) await new Promise((r) => setTimeout(r, 20));
@@ -157,6 +158,20 @@ describe("S3StepCache: sharing step results between sites (LocalStack S3 + Dynam
     expect(await ran()).toBe(before + 1);
     const again = await lab.run("e4");
     expect(again.output).toEqual(rerun.output);
+    expect(await ran()).toBe(before + 1);
+  });
+
+  it("skips the lookup for a message with noCache (ferry start --no-cache) and rewrites the entry", async () => {
+    const lab = await workerFor("lab");
+    const cached = await lab.run("n1");
+    const before = await ran();
+    const fresh = await lab.run("n2", { noCache: true });
+    expect(fresh.kind).toBe("success");
+    expect(await ran()).toBe(before + 1);
+    expect(fresh.output).not.toEqual(cached.output);
+    // The rerun's entry answers the next message.
+    const next = await lab.run("n3");
+    expect(next.output).toEqual(fresh.output);
     expect(await ran()).toBe(before + 1);
   });
 

@@ -175,7 +175,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     staged = true;
     ctx.localFaults = 0;
     runs = await identifyRun(runtime, step, logger);
-    cache = await consultCache(cacheOptions(ctx, step), {
+    cache = await consultCache(cacheOptions(ctx, step, message), {
       message,
       step,
       input,
@@ -254,7 +254,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
         if (cache.status === "off" && step.cache.enabled) {
           runs = await identifyRun(runtime!, step, logger);
           cache = await consultCache(
-            { ...cacheOptions(ctx, step), readDisabled: true },
+            { ...cacheOptions(ctx, step, message), readDisabled: true },
             {
               message,
               step,
@@ -267,7 +267,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
             },
           );
         }
-        await rememberAnswer(cacheOptions(ctx, step), cache, {
+        await rememberAnswer(cacheOptions(ctx, step, message), cache, {
           message,
           step,
           value,
@@ -358,10 +358,11 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   return outcome;
 }
 
-function cacheOptions(ctx: RunnerContext, step: ManifestStep) {
+/** `--no-cache` comes from the worker (`ferry run`) or from the execution (`ferry start`, in the message). */
+function cacheOptions(ctx: RunnerContext, step: ManifestStep, message: StepMessage) {
   return {
     cache: ctx.cache,
-    readDisabled: ctx.cacheReadDisabled ?? false,
+    readDisabled: (ctx.cacheReadDisabled ?? false) || message.noCache === true,
     waitMs: ctx.cacheWaitMs ?? step.timeoutSeconds * 1000,
   };
 }

@@ -28,10 +28,15 @@ describe("FerryWorkflow step cache", () => {
         ]),
       },
     });
+    // ferry deploy reads the table's name from this output into the agent configs (stepCache.table).
+    template.hasOutput("WorkflowCacheTableName", {
+      Value: { Ref: Match.stringLikeRegexp("StepCacheIndex") },
+    });
   });
 
   it("creates no table when no step caches", () => {
     const { template } = synthStack(compileYaml(spec("")));
     expect(Object.keys(template.findResources("AWS::DynamoDB::Table"))).toEqual([]);
+    expect(Object.keys(template.findOutputs("WorkflowCacheTableName"))).toEqual([]);
   });
 });

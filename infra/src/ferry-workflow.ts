@@ -306,6 +306,7 @@ export class FerryWorkflow extends Construct {
       queues,
       workerPolicies,
       ...(notify ? { notifyTopicArn: notify.topicArn } : {}),
+      ...(this.cacheTable ? { cacheTableName: this.cacheTable.tableName } : {}),
     });
 
     this.queues = Object.fromEntries(

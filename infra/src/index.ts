@@ -34,6 +34,7 @@ export {
   readJobBucket,
   readStackOutputs,
   readStateMachineArn,
+  readStepCacheLocation,
   type WorkflowDeployment,
 } from "./deploy/deployment.ts";
 export {
@@ -92,6 +93,7 @@ export {
 } from "./deploy/sign-manifests.ts";
 export { SqsFunctionQueue } from "./deploy/sqs-function-queues.ts";
 export { getStateIndex, type StoredStateIndex } from "./deploy/state-index-store.ts";
+export { type CloudCacheListing, CloudStepCacheStore } from "./deploy/step-cache-store.ts";
 export {
   ASSETS_BUCKET_PATTERN,
   type FileAsset,

@@ -312,7 +312,8 @@ export function readRecordedCalls(path: string): RecordedAwsCall[] {
 export function requestOf(call: RecordedAwsCall): Request {
   return {
     action: call.action,
-    resource: call.resource,
+    // A DynamoDB call names its table, not the account: LocalStack's is the one the template resolves to.
+    resource: call.resource.replace(/^(arn:aws:dynamodb:[^:]*):\*:/, `$1:${ACCOUNT}:`),
     ...(call.prefix !== undefined ? { context: { "s3:prefix": call.prefix } } : {}),
   };
 }

@@ -253,7 +253,7 @@ export async function startFunctionHost(
 export async function startAndWait(
   dir: string,
   spec: string,
-  options: { input?: unknown; timeoutSeconds?: number } = {},
+  options: { input?: unknown; timeoutSeconds?: number; args?: string[] } = {},
 ): Promise<FerryResult & { executionArn: string }> {
   const result = await ferry(
     [
@@ -263,6 +263,7 @@ export async function startAndWait(
       "--timeout-seconds",
       String(options.timeoutSeconds ?? 120),
       ...(options.input === undefined ? [] : ["--input", JSON.stringify(options.input)]),
+      ...(options.args ?? []),
     ],
     { cwd: dir, env: ferryEnv() },
   );

@@ -184,6 +184,7 @@ export function describeDeployment(d: WorkflowDeployment): string {
     ["manifest", d.manifestS3Uri],
     ...(d.manifestSigningKeyArn ? [["manifest signing key", d.manifestSigningKeyArn]] : []),
     ["parameter", d.deploymentParameterName],
+    ...(d.cacheTable ? [["step cache table", d.cacheTable]] : []),
     ...Object.values(d.queues).flatMap((q) => [
       [`queue ${q.id}`, `${q.url}  (${q.executor} on ${q.site}: ${q.steps.join(", ")})`],
       ...(q.deadLetterUrl ? [[`  dead letters`, q.deadLetterUrl]] : []),
@@ -195,7 +196,8 @@ export function describeDeployment(d: WorkflowDeployment): string {
 /**
  * One `ferry agent` config per edge site: its queues (with dead-letter
  * queues), its signed manifest with the key it must be signed by (or, with
- * `pin.hashes`, the manifest hash pinned instead) and the endpoint. Returns
+ * `pin.hashes`, the manifest hash pinned instead), the step cache when the
+ * stack has one, and the endpoint. Returns
  * the files written.
  */
 export function writeAgentConfigs(
@@ -227,6 +229,8 @@ export function writeAgentConfigs(
           : {}),
       // Messages naming another bucket are dead-lettered.
       jobBuckets: [d.jobBucket],
+      // Cached steps look up and write the stack's index; entries' files go to this site's cache segment.
+      ...(d.cacheTable ? { stepCache: { bucket: d.jobBucket, table: d.cacheTable } } : {}),
       aws: { region: d.region, ...(context.endpoint ? { endpoint: context.endpoint } : {}) },
     };
     writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatInputDiagnostic, validateWorkflowInput } from "@ferry/dsl-compiler";
+import { startExecutionInput } from "@ferry/dsl-compiler/contract";
 import { readStateMachineArn, stackNameFor, startExecution } from "@ferry/infra";
 import { type CliCommand, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, reportDeployError, workflowTarget } from "../support/cloud-commands.ts";
@@ -18,6 +19,8 @@ JSON object instead (see the README: the execution result, v1).
 Options:
   --input JSON | @FILE    execution input (default {})
   --name NAME             execution name (default: generated)
+  --no-cache              answer no step from the step cache: every cache: step
+                          runs (and writes its entry), as with ferry run --no-cache
 ${WAIT_FLAGS_USAGE}
 ${AWS_FLAGS_USAGE}
 
@@ -36,6 +39,7 @@ export const startCommand: CliCommand = {
         ...WAIT_FLAGS,
         input: { type: "string" },
         name: { type: "string" },
+        "no-cache": { type: "boolean" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file or deployed workflow");
@@ -51,7 +55,17 @@ export const startCommand: CliCommand = {
     }
     try {
       const stateMachineArn = await readStateMachineArn(stackNameFor(workflow), context);
-      const executionArn = await startExecution(context, stateMachineArn, input, values.name);
+      // The state machine unwraps the options: steps see the input as given.
+      const executionInput = values["no-cache"]
+        ? JSON.stringify(startExecutionInput(JSON.parse(input), { noCache: true }))
+        : input;
+      const executionArn = await startExecution(
+        context,
+        stateMachineArn,
+        executionInput,
+        values.name,
+        Boolean(values["no-cache"]),
+      );
       if (!settings.json) io.stdout(`${executionArn}\n`);
       else if (!settings.quiet) io.stderr(`started ${executionArn}\n`);
       if (!settings.wait) return 0;

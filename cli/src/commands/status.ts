@@ -18,7 +18,8 @@ time and how many of its attempts the step cache answered (and from which run).
 
 Prints one row per step of a deployed workflow's execution, from its Step
 Functions history: state, attempts (every retry is one), foreach items,
-duration, and the last error and cause. Child executions follow, indented.
+duration, the attempts the step cache answered (from the workers' provenance
+records), and the last error and cause. Child executions follow, indented.
 States map to steps through the state index ferry deploy stored (or the
 spec's, with --spec).
 
@@ -53,7 +54,7 @@ export const statusCommand: CliCommand = {
     }
     const context = awsContextFor(values, io.env);
     try {
-      const status = await executionStatus(context, positionals[0]!, index);
+      const status = await executionStatus(context, positionals[0]!, index, { cacheHits: true });
       io.stdout(
         values.json
           ? `${JSON.stringify(status, null, 2)}\n`

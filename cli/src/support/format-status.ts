@@ -29,8 +29,15 @@ export function formatStatus(status: ExecutionStatus, options: { causeWidth?: nu
   ];
   if (report.error) lines.push(`error     ${report.error}: ${oneLine(report.cause, causeWidth * 2)}`);
   lines.push("");
-  const rows: string[][] = [["STEP", "STATE", "ATTEMPTS", "ITEMS", "DURATION", "ERROR", "CAUSE"]];
-  for (const step of report.steps) rows.push(stepRow(step, causeWidth));
+  const hits = status.cacheHits;
+  const rows: string[][] = [
+    ["STEP", "STATE", "ATTEMPTS", "ITEMS", "DURATION", ...(hits ? ["CACHE"] : []), "ERROR", "CAUSE"],
+  ];
+  for (const step of report.steps) {
+    const row = stepRow(step, causeWidth);
+    if (hits) row.splice(5, 0, cacheCell(hits[step.step]));
+    rows.push(row);
+  }
   lines.push(table(rows));
   if (status.indexSource === "history") {
     lines.push("", "(steps inferred from the history: the state index of this deployment was not found)");
@@ -44,6 +51,13 @@ export function formatStatus(status: ExecutionStatus, options: { causeWidth?: nu
     );
   }
   return lines.join("\n");
+}
+
+/** `hit (from <execution>)` for a step the cache answered, as `ferry status <run-id>` shows it. */
+function cacheCell(hit: { hits: number; origin?: string } | undefined): string {
+  if (!hit) return "-";
+  const count = hit.hits > 1 ? ` ×${hit.hits}` : "";
+  return `hit${count}${hit.origin ? ` (from ${hit.origin.split(":").at(-1)})` : ""}`;
 }
 
 function stepRow(step: StepReport, causeWidth: number): string[] {

@@ -1,5 +1,6 @@
 import type { CompiledStateMachine } from "../compiled.ts";
 import { executionPrefixFormat } from "../contract/bucket-keys.ts";
+import { START_OPTIONS_KEY } from "../contract/step-message.ts";
 import { dagSteps, type IrStep, type WorkflowIr } from "../ir/ir.ts";
 import type { AslDefinition, AslState } from "./asl-types.ts";
 import { withFailureHandling } from "./failure-states.ts";
@@ -29,7 +30,7 @@ export interface GeneratedAsl {
  * LocalStack and AWS all run exactly this definition.
  *
  * The state carried between states is
- * `{ ferry: { execution, prefix }, input, results: { <step>: output }, remote }`:
+ * `{ ferry: { execution, prefix, noCache }, input, results: { <step>: output }, remote }`:
  * each step reads its dependencies from `results` (or `remote`, for one
  * produced in another branch) and writes its own output to `results`.
  * Parallel states pass on only the results still needed later, so the
@@ -93,7 +94,9 @@ class Emitter {
   root(block: Block): CompiledStateMachine {
     this.collectAwaits(block);
     const states: Scope = {};
+    const options = this.namer.aux("workflow", "options");
     const start = this.namer.aux("workflow", "start");
+    const startWithOptions = this.namer.aux("workflow", "start-with-options");
     const finish = this.namer.aux("workflow", "output");
     const sinks = new Set(this.ir.sinks.map((s) => this.nodeOf(s)));
     const finallySteps = this.ir.steps.filter((s) => s.phase === "finally");
@@ -112,18 +115,43 @@ class Emitter {
       this.add(states, wrapped);
       body = { entry: wrapped.entry, liveIn: emitted.liveIn };
     }
-    states[start] = {
-      Type: "Pass",
-      Comment: "the state every step reads from and writes to",
-      Parameters: {
-        ferry: {
-          "execution.$": "$$.Execution.Id",
-          "prefix.$": `States.Format('${executionPrefixFormat(this.ir.name)}', $$.Execution.Name)`,
+    const ferry = {
+      "execution.$": "$$.Execution.Id",
+      "prefix.$": `States.Format('${executionPrefixFormat(this.ir.name)}', $$.Execution.Name)`,
+    };
+    // `ferry start --no-cache` wraps the input in an envelope (`START_OPTIONS_KEY`); any other input is the workflow's.
+    states[options] = {
+      Type: "Choice",
+      Comment: "execution options given by ferry start, if any",
+      Choices: [
+        {
+          And: [
+            { Variable: `$.${START_OPTIONS_KEY}`, IsPresent: true },
+            { Variable: `$.${START_OPTIONS_KEY}.noCache`, IsPresent: true },
+            // Anything but a boolean would make every step message invalid: such an input is the workflow's own.
+            { Variable: `$.${START_OPTIONS_KEY}.noCache`, IsBoolean: true },
+            { Variable: "$.input", IsPresent: true },
+          ],
+          Next: startWithOptions,
         },
-        "input.$": "$",
+      ],
+      Default: start,
+    };
+    states[startWithOptions] = {
+      Type: "Pass",
+      Comment: "the state every step reads from and writes to, with ferry start's options",
+      Parameters: {
+        ferry: { ...ferry, "noCache.$": `$.${START_OPTIONS_KEY}.noCache` },
+        "input.$": "$.input",
         results: {},
         remote: {},
       },
+      Next: body.entry,
+    };
+    states[start] = {
+      Type: "Pass",
+      Comment: "the state every step reads from and writes to",
+      Parameters: { ferry: { ...ferry, noCache: false }, "input.$": "$", results: {}, remote: {} },
       Next: body.entry,
     };
     states[finish] = {
@@ -132,12 +160,14 @@ class Emitter {
       Parameters: Object.fromEntries(this.ir.sinks.map((s) => [`${s}.$`, keyPath("$.results", s)])),
       End: true,
     };
+    this.index[options] = { kind: "control" };
     this.index[start] = { kind: "control" };
+    this.index[startWithOptions] = { kind: "control" };
     this.index[finish] = { kind: "control" };
     const definition: AslDefinition = {
       Comment: `Ferry workflow ${this.ir.name}${this.ir.description ? `: ${this.ir.description}` : ""}`,
-      StartAt: start,
-      States: inExecutionOrder(states, start),
+      StartAt: options,
+      States: inExecutionOrder(states, options),
     };
     return { id: "root", definition, states: this.index };
   }

@@ -233,6 +233,7 @@ export function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<s
         "execution.$": "$.ferry.execution",
         step: step.name,
         "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
+        "noCache.$": "$.ferry.noCache",
         input: stepInput,
         jobFiles: { bucket: slotRef(ctx.slots.jobBucket), "prefix.$": "$.ferry.prefix" },
       },

@@ -130,6 +130,16 @@ export function provenanceName(parts: AttemptKeyParts): string {
   return `${RESERVED}/provenance/${attemptPath(parts)}.json`;
 }
 
+/** The folder (for {@link jobFileKey}) of every {@link provenanceName} of an execution on one site. */
+export function provenanceFolder(): string {
+  return `${RESERVED}/provenance/`;
+}
+
+/** Everything a workflow's step cache holds in the bucket: every site's entries and files. */
+export function cacheFolder(workflow: string): string {
+  return `${segment(workflow, "workflow")}/${CACHE}/`;
+}
+
 /** A step cache entry: kept across executions, so under the workflow rather than an execution. */
 export function cacheKey(workflow: string, site: string, step: string, key: string): string {
   return `${segment(workflow, "workflow")}/${CACHE}/${segment(site, "site")}/${segment(step, "step")}/${segment(key, "cache key")}.json`;

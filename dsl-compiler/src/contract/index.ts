@@ -3,6 +3,7 @@
 export {
   type AttemptKeyParts,
   cacheBlobKey,
+  cacheFolder,
   cacheKey,
   executionPrefix,
   executionPrefixFormat,
@@ -16,6 +17,7 @@ export {
   outputName,
   parseExecutionPrefix,
   parseJobFileKey,
+  provenanceFolder,
   provenanceName,
   type SiteKeyPatterns,
   sharedCachePattern,
@@ -97,9 +99,12 @@ export {
 export {
   MAX_PAYLOAD_BYTES,
   parseStepMessage,
+  START_OPTIONS_KEY,
   type StepInput,
   type StepMessage,
   StepMessageSchema,
+  startExecutionInput,
+  workflowInputOf,
 } from "./step-message.ts";
 export {
   FERRY_ERRORS,

@@ -15,6 +15,8 @@ export const StepMessageSchema = z.strictObject({
   step: z.string().min(1).max(80),
   /** 1 for the first attempt. */
   attempt: z.number().int().min(1).max(100),
+  /** `ferry start --no-cache`: answer from no cache entry (entries are still written). */
+  noCache: z.boolean().optional(),
   input: z.strictObject({
     input: z.unknown(),
     deps: z.record(z.string(), z.unknown()),
@@ -27,6 +29,31 @@ export const StepMessageSchema = z.strictObject({
 
 export type StepMessage = z.output<typeof StepMessageSchema>;
 export type StepInput = StepMessage["input"];
+
+/**
+ * The execution input key under which `ferry start` passes its options:
+ * `{ [START_OPTIONS_KEY]: { noCache }, input }`. The state machine unwraps
+ * it, so steps see only `input`; any other input is the workflow's own.
+ */
+export const START_OPTIONS_KEY = "ferryStartOptions";
+
+/** The execution input `ferry start` sends: the workflow input, wrapped only when there are options. */
+export function startExecutionInput(input: unknown, options: { noCache?: boolean } = {}): unknown {
+  return options.noCache ? { [START_OPTIONS_KEY]: { noCache: true }, input } : input;
+}
+
+/** The workflow input of an execution started with `startExecutionInput` (the envelope unwrapped, as the state machine does). */
+export function workflowInputOf(executionInput: unknown): unknown {
+  if (typeof executionInput !== "object" || executionInput === null || Array.isArray(executionInput))
+    return executionInput;
+  const options = (executionInput as Record<string, unknown>)[START_OPTIONS_KEY];
+  const wrapped =
+    typeof options === "object" &&
+    options !== null &&
+    typeof (options as { noCache?: unknown }).noCache === "boolean" &&
+    "input" in executionInput;
+  return wrapped ? (executionInput as { input: unknown }).input : executionInput;
+}
 
 /** Step Functions' payload limit for task input and output. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;

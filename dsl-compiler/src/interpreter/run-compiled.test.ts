@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { compileSpec } from "../compile.ts";
-import type { StepMessage } from "../contract/step-message.ts";
+import {
+  START_OPTIONS_KEY,
+  type StepMessage,
+  startExecutionInput,
+  workflowInputOf,
+} from "../contract/step-message.ts";
 import { runCompiledWorkflow } from "./run-compiled.ts";
 
 const SPEC = `
@@ -76,5 +81,60 @@ describe("runCompiledWorkflow attempt numbers", () => {
       ["b", 1],
       ["b", 2],
     ]);
+  });
+});
+
+describe("runCompiledWorkflow start options (ferry start --no-cache)", () => {
+  const spec = `
+name: start-options
+sites:
+  lab: { type: edge }
+steps:
+  - name: a
+    site: lab
+    process: { command: ["true"] }
+  - name: each
+    depends: [a]
+    site: lab
+    foreach: { items: input.items }
+    process: { command: ["true"] }
+`;
+  async function messages(input: unknown): Promise<Array<Pick<StepMessage, "step" | "noCache" | "input">>> {
+    const { compiled } = compileSpec(spec);
+    const seen: Array<Pick<StepMessage, "step" | "noCache" | "input">> = [];
+    await runCompiledWorkflow(compiled!, input, {
+      runStep: async (message) => {
+        seen.push({ step: message.step, noCache: message.noCache, input: message.input });
+        return {};
+      },
+      runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+    }).result;
+    return seen;
+  }
+
+  it("unwraps the envelope: every step message carries noCache and sees only the workflow input", async () => {
+    const seen = await messages(startExecutionInput({ items: [1, 2] }, { noCache: true }));
+    expect(seen.map((m) => [m.step, m.noCache])).toEqual([
+      ["a", true],
+      ["each", true],
+      ["each", true],
+    ]);
+    for (const m of seen) expect(m.input.input).toEqual({ items: [1, 2] });
+    // Readers of the execution's input (ferry ui) unwrap it the same way.
+    expect(workflowInputOf(startExecutionInput({ items: [1, 2] }, { noCache: true }))).toEqual({
+      items: [1, 2],
+    });
+  });
+
+  it("passes any other input as the workflow's own, with noCache false", async () => {
+    expect(startExecutionInput({ items: [1] })).toEqual({ items: [1] });
+    const plain = await messages({ items: [1] });
+    expect(plain.map((m) => m.noCache)).toEqual([false, false]);
+    // A look-alike whose noCache is no boolean is the workflow's input, never an invalid message.
+    const lookalike = { [START_OPTIONS_KEY]: { noCache: "yes" }, input: {}, items: [1] };
+    const seen = await messages(lookalike);
+    expect(seen.map((m) => m.noCache)).toEqual([false, false]);
+    expect(seen[0]!.input.input).toEqual(lookalike);
+    expect(workflowInputOf(lookalike)).toEqual(lookalike);
   });
 });

@@ -14,6 +14,18 @@ describe("describeCall", () => {
     });
   });
 
+  it("authorizes step cache calls against the table's ARN", () => {
+    expect(describeCall("dynamodb", "GetItemCommand", { TableName: "Cache" }, "eu-west-1")).toEqual({
+      action: "dynamodb:GetItem",
+      resource: "arn:aws:dynamodb:eu-west-1:*:table/Cache",
+    });
+    const arn = "arn:aws:dynamodb:eu-west-1:111122223333:table/Cache";
+    expect(describeCall("dynamodb", "PutItemCommand", { TableName: arn }, "eu-west-1")).toEqual({
+      action: "dynamodb:PutItem",
+      resource: arn,
+    });
+  });
+
   it("maps S3 commands to the actions IAM authorizes", () => {
     expect(describeCall("s3", "HeadObjectCommand", { Bucket: "b", Key: "wf/x/a.txt" }, "eu-west-1")).toEqual({
       action: "s3:GetObject",

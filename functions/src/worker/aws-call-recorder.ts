@@ -100,7 +100,7 @@ async function regionOf(client: RecordableClient): Promise<string> {
   return typeof value === "string" ? value : "";
 }
 
-/** `SQSClient` → `sqs`, `SFNClient` → `states`, `S3Client` → `s3`, `KMSClient` → `kms`. */
+/** `SQSClient` → `sqs`, `SFNClient` → `states`, `S3Client` → `s3`, `DynamoDBClient` → `dynamodb`. */
 function serviceOf(clientName: string): string {
   const name = clientName.replace(/Client$/, "").toLowerCase();
   return name === "sfn" ? "states" : name;
@@ -167,6 +167,14 @@ export function describeCall(
         service === "ssm"
           ? `arn:aws:ssm:${region}:*:parameter/${name}`
           : `arn:aws:secretsmanager:${region}:*:secret:${name}`,
+    };
+  }
+  if (service === "dynamodb") {
+    // A call names its table by name or ARN; the account is not in a name (`*`, as for a refused SSM read).
+    const table = str("TableName") ?? "";
+    return {
+      action: `dynamodb:${op}`,
+      resource: table.startsWith("arn:") ? table : `arn:aws:dynamodb:${region}:*:table/${table}`,
     };
   }
   // SendTaskSuccess/Failure/Heartbeat have no resource types: IAM evaluates them against "*".

@@ -15,7 +15,8 @@ export type DeployErrorCode =
   | "EXECUTION_ENDED"
   | "NOT_REDRIVABLE"
   | "API_NOT_IMPLEMENTED"
-  | "NAME_TAKEN";
+  | "NAME_TAKEN"
+  | "START_OPTIONS_UNSUPPORTED";
 
 /**
  * An error of Ferry's deployment commands. The message says what failed,

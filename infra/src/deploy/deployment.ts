@@ -36,6 +36,8 @@ export interface WorkflowDeployment {
   deploymentParameterName: string;
   /** The KMS key site manifests are signed with (absent on stacks deployed before manifests were signed). */
   manifestSigningKeyArn?: string;
+  /** The step cache index table (absent when no step caches). */
+  cacheTable?: string;
   /** By queue id (`site-lab`, `fn-summarize`, …). */
   queues: Record<string, DeployedQueue>;
   outputs: Record<string, string>;
@@ -99,6 +101,7 @@ export async function readDeployment(
     manifestS3Uri: output(`${OUTPUT_PREFIX}ManifestS3Uri`),
     deploymentParameterName: output(`${OUTPUT_PREFIX}DeploymentParameterName`),
     ...optional("manifestSigningKeyArn", outputs[`${OUTPUT_PREFIX}ManifestSigningKeyArn`]),
+    ...optional("cacheTable", outputs[`${OUTPUT_PREFIX}CacheTableName`]),
     queues,
     outputs,
   };
@@ -135,6 +138,23 @@ export async function readStackOutputs(
   } finally {
     cfn.destroy();
   }
+}
+
+/** The job bucket and (when a step caches) the step cache table of a deployed workflow's stack. */
+export async function readStepCacheLocation(
+  stackName: string,
+  context: AwsContext,
+): Promise<{ bucket: string; table?: string }> {
+  const outputs = await readStackOutputs(stackName, context);
+  const bucket = outputs[`${OUTPUT_PREFIX}JobBucketName`];
+  if (!bucket) {
+    throw new DeployError(
+      "OUTPUT_MISSING",
+      `stack ${stackName}: output ${OUTPUT_PREFIX}JobBucketName is missing; is it a Ferry workflow stack?`,
+    );
+  }
+  const table = outputs[`${OUTPUT_PREFIX}CacheTableName`];
+  return table ? { bucket, table } : { bucket };
 }
 
 /** The root state machine ARN of a deployed workflow's stack. */

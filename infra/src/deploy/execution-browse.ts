@@ -5,7 +5,14 @@ import {
   ListStateMachinesCommand,
   SFNClient,
 } from "@aws-sdk/client-sfn";
-import { executionPrefix, jobFileKey, logFolder } from "@ferry/dsl-compiler/contract";
+import {
+  executionPrefix,
+  jobFileKey,
+  logFolder,
+  type ProvenanceRecord,
+  ProvenanceRecordSchema,
+  provenanceFolder,
+} from "@ferry/dsl-compiler/contract";
 import { type AwsContext, clientConfig, regionOfArn } from "./aws-context.ts";
 import { readJobBucket } from "./deployment.ts";
 import { getStateIndex, type StoredStateIndex } from "./state-index-store.ts";
@@ -146,4 +153,56 @@ function parseLogKey(rest: string): { step: string; attempt: number; item?: numb
   const match = /^([^/]+)\/(?:item-(\d+)\/)?(\d+)\.log$/.exec(rest);
   if (!match) return undefined;
   return { step: match[1]!, attempt: Number(match[3]), ...(match[2] ? { item: Number(match[2]) } : {}) };
+}
+
+/**
+ * The provenance records of an execution, as every site's workers wrote them
+ * under `<workflow>/<site>/<execution>/.ferry/provenance/`; records that do
+ * not parse are left out (a worker writes them, not the reader).
+ */
+export async function readExecutionProvenance(
+  context: AwsContext,
+  executionArn: string,
+  options: { workflow: string },
+): Promise<ProvenanceRecord[]> {
+  const region = regionOfArn(executionArn) ?? context.region;
+  const execution = executionArn.split(":").at(-1)!;
+  const bucket = await readJobBucket(options.workflow, context, region);
+  const prefix = executionPrefix(options.workflow, execution);
+  const s3 = new S3Client(clientConfig(context, region));
+  try {
+    const sites = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${options.workflow}/`, Delimiter: "/" }),
+    );
+    const records: ProvenanceRecord[] = [];
+    for (const common of sites.CommonPrefixes ?? []) {
+      const site = common.Prefix!.slice(options.workflow.length + 1, -1);
+      let token: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: jobFileKey(prefix, site, provenanceFolder()),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const object of page.Contents ?? []) {
+          if (!object.Key?.endsWith(".json")) continue;
+          const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
+          let json: unknown;
+          try {
+            json = JSON.parse(await got.Body!.transformToString());
+          } catch {
+            continue;
+          }
+          const parsed = ProvenanceRecordSchema.safeParse(json);
+          if (parsed.success) records.push(parsed.data);
+        }
+        token = page.NextContinuationToken;
+      } while (token);
+    }
+    return records.sort((a, b) => a.step.localeCompare(b.step) || a.attempt - b.attempt);
+  } finally {
+    s3.destroy();
+  }
 }

@@ -1,6 +1,7 @@
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
+  DescribeStateMachineCommand,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   RedriveExecutionCommand,
@@ -10,8 +11,10 @@ import {
   StopExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import type { StateIndex } from "@ferry/dsl-compiler";
+import { START_OPTIONS_KEY } from "@ferry/dsl-compiler/contract";
 import { type AwsContext, clientConfig, regionOfArn } from "./aws-context.ts";
 import { DeployError } from "./deploy-error.ts";
+import { readExecutionProvenance } from "./execution-browse.ts";
 import { hasEnded, openTaskTokens, redriveRefusal, stopRefusal } from "./execution-control.ts";
 import { buildExecutionReport, type ExecutionReport } from "./execution-report.ts";
 import { getStateIndex } from "./state-index-store.ts";
@@ -25,15 +28,29 @@ function sfnFor(context: AwsContext, arn: string): SFNClient {
   return new SFNClient(clientConfig(context, regionOfArn(arn) ?? context.region));
 }
 
-/** Starts an execution of the state machine; returns its ARN. */
+/**
+ * Starts an execution of the state machine; returns its ARN. With
+ * `startOptions`, the input is already wrapped (`startExecutionInput`), so a
+ * machine deployed before it unwrapped options is refused rather than handed
+ * the envelope as its input.
+ */
 export async function startExecution(
   context: AwsContext,
   stateMachineArn: string,
   input: string,
   name?: string,
+  startOptions = false,
 ): Promise<string> {
   const sfn = sfnFor(context, stateMachineArn);
   try {
+    if (startOptions) {
+      const { definition } = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+      if (!definition?.includes(`$.${START_OPTIONS_KEY}`))
+        throw new DeployError(
+          "START_OPTIONS_UNSUPPORTED",
+          `${stateMachineArn} was deployed by a Ferry that takes no start options (--no-cache); re-deploy the workflow`,
+        );
+    }
     const out = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, input, ...(name ? { name } : {}) }),
     );
@@ -245,19 +262,26 @@ export interface ExecutionStatus {
   children: ExecutionStatus[];
   /** Where the state-to-step mapping came from. */
   indexSource: "given" | "deployment" | "history";
+  /**
+   * Attempts the step cache answered, by step, from the workers' provenance
+   * records (root executions only: child machines write under their root's).
+   */
+  cacheHits?: Record<string, { hits: number; origin?: string }>;
 }
 
 /**
  * Describes an execution and builds its per-step report, following child
  * executions. The state index comes from `index` when given, else from
- * what `ferry deploy` stored, else it is inferred from the history.
+ * what `ferry deploy` stored, else it is inferred from the history. With
+ * `cacheHits`, the workers' provenance records say which steps the cache answered.
  */
 export async function executionStatus(
   context: AwsContext,
   executionArn: string,
   index?: StateIndex,
-  depth = 0,
+  options: { depth?: number; cacheHits?: boolean } = {},
 ): Promise<ExecutionStatus> {
+  const depth = options.depth ?? 0;
   const sfn = sfnFor(context, executionArn);
   let description: DescribeExecutionCommandOutput;
   try {
@@ -267,8 +291,9 @@ export async function executionStatus(
   }
   let indexSource: ExecutionStatus["indexSource"] = index ? "given" : "history";
   let states = index;
+  let stored: Awaited<ReturnType<typeof getStateIndex>>;
   if (!states) {
-    const stored = await getStateIndex(context, executionArn);
+    stored = await getStateIndex(context, executionArn);
     if (stored) {
       states = stored.states;
       indexSource = "deployment";
@@ -279,8 +304,39 @@ export async function executionStatus(
   if (depth < MAX_CHILD_DEPTH) {
     for (const row of report.steps) {
       for (const child of row.childExecutions)
-        children.push(await executionStatus(context, child, undefined, depth + 1));
+        children.push(await executionStatus(context, child, undefined, { depth: depth + 1 }));
     }
   }
-  return { executionArn, description, report, children, indexSource };
+  const workflow =
+    options.cacheHits && depth === 0 ? (stored?.workflow ?? rootWorkflowOf(executionArn)) : undefined;
+  const cacheHits = workflow ? await readCacheHits(context, executionArn, workflow) : undefined;
+  return { executionArn, description, report, children, indexSource, ...(cacheHits ? { cacheHits } : {}) };
+}
+
+/** `<workflow>-root-<hash>`, as the stack names the root machine. */
+function rootWorkflowOf(executionArn: string): string | undefined {
+  return /^(.+)-root-[0-9a-f]{8}$/.exec(executionArn.split(":")[6] ?? "")?.[1];
+}
+
+/** Hits by step; undefined when the records cannot be read (status still answers). */
+async function readCacheHits(
+  context: AwsContext,
+  executionArn: string,
+  workflow: string,
+): Promise<ExecutionStatus["cacheHits"]> {
+  let records: Awaited<ReturnType<typeof readExecutionProvenance>>;
+  try {
+    records = await readExecutionProvenance(context, executionArn, { workflow });
+  } catch {
+    return undefined;
+  }
+  const hits: NonNullable<ExecutionStatus["cacheHits"]> = {};
+  for (const r of records) {
+    if (r.cache.status !== "hit") continue;
+    const seen = hits[r.step] ?? { hits: 0 };
+    hits[r.step] = seen;
+    seen.hits++;
+    if (r.cache.origin) seen.origin = r.cache.origin.execution;
+  }
+  return hits;
 }

@@ -16,6 +16,8 @@ export interface OutputValues {
   workerPolicies: Map<string, iam.ManagedPolicy>;
   /** The `notify:` topic, created or given. */
   notifyTopicArn?: string;
+  /** The step cache index, when a step caches. */
+  cacheTableName?: string;
 }
 
 /**
@@ -47,6 +49,12 @@ export function createOutputs(scope: Construct, values: OutputValues): void {
     values.manifest.signingKey.keyArn,
     "KMS key ferry deploy signs site manifests with (agents: manifestSigningKey)",
   );
+  if (values.cacheTableName !== undefined)
+    output(
+      "CacheTableName",
+      values.cacheTableName,
+      "DynamoDB table indexing cached step results (agents: stepCache.table)",
+    );
   if (values.notifyTopicArn !== undefined)
     output("NotifyTopicArn", values.notifyTopicArn, "SNS topic announcing every finished execution");
   for (const [site, m] of values.manifest.sites) {

@@ -1,3 +1,4 @@
+import { workflowInputOf } from "@ferry/dsl-compiler/contract";
 import {
   type AwsContext,
   type ExecutionStatus,
@@ -190,7 +191,8 @@ export function viewOfExecution(status: ExecutionStatus, index: StoredStateIndex
       : {}),
     stepCount: steps.length,
     ...(failed ? { failedStep: failed.name } : {}),
-    ...(d.input ? { input: parseJson(d.input) } : {}),
+    // ferry start --no-cache wraps the input: show what the steps saw.
+    ...(d.input ? { input: workflowInputOf(parseJson(d.input)) } : {}),
     ...(d.output ? { output: parseJson(d.output) } : {}),
     ...(status.report.error
       ? {
