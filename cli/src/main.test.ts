@@ -162,8 +162,8 @@ describe("--split-limit", () => {
   });
 
   it.each([
-    ["abc", 'must be a number, got "abc"'],
-    ["1e3", 'must be a number, got "1e3"'],
+    ["abc", 'must be a whole number of history events, got "abc"'],
+    ["1e3", 'must be a whole number of history events, got "1e3"'],
     ["5", "must be at least 12"],
     ["12.5", "must be a whole number"],
     ["7000", "must be at most 6000"],

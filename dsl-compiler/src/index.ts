@@ -16,7 +16,7 @@ export type {
 } from "./asl/asl-types.ts";
 export { aslMakespan } from "./asl/makespan.ts";
 export { baseSlots, SlotNamer, type SubstitutionSlots, slotRef } from "./asl/slots.ts";
-export { DEFAULT_LIMITS, MIN_SPLIT_LIMIT, splitLimitProblem } from "./asl/split.ts";
+export { DEFAULT_LIMITS, MIN_SPLIT_LIMIT, STEP_EVENTS, splitLimitProblem } from "./asl/split.ts";
 export type { StateIndex, StateRole } from "./asl/state-index.ts";
 export { checkPlacement } from "./check/placement.ts";
 export { checkSites } from "./check/sites.ts";

@@ -45,8 +45,8 @@ describe("resolveAppOptions", () => {
   });
 
   it.each([
-    ["abc", 'must be a number, got "abc"'],
-    ["", 'must be a number, got ""'],
+    ["abc", 'must be a whole number of history events, got "abc"'],
+    ["", 'must be a whole number of history events, got ""'],
     ["0", "must be at least 12"],
     ["12.5", "must be a whole number"],
     ["99999", "must be at most 6000"],

@@ -61,7 +61,7 @@ export function resolveAppOptions(context: (key: string) => unknown, cwd: string
     throw new InfraError(
       "INVALID_PROP",
       "context.splitLimit",
-      `${Number.isNaN(splitLimit) ? `must be a number, got ${JSON.stringify(rawLimit)}` : limitProblem}; ${USAGE}`,
+      `${Number.isNaN(splitLimit) ? `must be a whole number of history events, got ${JSON.stringify(rawLimit)}` : limitProblem}; ${USAGE}`,
     );
   }
   return {
