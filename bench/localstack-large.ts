@@ -9,10 +9,15 @@
 // Needs LocalStack (bash test/env/ensure-localstack.sh).
 // Run: npx tsx bench/localstack-large.ts [--steps 1300] [--chains 4] [--concurrency 4] [--timeout-minutes 40]
 import { parseArgs } from "node:util";
-import { SFNClient, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { compileSpec } from "@ferry/dsl-compiler";
-import { type ExecutionStatus, executionStatus, startExecution, waitForExecution } from "@ferry/infra";
-import { awsClientConfig, requireLocalStack } from "../test/support/env.ts";
+import {
+  type ExecutionStatus,
+  executionStatus,
+  startExecution,
+  stopExecution,
+  waitForExecution,
+} from "@ferry/infra";
+import { requireLocalStack } from "../test/support/env.ts";
 import { ferry } from "../test/support/ferry-cli.ts";
 import {
   deploySpec,
@@ -121,13 +126,13 @@ try {
   const sfnSeconds =
     d.stopDate && d.startDate ? (d.stopDate.getTime() - d.startDate.getTime()) / 1000 : wallSeconds;
   console.log(
-    `\nLocalStack, two agents × ${values.concurrency} slots (process runtime): ${d.status} after ${sfnSeconds.toFixed(1)} s (execution start → stop; ${wallSeconds.toFixed(1)} s from the StartExecution call)`,
+    `\nLocalStack, two agents × ${values.concurrency} slots (process runtime): ${ended ? `${d.status} after ${sfnSeconds.toFixed(1)} s (execution start → stop; ${wallSeconds.toFixed(1)} s from the StartExecution call)` : `still ${d.status} at the ${timeoutMinutes}-minute timeout`}`,
   );
   console.log(
     `  ${succeeded} of ${steps} steps succeeded, ${(succeeded / sfnSeconds).toFixed(1)} steps/s; ${status.children.length} child executions: ${JSON.stringify(countBy(status.children.map((c) => c.description.status ?? "?"))).replace(/"/g, "")}`,
   );
   console.log(
-    `  baseline, ferry run of the same workflow: ${localSeconds.toFixed(1)} s, ${(steps / localSeconds).toFixed(1)} steps/s; LocalStack / ferry run = ${(sfnSeconds / localSeconds).toFixed(1)}×`,
+    `  baseline, ferry run of the same workflow: ${localSeconds.toFixed(1)} s, ${(steps / localSeconds).toFixed(1)} steps/s${ended ? `; LocalStack / ferry run = ${(sfnSeconds / localSeconds).toFixed(1)}×` : ""}`,
   );
   if (!ended) await stopAll(status);
 } finally {
@@ -149,15 +154,13 @@ function countBy(xs: string[]): Record<string, number> {
   return out;
 }
 
-/** After the timeout: stop the running child executions and the root, so nothing keeps LocalStack busy. */
+/** After the timeout: stop the running child executions, then the root, so nothing keeps LocalStack busy. */
 async function stopAll(status: ExecutionStatus): Promise<void> {
-  const sfn = new SFNClient(awsClientConfig());
-  try {
-    const running = [status, ...status.children].filter((s) => s.description.status === "RUNNING");
-    for (const s of running.reverse())
-      await sfn.send(new StopExecutionCommand({ executionArn: s.executionArn, cause: "bench timeout" }));
-    console.log(`  stopped ${running.length} running executions`);
-  } finally {
-    sfn.destroy();
+  const running = [...status.children, status].filter((s) => s.description.status === "RUNNING");
+  for (const s of running) {
+    const stopped = await stopExecution(context, s.executionArn, { cause: "bench timeout" }).catch(
+      (error: Error) => ({ status: error.message }),
+    );
+    console.log(`  stopped ${s.executionArn.split(":").slice(-2).join(":")}: ${stopped.status}`);
   }
 }
