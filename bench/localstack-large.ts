@@ -142,7 +142,7 @@ try {
     console.log(`ferry destroy exited ${destroyed.code}: ${destroyed.stderr.slice(-500)}`);
 }
 
-/** Steps that succeeded in the execution and its children (rows of step states, not helpers). */
+/** Steps that succeeded in the execution and its children (step rows, not join or child-run states). */
 function succeededSteps(status: ExecutionStatus): number {
   const own = status.report.steps.filter((r) => r.state === "succeeded" && !r.step.includes(" (")).length;
   return own + status.children.reduce((sum, c) => sum + succeededSteps(c), 0);
