@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { braidDag, specForDag } from "@ferry/dsl-compiler/testing";
 import { describe, expect, it } from "vitest";
 import { main } from "./main.ts";
 import { recordingIo } from "./testing-io.ts";
@@ -127,6 +128,56 @@ describe("ferry compile", () => {
     expect(await main(["compile", join(dir, "bad.yaml"), "--out", join(dir, "out")], recordingIo(dir))).toBe(
       1,
     );
+    expect(existsSync(join(dir, "out"))).toBe(false);
+  });
+});
+
+describe("--split-limit", () => {
+  const braid = () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-cli-"));
+    const file = join(dir, "braid.json");
+    writeFileSync(file, specForDag(braidDag(3, 16, 4), { name: "braid" }));
+    return { dir, file };
+  };
+
+  it("ferry compile writes the child machines of a workflow split at the lowered limit", async () => {
+    const { dir, file } = braid();
+    const io = recordingIo(dir);
+    expect(
+      await main(["compile", file, "--out", join(dir, "out"), "--no-synth", "--split-limit", "100"], io),
+    ).toBe(0);
+    expect(io.out).toMatch(/in the root machine, 6 child machines/);
+    const states = JSON.parse(readFileSync(join(dir, "out", "states.json"), "utf8"));
+    expect(Object.keys(states).sort()).toEqual([
+      "child-1",
+      "child-2",
+      "child-3",
+      "child-4",
+      "child-5",
+      "child-6",
+      "root",
+    ]);
+    for (const id of Object.keys(states).filter((k) => k !== "root"))
+      expect(existsSync(join(dir, "out", `${id}.asl.json`)), id).toBe(true);
+  });
+
+  it.each([
+    ["abc", 'must be a whole number of history events, got "abc"'],
+    ["1e3", 'must be a whole number of history events, got "1e3"'],
+    ["5", "must be at least 12"],
+    ["12.5", "must be a whole number"],
+    ["7000", "must be at most 6000"],
+  ])("refuses %s on compile, deploy and run before compiling", async (value, message) => {
+    const { dir, file } = braid();
+    for (const argv of [
+      ["compile", file, "--out", join(dir, "out"), "--no-synth"],
+      ["deploy", file, "--target", "localstack", "--endpoint-url", "http://127.0.0.1:9"],
+      ["run", file],
+    ]) {
+      const io = recordingIo(dir);
+      expect(await main([...argv, "--split-limit", value], io), argv[0]).toBe(2);
+      expect(io.err).toContain(`--split-limit ${message}`);
+    }
     expect(existsSync(join(dir, "out"))).toBe(false);
   });
 });

@@ -16,10 +16,11 @@ export type {
 } from "./asl/asl-types.ts";
 export { aslMakespan } from "./asl/makespan.ts";
 export { baseSlots, SlotNamer, type SubstitutionSlots, slotRef } from "./asl/slots.ts";
+export { DEFAULT_LIMITS, MIN_SPLIT_LIMIT, STEP_EVENTS, splitLimitProblem } from "./asl/split.ts";
 export type { StateIndex, StateRole } from "./asl/state-index.ts";
 export { checkPlacement } from "./check/placement.ts";
 export { checkSites } from "./check/sites.ts";
-export { type CompileResult, compileSpec } from "./compile.ts";
+export { type CompileOptions, type CompileResult, compileSpec } from "./compile.ts";
 export type { CompiledStateMachine, CompiledWorkflow } from "./compiled.ts";
 export {
   canonicalJson,

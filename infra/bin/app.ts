@@ -15,7 +15,10 @@ async function main(): Promise<number> {
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   for (const spec of options.specs) {
     const shown = relative(cwd, spec) || spec;
-    const { diagnostics, compiled } = await compileSpecFile(spec);
+    const { diagnostics, compiled } = await compileSpecFile(
+      spec,
+      options.splitLimit === undefined ? {} : { splitLimit: options.splitLimit },
+    );
     for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(shown, d)}\n`);
     if (!compiled || hasErrors(diagnostics)) {
       process.stderr.write(`${shown}: not synthesized; fix the errors above\n`);

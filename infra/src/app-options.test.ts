@@ -37,4 +37,22 @@ describe("resolveAppOptions", () => {
       'must be "aws" or "localstack", got "gcp"',
     );
   });
+
+  it("given -c splitLimit=120, when resolved, then the compile option is passed on", () => {
+    expect(resolveAppOptions(context({ spec: "a.yaml", splitLimit: "120" }), "/repo")).toMatchObject({
+      splitLimit: 120,
+    });
+  });
+
+  it.each([
+    ["abc", 'must be a whole number of history events, got "abc"'],
+    ["", 'must be a whole number of history events, got ""'],
+    ["0", "must be at least 12"],
+    ["12.5", "must be a whole number"],
+    ["99999", "must be at most 6000"],
+  ])("given -c splitLimit=%j, when resolved, then it is refused naming the value", (value, message) => {
+    expect(() => resolveAppOptions(context({ spec: "a.yaml", splitLimit: value }), "/repo")).toThrow(
+      `context.splitLimit: ${message}`,
+    );
+  });
 });

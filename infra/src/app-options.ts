@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { splitLimitProblem } from "@ferry/dsl-compiler";
 import { InfraError } from "./errors.ts";
 import type { FerryTarget } from "./ferry-workflow.ts";
 
@@ -9,15 +10,18 @@ export interface AppOptions {
   projectRoot: string;
   target: FerryTarget;
   nag: boolean;
+  /** Lowers the history events per state machine before the workflow is split (`ferry deploy --split-limit`). */
+  splitLimit?: number;
 }
 
 const USAGE =
-  "usage: npx cdk synth -c spec=examples/hello/workflow.yaml [-c target=aws|localstack] [-c nag=false] [-c projectRoot=.]";
+  "usage: npx cdk synth -c spec=examples/hello/workflow.yaml [-c target=aws|localstack] [-c nag=false] [-c projectRoot=.] [-c splitLimit=N]";
 
 /**
  * Reads the app's context: `spec` (one path, or several separated by commas),
  * `target` (@default "aws"), `nag` (@default true), `projectRoot` (@default the
- * current directory, where `cdk.json` is). Relative paths are resolved from `cwd`.
+ * current directory, where `cdk.json` is), `splitLimit` (@default none: the
+ * compiler's). Relative paths are resolved from `cwd`.
  */
 export function resolveAppOptions(context: (key: string) => unknown, cwd: string): AppOptions {
   const spec = context("spec");
@@ -45,6 +49,21 @@ export function resolveAppOptions(context: (key: string) => unknown, cwd: string
     );
   }
   const root = context("projectRoot");
+  const rawLimit = context("splitLimit");
+  const splitLimit =
+    rawLimit === undefined
+      ? undefined
+      : typeof rawLimit === "number"
+        ? rawLimit
+        : Number(String(rawLimit).trim() || "x");
+  const limitProblem = splitLimit === undefined ? undefined : splitLimitProblem(splitLimit);
+  if (limitProblem) {
+    throw new InfraError(
+      "INVALID_PROP",
+      "context.splitLimit",
+      `${Number.isNaN(splitLimit) ? `must be a whole number of history events, got ${JSON.stringify(rawLimit)}` : limitProblem}; ${USAGE}`,
+    );
+  }
   return {
     specs: spec
       .split(",")
@@ -54,5 +73,6 @@ export function resolveAppOptions(context: (key: string) => unknown, cwd: string
     projectRoot: typeof root === "string" && root !== "" ? resolve(cwd, root) : cwd,
     target,
     nag: nag === true || nag === "true",
+    ...(splitLimit === undefined ? {} : { splitLimit }),
   };
 }

@@ -74,15 +74,18 @@ export interface Deployed {
   stdout: string;
 }
 
-/** `ferry deploy --target localstack`, then the deployment read back through the library. */
-export async function deploySpec(dir: string, spec: string): Promise<Deployed> {
+/**
+ * `ferry deploy --target localstack` (with `extraArgs`, e.g. `--split-limit`),
+ * then the deployment read back through the library.
+ */
+export async function deploySpec(dir: string, spec: string, extraArgs: string[] = []): Promise<Deployed> {
   const { compiled } = await compileSpecFile(spec);
   if (!compiled) throw new Error(`${spec} does not compile`);
   const configs = join(dir, ".ferry", "agents", compiled.ir.name);
-  const result = await ferry(["deploy", spec, "--target", "localstack", "--agent-configs", configs], {
-    cwd: dir,
-    env: ferryEnv(),
-  });
+  const result = await ferry(
+    ["deploy", spec, "--target", "localstack", "--agent-configs", configs, ...extraArgs],
+    { cwd: dir, env: ferryEnv() },
+  );
   if (result.code !== 0) {
     throw new Error(`ferry deploy ${spec} exited ${result.code}\n${result.stdout}\n${result.stderr}`);
   }

@@ -4,9 +4,11 @@ import { parseArgs } from "node:util";
 import { type CompiledWorkflow, findProjectRoot, pinImageDigests } from "@ferry/dsl-compiler";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import { compileOrReport } from "../support/report-diagnostics.ts";
+import { SPLIT_LIMIT_FLAG, SPLIT_LIMIT_USAGE, splitLimitOption } from "../support/split-limit.ts";
 
 export const compileCommand: CliCommand = {
   usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth] [--pin-images [--engine-socket PATH]]
+                     [--split-limit N]
 
 Writes ir.json, statemachine.asl.json (with \${…} definition-substitution
 slots), child state machines if any, manifest.json, substitutions.json and,
@@ -17,7 +19,8 @@ unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
                         manifest: agents then run exactly that image and refuse
                         another under the same tag. Registry (ECR) lookups are not
                         made: load or pull the images on this machine first.
-  --engine-socket PATH  the Docker Engine socket (default /var/run/docker.sock)`,
+  --engine-socket PATH  the Docker Engine socket (default /var/run/docker.sock)
+${SPLIT_LIMIT_USAGE}`,
   async run(argv, io) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -27,12 +30,14 @@ unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
         "no-synth": { type: "boolean" },
         "pin-images": { type: "boolean" },
         "engine-socket": { type: "string" },
+        ...SPLIT_LIMIT_FLAG,
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
     if (!values.out) throw new UsageError("--out <dir> is required");
+    const options = splitLimitOption(values["split-limit"]);
     const specFile = resolve(io.cwd, positionals[0]!);
-    let compiled = await compileOrReport(positionals[0]!, io);
+    let compiled = await compileOrReport(positionals[0]!, io, options);
     if (!compiled) return 1;
     if (values["pin-images"]) {
       compiled = await pinImages(compiled, values["engine-socket"], io);
@@ -49,8 +54,9 @@ unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
         });
       }
     });
+    const children = compiled.childStateMachines.length;
     io.stdout(
-      `compiled ${compiled.ir.name}: ${compiled.ir.steps.length} steps, ${Object.keys(compiled.stateMachine.states).length} states → ${outDir}\n`,
+      `compiled ${compiled.ir.name}: ${compiled.ir.steps.length} steps, ${Object.keys(compiled.stateMachine.states).length} states${children > 0 ? ` in the root machine, ${children} child machines` : ""} → ${outDir}\n`,
     );
     return 0;
   },

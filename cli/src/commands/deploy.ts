@@ -23,6 +23,7 @@ import {
   reportDeployError,
   table,
 } from "../support/cloud-commands.ts";
+import { SPLIT_LIMIT_FLAG, SPLIT_LIMIT_USAGE, splitLimitOption } from "../support/split-limit.ts";
 
 const TARGETS: FerryTarget[] = ["aws", "localstack"];
 
@@ -60,6 +61,7 @@ ${AWS_FLAGS_USAGE}
   --take-over               replace a stack of the same name deployed from another spec
                             (by default that is refused: two workflows with one name
                             would overwrite each other)
+${SPLIT_LIMIT_USAGE}
 
 Example:
   ferry deploy examples/hello/workflow.yaml --target localstack --endpoint-url http://127.0.0.1:4566`;
@@ -82,6 +84,7 @@ export const deployCommand: CliCommand = {
         "take-over": { type: "boolean" },
         "dry-run": { type: "boolean" },
         offline: { type: "boolean" },
+        ...SPLIT_LIMIT_FLAG,
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
@@ -95,7 +98,7 @@ export const deployCommand: CliCommand = {
         `--timeout-seconds must be a positive integer, got "${values["timeout-seconds"]}"`,
       );
     }
-    const loaded = await loadWorkflow(positionals[0]!, io);
+    const loaded = await loadWorkflow(positionals[0]!, io, splitLimitOption(values["split-limit"]));
     if (!loaded) return 1;
     const { compiled } = loaded;
     const context = awsContextFor(values, io.env, compiled.ir);

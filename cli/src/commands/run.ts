@@ -20,11 +20,13 @@ import {
   secretCacheSeconds,
 } from "@ferry/functions/secrets";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
+import { SPLIT_LIMIT_FLAG, SPLIT_LIMIT_USAGE, splitLimitOption } from "../support/split-limit.ts";
 import { describeWatch, watchTriggers } from "../support/watch-triggers.ts";
 
 export const runCommand: CliCommand = {
   usage: `Usage: ferry run <spec.yaml> [--input JSON | --input-file F] [--concurrency N]
                  [--site-concurrency SITE=N]... [--json] [--resume RUN_ID] [--no-cache]
+                 [--split-limit N]
        ferry run --watch <spec.yaml> [--watch-dir DIR] [--max-runs N] [--concurrency N]
 
 Compiles the spec and runs its state machine on this machine: processes as
@@ -40,6 +42,7 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
   --resume RUN_ID       rerun only what failed or did not finish in RUN_ID ("last" for the latest run)
   --no-cache            run every step, even those the step cache could answer (cache: steps
                         still refresh their entries); see ferry cache
+${SPLIT_LIMIT_USAGE}
 
   --watch               fire the spec's triggers: each schedule by its rate or cron
                         expression (UTC), each s3 trigger on new files under --watch-dir
@@ -63,6 +66,7 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
         watch: { type: "boolean" },
         "watch-dir": { type: "string" },
         "max-runs": { type: "string" },
+        ...SPLIT_LIMIT_FLAG,
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
@@ -87,7 +91,10 @@ files/). Exits 0 only if the workflow succeeded, 130 when cancelled (Ctrl-C).
       }),
     );
 
-    const { compiled, diagnostics } = await compileSpecFile(specFile);
+    const { compiled, diagnostics } = await compileSpecFile(
+      specFile,
+      splitLimitOption(values["split-limit"]),
+    );
     for (const d of diagnostics) io.stderr(`${formatDiagnostic(positionals[0]!, d)}\n`);
     if (!compiled) return 1;
     if (values.watch) {

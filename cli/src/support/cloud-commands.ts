@@ -2,6 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import {
   type CompiledWorkflow,
+  type CompileOptions,
   compileSpecFile,
   findProjectRoot,
   formatDiagnostic,
@@ -22,10 +23,14 @@ export interface LoadedWorkflow {
 }
 
 /** Compiles a spec for a command; prints its diagnostics and returns undefined when it has errors. */
-export async function loadWorkflow(spec: string, io: CliIo): Promise<LoadedWorkflow | undefined> {
+export async function loadWorkflow(
+  spec: string,
+  io: CliIo,
+  options: Pick<CompileOptions, "splitLimit"> = {},
+): Promise<LoadedWorkflow | undefined> {
   const specFile = resolve(io.cwd, spec);
   const shown = relative(io.cwd, specFile) || specFile;
-  const result = await compileSpecFile(specFile);
+  const result = await compileSpecFile(specFile, options);
   for (const d of result.diagnostics) io.stderr(`${formatDiagnostic(shown, d)}\n`);
   if (!result.compiled || hasErrors(result.diagnostics)) {
     io.stderr(`${shown}: not compiled; fix the errors above (ferry validate ${shown})\n`);

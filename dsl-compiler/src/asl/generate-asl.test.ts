@@ -3,7 +3,7 @@ import { compileSpec } from "../compile.ts";
 import type { CompiledWorkflow } from "../compiled.ts";
 import { runCompiledWorkflow } from "../interpreter/run-compiled.ts";
 import { criticalPath } from "../ir/graph.ts";
-import { randomDag, seededRandom, specForDag } from "../testing/random-specs.ts";
+import { braidDag, randomDag, seededRandom, specForDag } from "../testing/random-specs.ts";
 import type { AslState } from "./asl-types.ts";
 import { aslMakespan } from "./makespan.ts";
 
@@ -198,6 +198,73 @@ describe("workflows beyond one state machine's limits", () => {
       expect(seen.get(`s${v}`)).toEqual(Object.fromEntries(ds.map((d) => [`s${d}`, { from: `s${d}` }])));
     });
     expect(output).toEqual(Object.fromEntries(compiled!.ir.sinks.map((s) => [s, { from: s }])));
+  });
+});
+
+describe("the splitLimit compile option", () => {
+  const deps = braidDag(3, 16, 4);
+
+  it("splits a 48-step workflow with joins into child machines that await each other's steps, and it runs locally", async () => {
+    expect(compileDag(deps).childStateMachines).toEqual([]);
+    const { compiled, diagnostics } = compileSpec(specForDag(deps), { splitLimit: 100 });
+    expect(diagnostics).toEqual([]);
+    const machines = [compiled!.stateMachine, ...compiled!.childStateMachines];
+    expect(compiled!.childStateMachines.length).toBeGreaterThanOrEqual(4);
+    const machineOf = new Map<string, string>();
+    for (const m of machines)
+      for (const role of Object.values(m.states)) if (role.kind === "step") machineOf.set(role.step, m.id);
+    expect(machineOf.size).toBe(deps.length);
+    for (const m of compiled!.childStateMachines)
+      expect([...machineOf.values()].filter((id) => id === m.id).length).toBeLessThanOrEqual(100 / 6);
+    const crossing = machines.flatMap((m) =>
+      Object.values(m.states).flatMap((role) =>
+        role.kind === "await" && machineOf.get(role.dep) !== m.id ? [`${role.step} awaits ${role.dep}`] : [],
+      ),
+    );
+    expect(crossing.length).toBeGreaterThan(0);
+    // Each step outputs how many paths reach it: a dependency's output lost or misrouted changes the sinks'.
+    const paths = deps.map(() => 0);
+    deps.forEach((ds, v) => {
+      paths[v] = ds.length === 0 ? 1 : ds.reduce((sum, d) => sum + paths[d]!, 0);
+    });
+    const output = await runCompiledWorkflow(
+      compiled!,
+      {},
+      {
+        runStep: async (m) => {
+          const seen = Object.values(m.input.deps as Record<string, { paths: number }>);
+          return { paths: seen.length === 0 ? 1 : seen.reduce((sum, d) => sum + d.paths, 0) };
+        },
+        runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+      },
+    ).result;
+    expect(output).toEqual(
+      Object.fromEntries(compiled!.ir.sinks.map((s) => [s, { paths: paths[Number(s.slice(1))] }])),
+    );
+  });
+
+  it.each([0, 11, -100, 12.5, Number.NaN, Number.POSITIVE_INFINITY, 6_001])(
+    "refuses %s with a diagnostic naming the option",
+    (splitLimit) => {
+      const { compiled, diagnostics } = compileSpec(specForDag(deps), { splitLimit });
+      expect(compiled).toBeUndefined();
+      expect(diagnostics).toEqual([
+        expect.objectContaining({
+          code: "INVALID_OPTION",
+          severity: "error",
+          message: expect.stringMatching(
+            /^the split limit \(compile option splitLimit, ferry --split-limit\) must be /,
+          ),
+        }),
+      ]);
+    },
+  );
+
+  it("accepts the bounds, 12 and the default 6,000", () => {
+    expect(
+      compileSpec(specForDag(deps), { splitLimit: 12 }).compiled!.childStateMachines.length,
+    ).toBeGreaterThan(10);
+    expect(compileSpec(specForDag(deps), { splitLimit: 6_000 }).compiled!.childStateMachines).toEqual([]);
   });
 });
 

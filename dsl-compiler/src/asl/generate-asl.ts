@@ -8,7 +8,13 @@ import { finallyStates } from "./finally-states.ts";
 import { awaitStates, remotePath, signalStates } from "./join-states.ts";
 import { keyPath, StateNamer } from "./names.ts";
 import { baseSlots, type SubstitutionSlots, slotRef } from "./slots.ts";
-import { type BlockCost, DEFAULT_LIMITS, type MachineLimits, splitIntoMachines } from "./split.ts";
+import {
+  type BlockCost,
+  DEFAULT_LIMITS,
+  type MachineLimits,
+  STEP_EVENTS,
+  splitIntoMachines,
+} from "./split.ts";
 import type { StateIndex } from "./state-index.ts";
 import { stepStates } from "./step-state.ts";
 import { type Block, buildStructure } from "./structure.ts";
@@ -449,13 +455,14 @@ class Emitter {
 function eventsOf(block: Block): number {
   switch (block.kind) {
     case "step":
-      return 6;
+      return STEP_EVENTS;
     case "await":
       return 7;
     case "signal":
       return 14;
     case "child":
-      return 6;
+      // One Task, like a step's.
+      return STEP_EVENTS;
     default:
       return 0;
   }

@@ -16,6 +16,36 @@ export interface MachineLimits {
 
 export const DEFAULT_LIMITS: MachineLimits = { maxBytes: 700_000, maxEvents: 6_000 };
 
+/** History events one step's Task records (entered, scheduled, started, submitted, succeeded, exited). */
+export const STEP_EVENTS = 6;
+
+/**
+ * The lowest split limit: two steps' events. Below it every child would
+ * hold a single step, and the parent's Task that runs it would cost as much
+ * as the step itself.
+ */
+export const MIN_SPLIT_LIMIT = 2 * STEP_EVENTS;
+
+/**
+ * Why `limit` cannot be a split limit (estimated history events per
+ * machine), or undefined when it can. It only lowers the default: above it a
+ * machine's executions could near Step Functions' 25,000 events with retries
+ * and inline Map iterations.
+ */
+export function splitLimitProblem(limit: number): string | undefined {
+  if (!Number.isInteger(limit)) return `must be a whole number of history events, got ${limit}`;
+  if (limit < MIN_SPLIT_LIMIT)
+    return `must be at least ${MIN_SPLIT_LIMIT} (two steps of ${STEP_EVENTS} events each), got ${limit}`;
+  if (limit > DEFAULT_LIMITS.maxEvents)
+    return `must be at most ${DEFAULT_LIMITS.maxEvents} (the default; it only lowers the threshold), got ${limit}`;
+  return undefined;
+}
+
+/** The machine limits under a split limit (checked with `splitLimitProblem` first); the defaults without one. */
+export function limitsFor(splitLimit: number | undefined): MachineLimits {
+  return splitLimit === undefined ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, maxEvents: splitLimit };
+}
+
 export interface BlockCost {
   bytes: number;
   events: number;

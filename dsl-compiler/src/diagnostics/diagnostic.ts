@@ -57,7 +57,9 @@ export type DiagnosticCode =
   | "INVALID_SCHEDULE"
   | "DUPLICATE_TRIGGER"
   | "INVALID_SECRET_REF"
-  | "UNSUPPORTED_SECRET";
+  | "UNSUPPORTED_SECRET"
+  /** A compile option (not the spec) is out of range. */
+  | "INVALID_OPTION";
 
 /** Renders a spec path the way users write it: `steps[3].depends[0]`. */
 export function formatPath(path: ReadonlyArray<string | number>): string {

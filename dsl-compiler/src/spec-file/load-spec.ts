@@ -1,11 +1,14 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { type CompileResult, compileSpec } from "../compile.ts";
+import { type CompileOptions, type CompileResult, compileSpec } from "../compile.ts";
 import { findProjectRoot } from "./project-root.ts";
 
 /** Reads and compiles a spec file; an unreadable file is a diagnostic, not an exception. */
-export async function compileSpecFile(path: string): Promise<CompileResult & { text?: string }> {
+export async function compileSpecFile(
+  path: string,
+  options: Pick<CompileOptions, "splitLimit"> = {},
+): Promise<CompileResult & { text?: string }> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -27,7 +30,7 @@ export async function compileSpecFile(path: string): Promise<CompileResult & { t
   }
   const root = findProjectRoot(dirname(resolve(path)));
   return {
-    ...compileSpec(text, { fileExists: (file) => existsSync(join(root, file)) }),
+    ...compileSpec(text, { ...options, fileExists: (file) => existsSync(join(root, file)) }),
     text,
   };
 }

@@ -1,2 +1,2 @@
 // Test and bench helpers; not part of the compiler's main entry.
-export { randomDag, seededRandom, specForDag } from "./random-specs.ts";
+export { braidDag, randomDag, seededRandom, specForDag } from "./random-specs.ts";

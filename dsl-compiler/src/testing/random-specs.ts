@@ -43,3 +43,20 @@ export function specForDag(deps: number[][], options: { name?: string; command?:
     })),
   });
 }
+
+/**
+ * `chains` chains of `length` steps, where every `every`-th step of a chain
+ * also depends on the step two places back in the next chain: not
+ * series-parallel, so the chains run as Parallel branches joined across
+ * them. Node `i * chains + c` is step i of chain c (dependencies come first).
+ */
+export function braidDag(chains: number, length: number, every: number): number[][] {
+  return Array.from({ length: chains * length }, (_, v) => {
+    const c = v % chains;
+    const i = Math.floor(v / chains);
+    if (i === 0) return [];
+    const deps = [v - chains];
+    if (i >= 2 && i % every === 0) deps.push((i - 2) * chains + ((c + 1) % chains));
+    return deps.sort((a, b) => a - b);
+  });
+}
