@@ -71,6 +71,7 @@ export {
   estimateCriticalPath,
   expectedStepSeconds,
 } from "./report/critical-path.ts";
+export { describeLatency, formatExplain } from "./report/format-explain.ts";
 export { formatOptimization } from "./report/format-optimization.ts";
 export { formatReport, table } from "./report/format-report.ts";
 export { formatBytes, formatPercent, formatSeconds, formatUsd } from "./report/format-units.ts";

@@ -4,6 +4,7 @@ import {
   buildSimModel,
   DEFAULT_RUNS,
   DEFAULT_SEED,
+  formatExplain,
   formatOptimization,
   formatPercent,
   formatReport,
@@ -32,7 +33,10 @@ Options:
   --seed <s>                seed of the random draws (default ${DEFAULT_SEED})
   --json                    print the report as JSON
   --gantt <out.svg|.html>   write a Gantt chart of the median run
-  --calibrate <run-dir>     take step durations from a ferry run record (.ferry/runs/<id>)
+  --calibrate <run-dir>     take step durations and the runtime's overheads from a ferry run
+                            record (.ferry/runs/<id>)
+  --explain                 print the runtime model's terms, where each came from and its
+                            fitted spread, and the makespan's p50 and p95
   --optimize                search placements that respect the spec's constraints
   --objective <makespan|cost>  what --optimize minimises (default makespan)
   --max-evaluations <n>     placements --optimize simulates at most (default 300)
@@ -52,6 +56,7 @@ export const simulateCommand: CliCommand = {
         json: { type: "boolean" },
         gantt: { type: "string" },
         calibrate: { type: "string" },
+        explain: { type: "boolean" },
         optimize: { type: "boolean" },
         objective: { type: "string" },
         "max-evaluations": { type: "string" },
@@ -145,6 +150,7 @@ export const simulateCommand: CliCommand = {
     }
     io.stdout(formatReport(report));
     if (calibration) io.stdout(calibrationLine(calibration, report.makespanSeconds?.p50, recordFile!));
+    if (values.explain) io.stdout(`\n${formatExplain(prepared, report, recordFile)}`);
     if (gantt !== undefined) io.stdout(`Gantt chart of run ${report.medianRun + 1}: ${gantt}\n`);
     if (optimization) io.stdout(`\n${formatOptimization(optimization)}`);
     return 0;
@@ -169,7 +175,7 @@ function calibrationLine(
       line += ` (prediction p50 off by ${formatPercent(Math.abs(p50 - c.measuredMakespanSeconds) / c.measuredMakespanSeconds)})`;
   }
   if (c.dispatchGapSeconds !== undefined)
-    line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)}${c.dispatchGapMeanSeconds === undefined ? "" : `, mean ${formatSeconds(c.dispatchGapMeanSeconds)}`} (set the mean as dispatchLatency on the topology's site to model that runtime)`;
+    line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)}${c.dispatchGapMeanSeconds === undefined ? "" : `, mean ${formatSeconds(c.dispatchGapMeanSeconds)}`} (used on \`runtime: embedded\` sites without their own dispatchLatency; --explain shows the terms)`;
   const o = c.startOverhead;
   if (o)
     line += `; per-step start overhead ${formatSeconds(o.serialSeconds)} serialized + ${formatSeconds(o.fixedSeconds)} (spread ${formatSeconds(o.spreadSeconds)}), taken out of the durations and simulated`;
