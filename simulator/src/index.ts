@@ -57,6 +57,7 @@ export {
   resolveStepCosts,
   type StepCost,
 } from "./model/step-costs.ts";
+export { applyPlacement, lineDiff } from "./optimize/apply-placement.ts";
 export {
   type Objective,
   type OptimizationResult,

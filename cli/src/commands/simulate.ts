@@ -1,6 +1,7 @@
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  applyPlacement,
   buildSimModel,
   DEFAULT_RUNS,
   DEFAULT_SEED,
@@ -12,6 +13,7 @@ import {
   formatSimDiagnostic,
   ganttHtml,
   ganttSvg,
+  lineDiff,
   type Objective,
   optimizePlacement,
   prepareSimulation,
@@ -40,6 +42,8 @@ Options:
   --optimize                search placements that respect the spec's constraints
   --objective <makespan|cost>  what --optimize minimises (default makespan)
   --max-evaluations <n>     placements --optimize simulates at most (default 300)
+  --apply                   with --optimize: write the best placement's sites into the spec
+                            (comments and formatting kept) and print the diff
 
 Exits 0 when the simulation ran, 1 on errors in the inputs, 2 on usage errors.`;
 
@@ -60,6 +64,7 @@ export const simulateCommand: CliCommand = {
         optimize: { type: "boolean" },
         objective: { type: "string" },
         "max-evaluations": { type: "string" },
+        apply: { type: "boolean" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name exactly one spec file");
@@ -67,6 +72,8 @@ export const simulateCommand: CliCommand = {
     const runs = integerOption("--runs", values.runs, DEFAULT_RUNS, 1, 1_000_000);
     const seed = integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff);
     const maxEvaluations = integerOption("--max-evaluations", values["max-evaluations"], 300, 1, 1_000_000);
+    if (values.apply && !values.optimize) throw new UsageError("--apply needs --optimize");
+    if (values.apply && values.json) throw new UsageError("--apply prints a diff; it does not combine with --json");
     if (values.objective !== undefined && !values.optimize)
       throw new UsageError("--objective needs --optimize");
     const objective = (values.objective ?? "makespan") as Objective;
@@ -85,8 +92,9 @@ export const simulateCommand: CliCommand = {
       "run-record": recordFile ?? "run.json",
       instance: "",
     };
+    const specText = await readText(io.cwd, specFile, "spec");
     const { prepared, diagnostics } = prepareSimulation({
-      specText: await readText(io.cwd, specFile, "spec"),
+      specText,
       topologyText: await readText(io.cwd, topologyFile, "topology"),
       ...(recordFile !== undefined
         ? { runRecordText: await readText(io.cwd, recordFile, "run record") }
@@ -153,6 +161,17 @@ export const simulateCommand: CliCommand = {
     if (values.explain) io.stdout(`\n${formatExplain(prepared, report, recordFile)}`);
     if (gantt !== undefined) io.stdout(`Gantt chart of run ${report.medianRun + 1}: ${gantt}\n`);
     if (optimization) io.stdout(`\n${formatOptimization(optimization)}`);
+    if (optimization && values.apply) {
+      if (optimization.moves.length === 0)
+        io.stdout("\n--apply: the spec's placement is already the best found; nothing written\n");
+      else {
+        const placed = applyPlacement(specText, optimization.moves);
+        await writeText(io.cwd, specFile, placed);
+        io.stdout(
+          `\n--apply: wrote ${optimization.moves.length} step site(s) into ${specFile}\n${lineDiff(specText, placed, { from: `${specFile} (before)`, to: specFile })}`,
+        );
+      }
+    }
     return 0;
   },
 };
