@@ -73,7 +73,8 @@ export const simulateCommand: CliCommand = {
     const seed = integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff);
     const maxEvaluations = integerOption("--max-evaluations", values["max-evaluations"], 300, 1, 1_000_000);
     if (values.apply && !values.optimize) throw new UsageError("--apply needs --optimize");
-    if (values.apply && values.json) throw new UsageError("--apply prints a diff; it does not combine with --json");
+    if (values.apply && values.json)
+      throw new UsageError("--apply prints a diff; it does not combine with --json");
     if (values.objective !== undefined && !values.optimize)
       throw new UsageError("--objective needs --optimize");
     const objective = (values.objective ?? "makespan") as Objective;
