@@ -5,8 +5,8 @@ import { SimulatorError } from "../errors.ts";
  * Writes `moves` (step → site) into the spec text. The yaml library's
  * document API finds each step's `site` value and where it sits in the text;
  * only those characters change, so comments, key order, quoting and flow or
- * block style of everything else stay byte for byte. A step without `site`
- * gets one after its `name`. Only top-level `steps` are placed. Throws when a
+ * block style of everything else stay byte for byte. Only top-level `steps`
+ * are placed. Throws when a
  * moved step is not in the text (the placement is not of this spec).
  */
 export function applyPlacement(specText: string, moves: ReadonlyArray<{ step: string; to: string }>): string {
@@ -27,22 +27,10 @@ export function applyPlacement(specText: string, moves: ReadonlyArray<{ step: st
       throw new SimulatorError("INVALID_INPUT", `step "${move.step}" is not in the spec's steps list`);
     const value = plainOrQuoted(move.to);
     const site = item.get("site", true);
-    if (isScalar(site) && site.range) {
-      edits.push({ from: site.range[0], to: site.range[1], text: value });
-      continue;
-    }
-    const namePair = item.items.find((p) => isScalar(p.key) && p.key.value === "name");
-    const nameKey = namePair && isScalar(namePair.key) ? namePair.key : undefined;
-    const nameValue = namePair && isScalar(namePair.value) ? namePair.value : undefined;
-    if (!nameKey?.range || !nameValue?.range)
+    // Every step names its site (the schema requires it), so there is always a value to replace.
+    if (!isScalar(site) || !site.range)
       throw new SimulatorError("INVALID_INPUT", `step "${move.step}" has no site to replace`);
-    const at = nameValue.range[1];
-    const column = nameKey.range[0] - (specText.lastIndexOf("\n", nameKey.range[0] - 1) + 1);
-    edits.push({
-      from: at,
-      to: at,
-      text: item.flow ? `, site: ${value}` : `\n${" ".repeat(column)}site: ${value}`,
-    });
+    edits.push({ from: site.range[0], to: site.range[1], text: value });
   }
   let out = specText;
   for (const edit of edits.sort((a, b) => b.from - a.from))
