@@ -18,6 +18,7 @@
  * calibrating run each time) and the table shows medians.
  */
 import { mkdirSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -60,10 +61,14 @@ const check: Array<() => ScaledInstance> = [
   () => syntheticInstance("joins", { stepSeconds }),
 ];
 
+const load = () =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ")}`;
 const projectDir = join(new URL("..", import.meta.url).pathname, ".ferry", "bench", "heldout");
 mkdirSync(projectDir, { recursive: true });
 process.stdout.write(
-  `Held-out accuracy, embedded runtime: calibrated from a run at ${calibrateSlots} slots, predicting ${predictSlots.join(" and ")} slots (WfCommons critical path ${criticalPathSeconds} s, synthetic steps ~${stepSeconds} s)\n\n`,
+  `${load()}\nHeld-out accuracy, embedded runtime: calibrated from a run at ${calibrateSlots} slots, predicting ${predictSlots.join(" and ")} slots (WfCommons critical path ${criticalPathSeconds} s, synthetic steps ~${stepSeconds} s)\n\n`,
 );
 for (const [label, set] of [
   ...(values.tuning ? ([["tuning instances", tuning]] as const) : []),
@@ -79,7 +84,7 @@ for (const [label, set] of [
   }
   const worst = Math.max(...rows.map((r) => Math.abs(r.error)));
   process.stdout.write(
-    `${label} (medians of ${repeat}):\n${formatHeldOutTable(rows)}\nworst |error| ${(worst * 100).toFixed(1)}% (target ≤ 10%)\n\n`,
+    `${label} (medians of ${repeat}; ${load()} at the end):\n${formatHeldOutTable(rows)}\nworst |error| ${(worst * 100).toFixed(1)}% (target ≤ 10%)\n\n`,
   );
 }
 
@@ -93,6 +98,8 @@ function medianRow(rows: HeldOutRow[]): HeldOutRow {
   return {
     ...rows[0]!,
     predictedSeconds: median((r) => r.predictedSeconds),
+    p95Seconds: median((r) => r.p95Seconds),
+    serialStartSeconds: median((r) => r.serialStartSeconds),
     measuredSeconds: median((r) => r.measuredSeconds),
     error: median((r) => r.error),
     dispatchGapSeconds: median((r) => r.dispatchGapSeconds),

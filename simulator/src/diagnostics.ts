@@ -17,7 +17,8 @@ export type SimulatorDiagnosticCode =
   | "UNSUPPORTED_FORMAT"
   | "UNKNOWN_PARENT"
   | "MISSING_RUNTIME"
-  | "EXTRAPOLATED_SLOTS";
+  | "EXTRAPOLATED_SLOTS"
+  | "UNCALIBRATED_STEPS";
 
 /** Which input a diagnostic points into; the CLI maps it to the file name the user passed. */
 export type DiagnosticSource = "spec" | "topology" | "run-record" | "instance";

@@ -57,6 +57,7 @@ export {
   resolveStepCosts,
   type StepCost,
 } from "./model/step-costs.ts";
+export { applyPlacement, lineDiff } from "./optimize/apply-placement.ts";
 export {
   type Objective,
   type OptimizationResult,
@@ -71,6 +72,7 @@ export {
   estimateCriticalPath,
   expectedStepSeconds,
 } from "./report/critical-path.ts";
+export { describeLatency, formatExplain } from "./report/format-explain.ts";
 export { formatOptimization } from "./report/format-optimization.ts";
 export { formatReport, table } from "./report/format-report.ts";
 export { formatBytes, formatPercent, formatSeconds, formatUsd } from "./report/format-units.ts";

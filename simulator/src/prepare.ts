@@ -10,8 +10,9 @@ import type { Placement } from "./engine/sim-model.ts";
 import { calibrationFromRunRecord, parseRunRecord, type RunCalibration } from "./model/run-record.ts";
 import { resolveStepCosts, type StepCost } from "./model/step-costs.ts";
 import { checkWorkflowOnTopology } from "./topology/check-workflow.ts";
+import { type Latency, Z95 } from "./topology/latency.ts";
 import { parseTopology } from "./topology/parse-topology.ts";
-import type { Topology } from "./topology/topology.ts";
+import type { EdgeSite, Topology } from "./topology/topology.ts";
 
 /** The inputs of a simulation, as text, the way they sit in files. */
 export interface SimulationInput {
@@ -54,7 +55,11 @@ export function prepareSimulation(input: SimulationInput): {
   const calibrated = record?.record ? calibrationFromRunRecord(record.record, ir) : undefined;
   const { costs, diagnostics: costDiagnostics } = resolveStepCosts(ir, calibrated?.calibration);
   const located = locateDiagnostics(
-    [...costDiagnostics, ...checkWorkflowOnTopology(ir, topology.topology, costs, input.placement)],
+    [
+      ...costDiagnostics,
+      ...(calibrated ? neverRanWarnings(ir, costs) : []),
+      ...checkWorkflowOnTopology(ir, topology.topology, costs, input.placement),
+    ],
     "spec",
     parseSpecText(input.specText).spec!.locate,
   );
@@ -86,29 +91,73 @@ export function prepareSimulation(input: SimulationInput): {
 /**
  * Calibrated durations have the runtime's per-step overhead taken out; edge
  * sites that do not set their own `startOverhead` get the fitted one back.
+ * On the embedded runtime, which made the record, sites that do not set
+ * their own `dispatchLatency` also get the fitted dependency-to-start gap.
  */
 function withCalibratedOverhead(topology: Topology, calibration: RunCalibration | undefined): Topology {
-  const fitted = calibration?.startOverhead;
-  if (!fitted) return topology;
+  if (!calibration) return topology;
+  const fitted = calibration.startOverhead;
+  const gap = topology.runtime === "embedded" ? fittedDispatchLatency(calibration) : undefined;
   const sites = Object.fromEntries(
-    Object.entries(topology.sites).map(([name, site]) => [
-      name,
-      site.type === "edge" && !site.startOverhead
-        ? {
-            ...site,
-            startOverhead: { fixedSeconds: fitted.fixedSeconds, serialSeconds: fitted.serialSeconds },
-          }
-        : site,
-    ]),
+    Object.entries(topology.sites).map(([name, site]) => {
+      if (site.type !== "edge") return [name, site];
+      const next: EdgeSite = { ...site, sources: { ...site.sources } };
+      if (fitted && site.sources.startOverhead !== "topology") {
+        next.startOverhead = { fixedSeconds: fitted.fixedSeconds, serialSeconds: fitted.serialSeconds };
+        next.sources.startOverhead = "calibration";
+      }
+      if (gap && site.sources.dispatchLatency !== "topology") {
+        next.dispatchLatency = gap;
+        next.sources.dispatchLatency = "calibration";
+      }
+      return [name, next];
+    }),
   );
   return { ...topology, sites };
+}
+
+/**
+ * The record's dependency-to-start gaps as a log-normal with their spread
+ * (median to p95) and their mean: a chain of steps adds up the mean, so the
+ * mean is kept and the median follows from it.
+ */
+export function fittedDispatchLatency(calibration: RunCalibration): Latency | undefined {
+  const {
+    dispatchGapSeconds: median,
+    dispatchGapMeanSeconds: mean,
+    dispatchGapP95Seconds: p95,
+  } = calibration;
+  if (median === undefined || mean === undefined) return undefined;
+  if (p95 === undefined || !(median > 0) || p95 <= median) return { kind: "constant", seconds: mean };
+  const sigma = Math.min(Math.log(p95 / median) / Z95, 1.5);
+  return { kind: "lognormal", medianSeconds: mean / Math.exp((sigma * sigma) / 2), sigma };
+}
+
+/** Says when a calibrated prediction includes steps the calibrating run never measured. */
+function neverRanWarnings(ir: WorkflowIr, costs: readonly StepCost[]): SimDiagnostic[] {
+  const unmeasured = ir.steps.filter((_, i) => costs[i]!.source !== "calibration");
+  if (unmeasured.length === 0) return [];
+  const names =
+    unmeasured
+      .slice(0, 3)
+      .map((s) => `"${s.name}"`)
+      .join(", ") + (unmeasured.length > 3 ? ` and ${unmeasured.length - 3} more` : "");
+  return [
+    simWarning(
+      "spec",
+      "UNCALIBRATED_STEPS",
+      ["steps", unmeasured[0]!.specIndex],
+      `${unmeasured.length} of ${ir.steps.length} step(s) did not run to success in the calibrating run (${names}); their durations come from hints, so the prediction extrapolates`,
+      "calibrate with a run in which every step succeeded",
+    ),
+  ];
 }
 
 /** Says when a calibrated prediction runs more steps at once than the record ever measured. */
 function extrapolationWarnings(topology: Topology, calibration: RunCalibration | undefined): SimDiagnostic[] {
   const peak = calibration?.peakRunning;
   if (!peak) return [];
-  return Object.entries(topology.sites).flatMap(([name, site]) => {
+  return Object.entries(topology.sites).flatMap(([name, site]): SimDiagnostic[] => {
     if (site.type !== "edge") return [];
     const slots = site.devices.reduce((n, d) => n + d.slots, 0);
     if (slots <= peak) return [];

@@ -70,15 +70,20 @@ export function scaleInstance(file: string, criticalPathSeconds: number, site = 
   };
 }
 
-/** One machine running `slots` steps at once; `dispatchMs` is the runtime's own dispatch latency. */
-export function oneMachineTopology(slots: number, dispatchMs: number, site = "local"): string {
+/**
+ * One machine running `slots` steps at once, on the embedded runtime.
+ * `dispatchMs` fixes the dispatch latency; without it the runtime's (or the
+ * calibrating record's) applies.
+ */
+export function oneMachineTopology(slots: number, dispatchMs?: number, site = "local"): string {
   return [
     "name: one-machine",
+    "runtime: embedded",
     "sites:",
     `  ${site}:`,
     "    type: edge",
     `    devices: [{ name: host, slots: ${slots} }]`,
-    `    dispatchLatency: { ms: ${dispatchMs} }`,
+    ...(dispatchMs === undefined ? [] : [`    dispatchLatency: { ms: ${dispatchMs} }`]),
     "",
   ].join("\n");
 }
@@ -87,9 +92,9 @@ export function oneMachineTopology(slots: number, dispatchMs: number, site = "lo
 export function predictMakespan(
   specText: string,
   slots: number,
-  dispatchMs: number,
+  dispatchMs: number | undefined,
   runRecordText?: string,
-): { seconds: number; calibration?: RunCalibration } {
+): { seconds: number; p95Seconds: number; calibration?: RunCalibration } {
   const { prepared, diagnostics } = prepareSimulation({
     specText,
     topologyText: oneMachineTopology(slots, dispatchMs),
@@ -97,9 +102,10 @@ export function predictMakespan(
   });
   const problems = diagnostics.filter((d) => d.severity === "error" || d.source === "run-record");
   if (!prepared || problems.length > 0) throw new Error(`cannot simulate: ${JSON.stringify(problems[0])}`);
-  const report = simulate(buildSimModel(prepared.ir, prepared.topology, prepared.costs), { runs: 1 });
+  const report = simulate(buildSimModel(prepared.ir, prepared.topology, prepared.costs), { runs: 25 });
   return {
     seconds: report.makespanSeconds!.p50,
+    p95Seconds: report.makespanSeconds!.p95,
     ...(prepared.calibration ? { calibration: prepared.calibration } : {}),
   };
 }
@@ -173,12 +179,16 @@ export interface HeldOutRow {
   calibratedSlots: number;
   /** Slots of the run it predicts, which did not calibrate it. */
   slots: number;
+  /** Median over simulated runs drawn from the fitted spread. */
   predictedSeconds: number;
+  p95Seconds: number;
   measuredSeconds: number;
   /** `(predicted − measured) / measured`. */
   error: number;
   /** Mean dispatch gap fitted from the calibrating run. */
   dispatchGapSeconds: number;
+  /** Serialized start fitted from the calibrating run. */
+  serialStartSeconds: number;
 }
 
 /**
@@ -193,21 +203,22 @@ export async function measureHeldOut(
 ): Promise<HeldOutRow[]> {
   const calibrating = await runOnce(instance, options.calibrateSlots, options.projectDir);
   const recordText = readFileSync(join(calibrating.runDir, "run.json"), "utf8");
-  const { calibration } = predictMakespan(instance.yaml, options.calibrateSlots, 0, recordText);
-  const dispatchGapSeconds = calibration?.dispatchGapMeanSeconds ?? 0;
   const rows: HeldOutRow[] = [];
   for (const slots of options.predictSlots) {
-    const predicted = predictMakespan(instance.yaml, slots, dispatchGapSeconds * 1000, recordText).seconds;
+    // The embedded runtime model takes the dispatch gap and start overhead from the record itself.
+    const prediction = predictMakespan(instance.yaml, slots, undefined, recordText);
     const measured = (await runOnce(instance, slots, options.projectDir)).record.durationMs! / 1000;
     rows.push({
       instance: instance.name,
       tasks: instance.tasks,
       calibratedSlots: options.calibrateSlots,
       slots,
-      predictedSeconds: predicted,
+      predictedSeconds: prediction.seconds,
+      p95Seconds: prediction.p95Seconds,
       measuredSeconds: measured,
-      error: (predicted - measured) / measured,
-      dispatchGapSeconds,
+      error: (prediction.seconds - measured) / measured,
+      dispatchGapSeconds: prediction.calibration?.dispatchGapMeanSeconds ?? 0,
+      serialStartSeconds: prediction.calibration?.startOverhead?.serialSeconds ?? 0,
     });
   }
   return rows;
@@ -216,16 +227,29 @@ export async function measureHeldOut(
 /** The held-out error table: instance, tasks, calibrated at, predicted for, predicted, measured, error. */
 export function formatHeldOutTable(rows: readonly HeldOutRow[]): string {
   return formatTable([
-    ["instance", "tasks", "calibrated at", "predicted for", "predicted", "measured", "error", "dispatch gap"],
+    [
+      "instance",
+      "tasks",
+      "calibrated at",
+      "predicted for",
+      "p50",
+      "p95",
+      "measured",
+      "error",
+      "dispatch gap",
+      "serial start",
+    ],
     ...rows.map((r) => [
       r.instance,
       String(r.tasks),
       `${r.calibratedSlots} slots`,
       `${r.slots} slots`,
       `${r.predictedSeconds.toFixed(2)} s`,
+      `${r.p95Seconds.toFixed(2)} s`,
       `${r.measuredSeconds.toFixed(2)} s`,
       `${r.error >= 0 ? "+" : ""}${(r.error * 100).toFixed(1)}%`,
       `${(r.dispatchGapSeconds * 1000).toFixed(1)} ms`,
+      `${(r.serialStartSeconds * 1000).toFixed(1)} ms`,
     ]),
   ]);
 }

@@ -135,6 +135,53 @@ links:
     expect(search.out).toMatch(/clean\s+lab\s+field/);
   });
 
+  it("Given --optimize --apply, Then the best placement is written into the spec with its comments and style kept, and the diff is shown", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-apply-"));
+    const spec = `# Two labs; the field link to the lab is down.
+name: two-labs
+sites:
+  lab: { type: edge }
+  field: { type: edge }
+  cloud: { type: aws, region: us-east-1 }
+steps:
+  - { name: sense, site: field, process: { command: ["true"] }, hints: { durationSeconds: 5, outputBytes: 1000000, pinned: true } }
+  - name: clean
+    site: lab # where the lab's GPU is
+    depends: [sense]
+    process: { command: ["true"] }
+    hints: { durationSeconds: 5, outputBytes: 1000 }
+`;
+    const topology = `sites:
+  lab: { type: edge, devices: [{ slots: 2 }] }
+  field: { type: edge, devices: [{ slots: 2 }] }
+  cloud: { type: aws }
+links:
+  - { from: lab, to: cloud, bandwidthMbps: 100, latencyMs: 20 }
+  - { from: field, to: cloud, bandwidthMbps: 10, latencyMs: 40 }
+  - { from: field, to: lab, bandwidthMbps: 0 }
+`;
+    writeFileSync(join(dir, "spec.yaml"), spec);
+    writeFileSync(join(dir, "t.yaml"), topology);
+    const io = testIo(dir);
+    const args = ["spec.yaml", "-t", "t.yaml", "--runs", "3", "--optimize", "--apply"];
+    expect(await simulateCommand.run(args, io)).toBe(0);
+    const written = readFileSync(join(dir, "spec.yaml"), "utf8");
+    expect(written).toBe(spec.replace("site: lab # where", "site: field # where"));
+    expect(io.out).toContain("--apply: wrote 1 step site(s) into spec.yaml");
+    expect(io.out).toContain(
+      "-    site: lab # where the lab's GPU is\n+    site: field # where the lab's GPU is",
+    );
+    // The written spec no longer crosses the dead link, so a plain simulation runs.
+    expect(await simulateCommand.run(["spec.yaml", "-t", "t.yaml", "--runs", "3"], testIo(dir))).toBe(0);
+    const again = testIo(dir);
+    expect(await simulateCommand.run(args, again)).toBe(0);
+    expect(again.out).toContain("nothing written");
+    await expect(simulateCommand.run([...args, "--json"], testIo(dir))).rejects.toThrow(/does not combine/);
+    await expect(simulateCommand.run(["spec.yaml", "-t", "t.yaml", "--apply"], testIo(dir))).rejects.toThrow(
+      /--apply needs --optimize/,
+    );
+  });
+
   it("rejects bad usage", async () => {
     await expect(simulateCommand.run([SPEC], testIo())).rejects.toThrow(UsageError);
     await expect(simulateCommand.run([SPEC, "-t", TOPOLOGY, "--runs", "0"], testIo())).rejects.toThrow(

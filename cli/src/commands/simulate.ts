@@ -1,9 +1,11 @@
 import { basename, extname } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  applyPlacement,
   buildSimModel,
   DEFAULT_RUNS,
   DEFAULT_SEED,
+  formatExplain,
   formatOptimization,
   formatPercent,
   formatReport,
@@ -11,6 +13,7 @@ import {
   formatSimDiagnostic,
   ganttHtml,
   ganttSvg,
+  lineDiff,
   type Objective,
   optimizePlacement,
   prepareSimulation,
@@ -32,10 +35,15 @@ Options:
   --seed <s>                seed of the random draws (default ${DEFAULT_SEED})
   --json                    print the report as JSON
   --gantt <out.svg|.html>   write a Gantt chart of the median run
-  --calibrate <run-dir>     take step durations from a ferry run record (.ferry/runs/<id>)
+  --calibrate <run-dir>     take step durations and the runtime's overheads from a ferry run
+                            record (.ferry/runs/<id>)
+  --explain                 print the runtime model's terms, where each came from and its
+                            fitted spread, and the makespan's p50 and p95
   --optimize                search placements that respect the spec's constraints
   --objective <makespan|cost>  what --optimize minimises (default makespan)
   --max-evaluations <n>     placements --optimize simulates at most (default 300)
+  --apply                   with --optimize: write the best placement's sites into the spec
+                            (comments and formatting kept) and print the diff
 
 Exits 0 when the simulation ran, 1 on errors in the inputs, 2 on usage errors.`;
 
@@ -52,9 +60,11 @@ export const simulateCommand: CliCommand = {
         json: { type: "boolean" },
         gantt: { type: "string" },
         calibrate: { type: "string" },
+        explain: { type: "boolean" },
         optimize: { type: "boolean" },
         objective: { type: "string" },
         "max-evaluations": { type: "string" },
+        apply: { type: "boolean" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name exactly one spec file");
@@ -62,6 +72,9 @@ export const simulateCommand: CliCommand = {
     const runs = integerOption("--runs", values.runs, DEFAULT_RUNS, 1, 1_000_000);
     const seed = integerOption("--seed", values.seed, DEFAULT_SEED, 0, 0xffffffff);
     const maxEvaluations = integerOption("--max-evaluations", values["max-evaluations"], 300, 1, 1_000_000);
+    if (values.apply && !values.optimize) throw new UsageError("--apply needs --optimize");
+    if (values.apply && values.json)
+      throw new UsageError("--apply prints a diff; it does not combine with --json");
     if (values.objective !== undefined && !values.optimize)
       throw new UsageError("--objective needs --optimize");
     const objective = (values.objective ?? "makespan") as Objective;
@@ -80,8 +93,9 @@ export const simulateCommand: CliCommand = {
       "run-record": recordFile ?? "run.json",
       instance: "",
     };
+    const specText = await readText(io.cwd, specFile, "spec");
     const { prepared, diagnostics } = prepareSimulation({
-      specText: await readText(io.cwd, specFile, "spec"),
+      specText,
       topologyText: await readText(io.cwd, topologyFile, "topology"),
       ...(recordFile !== undefined
         ? { runRecordText: await readText(io.cwd, recordFile, "run record") }
@@ -145,8 +159,20 @@ export const simulateCommand: CliCommand = {
     }
     io.stdout(formatReport(report));
     if (calibration) io.stdout(calibrationLine(calibration, report.makespanSeconds?.p50, recordFile!));
+    if (values.explain) io.stdout(`\n${formatExplain(prepared, report, recordFile)}`);
     if (gantt !== undefined) io.stdout(`Gantt chart of run ${report.medianRun + 1}: ${gantt}\n`);
     if (optimization) io.stdout(`\n${formatOptimization(optimization)}`);
+    if (optimization && values.apply) {
+      if (optimization.moves.length === 0)
+        io.stdout("\n--apply: the spec's placement is already the best found; nothing written\n");
+      else {
+        const placed = applyPlacement(specText, optimization.moves);
+        await writeText(io.cwd, specFile, placed);
+        io.stdout(
+          `\n--apply: wrote ${optimization.moves.length} step site(s) into ${specFile}\n${lineDiff(specText, placed, { from: `${specFile} (before)`, to: specFile })}`,
+        );
+      }
+    }
     return 0;
   },
 };
@@ -169,7 +195,7 @@ function calibrationLine(
       line += ` (prediction p50 off by ${formatPercent(Math.abs(p50 - c.measuredMakespanSeconds) / c.measuredMakespanSeconds)})`;
   }
   if (c.dispatchGapSeconds !== undefined)
-    line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)}${c.dispatchGapMeanSeconds === undefined ? "" : `, mean ${formatSeconds(c.dispatchGapMeanSeconds)}`} (set the mean as dispatchLatency on the topology's site to model that runtime)`;
+    line += `; its dispatch gap was ${formatSeconds(c.dispatchGapSeconds)}${c.dispatchGapMeanSeconds === undefined ? "" : `, mean ${formatSeconds(c.dispatchGapMeanSeconds)}`} (used on \`runtime: embedded\` sites without their own dispatchLatency; --explain shows the terms)`;
   const o = c.startOverhead;
   if (o)
     line += `; per-step start overhead ${formatSeconds(o.serialSeconds)} serialized + ${formatSeconds(o.fixedSeconds)} (spread ${formatSeconds(o.spreadSeconds)}), taken out of the durations and simulated`;

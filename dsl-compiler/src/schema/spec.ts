@@ -260,7 +260,7 @@ export const StepSchema = z.strictObject({
     .record(z.string(), z.unknown())
     .optional()
     .describe(
-      "Free-form characteristics (aggregator, durationSeconds, outputBytes, …) for placement and simulation.",
+      "Free-form characteristics for the simulator: durationSeconds, outputBytes, cpu and foreachItems are read; other keys are kept and ignored.",
     ),
 });
 

@@ -29,8 +29,12 @@ const SQS_REQUESTS_PER_ATTEMPT = 3;
  */
 export function runCost(model: SimModel, usage: RunUsage): CostBreakdown {
   const p = model.prices;
-  const stepFunctions = (usage.attempts + EXTRA_TRANSITIONS) * p.stepFunctionsPerTransition;
-  const sqs = usage.queuedAttempts * SQS_REQUESTS_PER_ATTEMPT * p.sqsPerRequest;
+  const stepFunctions = model.billsOrchestration
+    ? (usage.attempts + EXTRA_TRANSITIONS) * p.stepFunctionsPerTransition
+    : 0;
+  const sqs = model.billsOrchestration
+    ? usage.queuedAttempts * SQS_REQUESTS_PER_ATTEMPT * p.sqsPerRequest
+    : 0;
   const lambda = usage.lambdaGbSeconds * p.lambdaPerGbSecond + usage.lambdaInvocations * p.lambdaPerRequest;
   let fargate = 0;
   model.sites.forEach((site, s) => {

@@ -107,6 +107,8 @@ export interface SimModel {
   stateTransition: Latency;
   sqsReceive: Latency;
   prices: Prices;
+  /** Only the `aws` runtime pays for Step Functions and SQS; `ferry run` and LocalStack do not bill. */
+  billsOrchestration: boolean;
   /** False when nothing in the model is random, so one run says everything. */
   stochastic: boolean;
 }
@@ -274,6 +276,7 @@ export function buildSimModel(
     stateTransition: topology.orchestration.stateTransition,
     sqsReceive: topology.orchestration.sqsReceive,
     prices: topology.prices,
+    billsOrchestration: topology.runtime === "aws",
     stochastic,
   };
 }

@@ -13,6 +13,8 @@ export interface DispatchGaps {
   medianSeconds: number;
   /** Mean gap: what a chain of dispatches adds up to. */
   meanSeconds: number;
+  /** 95th percentile of the gaps: their spread. */
+  p95Seconds: number;
   /** Steps the figures are taken from. */
   samples: number;
 }
@@ -59,6 +61,7 @@ export function measureDispatchGaps(
   return {
     medianSeconds: median(gaps),
     meanSeconds: gaps.reduce((a, b) => a + b, 0) / gaps.length,
+    p95Seconds: quantile(gaps, 0.95),
     samples: gaps.length,
   };
 }
@@ -101,6 +104,12 @@ function upperBound(sorted: readonly number[], value: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** Nearest-rank quantile. */
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 function median(values: readonly number[]): number {

@@ -54,6 +54,10 @@ export interface RunCalibration extends Calibration {
   dispatchGapSeconds?: number;
   /** Mean of the same gaps; a long chain of steps adds up this much per step. */
   dispatchGapMeanSeconds?: number;
+  /** 95th percentile of the same gaps. */
+  dispatchGapP95Seconds?: number;
+  /** Steps the gaps are taken from. */
+  dispatchGapSamples?: number;
   /**
    * Per-step overhead inside the recorded spans, fitted against the steps
    * running at once; the durations above have it taken out, and the
@@ -166,6 +170,8 @@ export function calibrationFromRunRecord(
   if (gaps) {
     calibration.dispatchGapSeconds = gaps.medianSeconds;
     calibration.dispatchGapMeanSeconds = gaps.meanSeconds;
+    calibration.dispatchGapP95Seconds = gaps.p95Seconds;
+    calibration.dispatchGapSamples = gaps.samples;
   }
   return { calibration, diagnostics };
 }

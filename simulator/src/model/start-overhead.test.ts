@@ -92,3 +92,15 @@ describe("a calibrated prediction beyond the measured load", () => {
     expect(codes(4)).toContain("EXTRAPOLATED_SLOTS");
   });
 });
+
+describe("an overhead the record cannot split", () => {
+  it("Given steps that never started together, each 12 ms longer than its work, Then the fit takes the overhead as serialized", () => {
+    const steps = Array.from({ length: 6 }, (_, i) => ({ name: `s${i}`, durationSeconds: 0.2 }));
+    const ir = buildIr(validateSpec(specYaml(steps)).spec!);
+    // One step a second: no start ever waits for another, so serialized and fixed time look the same.
+    const spans = new Map(steps.map((s, i) => [s.name, span(i, i + 0.2 + 0.012)]));
+    const fit = fitStartOverhead(ir, spans)!;
+    expect(fit.serialSeconds).toBeCloseTo(0.012, 3);
+    expect(fit.fixedSeconds).toBeCloseTo(0, 3);
+  });
+});

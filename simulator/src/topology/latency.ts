@@ -55,7 +55,7 @@ export type Latency =
   | { kind: "lognormal"; medianSeconds: number; sigma: number };
 
 /** z of the 95th percentile of a standard normal. */
-const Z95 = 1.6448536269514722;
+export const Z95 = 1.6448536269514722;
 
 export function resolveLatency(spec: LatencySpec): Latency {
   if (spec.ms !== undefined) return { kind: "constant", seconds: spec.ms / 1000 };

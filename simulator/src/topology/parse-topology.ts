@@ -9,9 +9,9 @@ import {
   DEFAULT_LAMBDA_CONCURRENCY,
   DEFAULT_LAMBDA_KEEP_WARM_SECONDS,
   DEFAULT_PRICES,
-  DEFAULT_SQS_RECEIVE,
-  DEFAULT_STATE_TRANSITION,
   type Prices,
+  RUNTIME_MODELS,
+  type RuntimeModel,
 } from "./service-defaults.ts";
 import {
   DEFAULT_MTTR_SECONDS,
@@ -132,7 +132,8 @@ function groupName(groups: number, name: string | undefined, index: number): str
 function resolveTopology(spec: TopologySpec): Topology {
   const prices: Prices = { ...DEFAULT_PRICES, ...definedOnly(spec.prices ?? {}) };
   const sites: Record<string, TopologySite> = {};
-  for (const [name, site] of Object.entries(spec.sites)) sites[name] = resolveSite(name, site);
+  const runtime = RUNTIME_MODELS[spec.runtime];
+  for (const [name, site] of Object.entries(spec.sites)) sites[name] = resolveSite(name, site, runtime);
   const links: TopologyLink[] = spec.links.flatMap((link, specIndex) => {
     const base = { bandwidthMbps: link.bandwidthMbps, latencySeconds: link.latencyMs / 1000, specIndex };
     const price = (from: string) =>
@@ -144,17 +145,22 @@ function resolveTopology(spec: TopologySpec): Topology {
   });
   return {
     ...(spec.name !== undefined ? { name: spec.name } : {}),
+    runtime: spec.runtime,
     sites,
     links,
     orchestration: {
-      stateTransition: resolveLatency(spec.orchestration?.stateTransition ?? DEFAULT_STATE_TRANSITION),
-      sqsReceive: resolveLatency(spec.orchestration?.sqsReceive ?? DEFAULT_SQS_RECEIVE),
+      stateTransition: resolveLatency(spec.orchestration?.stateTransition ?? runtime.stateTransition),
+      sqsReceive: resolveLatency(spec.orchestration?.sqsReceive ?? runtime.sqsReceive),
+    },
+    orchestrationSources: {
+      stateTransition: spec.orchestration?.stateTransition ? "topology" : "runtime",
+      sqsReceive: spec.orchestration?.sqsReceive ? "topology" : "runtime",
     },
     prices,
   };
 }
 
-function resolveSite(name: string, site: TopologySiteSpec): TopologySite {
+function resolveSite(name: string, site: TopologySiteSpec, runtime: RuntimeModel): TopologySite {
   const dispatch: { dispatchLatency?: Latency } = site.dispatchLatency
     ? { dispatchLatency: resolveLatency(site.dispatchLatency) }
     : {};
@@ -193,15 +199,29 @@ function resolveSite(name: string, site: TopologySiteSpec): TopologySite {
       }),
     );
   });
-  const overhead = site.startOverhead
-    ? {
-        startOverhead: {
-          fixedSeconds: site.startOverhead.ms / 1000,
-          serialSeconds: site.startOverhead.serialMs / 1000,
-        },
-      }
-    : {};
-  return { name, type: "edge", devices, ...dispatch, ...overhead };
+  const start = site.startOverhead ?? runtime.processStart;
+  const startOverhead = { fixedSeconds: start.ms / 1000, serialSeconds: start.serialMs / 1000 };
+  const edgeDispatch =
+    !site.dispatchLatency && runtime.edgeDispatch
+      ? { dispatchLatency: resolveLatency(runtime.edgeDispatch) }
+      : dispatch;
+  return {
+    name,
+    type: "edge",
+    devices,
+    ...edgeDispatch,
+    ...(startOverhead.fixedSeconds + startOverhead.serialSeconds > 0 || site.startOverhead
+      ? { startOverhead }
+      : {}),
+    sources: {
+      ...(site.dispatchLatency
+        ? { dispatchLatency: "topology" }
+        : runtime.edgeDispatch
+          ? { dispatchLatency: "runtime" }
+          : {}),
+      startOverhead: site.startOverhead ? "topology" : "runtime",
+    },
+  };
 }
 
 function resolveFailure(failure: {

@@ -120,3 +120,57 @@ export const FARGATE_MIN_BILLED_SECONDS = 60;
 
 /** AWS bills data and memory in binary gigabytes. */
 export const BYTES_PER_GB = 1024 ** 3;
+
+/** The runtime a topology predicts: `ferry run` on one machine, a LocalStack deployment, or AWS. */
+export type RuntimeName = "embedded" | "localstack" | "aws";
+export const RUNTIME_NAMES: readonly RuntimeName[] = ["embedded", "localstack", "aws"];
+
+/**
+ * The overheads a runtime adds around each step's own work. A topology
+ * names its runtime (`runtime:`, @default aws); its own values win, and
+ * `--calibrate` replaces the defaults with terms fitted from a record.
+ */
+export interface RuntimeModel {
+  /** Step Functions state transition (Task state entered → message sent); none in-process. */
+  stateTransition: LatencySpec;
+  /** SQS: sent → held by a long-polling consumer; none in-process. */
+  sqsReceive: LatencySpec;
+  /**
+   * Dependency finished → dependent handed to an edge slot, when it stands
+   * for transition + receive as one figure (the embedded runtime has no queue).
+   */
+  edgeDispatch?: LatencySpec;
+  /** Process start on an edge slot: serialized per site (`serialMs`) plus per step (`ms`). */
+  processStart: { serialMs: number; ms: number };
+  /** Where the figures come from. */
+  source: string;
+}
+
+export const RUNTIME_MODELS: Readonly<Record<RuntimeName, RuntimeModel>> = {
+  aws: {
+    stateTransition: DEFAULT_STATE_TRANSITION,
+    sqsReceive: DEFAULT_SQS_RECEIVE,
+    processStart: { serialMs: 0, ms: 0 },
+    source:
+      "published AWS figures (see DEFAULT_STATE_TRANSITION, DEFAULT_SQS_RECEIVE); not validated against an AWS account",
+  },
+  localstack: {
+    stateTransition: DEFAULT_STATE_TRANSITION,
+    sqsReceive: DEFAULT_SQS_RECEIVE,
+    processStart: { serialMs: 0, ms: 0 },
+    source: "the aws figures: LocalStack's own terms are not measured yet",
+  },
+  /**
+   * Fitted from `ferry run` records of 100 sleep steps at 4 and 16 slots on a
+   * 2-core machine (`bench/simulate-heldout.ts`): ~20 ms median dependency-to-start
+   * gap, ~12 ms of each step's bookkeeping on the one event loop. Calibrate on
+   * your machine with `--calibrate`.
+   */
+  embedded: {
+    stateTransition: { ms: 0 },
+    sqsReceive: { ms: 0 },
+    edgeDispatch: { medianMs: 20, p95Ms: 60 },
+    processStart: { serialMs: 12, ms: 0 },
+    source: "ferry run on a 2-core machine (bench/simulate-heldout.ts); calibrate for yours",
+  },
+};

@@ -134,6 +134,13 @@ export const PricesSchema = z.strictObject({
 export const TopologySchema = z.strictObject({
   name: z.string().min(1).max(100).optional(),
   description: z.string().optional(),
+  /**
+   * The runtime predicted: `embedded` (`ferry run`), `localstack` or `aws`.
+   * Picks the default overheads (state transition, SQS receive, edge
+   * dispatch, process start); values in this file win over them.
+   * @default aws
+   */
+  runtime: z.enum(["embedded", "localstack", "aws"]).default("aws"),
   sites: z.record(siteName, TopologySiteSchema),
   links: z.array(LinkSchema).default([]),
   orchestration: OrchestrationSchema.optional(),

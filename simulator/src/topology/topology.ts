@@ -1,13 +1,19 @@
 import type { Latency } from "./latency.ts";
-import type { Prices } from "./service-defaults.ts";
+import type { Prices, RuntimeName } from "./service-defaults.ts";
+
+/** Where a runtime overhead term came from: the topology file, the runtime's defaults, or a run record. */
+export type TermSource = "topology" | "runtime" | "calibration";
 
 /** A topology with every default applied: what the simulator reads. */
 export interface Topology {
   name?: string;
+  runtime: RuntimeName;
   sites: Record<string, TopologySite>;
   /** Directed links; a bidirectional link of the file appears twice. */
   links: TopologyLink[];
   orchestration: { stateTransition: Latency; sqsReceive: Latency };
+  /** Where each orchestration term came from. */
+  orchestrationSources: { stateTransition: TermSource; sqsReceive: TermSource };
   prices: Prices;
 }
 
@@ -20,6 +26,8 @@ export interface EdgeSite {
   devices: Device[];
   dispatchLatency?: Latency;
   startOverhead?: { fixedSeconds: number; serialSeconds: number };
+  /** Where `dispatchLatency` and `startOverhead` came from, when set. */
+  sources: { dispatchLatency?: TermSource; startOverhead?: TermSource };
 }
 
 export interface Device {
