@@ -302,11 +302,16 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
       return outcome;
     }
   }
-  for (const receipt of task.receipts) {
-    await ctx.queue
-      .delete(receipt)
-      .catch((error: unknown) => logger.warn({ err: error }, "could not delete the message"));
-  }
+  // The answer is in: the message's deletes (batched by the queue) need not hold the slot.
+  const deleted = Promise.all(
+    task.receipts.map((receipt) =>
+      ctx.queue
+        .delete(receipt)
+        .catch((error: unknown) => logger.warn({ err: error }, "could not delete the message")),
+    ),
+  ).then(() => undefined);
+  if (ctx.background) ctx.background(deleted);
+  else await deleted;
 
   const finishedAt = new Date();
   const facts: AttemptFacts = {
@@ -348,13 +353,17 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
-  if (ctx.uploadLogs && ctx.store) await uploadLog(ctx.store, message, step, finished, logger);
+  // The log upload and the provenance record go to the job files after the answer; neither holds the slot.
+  const records = (async () => {
+    if (ctx.uploadLogs && ctx.store) await uploadLog(ctx.store, message, step, finished, logger);
+    await writeProvenance(ctx.store, facts, ctx.identity, logger);
+  })();
+  if (ctx.background) ctx.background(records);
+  else await records;
   // Emptying a succeeded attempt's folder for reuse need not hold the slot: the next step may start meanwhile.
   const cleanup = finish(ctx, task, jobDir, outcome === "succeeded");
   if (ctx.background && outcome === "succeeded") ctx.background(cleanup);
   else await cleanup;
-  // Last: the record never delays the answer, the hooks or the job folder's cleanup.
-  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   return outcome;
 }
 
