@@ -2,14 +2,15 @@
 // single-executable application). It starts itself for function steps: the
 // executable is its own Node, the bundle runs under the Node that runs it.
 import { isSea } from "node:sea";
-import { reexecWithTunables } from "./malloc-tuning.ts";
+import { reexecWithTunables, restoreEnvironment } from "./idle-memory.ts";
 
 const self = isSea() ? [process.execPath] : [process.execPath, ...process.execArgv, process.argv[1]!];
 const args = process.argv.slice(2);
 // Before the agent's modules are evaluated (main is imported lazily below): the same pid
-// carries on with glibc's tunables, so an idle agent does not hold the memory of its own start.
+// carries on with glibc's tunables and a smaller young generation, so an idle agent does not hold the memory of its own start.
 const again = reexecWithTunables(process.env, args);
 if (again && typeof process.execve === "function") process.execve(self[0]!, [...self, ...args], again.env);
+restoreEnvironment(process.env);
 
 import("./main.ts")
   .then(({ main }) => main(args, { self }))
