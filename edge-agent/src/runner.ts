@@ -62,6 +62,12 @@ export interface RunningTask {
   /** Aborted with a {@link StopReason} to stop the step. */
   controller: AbortController;
   logger: Logger;
+  /**
+   * Frees the attempt's slot before its answer is sent, so the next receive
+   * is in flight while Step Functions takes the answer. Called at most once
+   * that matters; the worker frees the slot at the end otherwise.
+   */
+  freeSlot?: () => void;
 }
 
 /** What {@link runAttempt} needs from its worker. */
@@ -294,6 +300,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   await releaseClaim(cache, logger);
 
   await Promise.all([heartbeat.stop(), visibility.stop()]);
+  // Nothing of the step runs any more: its slot may take the next message while the answer goes out.
+  task.freeSlot?.();
   if (outcome !== "task-gone") {
     const accepted = await report(ctx, task, failure, output);
     if (accepted === "gone") outcome = "task-gone";
