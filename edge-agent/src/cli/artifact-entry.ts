@@ -9,7 +9,13 @@ const args = process.argv.slice(2);
 // Before the agent's modules are evaluated (main is imported lazily below): the same pid
 // carries on with glibc's tunables and a smaller young generation, so an idle agent does not hold the memory of its own start.
 const again = reexecWithTunables(process.env, args);
-if (again && typeof process.execve === "function") process.execve(self[0]!, [...self, ...args], again.env);
+if (again && typeof process.execve === "function") {
+  try {
+    process.execve(self[0]!, [...self, ...args], again.env);
+  } catch {
+    // Not restartable here (say, the program was replaced on disk): run on, with glibc's defaults.
+  }
+}
 restoreEnvironment(process.env);
 
 import("./main.ts")
