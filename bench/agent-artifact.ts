@@ -4,13 +4,16 @@
 // sources under tsx; with a bare `node` process as the floor. Goal: idle RSS
 // ≤ 52 MiB on the artifact.
 //
-// Run: npm run build && npx tsx bench/agent-artifact.ts
+// Run: npm run build && npx tsx bench/agent-artifact.ts [--baseline DIR]
+// --baseline: also the executable and bundle of another build (DIR/dist/agent, e.g. a
+// checkout of main after its own build), in the same run.
 // (needs LocalStack on AWS_ENDPOINT_URL, default http://127.0.0.1:4566: the agents long-poll a real queue)
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { manifestOf, shStep } from "../edge-agent/src/testing/fixtures.ts";
 
@@ -30,6 +33,7 @@ const fmt = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 /** Time an agent idles (long-polling) before its memory is read, and how many readings follow, 1 s apart. */
 const SETTLE_MS = 10_000;
 const SAMPLES = 5;
+const { values } = parseArgs({ options: { baseline: { type: "string" } } });
 
 function sizes(): void {
   const files = [
@@ -161,6 +165,27 @@ async function memory(): Promise<void> {
         "bundle on plain node (node dist/agent/ferry-agent.mjs)",
         (f) => [node, join(dist, "ferry-agent.mjs"), "--config", f],
       ],
+      ...(values.baseline
+        ? ([
+            [
+              `baseline single executable (${values.baseline}/dist/agent/linux-${arch}/ferry-agent)`,
+              (f: string) => [
+                join(resolve(values.baseline!), "dist", "agent", `linux-${arch}`, "ferry-agent"),
+                "--config",
+                f,
+              ],
+            ],
+            [
+              `baseline bundle on plain node (${values.baseline}/dist/agent/ferry-agent.mjs)`,
+              (f: string) => [
+                node,
+                join(resolve(values.baseline!), "dist", "agent", "ferry-agent.mjs"),
+                "--config",
+                f,
+              ],
+            ],
+          ] as Array<[string, (file: string) => string[]]>)
+        : []),
       [
         "from sources under tsx (ferry agent)",
         (f) => [node, join(root, "cli", "bin", "ferry.js"), "agent", "--config", f],

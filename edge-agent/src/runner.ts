@@ -62,6 +62,12 @@ export interface RunningTask {
   /** Aborted with a {@link StopReason} to stop the step. */
   controller: AbortController;
   logger: Logger;
+  /**
+   * Frees the attempt's slot before its answer is sent, so the next receive
+   * is in flight while Step Functions takes the answer. Called at most once
+   * that matters; the worker frees the slot at the end otherwise.
+   */
+  freeSlot?: () => void;
 }
 
 /** What {@link runAttempt} needs from its worker. */
@@ -294,6 +300,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   await releaseClaim(cache, logger);
 
   await Promise.all([heartbeat.stop(), visibility.stop()]);
+  // Nothing of the step runs any more: its slot may take the next message while the answer goes out.
+  task.freeSlot?.();
   if (outcome !== "task-gone") {
     const accepted = await report(ctx, task, failure, output);
     if (accepted === "gone") outcome = "task-gone";
@@ -302,11 +310,16 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
       return outcome;
     }
   }
-  for (const receipt of task.receipts) {
-    await ctx.queue
-      .delete(receipt)
-      .catch((error: unknown) => logger.warn({ err: error }, "could not delete the message"));
-  }
+  // The answer is in: the message's deletes (batched by the queue) need not hold the slot.
+  const deleted = Promise.all(
+    task.receipts.map((receipt) =>
+      ctx.queue
+        .delete(receipt)
+        .catch((error: unknown) => logger.warn({ err: error }, "could not delete the message")),
+    ),
+  ).then(() => undefined);
+  if (ctx.background) ctx.background(deleted);
+  else await deleted;
 
   const finishedAt = new Date();
   const facts: AttemptFacts = {
@@ -348,13 +361,17 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   );
   ctx.metrics.attemptFinished(outcome, finished.durationMs / 1000);
   ctx.hooks.onAttemptFinished?.(finished);
-  if (ctx.uploadLogs && ctx.store) await uploadLog(ctx.store, message, step, finished, logger);
+  // The log upload and the provenance record go to the job files after the answer; neither holds the slot.
+  const records = (async () => {
+    if (ctx.uploadLogs && ctx.store) await uploadLog(ctx.store, message, step, finished, logger);
+    await writeProvenance(ctx.store, facts, ctx.identity, logger);
+  })();
+  if (ctx.background) ctx.background(records);
+  else await records;
   // Emptying a succeeded attempt's folder for reuse need not hold the slot: the next step may start meanwhile.
   const cleanup = finish(ctx, task, jobDir, outcome === "succeeded");
   if (ctx.background && outcome === "succeeded") ctx.background(cleanup);
   else await cleanup;
-  // Last: the record never delays the answer, the hooks or the job folder's cleanup.
-  await writeProvenance(ctx.store, facts, ctx.identity, logger);
   return outcome;
 }
 

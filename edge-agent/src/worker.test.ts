@@ -294,6 +294,34 @@ describe("Worker with the process runtime", () => {
   });
 });
 
+describe("Worker slots while answers go out", () => {
+  it("given one slot and a slow answer, then the next message's step runs before the first answer is accepted, and both are answered", async () => {
+    let release: () => void = () => undefined;
+    const answering = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const completion = new RecordingCompletion();
+    const success = completion.success.bind(completion);
+    // The first answer waits until the test releases it: Step Functions being slow to take it.
+    completion.success = async (token, output) => {
+      if (token === "slow") await answering;
+      return success(token, output);
+    };
+    const { queue } = await setup([shStep("s", "cat >/dev/null; echo '{\"ok\":true}'")], {
+      completion,
+      concurrency: 1,
+    });
+    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "s", token: "slow" })));
+    queue.send(JSON.stringify(stepMessage({ workflow: "wf", step: "s", token: "next" })));
+    await completion.waitFor(1);
+    expect(completion.records.map((r) => r.token)).toEqual(["next"]);
+    release();
+    await completion.waitFor(2);
+    expect(completion.records.map((r) => r.token)).toEqual(["next", "slow"]);
+    await waitUntil(() => queue.inFlight === 0 && queue.depth === 0);
+  });
+});
+
 describe("Worker token check before a step runs", () => {
   /** A completion whose check answers `verdict` after `delayMs`, counting the checks. */
   function checking(verdict: TokenCheck, delayMs = 0) {

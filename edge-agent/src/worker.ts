@@ -260,7 +260,13 @@ export class Worker {
           this.slots.release(1);
           continue;
         }
-        this.track(this.handle(message).finally(() => this.slots.release(1)));
+        let held = true;
+        const freeSlot = () => {
+          if (!held) return;
+          held = false;
+          this.slots.release(1);
+        };
+        this.track(this.handle(message, freeSlot).finally(freeSlot));
       }
     }
   }
@@ -270,7 +276,7 @@ export class Worker {
     void promise.finally(() => this.handling.delete(promise));
   }
 
-  private async handle(received: QueueMessage): Promise<void> {
+  private async handle(received: QueueMessage, freeSlot: () => void): Promise<void> {
     try {
       const parsed = parseStepMessage(received.body);
       if (!parsed.ok) return await this.deadLetter(received, parsed.reason);
@@ -316,6 +322,7 @@ export class Worker {
         step,
         receipts: [received.receipt],
         controller: new AbortController(),
+        freeSlot,
         logger: this.logger.child({
           execution: message.execution,
           step: message.step,

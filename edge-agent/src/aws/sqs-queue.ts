@@ -1,6 +1,6 @@
 import {
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
+  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
@@ -18,7 +18,22 @@ export interface SqsQueueOptions {
    * @default the queue's own RedrivePolicy target, looked up once
    */
   deadLetterUrl?: string;
+  /**
+   * Deletes wait this long to share one DeleteMessageBatch (10 at most); a
+   * delete comes after the answer, so waiting delays nothing a step needs.
+   * @default 20
+   */
+  deleteBatchMs?: number;
 }
+
+interface PendingDelete {
+  receipt: string;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** SQS's limit of entries per batch call. */
+const MAX_BATCH = 10;
 
 /**
  * A {@link Queue} on Amazon SQS (or LocalStack): long-poll receive, delete,
@@ -29,6 +44,8 @@ export interface SqsQueueOptions {
 export class SqsQueue implements Queue {
   readonly name: string;
   private deadLetterUrl: Promise<string> | undefined;
+  private pendingDeletes: PendingDelete[] = [];
+  private deleteTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SqsQueueOptions) {
     this.name = options.queueUrl;
@@ -54,10 +71,46 @@ export class SqsQueue implements Queue {
     }));
   }
 
-  async delete(receipt: string): Promise<void> {
-    await this.options.client.send(
-      new DeleteMessageCommand({ QueueUrl: this.options.queueUrl, ReceiptHandle: receipt }),
-    );
+  /** Deletes are sent together: one DeleteMessageBatch per up to 10 receipts within `deleteBatchMs`. */
+  delete(receipt: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingDeletes.push({ receipt, resolve, reject });
+      if (this.pendingDeletes.length >= MAX_BATCH) this.flushDeletes();
+      else this.deleteTimer ??= setTimeout(() => this.flushDeletes(), this.options.deleteBatchMs ?? 20);
+    });
+  }
+
+  private flushDeletes(): void {
+    clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
+    while (this.pendingDeletes.length > 0) void this.deleteBatch(this.pendingDeletes.splice(0, MAX_BATCH));
+  }
+
+  private async deleteBatch(batch: PendingDelete[]): Promise<void> {
+    try {
+      const out = await this.options.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.options.queueUrl,
+          Entries: batch.map((entry, i) => ({ Id: String(i), ReceiptHandle: entry.receipt })),
+        }),
+      );
+      const failed = new Map((out.Failed ?? []).map((f) => [f.Id, f]));
+      for (const [i, entry] of batch.entries()) {
+        const failure = failed.get(String(i));
+        if (!failure) {
+          entry.resolve();
+          continue;
+        }
+        entry.reject(
+          new AgentError(
+            "QUEUE_FAILED",
+            `${this.options.queueUrl}: could not delete a message: ${failure.Code ?? "error"} ${failure.Message ?? ""}`.trim(),
+          ),
+        );
+      }
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    }
   }
 
   async changeVisibility(receipt: string, seconds: number): Promise<void> {
