@@ -98,6 +98,7 @@ export const uiCommand: CliCommand = {
       sources,
       assets: await buildUiAssets(),
       audit: new AuditLog(join(projectDir, ".ferry", "ui-audit.ndjson")),
+      projectDir,
       title: `${basename(projectDir)}${values.target ? ` · ${values.target}` : ""}`,
     });
     const serverOptions = tls

@@ -10,6 +10,8 @@ export interface Session {
   /** Sent back by the page on every action; bound to this session. */
   csrf: string;
   createdAt: number;
+  /** Who signed in, for the audit log (an OIDC subject and email); unset for a token login. */
+  who?: string;
 }
 
 export interface UiAuthOptions {

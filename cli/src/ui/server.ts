@@ -5,6 +5,7 @@ import type { Session, UiAuth } from "./auth.ts";
 import type { UiAssets } from "./build.ts";
 import type { RunSummary } from "./run-view.ts";
 import type { RunSource } from "./sources/run-source.ts";
+import { checkStart, MAX_START_INPUT_BYTES, startableSpecs } from "./start-run.ts";
 
 export interface UiAppOptions {
   auth: UiAuth;
@@ -13,6 +14,8 @@ export interface UiAppOptions {
   audit: AuditLog;
   /** Shown in the page header: the project folder, the cloud target. */
   title: string;
+  /** Where the specs the page can start live (the project root). */
+  projectDir: string;
 }
 
 type Env = { Variables: { session: Session } };
@@ -62,7 +65,56 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
 
   const api = new Hono<Env>();
   api.use("*", auth.guard());
-  api.get("/session", (c) => c.json({ csrf: c.get("session").csrf, title: options.title }));
+  api.get("/session", (c) =>
+    c.json({ csrf: c.get("session").csrf, title: options.title, who: whoOf(c.get("session")) }),
+  );
+  api.get("/workflows", async (c) =>
+    c.json({
+      specs: await startableSpecs(options.projectDir),
+      targets: sources.filter((s) => s.start).map((s) => s.kind),
+    }),
+  );
+  api.post("/start", async (c) => {
+    const who = whoOf(c.get("session"));
+    const length = Number(c.req.header("content-length") ?? 0);
+    if (length > MAX_START_INPUT_BYTES * 2)
+      return c.json({ error: `request is ${length} bytes: too large`, problems: [] }, 413);
+    const body = (await c.req.json().catch(() => undefined)) as
+      | { specFile?: unknown; target?: unknown; input?: unknown }
+      | undefined;
+    const source = sources.find((s) => s.kind === body?.target && s.start);
+    // As the success entry names it: where, and which spec.
+    const target = `${typeof body?.target === "string" ? body.target : "?"}:${typeof body?.specFile === "string" ? body.specFile : "?"}`;
+    const refuse = async (status: 400 | 404 | 409 | 422, error: string, problems: unknown[] = []) => {
+      await audit.write({
+        at: new Date().toISOString(),
+        who,
+        action: "start",
+        target,
+        result: "error",
+        detail: error,
+      });
+      return c.json({ error, problems }, status);
+    };
+    if (!body) return refuse(400, "send a JSON body: {specFile, target, input}");
+    if (!source) return refuse(404, `no start target ${JSON.stringify(body.target)}`);
+    const checked = await checkStart(options.projectDir, body.specFile, body.input);
+    if (!checked.ok) return refuse(422, checked.error, checked.problems);
+    try {
+      const id = await source.start!.call(source, checked, checked.input);
+      await audit.write({
+        at: new Date().toISOString(),
+        who,
+        action: "start",
+        target: `${source.kind}:${checked.specFile}`,
+        result: "ok",
+        detail: id,
+      });
+      return c.json({ ok: true, result: id });
+    } catch (error) {
+      return refuse(409, (error as Error).message);
+    }
+  });
   api.get("/runs", async (c) => {
     const filter = {
       ...(c.req.query("workflow") ? { workflow: c.req.query("workflow")! } : {}),
@@ -143,7 +195,7 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
       const id = c.req.param("id");
       const source = sourceOf(id);
       const run = source?.[action];
-      const who = `session:${c.get("session").id.slice(0, 8)}`;
+      const who = whoOf(c.get("session"));
       if (!source || !run) return c.json({ error: `run ${id} has no ${action} action` }, 404);
       try {
         const result = await run.call(source, id);
@@ -166,6 +218,11 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
   api.all("*", (c) => c.json({ error: `no API route ${c.req.method} ${c.req.path}` }, 404));
   app.route("/api", api);
   return app;
+}
+
+/** The audit log's "who": the signed-in person when known, else a prefix of the session id (enough to tell sessions apart, useless to steal). */
+function whoOf(session: Session): string {
+  return session.who ?? `session:${session.id.slice(0, 8)}`;
 }
 
 function LOGIN_FORM(wrong: boolean): string {

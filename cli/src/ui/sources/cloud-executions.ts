@@ -6,9 +6,12 @@ import {
   listMachineExecutions,
   listWorkflowMachines,
   readExecutionLogs,
+  readStateMachineArn,
   redriveExecution,
   type StepReport,
   type StoredStateIndex,
+  stackNameFor,
+  startExecution,
   stopExecution,
 } from "@ferry/infra";
 import { LayoutCache } from "../graph-layout.ts";
@@ -132,6 +135,12 @@ export class CloudExecutionSource implements RunSource {
   async redrive(id: string): Promise<string> {
     const redriven = await redriveExecution(this.context, id);
     return `execution redriven (redrive ${redriven.redriveCount})`;
+  }
+
+  /** `ferry start`'s StartExecution of the spec's deployed workflow (stack ferry-<workflow>). */
+  async start(spec: { ir: { name: string } }, input: unknown): Promise<string> {
+    const stateMachineArn = await readStateMachineArn(stackNameFor(spec.ir.name), this.context);
+    return startExecution(this.context, stateMachineArn, JSON.stringify(input));
   }
 
   private index(executionArn: string): Promise<StoredStateIndex | undefined> {
