@@ -3,6 +3,7 @@ import { streamSSE } from "hono/streaming";
 import type { AuditLog } from "./audit-log.ts";
 import type { Session, UiAuth } from "./auth.ts";
 import type { UiAssets } from "./build.ts";
+import { OIDC_CALLBACK_PATH, type UiOidc } from "./oidc.ts";
 import type { RunSummary } from "./run-view.ts";
 import type { RunSource } from "./sources/run-source.ts";
 import { checkStart, MAX_START_INPUT_BYTES, startableSpecs } from "./start-run.ts";
@@ -16,6 +17,8 @@ export interface UiAppOptions {
   title: string;
   /** Where the specs the page can start live (the project root). */
   projectDir: string;
+  /** OIDC login beside the token (`--oidc-issuer`). */
+  oidc?: UiOidc;
 }
 
 type Env = { Variables: { session: Session } };
@@ -45,9 +48,15 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
   app.get("/assets/app.css", (c) =>
     c.body(assets.css, 200, { "content-type": "text/css; charset=utf-8", ...securityHeaders }),
   );
+  const { oidc } = options;
+  const loginForm = (wrong: string | undefined) => LOGIN_FORM(wrong, oidc?.issuer);
   app.get("/login", (c) => {
     if (!auth.tokenMatches(c.req.query("token")))
-      return c.html(LOGIN_FORM(c.req.query("token") !== undefined), 401, securityHeaders);
+      return c.html(
+        loginForm(c.req.query("token") !== undefined ? "That token is not right." : undefined),
+        401,
+        securityHeaders,
+      );
     auth.startSession(c);
     // The token leaves the address bar (and the history) at once.
     return c.redirect("/", 303);
@@ -55,10 +64,21 @@ export function createUiApp(options: UiAppOptions): Hono<Env> {
   app.post("/login", async (c) => {
     const form = await c.req.parseBody();
     if (!auth.tokenMatches(typeof form.token === "string" ? form.token : undefined))
-      return c.html(LOGIN_FORM(true), 401, securityHeaders);
+      return c.html(loginForm("That token is not right."), 401, securityHeaders);
     auth.startSession(c);
     return c.redirect("/", 303);
   });
+  if (oidc) {
+    app.get("/auth/login", async (c) => c.redirect((await oidc.start(c)).href, 302));
+    app.get(OIDC_CALLBACK_PATH, async (c) => {
+      try {
+        auth.startSession(c, await oidc.finish(c));
+      } catch (error) {
+        return c.html(loginForm(`Login refused: ${(error as Error).message}`), 401, securityHeaders);
+      }
+      return c.redirect("/", 303);
+    });
+  }
 
   // A run folder that cannot be read (garbled run.json, say) answers an error; the server goes on.
   app.onError((error, c) => c.json({ error: error.message }, 500));
@@ -225,11 +245,16 @@ function whoOf(session: Session): string {
   return session.who ?? `session:${session.id.slice(0, 8)}`;
 }
 
-function LOGIN_FORM(wrong: boolean): string {
+function LOGIN_FORM(problem: string | undefined, issuer: string | undefined): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Ferry — log in</title>
 <link rel="stylesheet" href="/assets/app.css"></head><body><main class="login">
-<h1>Ferry</h1>${wrong ? '<p role="alert">That token is not right.</p>' : ""}
+<h1>Ferry</h1>${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ""}
+${issuer ? `<p><a href="/auth/login">Log in with ${escapeHtml(issuer)}</a></p>` : ""}
 <form method="post" action="/login"><label for="token">Token (ferry ui printed it)</label>
 <input id="token" name="token" type="password" autocomplete="off" required><button type="submit">Log in</button></form>
 </main></body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
