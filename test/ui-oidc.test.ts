@@ -135,6 +135,14 @@ describe("ferry ui with an OIDC provider", () => {
     expect(started.status()).toBe(302);
     const authorize = new URL(started.headers().location!);
     expect(authorize.origin).toBe(issuer);
+    // The one-login cookie survives the provider's cross-site redirect back (Lax), and only the callback sees it.
+    expect(
+      (await context.cookies(`${base}/auth/callback`)).find((c) => c.name === "ferry_oidc"),
+    ).toMatchObject({
+      httpOnly: true,
+      sameSite: "Lax",
+      path: "/auth/callback",
+    });
     expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
     expect(authorize.searchParams.get("nonce")).toBeTruthy();
     const state = authorize.searchParams.get("state")!;
