@@ -47,6 +47,8 @@ export async function handler(input: { deps: { produce: { blob: string } } }, co
   const csv = await readFile(join(context.jobDir, "raw/data.csv"), "utf8");
   const rows = csv.trim().split("\\n").length - 1;
   const blobLength = input.deps.produce.blob.length;
+  console.log(\`crunching \${rows} rows\`);
+  console.warn("crunch warns on stderr");
   await writeFile(join(context.jobDir, "report.txt"), \`rows=\${rows} blob=\${blobLength} step=\${context.step}\\n\`);
   return { rows, blobLength, pad: "y".repeat(${PAD_BYTES}) };
 }
@@ -193,6 +195,16 @@ describe("a Lambda function step on LocalStack, served from the cloud assembly",
     } finally {
       s3.destroy();
     }
+
+    // The function host uploaded the attempt's log as the edge agent does; ferry logs reads it.
+    const logs = await eventually(async () => {
+      const read = await ferry(["logs", result.executionArn, "crunch"], { cwd: dir, env: ferryEnv() });
+      return read.stdout.includes("crunching") ? read : undefined;
+    }, "the crunch step's log");
+    expect(logs.stdout).toContain(`==> ${deployed.workflow}/cloud/${execution}/.ferry/logs/crunch/1.log <==`);
+    expect(logs.stdout).toMatch(
+      /# crunch attempt 1 \(lambda\): succeeded, \d+ ms\n--- stdout ---\ncrunching 2 rows\n--- stderr ---\ncrunch warns on stderr\n/,
+    );
 
     // What the environment loaded from its code folder is the deployed asset, file for file, byte for byte.
     const ready = host.logLines().filter((l) => l.message === "execution environment ready");

@@ -182,6 +182,29 @@ steps:
           body: { path: "/cloud", got: { input: {}, deps: { "edge-call": edge } } },
         },
       });
+      // Each HTTP attempt is an attempt event too, so ferry ui lists it with its log.
+      const [runId] = readdirSync(join(project, ".ferry", "runs"));
+      const attempts = readFileSync(join(project, ".ferry", "runs", runId!, "events.ndjson"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { type: string; step: string })
+        .filter((e) => e.type === "attempt");
+      expect(attempts).toEqual([
+        expect.objectContaining({
+          step: "edge-call",
+          attempt: 1,
+          runtime: "http",
+          outcome: "succeeded",
+          logPath: "logs/edge-call.attempt-1.log",
+        }),
+        expect.objectContaining({
+          step: "cloud-call",
+          attempt: 1,
+          runtime: "http",
+          outcome: "succeeded",
+          logPath: "logs/cloud-call.attempt-1.log",
+        }),
+      ]);
     } finally {
       server.close();
     }

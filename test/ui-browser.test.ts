@@ -50,6 +50,22 @@ steps:
     process: { command: ["sleep", "120"] }
 `;
 
+const DATED = `version: "1.1"
+name: ui-dated
+sites:
+  laptop: { type: edge, labels: { arch: amd64 } }
+input:
+  type: object
+  required: [date]
+  additionalProperties: false
+  properties:
+    date: { type: string, format: date }
+steps:
+  - name: report
+    site: laptop
+    process: { command: ["sh", "-c", "echo '{\\"done\\": true}'"] }
+`;
+
 /** Runs whose record is written (the folder comes a moment before run.json). */
 function runIds(project: string): string[] {
   const dir = join(project, ".ferry", "runs");
@@ -71,6 +87,7 @@ describe("ferry ui in headless Chromium", () => {
     project = tempProject();
     writeFileSync(join(project, "ui-demo.yaml"), DEMO);
     writeFileSync(join(project, "ui-slow.yaml"), SLOW);
+    writeFileSync(join(project, "ui-dated.yaml"), DATED);
     writeFileSync(join(project, "laptop.topology.yaml"), TOPOLOGY);
     ui = startFerry(["ui", "--port", "0", "--topology", "laptop.topology.yaml"], {
       cwd: project,
@@ -174,5 +191,50 @@ describe("ferry ui in headless Chromium", () => {
     await page.getByRole("button", { name: "Cancel run" }).click();
     await page.locator("h1 .badge", { hasText: "CANCELLED" }).waitFor({ timeout: 30_000 });
     expect((await run.output).code).toBe(130);
+  });
+
+  it("starts a workflow from the page: input that fails the spec's schema shows its errors and starts nothing", async () => {
+    await page.goto(`${base}/login?token=${TOKEN}`);
+    await page.getByText("Start a workflow").click();
+    await page.getByLabel("Spec").selectOption("ui-dated.yaml");
+    const before = new Set(runIds(project));
+    await page.getByLabel("Input (JSON)").fill('{"date": "last tuesday", "colour": "red"}');
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    const refusal = page.getByRole("alert").filter({ hasText: "Not started" });
+    await refusal.getByText('must match format "date"').waitFor();
+    await expect(refusal.locator("li code").allTextContents()).resolves.toEqual(
+      expect.arrayContaining(["input.date", "input.colour"]),
+    );
+    expect(runIds(project).filter((id) => !before.has(id))).toEqual([]);
+
+    // The form with its errors shown is accessible too.
+    await page.evaluate(axe.source);
+    const results = await page.evaluate(() => {
+      const page = globalThis as unknown as { axe: typeof axe; document: axe.ElementContext };
+      return page.axe.run(page.document, { resultTypes: ["violations"] });
+    });
+    const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    expect(serious.map((v) => `${v.id}: ${v.help} (${v.nodes.length})`)).toEqual([]);
+
+    await page.getByLabel("Input (JSON)").fill('{"date": "2026-12-03"}');
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page.waitForURL((url) => url.pathname.startsWith("/runs/"));
+    const runId = decodeURIComponent(new URL(page.url()).pathname.split("/").at(-1)!);
+    expect(before.has(runId)).toBe(false);
+    await page.locator("h1 .badge", { hasText: "SUCCEEDED" }).waitFor({ timeout: 60_000 });
+    const record = JSON.parse(readFileSync(join(project, ".ferry", "runs", runId, "run.json"), "utf8"));
+    expect(record).toMatchObject({
+      workflow: "ui-dated",
+      status: "SUCCEEDED",
+      input: { date: "2026-12-03" },
+    });
+    const audit = readFileSync(join(project, ".ferry", "ui-audit.ndjson"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(audit.slice(-2)).toMatchObject([
+      { action: "start", target: "local:ui-dated.yaml", result: "error" },
+      { action: "start", target: "local:ui-dated.yaml", result: "ok", detail: runId },
+    ]);
   });
 });

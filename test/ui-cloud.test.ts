@@ -29,7 +29,12 @@ const { dir } = exampleProject(suffix);
 const spec = writeSpec(
   dir,
   "ui-cloud.yaml",
-  `name: ui-cloud-${suffix}
+  `version: "1.1"
+name: ui-cloud-${suffix}
+input:
+  type: object
+  properties:
+    n: { type: integer }
 sites:
   lab: { type: edge }
 defaults:
@@ -51,12 +56,14 @@ let agent: FerryProcess;
 let executionArn: string;
 let browser: Browser | undefined;
 let ui: ReturnType<typeof startFerry> | undefined;
+/** Where the ui the second test starts listens; the third uses it too. */
+let base: string;
 
 beforeAll(async () => {
   await requireLocalStack();
   deployed = await deploySpec(dir, spec);
   agent = await startAgent(dir, deployed.agentConfigs.lab!, { runtime: "process" });
-  const result = await startAndWait(dir, spec, { timeoutSeconds: 120 });
+  const result = await startAndWait(dir, spec, { input: { n: 1 }, timeoutSeconds: 120 });
   expect(result.code, result.stderr).toBe(1);
   executionArn = result.executionArn;
 }, 300_000);
@@ -78,6 +85,7 @@ describe("cloud executions in ferry logs and ferry ui", () => {
     expect(result.stdout).toContain("the cloud step broke");
     expect(result.stdout).toContain("exit 4");
     const all = await ferry(["logs", executionArn], { cwd: dir, env: ferryEnv() });
+    expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toContain("fetched from the lab");
   });
 
@@ -90,7 +98,8 @@ describe("cloud executions in ferry logs and ferry ui", () => {
     ui.stdout!.on("data", (chunk: Buffer) => {
       printed += chunk.toString();
     });
-    const base = await eventually(() => /serving \S+ on (\S+)/.exec(printed)?.[1], "ferry ui to listen");
+    // A loaded machine takes a while to start tsx and bundle the page.
+    base = await eventually(() => /serving \S+ on (\S+)/.exec(printed)?.[1], "ferry ui to listen", 120_000);
     browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${base}/login?token=${TOKEN}`);
@@ -104,6 +113,21 @@ describe("cloud executions in ferry logs and ferry ui", () => {
     await page.locator('[data-step="boom"]').click();
     const panel = page.getByRole("complementary", { name: "Step boom" });
     await panel.locator(".log pre", { hasText: "the cloud step broke" }).waitFor({ timeout: 30_000 });
+    // Each attempt from GetExecutionHistory: the step message's input, the answer, the error and cause.
+    await panel.getByRole("table", { name: "Attempts" }).getByText("Ferry.ExitCode").waitFor();
+    await expect(panel.locator(".json").first().textContent()).resolves.toContain('"rows": 7');
+    await page.locator('[data-step="fetch"]').click();
+    const fetchPanel = page.getByRole("complementary", { name: "Step fetch" });
+    await expect(
+      fetchPanel.locator("details", { hasText: "Input" }).locator(".json").textContent(),
+    ).resolves.toContain('"n": 1');
+    await expect(
+      fetchPanel.locator("details", { hasText: "Output" }).locator(".json").textContent(),
+    ).resolves.toContain('"rows": 7');
+    await expect(
+      fetchPanel.getByRole("table", { name: "Attempts" }).getByText("succeeded").count(),
+    ).resolves.toBe(1);
+    await page.locator('[data-step="boom"]').click();
     // Redrive is ferry redrive's code: LocalStack 4.14 has no RedriveExecution, and the page says so.
     await page.getByRole("button", { name: "Redrive (restart what did not succeed)" }).click();
     await page
@@ -126,4 +150,34 @@ describe("cloud executions in ferry logs and ferry ui", () => {
       fullPage: true,
     });
   });
+
+  it("starts an execution from the page with ferry start's code, after checking the input against the schema", async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${base}/login?token=${TOKEN}`);
+    await page.getByText("Start a workflow").click();
+    await page.getByLabel("Spec").selectOption("ui-cloud.yaml");
+    await page.getByLabel("Where").selectOption("cloud");
+    await page.getByLabel("Input (JSON)").fill('{"n": "two"}');
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page.getByRole("alert").filter({ hasText: "Not started" }).getByText("must be integer").waitFor();
+    await page.getByLabel("Input (JSON)").fill('{"n": 2}');
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page.waitForURL((url) => url.pathname.startsWith("/runs/arn"), { timeout: 60_000 });
+    const started = decodeURIComponent(new URL(page.url()).pathname.split("/").at(-1)!);
+    expect(started).toMatch(/^arn:aws:states:.*:execution:.*:/);
+    await page.locator('[data-step="boom"][data-status="FAILED"]').waitFor({ timeout: 120_000 });
+    await page.locator('[data-step="fetch"]').click();
+    const fetchPanel = page.getByRole("complementary", { name: "Step fetch" });
+    await expect(
+      fetchPanel.locator("details", { hasText: "Input" }).locator(".json").textContent(),
+    ).resolves.toContain('"n": 2');
+    const audit = readFileSync(join(dir, ".ferry", "ui-audit.ndjson"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(audit.slice(-2)).toMatchObject([
+      { action: "start", target: "cloud:ui-cloud.yaml", result: "error" },
+      { action: "start", target: "cloud:ui-cloud.yaml", result: "ok", detail: started },
+    ]);
+  }, 300_000);
 });

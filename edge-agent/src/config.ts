@@ -1,3 +1,4 @@
+import { DEFAULT_LOG_CAP_BYTES } from "@ferry/functions/worker";
 import { z } from "zod";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -150,11 +151,7 @@ const AgentConfigFields = z.strictObject({
   /** How long SIGTERM lets running steps finish before handing them back. @default 30 */
   shutdownGraceSeconds: z.number().min(0).max(86_400).default(30),
   /** Cap on each of stdout and stderr kept per attempt. @default 1048576 */
-  logCapBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .default(1024 * 1024),
+  logCapBytes: z.number().int().min(1024).default(DEFAULT_LOG_CAP_BYTES),
   metrics: z
     .strictObject({
       /** @default "127.0.0.1" */

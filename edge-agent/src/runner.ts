@@ -2,7 +2,6 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type CachedFile,
-  logName,
   type ManifestStep,
   outputName,
   redactSecrets,
@@ -28,8 +27,8 @@ import {
   Pulse,
   type Queue,
   sleep,
+  uploadAttemptLog,
 } from "@ferry/functions/worker";
-import { formatAttemptLog } from "./attempt-log.ts";
 import { AgentError, isAgentError, messageOf } from "./errors.ts";
 import type { AttemptFinished, AttemptOutcome, WorkerHooks, WorkerMetrics } from "./events.ts";
 import type { JobDirs } from "./job-dirs.ts";
@@ -363,7 +362,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   ctx.hooks.onAttemptFinished?.(finished);
   // The log upload and the provenance record go to the job files after the answer; neither holds the slot.
   const records = (async () => {
-    if (ctx.uploadLogs && ctx.store) await uploadLog(ctx.store, message, step, finished, logger);
+    if (ctx.uploadLogs && ctx.store)
+      await uploadAttemptLog(ctx.store, { ...message.jobFiles, site: step.site }, finished, logger);
     await writeProvenance(ctx.store, facts, ctx.identity, logger);
   })();
   if (ctx.background) ctx.background(records);
@@ -557,19 +557,4 @@ function info(message: StepMessage, runtime: string) {
     token: message.token,
     runtime,
   };
-}
-
-/** The attempt's log under the contract's key; a failed upload is logged, never fails the step. */
-async function uploadLog(
-  store: JobFileStore,
-  message: StepMessage,
-  step: ManifestStep,
-  finished: AttemptFinished,
-  logger: Logger,
-): Promise<void> {
-  // foreach items of one attempt number share a key (the message carries no item index): the last one stays.
-  const name = logName({ step: step.name, attempt: message.attempt });
-  await store
-    .put({ ...message.jobFiles, site: step.site }, name, formatAttemptLog(finished))
-    .catch((error: unknown) => logger.warn({ err: error, key: name }, "could not upload the attempt's log"));
 }

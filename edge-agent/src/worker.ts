@@ -12,6 +12,7 @@ import type { JobFileStore } from "@ferry/functions/job-files";
 import type { SecretResolver } from "@ferry/functions/secrets";
 import {
   type BackoffOptions,
+  DEFAULT_LOG_CAP_BYTES,
   type Logger,
   messageScopeProblem,
   pollQueue,
@@ -155,7 +156,7 @@ export class Worker {
         options.stepUser ? (dir) => options.stepUser!.reclaim(dir) : undefined,
       ),
       stepUser: options.stepUser,
-      logCapBytes: options.logCapBytes ?? 1024 * 1024,
+      logCapBytes: options.logCapBytes ?? DEFAULT_LOG_CAP_BYTES,
       visibilitySeconds: options.visibilitySeconds ?? 60,
       heartbeatIntervalMs: (step) =>
         options.heartbeatIntervalMs ?? heartbeatIntervalMs(step.heartbeatSeconds),

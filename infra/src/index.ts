@@ -65,6 +65,7 @@ export {
   type ExecutionReport,
   type StepReport,
   type StepState,
+  type TaskAttempt,
 } from "./deploy/execution-report.ts";
 export {
   EXECUTION_RESULT_VERSION,

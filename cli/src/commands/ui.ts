@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
-import { isIP } from "node:net";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
@@ -8,14 +7,16 @@ import { serve } from "@hono/node-server";
 import { type CliCommand, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE } from "../support/aws-flags.ts";
 import { AuditLog } from "../ui/audit-log.ts";
-import { UiAuth } from "../ui/auth.ts";
+import { isLoopbackHost, UiAuth } from "../ui/auth.ts";
 import { buildUiAssets } from "../ui/build.ts";
+import { UiOidc } from "../ui/oidc.ts";
 import { createUiApp } from "../ui/server.ts";
 import { LocalRunSource } from "../ui/sources/local-runs.ts";
 import type { RunSource } from "../ui/sources/run-source.ts";
 
 const USAGE = `Usage: ferry ui [--port N] [--host 127.0.0.1] [--target localstack|aws] [--topology FILE]
                 [--tls-cert FILE --tls-key FILE | --insecure]
+                [--oidc-issuer URL --oidc-client-id ID [--oidc-client-secret S]]
 
 Serves a web dashboard of this project's local runs (.ferry/runs) and, with
 --target, of the deployed workflows' executions: run list, the DAG coloured
@@ -33,6 +34,12 @@ browser exchanges for a session cookie. Every action is written to
   --tls-key FILE    PEM private key
   --insecure        allow plain HTTP on a non-loopback address (the token and
                     cookie then cross the network in clear)
+  --oidc-issuer URL also offer login through this OpenID Connect provider
+                    (authorization code with PKCE); register the redirect URI
+                    ferry ui prints, <base>/auth/callback, at the provider
+  --oidc-client-id ID      the client registered at the provider
+  --oidc-client-secret S   its secret, for a confidential client (better: set
+                    FERRY_UI_OIDC_CLIENT_SECRET; a flag shows in ps)
   --target T        also show executions of workflows deployed to T
                     (localstack: AWS_ENDPOINT_URL or http://127.0.0.1:4566)
   --topology FILE   a simulator topology: each local run's page also shows the
@@ -54,6 +61,9 @@ export const uiCommand: CliCommand = {
         insecure: { type: "boolean" },
         target: { type: "string" },
         topology: { type: "string" },
+        "oidc-issuer": { type: "string" },
+        "oidc-client-id": { type: "string" },
+        "oidc-client-secret": { type: "string" },
       },
     });
     if (positionals.length > 0)
@@ -65,12 +75,17 @@ export const uiCommand: CliCommand = {
     const tls = values["tls-cert"] !== undefined || values["tls-key"] !== undefined;
     if (tls && (values["tls-cert"] === undefined || values["tls-key"] === undefined))
       throw new UsageError("--tls-cert and --tls-key go together");
-    if (!isLoopback(host) && !tls && !values.insecure)
+    if (!isLoopbackHost(host) && !tls && !values.insecure)
       throw new UsageError(
         `--host ${host} is reachable from other machines: serve HTTPS with --tls-cert FILE --tls-key FILE, or accept plain HTTP with --insecure`,
       );
     if (values.target !== undefined && values.target !== "localstack" && values.target !== "aws")
       throw new UsageError(`--target is localstack or aws, got "${values.target}"`);
+
+    if ((values["oidc-issuer"] === undefined) !== (values["oidc-client-id"] === undefined))
+      throw new UsageError("--oidc-issuer and --oidc-client-id go together");
+    if (values["oidc-client-secret"] !== undefined && values["oidc-issuer"] === undefined)
+      throw new UsageError("--oidc-client-secret needs --oidc-issuer and --oidc-client-id");
 
     const projectDir = findProjectRoot(io.cwd);
     const sources: RunSource[] = [
@@ -93,11 +108,28 @@ export const uiCommand: CliCommand = {
       ...(io.env.FERRY_UI_TOKEN ? { token: io.env.FERRY_UI_TOKEN } : {}),
       secure: tls,
     });
+    let oidc: UiOidc | undefined;
+    if (values["oidc-issuer"]) {
+      const clientSecret = values["oidc-client-secret"] ?? io.env.FERRY_UI_OIDC_CLIENT_SECRET;
+      try {
+        oidc = await UiOidc.discover({
+          issuer: values["oidc-issuer"],
+          clientId: values["oidc-client-id"]!,
+          ...(clientSecret ? { clientSecret } : {}),
+          secure: tls,
+        });
+      } catch (error) {
+        io.stderr(`ferry ui: --oidc-issuer ${values["oidc-issuer"]}: ${(error as Error).message}\n`);
+        return 1;
+      }
+    }
     const app = createUiApp({
       auth,
       sources,
       assets: await buildUiAssets(),
       audit: new AuditLog(join(projectDir, ".ferry", "ui-audit.ndjson")),
+      projectDir,
+      ...(oidc ? { oidc } : {}),
       title: `${basename(projectDir)}${values.target ? ` · ${values.target}` : ""}`,
     });
     const serverOptions = tls
@@ -117,8 +149,12 @@ export const uiCommand: CliCommand = {
     });
     const shownHost = host.includes(":") ? `[${host}]` : host;
     const base = `${tls ? "https" : "http"}://${shownHost}:${listening.port}`;
+    oidc?.setBase(base);
+    const oidcLines = oidc
+      ? `  or log in with ${oidc.issuer}: ${base}/auth/login (redirect URI ${base}/auth/callback)\n`
+      : "";
     io.stdout(
-      `ferry ui: serving ${projectDir} on ${base}\n  log in: ${base}/login?token=${io.env.FERRY_UI_TOKEN ? "<FERRY_UI_TOKEN>" : auth.token}\n  Ctrl-C stops\n`,
+      `ferry ui: serving ${projectDir} on ${base}\n  log in: ${base}/login?token=${io.env.FERRY_UI_TOKEN ? "<FERRY_UI_TOKEN>" : auth.token}\n${oidcLines}  Ctrl-C stops\n`,
     );
     await new Promise<void>((resolve) => {
       if (io.signal.aborted) resolve();
@@ -128,9 +164,3 @@ export const uiCommand: CliCommand = {
     return 0;
   },
 };
-
-function isLoopback(host: string): boolean {
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  return host === "::1";
-}

@@ -2,7 +2,7 @@ import { getStateIndex, readExecutionLogs } from "@ferry/infra";
 import { type CliIo, UsageError } from "../command.ts";
 import { awsContextFor, reportDeployError } from "./cloud-commands.ts";
 
-/** `ferry logs <execution-arn> [step]`: the attempt logs edge agents uploaded for a cloud execution. */
+/** `ferry logs <execution-arn> [step]`: the attempt logs edge agents and function hosts uploaded for a cloud execution. */
 export async function cloudLogs(
   executionArn: string,
   step: string | undefined,
@@ -21,7 +21,7 @@ export async function cloudLogs(
     const logs = await readExecutionLogs(context, executionArn, { workflow, ...(step ? { step } : {}) });
     if (logs.length === 0)
       io.stdout(
-        `no logs${step ? ` for step ${step}` : ""} of ${executionArn} (edge agents upload them; function steps log to CloudWatch)\n`,
+        `no logs${step ? ` for step ${step}` : ""} of ${executionArn} (edge agents and function hosts upload them when each attempt ends)\n`,
       );
     for (const l of logs) {
       const cut = l.bytes - Buffer.byteLength(l.text);

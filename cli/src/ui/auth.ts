@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 
@@ -10,6 +11,8 @@ export interface Session {
   /** Sent back by the page on every action; bound to this session. */
   csrf: string;
   createdAt: number;
+  /** Who signed in, for the audit log (an OIDC subject and email); unset for a token login. */
+  who?: string;
 }
 
 export interface UiAuthOptions {
@@ -48,12 +51,13 @@ export class UiAuth {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  /** Starts a session and sets its cookie. */
-  startSession(c: Context): Session {
+  /** Starts a session and sets its cookie; `who` names the person for the audit log (OIDC). */
+  startSession(c: Context, who?: string): Session {
     const session: Session = {
       id: randomBytes(32).toString("base64url"),
       csrf: randomBytes(24).toString("base64url"),
       createdAt: Date.now(),
+      ...(who ? { who } : {}),
     };
     this.sessions.set(session.id, session);
     setCookie(c, SESSION_COOKIE, session.id, {
@@ -93,4 +97,11 @@ export class UiAuth {
       await next();
     };
   }
+}
+
+/** True for an address only this machine reaches (`localhost`, 127.0.0.0/8, ::1). */
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1" || host === "[::1]";
 }

@@ -118,3 +118,19 @@ export interface LogFile {
 
 /** An SSE message of a run's stream. */
 export type RunStreamMessage = { type: "steps"; steps: StepView[] } | { type: "run"; run: RunView };
+
+/** A workflow spec of the project the page can start, with its `input:` JSON Schema. */
+export interface StartableSpec {
+  /** Relative to the project, with `/`. */
+  specFile: string;
+  workflow: string;
+  inputSchema?: Record<string, unknown>;
+}
+
+/** One way a start request's input fails the workflow's `input:` schema. */
+export interface InputProblem {
+  /** In the input, e.g. `input.date`. */
+  path: string;
+  message: string;
+  hint?: string;
+}

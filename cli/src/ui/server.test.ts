@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,14 +11,27 @@ import { LocalRunSource } from "./sources/local-runs.ts";
 
 const TOKEN = "unit-test-token-0123456789abcdef";
 
-function app() {
-  const project = mkdtempSync(join(tmpdir(), "ferry-ui-"));
+const DATED = `version: "1.1"
+name: dated
+sites:
+  lab: { type: edge }
+input:
+  type: object
+  required: [date]
+  properties:
+    date: { type: string, format: date }
+steps:
+  - { name: a, site: lab, process: { command: ["true"] } }
+`;
+
+function app(project = mkdtempSync(join(tmpdir(), "ferry-ui-"))) {
   return createUiApp({
     auth: new UiAuth({ token: TOKEN, secure: false }),
     sources: [new LocalRunSource(project)],
     assets: { html: "<!doctype html><title>t</title>", js: "", css: "" },
     audit: new AuditLog(join(project, ".ferry", "ui-audit.ndjson")),
     title: "test",
+    projectDir: project,
   });
 }
 
@@ -120,6 +133,7 @@ describe("ferry ui's API on bad run folders", () => {
       assets: { html: "", js: "", css: "" },
       audit: new AuditLog(join(project, ".ferry", "ui-audit.ndjson")),
       title: "test",
+      projectDir: project,
     });
     const { cookie } = await login(ui);
     const response = await ui.request("/api/runs/20261203-000000-abcdef", { headers: { cookie } });
@@ -127,5 +141,87 @@ describe("ferry ui's API on bad run folders", () => {
     expect(((await response.json()) as { error: string }).error).toMatch(/JSON/);
     const list = await ui.request("/api/runs", { headers: { cookie } });
     expect(((await list.json()) as { runs: unknown[] }).runs).toEqual([]);
+  });
+});
+
+describe("ferry ui's start route", () => {
+  async function given() {
+    const project = mkdtempSync(join(tmpdir(), "ferry-ui-"));
+    writeFileSync(join(project, "dated.yaml"), DATED);
+    writeFileSync(join(project, "notes.yaml"), "just: a config file\n");
+    const ui = app(project);
+    const { cookie, csrf } = await login(ui);
+    const start = (body: unknown) =>
+      ui.request("/api/start", {
+        method: "POST",
+        headers: { cookie, [CSRF_HEADER]: csrf, "content-type": "application/json" },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      });
+    const audit = () =>
+      readFileSync(join(project, ".ferry", "ui-audit.ndjson"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { action: string; result: string; detail: string; who: string });
+    return { project, ui, cookie, start, audit };
+  }
+
+  it("Given a project, When the page asks what it can start, Then it lists the specs that compile, with their input schema", async () => {
+    const { ui, cookie } = await given();
+    const body = (await (await ui.request("/api/workflows", { headers: { cookie } })).json()) as {
+      specs: Array<{ specFile: string; workflow: string; inputSchema?: { required: string[] } }>;
+      targets: string[];
+    };
+    expect(body.specs.map((s) => s.specFile)).toEqual(["dated.yaml"]);
+    expect(body.specs[0]!.inputSchema!.required).toEqual(["date"]);
+    expect(body.targets).toEqual(["local"]);
+  });
+
+  it("Given input that fails the spec's input: schema, When it is sent, Then 422 lists the schema errors, nothing runs, and the refusal is audited", async () => {
+    const { project, start, audit } = await given();
+    const response = await start({ specFile: "dated.yaml", target: "local", input: '{"date": "yesterday"}' });
+    expect(response.status).toBe(422);
+    const body = (await response.json()) as { problems: Array<{ path: string; message: string }> };
+    expect(body.problems).toEqual([
+      expect.objectContaining({ path: "input.date", message: 'must match format "date"' }),
+    ]);
+    const missing = (await (
+      await start({ specFile: "dated.yaml", target: "local", input: "{}" })
+    ).json()) as {
+      problems: Array<{ path: string }>;
+    };
+    expect(missing.problems.map((p) => p.path)).toEqual(["input.date"]);
+    expect(existsSync(join(project, ".ferry", "runs"))).toBe(false);
+    expect(audit().map((a) => [a.action, a.result])).toEqual([
+      ["start", "error"],
+      ["start", "error"],
+    ]);
+    expect(audit()[0]!.who).toMatch(/^session:/);
+  });
+
+  it("Given hostile start requests, Then each is refused with a reason and the server keeps serving", async () => {
+    const { ui, cookie, start, project } = await given();
+    const cases: Array<[unknown, number, RegExp]> = [
+      ["{ not json", 400, /JSON body/],
+      [{ specFile: "../../etc/passwd", target: "local", input: "{}" }, 422, /outside the project/],
+      [{ specFile: join(project, "..", "x.yaml"), target: "local", input: "{}" }, 422, /outside the project/],
+      [{ specFile: "notes.yaml", target: "local", input: "{}" }, 422, /does not compile/],
+      [{ specFile: "missing.yaml", target: "local", input: "{}" }, 422, /missing\.yaml/],
+      [{ specFile: "dated.yaml", target: "local", input: "{not json" }, 422, /input is not JSON/],
+      [{ specFile: "dated.yaml", target: "local", input: { date: "2026-01-01" } }, 422, /JSON text/],
+      [{ specFile: "dated.yaml", target: "cloud", input: "{}" }, 404, /no start target/],
+      [{ specFile: 7, target: "local", input: "{}" }, 422, /name a spec file/],
+      [
+        { specFile: "dated.yaml", target: "local", input: `"${"x".repeat(300 * 1024)}"` },
+        422,
+        /over the page's/,
+      ],
+    ];
+    for (const [body, status, reason] of cases) {
+      const response = await start(body);
+      expect(response.status, JSON.stringify(body).slice(0, 80)).toBe(status);
+      expect(((await response.json()) as { error: string }).error).toMatch(reason);
+    }
+    expect(existsSync(join(project, ".ferry", "runs"))).toBe(false);
+    expect((await ui.request("/api/runs", { headers: { cookie } })).status).toBe(200);
   });
 });

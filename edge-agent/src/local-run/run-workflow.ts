@@ -4,8 +4,8 @@ import { join, relative } from "node:path";
 import { type CompiledWorkflow, canonicalJson, type StepMessage, sha256 } from "@ferry/dsl-compiler";
 import { type HttpTaskParameters, runCompiledWorkflow } from "@ferry/dsl-compiler/interpreter";
 import type { SecretResolver } from "@ferry/functions/secrets";
+import { formatAttemptLog } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
-import { formatAttemptLog } from "../attempt-log.ts";
 import type { AttemptFinished } from "../events.ts";
 import { CallbackCompletion, type CompletionRecord } from "../in-memory/completions.ts";
 import { InMemoryQueue } from "../in-memory/in-memory-queue.ts";
@@ -231,7 +231,7 @@ export async function runWorkflow(
         });
       },
       runHttpTask: (step, parameters, attempt) =>
-        runHttpTask(step, parameters, attempt, tracker, runDir, logCounts, options.signal),
+        runHttpTask(step, parameters, attempt, { tracker, events, runDir, logCounts }, options.signal),
       // Locally the job bucket slot stays unfilled: messages and result details carry the same placeholder.
       distributedMap: localDistributedMapFiles(jobFiles, `\${${compiled.substitutions.jobBucket}}`),
     },
@@ -299,12 +299,27 @@ async function runHttpTask(
   step: string,
   parameters: HttpTaskParameters,
   attempt: number,
-  tracker: StepTracker,
-  runDir: string,
-  logCounts: Map<string, number>,
+  run: { tracker: StepTracker; events: RunEventLog; runDir: string; logCounts: Map<string, number> },
   signal: AbortSignal | undefined,
 ): Promise<{ StatusCode: number; ResponseBody: unknown }> {
+  const { tracker, runDir, logCounts } = run;
   const startedAt = new Date();
+  // The page's attempt rows, as the worker's hook records them for other steps.
+  const recordAttempt = (outcome: string, failure?: { error: string; cause: string }) => {
+    const finishedAt = new Date().toISOString();
+    run.events.append({
+      type: "attempt",
+      at: finishedAt,
+      step,
+      attempt,
+      runtime: "http",
+      outcome,
+      startedAt: startedAt.toISOString(),
+      finishedAt,
+      ...(failure ?? {}),
+      logPath,
+    });
+  };
   tracker.attemptStarted(step, startedAt);
   const logPath = logPathFor(logCounts, step, attempt);
   const hasBody =
@@ -327,6 +342,7 @@ async function runHttpTask(
         { name: `States.Http.StatusCode.${response.status}` },
       );
     tracker.attemptFinished(step, { ok: true, attempt, logPath, at: new Date() });
+    recordAttempt("succeeded");
     return { StatusCode: response.status, ResponseBody: parseMaybeJson(text) };
   } catch (error) {
     const failure = error as Error;
@@ -340,6 +356,7 @@ async function runHttpTask(
       logPath,
       at: new Date(),
     });
+    recordAttempt("failed", { error: name, cause: failure.message });
     throw Object.assign(new Error(failure.message), { name });
   } finally {
     await writeFile(join(runDir, logPath), log);

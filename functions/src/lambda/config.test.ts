@@ -13,6 +13,7 @@ describe("resolveLambdaConfig", () => {
       timeoutMarginMs: 3000,
       jobFiles: { inputs: {}, outputs: [] },
       successNudgesMs: [],
+      logCapBytes: 1024 * 1024,
     });
   });
 

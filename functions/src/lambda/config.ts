@@ -5,6 +5,7 @@ import {
   parseSecretRef,
 } from "@ferry/dsl-compiler/contract";
 import { FunctionError } from "../errors.ts";
+import { DEFAULT_LOG_CAP_BYTES } from "../worker/attempt-log.ts";
 
 /** The environment Ferry's CDK construct sets on every step function (the contract's `FunctionStepEnvSchema`). */
 export interface LambdaStepEnv {
@@ -51,6 +52,8 @@ export interface ResolvedLambdaConfig {
   };
   /** See `FERRY_SUCCESS_NUDGES_MS`; empty on AWS. */
   successNudgesMs: number[];
+  /** Cap on each of stdout and stderr kept in an attempt's uploaded log, as on the edge. @default DEFAULT_LOG_CAP_BYTES (1 MiB) */
+  logCapBytes?: number;
 }
 
 /** @default 3000 ms — room for one SendTaskFailure call before Lambda stops the function. */
@@ -111,6 +114,7 @@ export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
       outputs,
     },
     successNudgesMs: nudges,
+    logCapBytes: DEFAULT_LOG_CAP_BYTES,
   };
 }
 

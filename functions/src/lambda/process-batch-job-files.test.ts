@@ -179,3 +179,74 @@ describe("processSqsBatch with job files", () => {
     expect(answers.successes.length + answers.failures.length).toBe(0);
   });
 });
+
+describe("processSqsBatch's attempt logs", () => {
+  const plain: ResolvedLambdaConfig = {
+    ...config,
+    jobFiles: { ...config.jobFiles, inputs: {}, outputs: [] },
+  };
+  const logOf = (store: MemoryStore, execution: string) =>
+    store.files.get(`job-bucket/hello/${execution}/cloud/.ferry/logs/load/1.log`)?.toString();
+
+  it("given two records whose handlers log at the same time, when processed, then each attempt's log holds its own console output under the contract's key", async () => {
+    const store = new MemoryStore();
+    const answers = new Answers();
+    const records = ["exec-1", "exec-2"].map((execution, i) => ({
+      messageId: `m${i}`,
+      body: JSON.stringify(
+        stepMessage({ execution, jobFiles: { bucket: "job-bucket", prefix: `hello/${execution}/` } }),
+      ),
+      attributes: { ApproximateReceiveCount: "1" },
+    }));
+    const handler: StepHandler = async (_input, ctx) => {
+      for (let i = 0; i < 3; i++) {
+        console.log("%s line %d", ctx.execution, i);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (ctx.execution === "exec-2") {
+        console.error("about to fail");
+        throw new Error("exec-2 broke");
+      }
+      return { ok: true };
+    };
+    await processSqsBatch({ Records: records }, context, {
+      handler,
+      tasks: answers,
+      logger: SILENT_LOGGER,
+      config: plain,
+      jobFiles: store,
+      workDir: mkdtempSync(join(tmpdir(), "ferry-batch-")),
+    });
+    const first = logOf(store, "exec-1")!;
+    expect(first).toMatch(/^# load attempt 1 \(lambda\): succeeded, \d+ ms\n--- stdout ---\n/);
+    expect(first).toContain("exec-1 line 0\nexec-1 line 1\nexec-1 line 2\n--- stderr ---\n");
+    expect(first).not.toContain("exec-2");
+    const second = logOf(store, "exec-2")!;
+    expect(second).toMatch(/^# load attempt 1 \(lambda\): failed, \d+ ms\n# Ferry.StepFailed: exec-2 broke/);
+    expect(second).toContain("--- stderr ---\nabout to fail\n");
+    expect(second).not.toContain("exec-1");
+  });
+
+  it("given a handler that logs more than the cap, when processed, then the log keeps its head and tail, as on the edge", async () => {
+    const store = new MemoryStore();
+    const handler: StepHandler = () => {
+      console.log("first line");
+      for (let i = 0; i < 2000; i++) console.log("x".repeat(100));
+      console.log("last line");
+      return {};
+    };
+    await processSqsBatch(event(stepMessage()), context, {
+      handler,
+      tasks: new Answers(),
+      logger: SILENT_LOGGER,
+      config: { ...plain, logCapBytes: 4096 },
+      jobFiles: store,
+      workDir: mkdtempSync(join(tmpdir(), "ferry-batch-")),
+    });
+    const log = logOf(store, "exec-1")!;
+    expect(log).toContain("first line");
+    expect(log).toContain("last line");
+    expect(log).toMatch(/bytes dropped: log cap is 4096 bytes/);
+    expect(Buffer.byteLength(log)).toBeLessThan(4096 + 500);
+  });
+});

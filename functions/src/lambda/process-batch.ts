@@ -16,9 +16,11 @@ import { type JobFileStep, stageInputs, uploadOutputs } from "../job-files/stagi
 import type { JobFileStore } from "../job-files/store.ts";
 import { resolveSecretMap, type SecretResolver } from "../secrets/resolver.ts";
 import { runFunctionStep, type StepHandler, type StepOutput, type StepResult } from "../step-adapter.ts";
+import { DEFAULT_LOG_CAP_BYTES, uploadAttemptLog } from "../worker/attempt-log.ts";
 import type { Logger } from "../worker/logger.ts";
 import { messageScopeProblem } from "../worker/message-scope.ts";
 import type { ResolvedLambdaConfig } from "./config.ts";
+import { captureConsole } from "./console-capture.ts";
 import { startHeartbeat } from "./heartbeat.ts";
 import type { LambdaContext, SqsBatchResponse, SqsEvent, SqsRecord } from "./sqs-event.ts";
 import { classifyTaskCallError, errorText, type TaskClient } from "./task-client.ts";
@@ -119,32 +121,46 @@ export async function processRecord(
       : undefined;
   let secrets: string[] = [];
   let result: StepResult;
+  let streams = { stdout: "", stderr: "" };
   try {
     secrets = await provideSecrets(message, deps);
-    result = await runWithin(timeLeftMs, controller, message, (signal) =>
-      runAttempt(message, signal, deps, secrets),
+    const captured = await captureConsole(config.logCapBytes ?? DEFAULT_LOG_CAP_BYTES, () =>
+      runWithin(timeLeftMs, controller, message, (signal) => runAttempt(message, signal, deps, secrets)),
     );
+    result = captured.value;
+    streams = captured;
   } catch (error) {
     result = { ok: false, failure: toTaskFailure(error) };
   }
 
-  // A secret the handler echoed into its error never reaches Step Functions or the logs.
+  // A secret the handler echoed into its error or its log never reaches Step Functions or the bucket.
   if (!result.ok && secrets.length > 0) {
     result = {
       ok: false,
       failure: { ...result.failure, cause: redactSecrets(result.failure.cause, secrets) },
     };
   }
+  if (secrets.length > 0)
+    streams = {
+      stdout: redactSecrets(streams.stdout, secrets),
+      stderr: redactSecrets(streams.stderr, secrets),
+    };
+  const uploadLog = (outcome: string) =>
+    logAttempt(message, result, streams, outcome, Date.now() - started, deps);
   await heartbeat?.stop();
   if (goneReason) {
     logger.warn(
       { ...fields, reason: goneReason },
       "the task ended while the step ran; its result is dropped",
     );
+    await uploadLog("task-gone");
     return { kind: "gone", reason: goneReason };
   }
   const outcome = await answer(message.token, result, deps.tasks);
   const durationMs = Date.now() - started;
+  await uploadLog(
+    outcome.kind === "answered" ? outcome.status : outcome.kind === "gone" ? "task-gone" : "handed-back",
+  );
   if (outcome.kind === "answered") {
     const failure = result.ok ? {} : { error: result.failure.error, cause: result.failure.cause };
     logger.info({ ...fields, durationMs, ...failure }, `step ${outcome.status}`);
@@ -160,6 +176,39 @@ export async function processRecord(
     );
   }
   return outcome;
+}
+
+/**
+ * The attempt's log under the contract's key of the step's site, as the edge
+ * agent uploads it, so `ferry logs <execution-arn>` and `ferry ui` show
+ * function steps too. Without a job bucket or site there is nowhere to put it
+ * (CloudWatch still has the console output).
+ */
+async function logAttempt(
+  message: StepMessage,
+  result: StepResult,
+  streams: { stdout: string; stderr: string },
+  outcome: string,
+  durationMs: number,
+  deps: BatchDeps,
+): Promise<void> {
+  const site = deps.config.jobFiles.site;
+  if (!deps.jobFiles || !site) return;
+  await uploadAttemptLog(
+    deps.jobFiles,
+    { ...message.jobFiles, site },
+    {
+      step: message.step,
+      attempt: message.attempt,
+      runtime: "lambda",
+      outcome,
+      exitCode: null,
+      durationMs,
+      ...(result.ok ? {} : { error: result.failure.error, cause: result.failure.cause }),
+      ...streams,
+    },
+    deps.logger,
+  );
 }
 
 /** Resolves the step's secret env variables into the handler's environment; returns their values. */

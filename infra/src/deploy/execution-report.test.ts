@@ -1,7 +1,7 @@
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import type { StateIndex } from "@ferry/dsl-compiler";
 import { describe, expect, it } from "vitest";
-import { buildExecutionReport } from "./execution-report.ts";
+import { buildExecutionReport, MAX_ATTEMPT_DETAILS } from "./execution-report.ts";
 
 /** A tiny history builder: events chained by previousEventId, one second apart. */
 function history(
@@ -140,5 +140,114 @@ describe("buildExecutionReport", () => {
     );
     const [row] = buildExecutionReport(events).steps;
     expect(row).toMatchObject({ step: "child-1 (child)", state: "running", childExecutions: ["arn:child"] });
+  });
+});
+
+const message = (step: string, attempt: number, input: unknown) => ({
+  taskScheduledEventDetails: {
+    resourceType: "sqs",
+    resource: "sendMessage.waitForTaskToken",
+    region: "us-east-1",
+    parameters: JSON.stringify({ QueueUrl: "q", MessageBody: { v: 1, step, attempt, input } }),
+  },
+});
+
+describe("buildExecutionReport's attempts", () => {
+  it("given a step that failed once then succeeded, keeps each attempt's input, output, error and cause", () => {
+    const input = { input: { n: 3 }, deps: { fetch: { rows: 7 } } };
+    const events = history(
+      ["ExecutionStarted", 0],
+      ["TaskStateEntered", 1, { stateEnteredEventDetails: { name: "work" } }],
+      ["TaskScheduled", 2, message("work", 1, input)],
+      ["TaskStarted", 3],
+      ["TaskFailed", 4, { taskFailedEventDetails: { error: "Ferry.ExitCode", cause: "exit 3" } }],
+      ["TaskScheduled", 5, message("work", 2, input)],
+      ["TaskStarted", 6],
+      ["TaskSucceeded", 7, { taskSucceededEventDetails: { output: '{"total": 21}' } }],
+    );
+    const [row] = buildExecutionReport(events).steps;
+    expect(row!.attemptList).toEqual([
+      {
+        attempt: 1,
+        scheduledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 2)),
+        endedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 4)),
+        outcome: "failed",
+        input,
+        error: "Ferry.ExitCode",
+        cause: "exit 3",
+      },
+      {
+        attempt: 2,
+        scheduledAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 5)),
+        endedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 7)),
+        outcome: "succeeded",
+        input,
+        output: { total: 21 },
+      },
+    ]);
+  });
+
+  it("given foreach items whose tasks interleave, matches each answer to its own task by the event chain", () => {
+    const events = history(
+      ["ExecutionStarted", 0],
+      ["TaskStateEntered", 1, { stateEnteredEventDetails: { name: "each" } }],
+      ["TaskScheduled", 2, message("each", 1, { input: {}, deps: {}, item: "a" })],
+      ["TaskStateEntered", 1, { stateEnteredEventDetails: { name: "each" } }],
+      ["TaskScheduled", 4, message("each", 1, { input: {}, deps: {}, item: "b" })],
+      ["TaskStarted", 5],
+      ["TaskSucceeded", 6, { taskSucceededEventDetails: { output: '"from b"' } }],
+      ["TaskStarted", 3],
+      ["TaskFailed", 8, { taskFailedEventDetails: { error: "Ferry.ExitCode", cause: "a broke" } }],
+    );
+    const [row] = buildExecutionReport(events).steps;
+    expect(
+      row!.attemptList!.map((a) => [(a.input as { item: string }).item, a.outcome, a.output ?? a.cause]),
+    ).toEqual([
+      ["a", "failed", "a broke"],
+      ["b", "succeeded", "from b"],
+    ]);
+  });
+
+  it("given hostile task parameters and output, reports the attempt without them and does not throw", () => {
+    const events = history(
+      ["ExecutionStarted", 0],
+      ["TaskStateEntered", 1, { stateEnteredEventDetails: { name: "work" } }],
+      [
+        "TaskScheduled",
+        2,
+        {
+          taskScheduledEventDetails: {
+            resourceType: "sqs",
+            resource: "sendMessage.waitForTaskToken",
+            parameters: '{"MessageBody": "{not json',
+          },
+        },
+      ],
+      ["TaskSucceeded", 3, { taskSucceededEventDetails: { output: "plain text, not JSON" } }],
+    );
+    const index: StateIndex = { work: { kind: "step", step: "work" } };
+    const [row] = buildExecutionReport(events, index).steps;
+    expect(row!.attemptList).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: "succeeded", output: "plain text, not JSON" }),
+    ]);
+    expect(row!.attemptList![0]).not.toHaveProperty("input");
+  });
+
+  it("given more tasks than it keeps, keeps the newest and still counts them all", () => {
+    const specs: Array<[string, number, Record<string, unknown>?]> = [
+      ["ExecutionStarted", 0],
+      ["TaskStateEntered", 1, { stateEnteredEventDetails: { name: "work" } }],
+    ];
+    for (let i = 1; i <= MAX_ATTEMPT_DETAILS + 5; i++) {
+      specs.push(["TaskScheduled", specs.length, message("work", i, { input: {}, deps: {} })]);
+      specs.push(["TaskFailed", specs.length, { taskFailedEventDetails: { error: "E", cause: `try ${i}` } }]);
+    }
+    const [row] = buildExecutionReport(history(...specs)).steps;
+    expect(row!.attempts).toBe(MAX_ATTEMPT_DETAILS + 5);
+    expect(row!.attemptList).toHaveLength(MAX_ATTEMPT_DETAILS);
+    expect(row!.attemptList!.at(-1)).toMatchObject({
+      attempt: MAX_ATTEMPT_DETAILS + 5,
+      cause: `try ${MAX_ATTEMPT_DETAILS + 5}`,
+    });
   });
 });

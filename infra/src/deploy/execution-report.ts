@@ -4,6 +4,24 @@ import type { StateIndex, StateRole } from "@ferry/dsl-compiler";
 /** Where one step stands in an execution. */
 export type StepState = "not started" | "running" | "succeeded" | "failed" | "timed out";
 
+/** One task Step Functions scheduled for a step: a retry, or one foreach item's attempt. */
+export interface TaskAttempt {
+  /** Ferry's attempt number from the step message (1 for the first try); else the order scheduled. */
+  attempt: number;
+  scheduledAt?: Date;
+  endedAt?: Date;
+  outcome: "running" | "succeeded" | "failed" | "timed out";
+  /** The step message's `input` (workflow input, dependencies' outputs, foreach item), when the task sent one. */
+  input?: unknown;
+  /** What the worker answered with SendTaskSuccess. */
+  output?: unknown;
+  error?: string;
+  cause?: string;
+}
+
+/** Attempts kept per row, newest kept: a 10,000-item foreach would otherwise hold every item's input. */
+export const MAX_ATTEMPT_DETAILS = 50;
+
 /** One row of `ferry status`: a step (all its attempts and foreach items) or a failed helper state. */
 export interface StepReport {
   /** Step name; helper states (joins, children) show as `<state> (<role>)`. */
@@ -22,6 +40,8 @@ export interface StepReport {
   cause?: string;
   /** Child executions this state started (`states:startExecution.sync:2`). */
   childExecutions: string[];
+  /** Each task's input, output, error and cause, oldest first; at most {@link MAX_ATTEMPT_DETAILS}. */
+  attemptList?: TaskAttempt[];
 }
 
 export interface ExecutionReport {
@@ -100,6 +120,16 @@ export function buildExecutionReport(
     return role ?? { kind: "control" };
   };
   const entered = new Map<string, number>();
+  const attemptBy = new Map<number, TaskAttempt>();
+  const attemptFor = (event: HistoryEvent, row: StepReport): TaskAttempt | undefined => {
+    let current: HistoryEvent | undefined = event;
+    for (let hops = 0; current && hops < 16; hops++) {
+      const found = attemptBy.get(current.id!);
+      if (found) return found;
+      current = current.previousEventId ? byId.get(current.previousEventId) : undefined;
+    }
+    return row.attemptList?.findLast((a) => a.outcome === "running");
+  };
 
   for (const event of events) {
     if (event.type === "TaskStateEntered") {
@@ -117,14 +147,31 @@ export function buildExecutionReport(
       if (row.attempts === 0) row.items = entered.get(state) ?? 1;
       else row.items = Math.max(row.items, entered.get(state) ?? 1);
       row.attempts += 1;
+      const message = stepMessageOf(event);
+      const attempt: TaskAttempt = {
+        attempt: message?.attempt ?? row.attempts,
+        ...(event.timestamp ? { scheduledAt: event.timestamp } : {}),
+        outcome: "running",
+        ...(message && "input" in message ? { input: message.input } : {}),
+      };
+      attemptBy.set(event.id!, attempt);
+      row.attemptList ??= [];
+      row.attemptList.push(attempt);
+      if (row.attemptList.length > MAX_ATTEMPT_DETAILS) row.attemptList.shift();
       row.startedAt ??= event.timestamp;
       row.state = "running";
       row.endedAt = undefined;
     } else if (TERMINAL_TASK_EVENTS.has(event.type)) {
       row.endedAt = event.timestamp;
+      const attempt = attemptFor(event, row);
+      if (attempt && event.timestamp) attempt.endedAt = event.timestamp;
       if (event.type === "TaskSucceeded") {
         row.state = "succeeded";
         const output = event.taskSucceededEventDetails?.output;
+        if (attempt) {
+          attempt.outcome = "succeeded";
+          if (output !== undefined) attempt.output = parseJsonText(output);
+        }
         const child = output ? childArn(output) : undefined;
         if (child && !row.childExecutions.includes(child)) row.childExecutions.push(child);
       } else {
@@ -136,6 +183,11 @@ export function buildExecutionReport(
         row.state = event.type === "TaskTimedOut" ? "timed out" : "failed";
         row.error = details?.error;
         row.cause = details?.cause;
+        if (attempt) {
+          attempt.outcome = row.state;
+          if (details?.error !== undefined) attempt.error = details.error;
+          if (details?.cause !== undefined) attempt.cause = details.cause;
+        }
       }
     } else if (event.type === "TaskSubmitted") {
       const output = event.taskSubmittedEventDetails?.output;
@@ -179,6 +231,34 @@ export function buildExecutionReport(
     ...(failed?.error ? { error: failed.error } : {}),
     ...(failed?.cause ? { cause: failed.cause } : {}),
   };
+}
+
+/**
+ * The Ferry step message a TaskScheduled event sent (its `MessageBody`), or
+ * undefined for another task. Untrusted history text: anything unexpected is no message.
+ */
+function stepMessageOf(scheduled: HistoryEvent): { attempt?: number; input?: unknown } | undefined {
+  const parameters = scheduled.taskScheduledEventDetails?.parameters;
+  if (scheduled.taskScheduledEventDetails?.resourceType !== "sqs" || !parameters) return undefined;
+  const params = parseJsonText(parameters) as { MessageBody?: unknown } | undefined;
+  const body =
+    typeof params?.MessageBody === "string" ? parseJsonText(params.MessageBody) : params?.MessageBody;
+  if (typeof body !== "object" || body === null) return undefined;
+  const { attempt, input } = body as { attempt?: unknown; input?: unknown };
+  return {
+    ...(typeof attempt === "number" ? { attempt } : {}),
+    ...(input !== undefined ? { input } : {}),
+  };
+}
+
+/** JSON text as a value; text that is not JSON stays text (Step Functions passes strings through). */
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (error instanceof SyntaxError) return text;
+    throw error;
+  }
 }
 
 /** Without an index: a task sending a Ferry step message is that step; a `.sync:2` start is a child. */

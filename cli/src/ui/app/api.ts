@@ -1,4 +1,13 @@
-import type { GraphLayout, LogFile, Prediction, RunSummary, RunView } from "../run-view.ts";
+import type {
+  GraphLayout,
+  InputProblem,
+  LogFile,
+  Prediction,
+  RunSourceKind,
+  RunSummary,
+  RunView,
+  StartableSpec,
+} from "../run-view.ts";
 
 let csrf = "";
 
@@ -12,8 +21,8 @@ async function json<T>(path: string, init: RequestInit = {}): Promise<T> {
   return body;
 }
 
-export async function session(): Promise<{ title: string }> {
-  const s = await json<{ csrf: string; title: string }>("/api/session");
+export async function session(): Promise<{ title: string; who: string }> {
+  const s = await json<{ csrf: string; title: string; who: string }>("/api/session");
   csrf = s.csrf;
   return s;
 }
@@ -32,3 +41,24 @@ export const act = (id: string, action: "cancel" | "resume" | "redrive") =>
     headers: { "x-ferry-csrf": csrf },
   });
 export const streamUrl = (id: string) => `/api/runs/${encodeURIComponent(id)}/stream`;
+export const listStartable = () =>
+  json<{ specs: StartableSpec[]; targets: RunSourceKind[] }>("/api/workflows");
+
+/** Starts a spec; a refusal comes back as data (the schema errors to show), not thrown. */
+export async function startRun(
+  specFile: string,
+  target: RunSourceKind,
+  input: string,
+): Promise<{ ok: true; result: string } | { ok: false; error: string; problems: InputProblem[] }> {
+  const response = await fetch("/api/start", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "x-ferry-csrf": csrf, "content-type": "application/json" },
+    body: JSON.stringify({ specFile, target, input }),
+  });
+  if (response.status === 401) throw new NotLoggedIn();
+  const body = (await response.json()) as { result?: string; error?: string; problems?: InputProblem[] };
+  return response.ok
+    ? { ok: true, result: body.result ?? "" }
+    : { ok: false, error: body.error ?? `${response.status}`, problems: body.problems ?? [] };
+}

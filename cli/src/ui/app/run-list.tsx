@@ -3,6 +3,7 @@ import type { RunSummary } from "../run-view.ts";
 import { listRuns } from "./api.ts";
 import { duration, when } from "./format.ts";
 import { navigate } from "./nav.ts";
+import { StartForm } from "./start-form.tsx";
 
 const STATUSES = ["", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT", "ABORTED"];
 
@@ -38,6 +39,7 @@ export function RunList() {
   return (
     <section>
       <h1>Runs</h1>
+      <StartForm />
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           Workflow

@@ -7,13 +7,18 @@ import {
   listMachineExecutions,
   listWorkflowMachines,
   readExecutionLogs,
+  readStateMachineArn,
   redriveExecution,
   type StepReport,
   type StoredStateIndex,
+  stackNameFor,
+  startExecution,
   stopExecution,
+  type TaskAttempt,
 } from "@ferry/infra";
 import { LayoutCache } from "../graph-layout.ts";
 import type {
+  AttemptView,
   GraphLayout,
   LogFile,
   RunSummary,
@@ -25,6 +30,8 @@ import type {
 import { matches, type RunFilter, type RunSource } from "./run-source.ts";
 
 const POLL_MS = 2000;
+/** Inputs and outputs kept per step (a foreach step has one per item), as for local runs. */
+const VALUES_KEPT = 5;
 const STATE: Record<StepReport["state"], ViewStepStatus> = {
   "not started": "PENDING",
   running: "RUNNING",
@@ -135,6 +142,12 @@ export class CloudExecutionSource implements RunSource {
     return `execution redriven (redrive ${redriven.redriveCount})`;
   }
 
+  /** `ferry start`'s StartExecution of the spec's deployed workflow (stack ferry-<workflow>). */
+  async start(spec: { ir: { name: string } }, input: unknown): Promise<string> {
+    const stateMachineArn = await readStateMachineArn(stackNameFor(spec.ir.name), this.context);
+    return startExecution(this.context, stateMachineArn, JSON.stringify(input));
+  }
+
   private index(executionArn: string): Promise<StoredStateIndex | undefined> {
     const machine = executionArn.split(":")[6] ?? "";
     let index = this.indexes.get(machine);
@@ -169,7 +182,16 @@ export function viewOfExecution(status: ExecutionStatus, index: StoredStateIndex
       ...(row?.endedAt ? { finishedAt: row.endedAt.toISOString() } : {}),
       ...(row?.error ? { error: row.error, cause: row.cause ?? "" } : {}),
       ...(row && row.items > 1 ? { items: row.items } : {}),
-      attemptList: [],
+      ...valuesOf(row?.attemptList ?? []),
+      attemptList: (row?.attemptList ?? []).map(
+        (a): AttemptView => ({
+          attempt: a.attempt,
+          ...(a.scheduledAt ? { startedAt: a.scheduledAt.toISOString() } : {}),
+          ...(a.endedAt ? { finishedAt: a.endedAt.toISOString() } : {}),
+          outcome: a.outcome,
+          ...(a.error !== undefined ? { error: a.error, cause: a.cause ?? "" } : {}),
+        }),
+      ),
     };
   });
   const started = d.startDate ?? new Date(0);
@@ -209,6 +231,27 @@ export function viewOfExecution(status: ExecutionStatus, index: StoredStateIndex
       resume: false,
       redrive: runStatus === "FAILED" || runStatus === "ABORTED" || runStatus === "TIMED_OUT",
     },
+  };
+}
+
+/** A step's input and output as the local view shows them: one value, or the first few (retries repeat theirs). */
+function valuesOf(attempts: TaskAttempt[]): { input?: unknown; output?: unknown } {
+  const distinct = (values: unknown[]) => {
+    const seen = new Set<string>();
+    const kept: unknown[] = [];
+    for (const v of values) {
+      const key = JSON.stringify(v);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (kept.length < VALUES_KEPT) kept.push(v);
+    }
+    return kept;
+  };
+  const inputs = distinct(attempts.filter((a) => "input" in a).map((a) => a.input));
+  const outputs = distinct(attempts.filter((a) => "output" in a).map((a) => a.output));
+  return {
+    ...(inputs.length > 0 ? { input: inputs.length === 1 ? inputs[0] : inputs } : {}),
+    ...(outputs.length > 0 ? { output: outputs.length === 1 ? outputs[0] : outputs } : {}),
   };
 }
 

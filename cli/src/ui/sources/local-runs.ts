@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdir, open, readdir, readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -141,11 +142,45 @@ export class LocalRunSource implements RunSource {
     const loaded = await this.load(id);
     if (!loaded) throw new Error(`no run ${id}`);
     if (loaded.record.status === "RUNNING") throw new Error(`run ${id} is still running: cancel it first`);
+    return this.launch(
+      `resume-${id}`,
+      ["--resume", id],
+      loaded.record.specFile,
+      (r) => r.resumedFrom === id && r.startedAt >= loaded.startedSearch,
+    );
+  }
+
+  /** `ferry run <spec> --input-file F`, as its own process like {@link resume}; answers the new run's id. */
+  async start(spec: { specFile: string }, input: unknown): Promise<string> {
+    const since = new Date().toISOString();
+    const inputPath = join(
+      this.projectDir,
+      ".ferry",
+      "ui-actions",
+      `start-input-${Date.now()}-${randomId()}.json`,
+    );
+    await mkdir(dirname(inputPath), { recursive: true });
+    await writeFile(inputPath, JSON.stringify(input));
+    const before = new Set((await listRuns(this.projectDir)).map((r) => r.runId));
+    return this.launch(
+      "start",
+      ["--input-file", inputPath],
+      spec.specFile,
+      (r) => !before.has(r.runId) && r.specFile === spec.specFile && r.startedAt >= since,
+    );
+  }
+
+  private async launch(
+    what: string,
+    args: string[],
+    specFile: string,
+    isNew: (r: RunRecord) => boolean,
+  ): Promise<string> {
     // Its output goes to a file, not a pipe: the run must keep writing after this server has moved on (or gone).
-    const outputPath = join(this.projectDir, ".ferry", "ui-actions", `resume-${id}-${Date.now()}.log`);
+    const outputPath = join(this.projectDir, ".ferry", "ui-actions", `${what}-${Date.now()}.log`);
     await mkdir(dirname(outputPath), { recursive: true });
     const output = await open(outputPath, "w");
-    const child = spawn(process.execPath, [FERRY_BIN, "run", loaded.record.specFile, "--resume", id], {
+    const child = spawn(process.execPath, [FERRY_BIN, "run", specFile, ...args], {
       cwd: this.projectDir,
       detached: true,
       stdio: ["ignore", output.fd, output.fd],
@@ -156,17 +191,17 @@ export class LocalRunSource implements RunSource {
       exit = code;
     });
     child.unref();
+    const shown = `ferry run ${specFile} ${args.join(" ")}`;
     for (let waited = 0; waited < 30_000; waited += 100) {
-      const runs = await listRuns(this.projectDir);
-      const resumed = runs.find((r) => r.resumedFrom === id && r.startedAt >= loaded.startedSearch);
-      if (resumed) return resumed.runId;
+      const started = (await listRuns(this.projectDir)).find(isNew);
+      if (started) return started.runId;
       if (exit !== undefined) {
         const said = (await readFile(outputPath, "utf8")).trim().slice(-2000);
-        throw new Error(`ferry run --resume ${id} exited ${exit}: ${said}`);
+        throw new Error(`${shown} exited ${exit}: ${said}`);
       }
       await sleep(100);
     }
-    throw new Error(`ferry run --resume ${id} recorded no run within 30 s`);
+    throw new Error(`${shown} recorded no run within 30 s`);
   }
 
   private async load(
@@ -181,6 +216,10 @@ export class LocalRunSource implements RunSource {
       throw error;
     }
   }
+}
+
+function randomId(): string {
+  return randomBytes(4).toString("hex");
 }
 
 async function ended(runDir: string): Promise<boolean> {

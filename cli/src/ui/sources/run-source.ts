@@ -1,3 +1,4 @@
+import type { WorkflowIr } from "@ferry/dsl-compiler";
 import type {
   GraphLayout,
   LogFile,
@@ -35,6 +36,11 @@ export interface RunSource {
   cancel?(id: string): Promise<string>;
   resume?(id: string): Promise<string>;
   redrive?(id: string): Promise<string>;
+  /**
+   * Starts the spec (inside the project, its input already checked against
+   * its schema) and answers the new run's id: a local run, or an execution ARN.
+   */
+  start?(spec: { specFile: string; ir: WorkflowIr }, input: unknown): Promise<string>;
   /** The simulator's prediction for the run's workflow; undefined when this source has none (say why in `predictionNote`). */
   prediction?(id: string): Promise<Prediction | undefined>;
   /** Cached layout of a run's DAG. */
