@@ -3,7 +3,8 @@ import type { CompiledWorkflow } from "@ferry/dsl-compiler";
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { FerryTarget } from "./ferry-workflow.ts";
-import { defaultEnvironment, FerryWorkflowStack } from "./ferry-workflow-stack.ts";
+import { FerryWorkflowStack } from "./ferry-workflow-stack.ts";
+import { defaultEnvironment } from "./stack-name.ts";
 
 export interface SynthesizeOptions {
   /** Directory the cloud assembly is written to (created if missing). */
@@ -17,6 +18,13 @@ export interface SynthesizeOptions {
    * @default true
    */
   nag?: boolean;
+  /**
+   * Run the CDK's built-in CloudFormation template validation (a WebAssembly
+   * engine that loads every resource schema: seconds on each synthesis).
+   * CloudFormation validates the template again when it is deployed.
+   * @default true
+   */
+  validateTemplate?: boolean;
 }
 
 export interface SynthesizeResult {
@@ -35,7 +43,10 @@ export async function synthesizeWorkflow(
   compiled: CompiledWorkflow,
   options: SynthesizeOptions,
 ): Promise<SynthesizeResult> {
-  const app = new App({ outdir: options.outDir });
+  const app = new App({
+    outdir: options.outDir,
+    builtinCloudFormationValidation: options.validateTemplate ?? true,
+  });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new FerryWorkflowStack(app, undefined, {
     compiled,

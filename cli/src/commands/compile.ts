@@ -6,12 +6,16 @@ import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import { compileOrReport } from "../support/report-diagnostics.ts";
 
 export const compileCommand: CliCommand = {
-  usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth] [--pin-images [--engine-socket PATH]]
+  usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth] [--validate-template] [--pin-images [--engine-socket PATH]]
 
 Writes ir.json, statemachine.asl.json (with \${…} definition-substitution
 slots), child state machines if any, manifest.json, substitutions.json and,
-unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
+unless --no-synth, the synthesized CDK cloud assembly under cdk.out/ (checked
+by cdk-nag).
 
+  --validate-template   also run the CDK's built-in CloudFormation template
+                        validation (several seconds; CloudFormation validates
+                        the template again at deploy, and ferry deploy runs it)
   --pin-images          resolve every container step's image to the digest (image id)
                         the local Docker engine has for it and write it into the
                         manifest: agents then run exactly that image and refuse
@@ -25,12 +29,15 @@ unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
       options: {
         out: { type: "string" },
         "no-synth": { type: "boolean" },
+        "validate-template": { type: "boolean" },
         "pin-images": { type: "boolean" },
         "engine-socket": { type: "string" },
       },
     });
     if (positionals.length !== 1) throw new UsageError("name one spec file");
     if (!values.out) throw new UsageError("--out <dir> is required");
+    if (values["no-synth"] && values["validate-template"])
+      throw new UsageError("--validate-template checks the synthesized template: drop --no-synth");
     const specFile = resolve(io.cwd, positionals[0]!);
     let compiled = await compileOrReport(positionals[0]!, io);
     if (!compiled) return 1;
@@ -46,6 +53,7 @@ unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
         await synthesizeWorkflow(compiled, {
           outDir: join(dir, "cdk.out"),
           projectRoot: findProjectRoot(dirname(specFile)),
+          validateTemplate: values["validate-template"] ?? false,
         });
       }
     });

@@ -10,7 +10,7 @@ import {
   type StepReport,
   type StoredStateIndex,
   stopExecution,
-} from "@ferry/infra";
+} from "@ferry/infra/cloud";
 import { LayoutCache } from "../graph-layout.ts";
 import type {
   GraphLayout,
