@@ -116,7 +116,10 @@ function stamp(outfile, hash) {
 // constructs, which must be the CDK's own instances) reads its own files and is
 // loaded only by the commands that synthesize; esbuild finds its native binary;
 // tsx registers itself for function steps' TypeScript; ssh2 is docker-modem's
-// optional ssh:// transport with a native part.
+// optional ssh:// transport with a native part. The AWS SDK (CommonJS) stays
+// out too: a chunk split off for a lazy import() of a CommonJS module exports
+// only `default`, so `const { S3Client } = await import(...)` would find nothing,
+// where Node's own import gives the named exports.
 const CLI_EXTERNAL = [
   "aws-cdk-lib",
   "aws-cdk-lib/*",
@@ -126,6 +129,8 @@ const CLI_EXTERNAL = [
   "tsx",
   "tsx/*",
   "ssh2",
+  "@aws-sdk/*",
+  "@smithy/*",
 ];
 const cliDist = join(dist, "cli");
 

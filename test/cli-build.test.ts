@@ -137,6 +137,23 @@ describe("npm run build:cli", () => {
     expect(cdk(staticClosure(join(dist, "main.mjs")).packages)).toEqual([]);
     for (const command of ["validate", "status", "start", "stop", "destroy", "compile"])
       expect(cdk(staticClosure(commandChunk(command)).packages), command).toEqual([]);
+    // A chunk split off for a lazy import() of a CommonJS module exports only its default:
+    // every such import must ask for nothing else (the AWS SDK stays out of the chunks for this).
+    const chunkFiles = readdirSync(join(dist, "chunks")).filter((f) => f.endsWith(".mjs"));
+    const all = [join(dist, "main.mjs"), ...chunkFiles.map((f) => join(dist, "chunks", f))].map((f) =>
+      readFileSync(f, "utf8"),
+    );
+    for (const cjs of chunkFiles.filter((f) =>
+      /^export default require_\w+\(\);$/m.test(readFileSync(join(dist, "chunks", f), "utf8")),
+    ))
+      for (const text of all) {
+        const name = cjs.replaceAll(".", "\\.");
+        const sites = text.match(new RegExp(`import\\("\\./${name}"\\)`, "g"))?.length ?? 0;
+        const defaultOnly =
+          text.match(new RegExp(`const \\{ default: \\w+ \\} = await import\\("\\./${name}"\\)`, "g"))
+            ?.length ?? 0;
+        expect(sites, cjs).toBe(defaultOnly);
+      }
     // The same check finds the CDK where it is: deploy loads it.
     expect(cdk(staticClosure(commandChunk("deploy")).packages)).toContain("aws-cdk-lib");
   });

@@ -6,6 +6,16 @@ import type { FerryTarget } from "./ferry-workflow.ts";
 import { FerryWorkflowStack } from "./ferry-workflow-stack.ts";
 import { defaultEnvironment } from "./stack-name.ts";
 
+/**
+ * Context that keeps stack traces out of the assembly's metadata (cx-api's
+ * DISABLE_METADATA_STACK_TRACE and DISABLE_CREATION_STACK_TRACES): capturing one
+ * per construct costs time, and they would name this machine's paths.
+ */
+export const NO_STACK_TRACES = {
+  "aws:cdk:disable-stack-trace": true,
+  "aws:cdk:disable-creation-stack-traces": true,
+};
+
 export interface SynthesizeOptions {
   /** Directory the cloud assembly is written to (created if missing). */
   outDir: string;
@@ -46,6 +56,7 @@ export async function synthesizeWorkflow(
   const app = new App({
     outdir: options.outDir,
     builtinCloudFormationValidation: options.validateTemplate ?? true,
+    context: NO_STACK_TRACES,
   });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new FerryWorkflowStack(app, undefined, {
