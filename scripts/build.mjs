@@ -5,6 +5,9 @@
 //   node scripts/build.mjs [target|group ...]        (default: the "agent" group)
 //
 // Targets:
+//   cli                    dist/cli/: the `ferry` command as ESM chunks (one per command, loaded when it
+//                          runs), with dist/cli/stamp.json naming the sources it was built from, so
+//                          cli/bin/ferry.js can tell a stale build and run the sources instead
 //   agent-bundle           dist/agent/ferry-agent.mjs: the agent in one ESM file for any Node >= 22
 //   agent-sea-linux-x64    dist/agent/linux-x64/ferry-agent: a Node single-executable application
 //   agent-sea-linux-arm64  dist/agent/linux-arm64/ferry-agent
@@ -13,7 +16,7 @@
 //   agent-deb-amd64        dist/agent/ferry-agent_<version>_amd64.deb (dpkg-deb)
 //   agent-deb-arm64        dist/agent/ferry-agent_<version>_arm64.deb
 //   agent-image            the ferry-agent:<version> image for this machine (needs a Docker engine)
-// Groups: agent (bundle, executables, releases, packages), all (agent and agent-image).
+// Groups: agent (bundle, executables, releases, packages), all (cli, agent and agent-image).
 //
 // The executables embed the bundle into the official Node binary of the
 // version the root package.json pins (`node`), taken from the npm package
@@ -33,7 +36,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -106,6 +109,95 @@ function upToDate(outfile, hash) {
 function stamp(outfile, hash) {
   mkdirSync(dirname(stampOf(outfile)), { recursive: true });
   writeFileSync(stampOf(outfile), hash);
+}
+
+// The CLI runs on the machine it is built on, from the checkout: what stays out of
+// the chunks is loaded from node_modules at run time. The CDK (and cdk-nag and
+// constructs, which must be the CDK's own instances) reads its own files and is
+// loaded only by the commands that synthesize; esbuild finds its native binary;
+// tsx registers itself for function steps' TypeScript; ssh2 is docker-modem's
+// optional ssh:// transport with a native part. The AWS SDK (CommonJS) stays
+// out too: a chunk split off for a lazy import() of a CommonJS module exports
+// only `default`, so `const { S3Client } = await import(...)` would find nothing,
+// where Node's own import gives the named exports.
+const CLI_EXTERNAL = [
+  "aws-cdk-lib",
+  "aws-cdk-lib/*",
+  "cdk-nag",
+  "constructs",
+  "esbuild",
+  "tsx",
+  "tsx/*",
+  "ssh2",
+  "@aws-sdk/*",
+  "@smithy/*",
+];
+const cliDist = join(dist, "cli");
+
+// Modules that find files beside them (the UI's front end, the function host,
+// the Lambda runtime, bundle-worker.mjs) keep their source location: each file's
+// import.meta.url is the URL of the source file, not of the chunk it lands in.
+const sourceImportMetaUrl = {
+  name: "ferry-source-import-meta-url",
+  setup(b) {
+    b.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
+      if (args.path.includes(`${"/"}node_modules${"/"}`)) return undefined;
+      const text = readFileSync(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return undefined;
+      return {
+        contents: text.replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)),
+        loader: args.path.endsWith(".ts") ? "ts" : "js",
+      };
+    });
+  },
+};
+
+// zod's namespace object (`import { z } from "zod"`) holds every locale, 0.5 MiB
+// parsed on each start; Ferry's messages are English, the default zod sets itself.
+const zodEnglishOnly = {
+  name: "ferry-zod-english-only",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      loader: "js",
+    }));
+  },
+};
+
+async function cliBuild() {
+  // Chunk names change with their content: start clean so no earlier chunk lingers.
+  rmSync(cliDist, { recursive: true, force: true });
+  const result = await build(
+    bundleOptions({
+      entryPoints: { main: join(root, "cli", "src", "main.ts") },
+      outdir: cliDist,
+      format: "esm",
+      splitting: true,
+      outExtension: { ".js": ".mjs" },
+      chunkNames: "chunks/[name]-[hash]",
+      // Start-up is parsing: no minify (stack traces stay readable), names kept.
+      minify: false,
+      sourcemap: "linked",
+      metafile: true,
+      external: CLI_EXTERNAL,
+      plugins: [sourceImportMetaUrl, zodEnglishOnly],
+      banner: {
+        js: 'import { createRequire as __ferryCreateRequire } from "node:module"; const require = __ferryCreateRequire(import.meta.url);',
+      },
+    }),
+  );
+  // Every source file of the checkout the chunks were made from, with its mtime and size:
+  // the bin compares them (a stat each) before it trusts the build.
+  const sources = Object.keys(result.metafile.inputs)
+    .filter((input) => !input.includes("node_modules/"))
+    .sort()
+    .map((input) => {
+      const { mtimeMs, size } = statSync(join(root, input));
+      return [input, mtimeMs, size];
+    });
+  writeFileSync(join(cliDist, "stamp.json"), `${JSON.stringify({ main: "main.mjs", sources })}\n`);
+  log(`dist/cli (${sources.length} source files)`);
+  return cliDist;
 }
 
 const AGENT_ENTRY = join(root, "edge-agent", "src", "cli", "artifact-entry.ts");
@@ -302,6 +394,7 @@ async function agentImage() {
 }
 
 const TARGETS = {
+  cli: cliBuild,
   "agent-bundle": agentBundle,
   "agent-sea-linux-x64": () => agentSea("x64"),
   "agent-sea-linux-arm64": () => agentSea("arm64"),

@@ -3,14 +3,16 @@
 #
 #   1. packages       the Debian packages the environment needs, installed
 #                     when missing (test/env/ensure-packages.sh)
-#   2. typecheck      tsc --noEmit over every workspace (and ferry ui's browser app)
-#   3. lint           biome check (files git ignores are skipped)
-#   4. unit           vitest project "unit"
-#   5. environment    a Docker Engine, the test image, the agent's artifacts
+#   2. build          the CLI's JavaScript (dist/cli/, npm run build:cli), so
+#                     every test that starts `ferry` runs what users run
+#   3. typecheck      tsc --noEmit over every workspace (and ferry ui's browser app)
+#   4. lint           biome check (files git ignores are skipped)
+#   5. unit           vitest project "unit"
+#   6. environment    a Docker Engine, the test image, the agent's artifacts
 #                     (executables, packages, image) and LocalStack, reusing
 #                     any that already run or are up to date, and the Python
 #                     client's venv (test/env/*.sh)
-#   6. integration    vitest project "integration" against them
+#   7. integration    vitest project "integration" against them
 #
 # Run it after `npm install` (or `npm ci`): it runs on the Node.js that the
 # `node` dependency installs into node_modules/.bin, whatever the system's is.
@@ -104,6 +106,7 @@ ensure_environment() {
 
 printf '==> node %s (%s)\n' "$(node --version)" "$(command -v node)"
 stage packages bash test/env/ensure-packages.sh || true
+stage build node scripts/build.mjs cli || true
 stage typecheck npx tsc -p tsconfig.json --noEmit || true
 stage typecheck-ui npx tsc -p cli/src/ui/app/tsconfig.json --noEmit || true
 stage lint npx biome check --vcs-enabled=true --vcs-client-kind=git --vcs-use-ignore-file=true . || true

@@ -149,6 +149,21 @@ describe("package import graph", () => {
     expect(loaded.filter((m) => m.startsWith("dsl-compiler/src/interpreter/"))).toEqual([]);
   });
 
+  it("Given the commands that talk to a deployed workflow, Then they load no module that imports the CDK (only compile --out, deploy and functions serve do, lazily)", async () => {
+    const commands = ["destroy", "redrive", "start", "status", "stop", "runs", "ui"];
+    const graph = await moduleGraph(REPO_ROOT, {
+      entries: ["cli/src/main.ts", ...commands.map((c) => `cli/src/commands/${c}.ts`)],
+      lazy: false,
+      types: false,
+    });
+    const loaded = Object.keys(graph.modules);
+    expect(loaded).toContain("infra/src/cloud.ts");
+    const cdkImport = /^import\s+(?!type\b)[^;]*?from\s+"(aws-cdk-lib|cdk-nag|constructs)(\/[^"]*)?"/m;
+    expect(loaded.filter((m) => cdkImport.test(readFileSync(join(REPO_ROOT, m), "utf8")))).toEqual([]);
+    // The check can fail: the synthesis entry does import the CDK.
+    expect(cdkImport.test(readFileSync(join(REPO_ROOT, "infra/src/synth.ts"), "utf8"))).toBe(true);
+  });
+
   it("Given the edge agent and the Lambda adapter, Then they load neither the ASL interpreter nor the compiler's main entry", async () => {
     const agent = Object.keys(
       (await moduleGraph(REPO_ROOT, { entries: ["edge-agent/src/index.ts"], types: false })).modules,

@@ -7,8 +7,10 @@ import type { WorkflowIr } from "./ir/ir.ts";
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv2020) => Ajv2020;
 
-/** One validator instance: schemas compile to code once and are cached by object identity. */
-const ajv = addFormats(new Ajv2020({ allErrors: true, strict: true, validateFormats: true }));
+/** One validator instance, made on first use (most specs declare no input schema and never pay for it): schemas compile to code once and are cached by object identity. */
+let ajv: Ajv2020 | undefined;
+const validator = () =>
+  (ajv ??= addFormats(new Ajv2020({ allErrors: true, strict: true, validateFormats: true })));
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Most input problems reported at once; a huge wrong input would otherwise list thousands. */
@@ -25,7 +27,7 @@ export function compileInputSchema(
   const cached = compiled.get(schema);
   if (cached) return { validate: cached };
   try {
-    const validate = ajv.compile(schema);
+    const validate = validator().compile(schema);
     compiled.set(schema, validate);
     return { validate };
   } catch (error) {

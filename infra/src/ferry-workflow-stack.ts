@@ -1,8 +1,8 @@
-import type { WorkflowIr } from "@ferry/dsl-compiler";
-import { type Environment, Stack, type StackProps } from "aws-cdk-lib";
+import { Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { InfraError } from "./errors.ts";
 import { FerryWorkflow, type FerryWorkflowProps } from "./ferry-workflow.ts";
+import { stackNameFor } from "./stack-name.ts";
 
 export interface FerryWorkflowStackProps extends StackProps, FerryWorkflowProps {}
 
@@ -34,21 +34,4 @@ export class FerryWorkflowStack extends Stack {
     }
     this.workflow = new FerryWorkflow(this, "Workflow", props);
   }
-}
-
-/** `hello` → `ferry-hello`: a valid CloudFormation stack name for every valid workflow name. */
-export function stackNameFor(workflow: string): string {
-  return `ferry-${workflow}`;
-}
-
-/**
- * The stack environment: the region of the workflow's first aws site (else
- * the CLI's default region), the CLI's default account when it has one.
- * Neither needs a lookup, so `cdk synth` works without AWS credentials.
- */
-export function defaultEnvironment(ir: WorkflowIr, env: NodeJS.ProcessEnv = process.env): Environment {
-  const region =
-    Object.values(ir.sites).find((s) => s.type === "aws" && s.region)?.region ?? env.CDK_DEFAULT_REGION;
-  const account = env.CDK_DEFAULT_ACCOUNT;
-  return { ...(region ? { region } : {}), ...(account ? { account } : {}) };
 }

@@ -3,7 +3,18 @@ import type { CompiledWorkflow } from "@ferry/dsl-compiler";
 import { App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { FerryTarget } from "./ferry-workflow.ts";
-import { defaultEnvironment, FerryWorkflowStack } from "./ferry-workflow-stack.ts";
+import { FerryWorkflowStack } from "./ferry-workflow-stack.ts";
+import { defaultEnvironment } from "./stack-name.ts";
+
+/**
+ * Context that keeps stack traces out of the assembly's metadata (cx-api's
+ * DISABLE_METADATA_STACK_TRACE and DISABLE_CREATION_STACK_TRACES): capturing one
+ * per construct costs time, and they would name this machine's paths.
+ */
+export const NO_STACK_TRACES = {
+  "aws:cdk:disable-stack-trace": true,
+  "aws:cdk:disable-creation-stack-traces": true,
+};
 
 export interface SynthesizeOptions {
   /** Directory the cloud assembly is written to (created if missing). */
@@ -17,6 +28,13 @@ export interface SynthesizeOptions {
    * @default true
    */
   nag?: boolean;
+  /**
+   * Run the CDK's built-in CloudFormation template validation (a WebAssembly
+   * engine that loads every resource schema: seconds on each synthesis).
+   * CloudFormation validates the template again when it is deployed.
+   * @default true
+   */
+  validateTemplate?: boolean;
 }
 
 export interface SynthesizeResult {
@@ -35,7 +53,11 @@ export async function synthesizeWorkflow(
   compiled: CompiledWorkflow,
   options: SynthesizeOptions,
 ): Promise<SynthesizeResult> {
-  const app = new App({ outdir: options.outDir });
+  const app = new App({
+    outdir: options.outDir,
+    builtinCloudFormationValidation: options.validateTemplate ?? true,
+    context: NO_STACK_TRACES,
+  });
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new FerryWorkflowStack(app, undefined, {
     compiled,

@@ -7,13 +7,17 @@ import { compileOrReport } from "../support/report-diagnostics.ts";
 import { SPLIT_LIMIT_FLAG, SPLIT_LIMIT_USAGE, splitLimitOption } from "../support/split-limit.ts";
 
 export const compileCommand: CliCommand = {
-  usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth] [--pin-images [--engine-socket PATH]]
+  usage: `Usage: ferry compile <spec.yaml> --out <dir> [--no-synth] [--validate-template] [--pin-images [--engine-socket PATH]]
                      [--split-limit N]
 
 Writes ir.json, statemachine.asl.json (with \${…} definition-substitution
 slots), child state machines if any, manifest.json, substitutions.json and,
-unless --no-synth, the synthesized CDK cloud assembly under cdk.out/.
+unless --no-synth, the synthesized CDK cloud assembly under cdk.out/ (checked
+by cdk-nag).
 
+  --validate-template   also run the CDK's built-in CloudFormation template
+                        validation (several seconds; CloudFormation validates
+                        the template again at deploy, and ferry deploy runs it)
   --pin-images          resolve every container step's image to the digest (image id)
                         the local Docker engine has for it and write it into the
                         manifest: agents then run exactly that image and refuse
@@ -28,6 +32,7 @@ ${SPLIT_LIMIT_USAGE}`,
       options: {
         out: { type: "string" },
         "no-synth": { type: "boolean" },
+        "validate-template": { type: "boolean" },
         "pin-images": { type: "boolean" },
         "engine-socket": { type: "string" },
         ...SPLIT_LIMIT_FLAG,
@@ -36,6 +41,8 @@ ${SPLIT_LIMIT_USAGE}`,
     if (positionals.length !== 1) throw new UsageError("name one spec file");
     if (!values.out) throw new UsageError("--out <dir> is required");
     const options = splitLimitOption(values["split-limit"]);
+    if (values["no-synth"] && values["validate-template"])
+      throw new UsageError("--validate-template checks the synthesized template: drop --no-synth");
     const specFile = resolve(io.cwd, positionals[0]!);
     let compiled = await compileOrReport(positionals[0]!, io, options);
     if (!compiled) return 1;
@@ -51,6 +58,7 @@ ${SPLIT_LIMIT_USAGE}`,
         await synthesizeWorkflow(compiled, {
           outDir: join(dir, "cdk.out"),
           projectRoot: findProjectRoot(dirname(specFile)),
+          validateTemplate: values["validate-template"] ?? false,
         });
       }
     });

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { destroyWorkflow, stackNameFor } from "@ferry/infra";
+import { destroyWorkflow, stackNameFor } from "@ferry/infra/cloud";
 import { type CliCommand, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, reportDeployError, workflowTarget } from "../support/cloud-commands.ts";
 

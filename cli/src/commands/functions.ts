@@ -13,9 +13,8 @@ import {
   readAssemblyFunctions,
   readDeployment,
   SqsFunctionQueue,
-  synthesizeWorkflow,
   type WorkflowDeployment,
-} from "@ferry/infra";
+} from "@ferry/infra/cloud";
 import { type CliCommand, UsageError } from "../command.ts";
 import {
   AWS_FLAGS,
@@ -120,6 +119,8 @@ export const functionsCommand: CliCommand = {
         io.stderr(
           `synthesizing ${ir.name}'s aws stack to serve its Lambda bundles (pass --assembly to reuse one)\n`,
         );
+        // The CDK loads only without --assembly.
+        const { synthesizeWorkflow } = await import("@ferry/infra");
         assemblyDir = (
           await synthesizeWorkflow(loaded.compiled, {
             outDir: scratch,

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { redriveExecution } from "@ferry/infra";
+import { redriveExecution } from "@ferry/infra/cloud";
 import { type CliCommand, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor, reportDeployError } from "../support/cloud-commands.ts";
 import { followExecution, WAIT_FLAGS, WAIT_FLAGS_USAGE, waitSettings } from "../support/follow-execution.ts";

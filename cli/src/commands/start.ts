@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { formatInputDiagnostic, validateWorkflowInput } from "@ferry/dsl-compiler";
 import { startExecutionInput } from "@ferry/dsl-compiler/contract";
-import { readStateMachineArn, stackNameFor, startExecution } from "@ferry/infra";
+import { readStateMachineArn, stackNameFor, startExecution } from "@ferry/infra/cloud";
 import { type CliCommand, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, reportDeployError, workflowTarget } from "../support/cloud-commands.ts";
 import { followExecution, WAIT_FLAGS, WAIT_FLAGS_USAGE, waitSettings } from "../support/follow-execution.ts";

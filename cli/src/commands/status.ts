@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { executionStatus } from "@ferry/infra";
+import { executionStatus } from "@ferry/infra/cloud";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import {
   AWS_FLAGS,

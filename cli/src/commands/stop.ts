@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
 import { isAgentError } from "@ferry/edge-agent";
 import { stopLocalRun } from "@ferry/edge-agent/local-run";
-import { stopExecution } from "@ferry/infra";
+import { stopExecution } from "@ferry/infra/cloud";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor, reportDeployError } from "../support/cloud-commands.ts";
 import { loadRun } from "./run.ts";

@@ -9,7 +9,7 @@ import {
   hasErrors,
   type WorkflowIr,
 } from "@ferry/dsl-compiler";
-import { type AwsContext, DeployError, defaultEnvironment, resolveAwsContext } from "@ferry/infra";
+import { type AwsContext, DeployError, defaultEnvironment, resolveAwsContext } from "@ferry/infra/cloud";
 import type { CliIo } from "../command.ts";
 
 // Light on purpose, so commands that talk to AWS only sometimes (ferry logs) parse the flags without loading infra.

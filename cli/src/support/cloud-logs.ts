@@ -1,4 +1,4 @@
-import { getStateIndex, readExecutionLogs } from "@ferry/infra";
+import { getStateIndex, readExecutionLogs } from "@ferry/infra/cloud";
 import { type CliIo, UsageError } from "../command.ts";
 import { awsContextFor, reportDeployError } from "./cloud-commands.ts";
 

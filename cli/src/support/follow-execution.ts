@@ -5,7 +5,7 @@ import {
   executionStatus,
   failedSteps,
   waitForExecution,
-} from "@ferry/infra";
+} from "@ferry/infra/cloud";
 import { type CliIo, UsageError } from "../command.ts";
 import { reportDeployError } from "./cloud-commands.ts";
 import { formatDuration, formatStatus } from "./format-status.ts";

@@ -1,4 +1,4 @@
-import type { ExecutionStatus, StepReport } from "@ferry/infra";
+import type { ExecutionStatus, StepReport } from "@ferry/infra/cloud";
 import { table } from "./cloud-commands.ts";
 
 /** `1.2 s`, `3 min 4 s`, `—`. */

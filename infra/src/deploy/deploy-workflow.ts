@@ -21,7 +21,6 @@ import { publishAssets, resolvePlaceholders } from "./publish-assets.ts";
 import { publishImages } from "./publish-images.ts";
 import { type SignedSiteManifest, signSiteManifests } from "./sign-manifests.ts";
 import { assetsBucketName, putStateIndex } from "./state-index-store.ts";
-import { ASSETS_BUCKET_PATTERN, synthesizeStack } from "./synthesize-stack.ts";
 
 export interface DeployWorkflowOptions {
   compiled: CompiledWorkflow;
@@ -72,6 +71,8 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
   const log = options.log ?? (() => undefined);
   const region = context.region;
   const started = Date.now();
+  // The CDK loads here, on deploy, not with the module: destroy, status and the rest never need it.
+  const { synthesizeStack } = await import("./synthesize-stack.ts");
   const synthesized = synthesizeStack(compiled, {
     outDir: options.outDir,
     projectRoot: options.projectRoot,
@@ -241,6 +242,7 @@ async function uploadTemplate(
   placeholders: { accountId: string; region: string; partition: string },
 ): Promise<string> {
   const key = `ferry/templates/${stackName}-${createHash("sha256").update(body).digest("hex").slice(0, 16)}.json`;
+  const { ASSETS_BUCKET_PATTERN } = await import("./synthesize-stack.ts");
   const bucket = resolvePlaceholders(ASSETS_BUCKET_PATTERN, placeholders);
   const path = join(mkdtempSync(join(tmpdir(), "ferry-template-")), "template.json");
   writeFileSync(path, body);

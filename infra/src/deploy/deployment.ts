@@ -1,8 +1,8 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { IrQueue, WorkflowIr } from "@ferry/dsl-compiler";
-import { stackNameFor } from "../ferry-workflow-stack.ts";
 import { pascalCase, UniqueNames } from "../private/names.ts";
+import { stackNameFor } from "../stack-name.ts";
 import { type AwsContext, clientConfig } from "./aws-context.ts";
 import { describeStack } from "./cloudformation.ts";
 import { DeployError } from "./deploy-error.ts";

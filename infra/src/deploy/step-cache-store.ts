@@ -12,7 +12,7 @@ import {
   cacheKey,
   checkCacheEntry,
 } from "@ferry/dsl-compiler/contract";
-import { stackNameFor } from "../ferry-workflow-stack.ts";
+import { stackNameFor } from "../stack-name.ts";
 import { type AwsContext, clientConfig } from "./aws-context.ts";
 import { DeployError } from "./deploy-error.ts";
 import { readStepCacheLocation } from "./deployment.ts";

@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from "cdk-nag";
 import type { FerryTarget } from "../ferry-workflow.ts";
 import { FerryWorkflowStack } from "../ferry-workflow-stack.ts";
 import { stateMachineName } from "../private/names.ts";
+import { NO_STACK_TRACES } from "../synth.ts";
 
 /**
  * The staging bucket `ferry deploy` uploads file assets (the trusted
@@ -73,7 +74,7 @@ export function synthesizeStack(
   compiled: CompiledWorkflow,
   options: SynthesizeStackOptions,
 ): SynthesizedStack {
-  const app = new App({ outdir: options.outDir });
+  const app = new App({ outdir: options.outDir, context: NO_STACK_TRACES });
   if (options.nag ?? options.target === "aws") Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const stack = new FerryWorkflowStack(app, undefined, {
     compiled,

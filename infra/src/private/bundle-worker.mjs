@@ -1,7 +1,8 @@
 // Bundles one function step for Lambda, in its own process: esbuild plugins
 // need the async API, and CDK's local bundling hook is synchronous.
 // Request (JSON on stdin): { entry, resolveDir, outfile }.
-// Reply (JSON on stdout): { ok: true, warnings } or { ok: false, errors }.
+// Reply (JSON on stdout): { ok: true, warnings, inputs } or { ok: false, errors };
+// inputs: the files the bundle was made from, relative to resolveDir.
 import { readFileSync } from "node:fs";
 import { build } from "esbuild";
 
@@ -29,11 +30,14 @@ try {
     keepNames: true,
     legalComments: "none",
     logLevel: "silent",
+    metafile: true,
     banner: {
       js: 'import { createRequire as __ferryCreateRequire } from "node:module"; const require = __ferryCreateRequire(import.meta.url);',
     },
   });
-  process.stdout.write(JSON.stringify({ ok: true, warnings: result.warnings.map(format) }));
+  // The generated entry (stdin) is part of the cache key already.
+  const inputs = Object.keys(result.metafile.inputs).filter((file) => file !== "ferry-step-entry.mjs");
+  process.stdout.write(JSON.stringify({ ok: true, warnings: result.warnings.map(format), inputs }));
 } catch (error) {
   const errors =
     Array.isArray(error?.errors) && error.errors.length > 0 ? error.errors.map(format) : [String(error)];

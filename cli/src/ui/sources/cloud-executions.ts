@@ -15,7 +15,7 @@ import {
   startExecution,
   stopExecution,
   type TaskAttempt,
-} from "@ferry/infra";
+} from "@ferry/infra/cloud";
 import { LayoutCache } from "../graph-layout.ts";
 import type {
   AttemptView,
