@@ -211,12 +211,15 @@ export async function runWorkflow(
     options.input,
     {
       runStep: async (message) => {
-        const key = outputKey(compiled, message);
-        const previous = reuse && !mapItemSteps.has(message.step) ? await reuse(key) : undefined;
-        if (previous !== undefined) {
-          tracker.reused(message.step, new Date());
-          await outputs.append(key, previous.value);
-          return previous.value;
+        // Map items are never kept for --resume, so they need no key (hashing the input is their largest cost).
+        if (reuse && !mapItemSteps.has(message.step)) {
+          const key = outputKey(compiled, message);
+          const previous = await reuse(key);
+          if (previous !== undefined) {
+            tracker.reused(message.step, new Date());
+            await outputs.append(key, previous.value);
+            return previous.value;
+          }
         }
         events.append({
           type: "input",
