@@ -199,6 +199,15 @@ function buildForeach(spec: WorkflowSpec, stepName: string, foreach: ForeachSpec
     readSite: spec.steps.find((s) => s.name === writer)!.site,
     maxConcurrency: foreach.maxConcurrency,
     toleratedFailurePercentage: foreach.toleratedFailurePercentage ?? 0,
+    ...(foreach.batch
+      ? {
+          batch: {
+            ...(foreach.batch.maxItems !== undefined ? { maxItems: foreach.batch.maxItems } : {}),
+            ...(foreach.batch.maxBytes !== undefined ? { maxBytes: foreach.batch.maxBytes } : {}),
+            input: foreach.batch.input ?? {},
+          },
+        }
+      : {}),
   };
 }
 

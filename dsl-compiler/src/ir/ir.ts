@@ -171,7 +171,17 @@ export type IrForeach =
       maxConcurrency: number;
       /** The step fails when more than this percentage of its items fail. @default 0 */
       toleratedFailurePercentage: number;
+      /** Children run on batches of items (an ItemBatcher); absent: one child per item. */
+      batch?: IrItemBatch;
     };
+
+/** A Distributed Map's batching: at least one of the limits is set. */
+export interface IrItemBatch {
+  maxItems?: number;
+  maxBytes?: number;
+  /** Every batch's `BatchInput`. */
+  input: Record<string, unknown>;
+}
 
 /** Where a Distributed Map's items come from, as job-file names (relative to `readSite`'s execution folder). */
 export type IrItemReader =

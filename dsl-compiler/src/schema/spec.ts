@@ -224,6 +224,31 @@ export const ForeachSchema = z
         "Format of the records file. Default: from its extension (.json, .csv, .jsonl/.ndjson). Spec 1.1.",
       ),
     maxConcurrency: z.number().int().min(0).max(10_000).default(0),
+    batch: z
+      .strictObject({
+        maxItems: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000_000)
+          .optional()
+          .describe("Most items per batch (Step Functions' MaxItemsPerBatch)."),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(262_144)
+          .optional()
+          .describe("Most bytes of JSON per batch, up to 256 KiB (MaxInputBytesPerBatch)."),
+        input: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe("A JSON object every batch carries as item.BatchInput (Step Functions' BatchInput)."),
+      })
+      .optional()
+      .describe(
+        "files/records only: run each child on a batch of items (an ItemBatcher); the step's item is then { Items: [...], BatchInput }. Name maxItems, maxBytes or both. Not on LocalStack 4.14. Spec 1.1.",
+      ),
     toleratedFailurePercentage: z
       .number()
       .min(0)
