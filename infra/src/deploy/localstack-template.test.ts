@@ -98,7 +98,9 @@ steps:
   it("refuses foreach.batch, whose ItemBatcher LocalStack 4.14's grammar lacks, naming the step and the way out", () => {
     expect(() =>
       adaptTemplateForLocalStack(template, irOf(spec("{ records: rows.json, batch: { maxItems: 50 } }"))),
-    ).toThrow(/step each sets foreach\.batch, which compiles to an ItemBatcher .*LocalStack 4\.14.*ferry run/);
+    ).toThrow(
+      /step each sets foreach\.batch, which compiles to an ItemBatcher .*LocalStack 4\.14.*ferry run/,
+    );
   });
 });
 
