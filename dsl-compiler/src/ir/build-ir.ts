@@ -81,9 +81,11 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
     ...(spec.triggers && spec.triggers.length > 0 ? { triggers: spec.triggers.map(buildTrigger) } : {}),
     ...(spec.notify
       ? {
-          notify: {
-            sns: typeof spec.notify.sns === "string" ? { topicArn: spec.notify.sns } : { create: true },
-          },
+          notify: spec.notify.http
+            ? { http: { url: spec.notify.http.url, secretRef: spec.notify.http.secret.secret } }
+            : {
+                sns: typeof spec.notify.sns === "string" ? { topicArn: spec.notify.sns } : { create: true },
+              },
         }
       : {}),
   };

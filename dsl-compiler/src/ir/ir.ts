@@ -31,12 +31,14 @@ export interface WorkflowIr {
 /**
  * The spec's `notify:`: an EventBridge rule on the root machine's
  * "Step Functions Execution Status Change" events (SUCCEEDED, FAILED,
- * TIMED_OUT, ABORTED) publishes a `NotifyMessage` to the topic.
+ * TIMED_OUT, ABORTED) publishes a `NotifyMessage` to the topic, or hands it
+ * to the stack's notify function, which signs it and POSTs it to the URL.
  */
-export interface IrNotify {
+export type IrNotify =
   /** `topicArn`: an existing topic, whose policy must let the rule publish; `create`: one the stack creates. */
-  sns: { topicArn: string } | { create: true };
-}
+  | { sns: { topicArn: string } | { create: true }; http?: undefined }
+  /** `secretRef`: the HMAC key's reference (`ssm:…` or `secretsmanager:…`), read when signing. */
+  | { http: { url: string; secretRef: string }; sns?: undefined };
 
 /**
  * One trigger, deployed as an EventBridge rule on the default bus that
