@@ -80,6 +80,84 @@ describe("Distributed Map in ferry run", () => {
   });
 });
 
+describe("Batched Distributed Map (ItemBatcher) in ferry run", () => {
+  const project = tempProject();
+  const node = (script: string) => ({ command: ["node", "-e", script] });
+  // Each child gets { Items, BatchInput }; it fails when an item's n equals input.failAt.
+  const batchSpec = writeSpec(
+    project,
+    "batched.json",
+    JSON.stringify({
+      version: "1.1",
+      name: "fanout-batched-local",
+      sites: { lab: { type: "edge" } },
+      steps: [
+        {
+          name: "make",
+          site: "lab",
+          process: node(
+            `const fs=require("node:fs");const {input}=JSON.parse(fs.readFileSync(0,"utf8"));fs.writeFileSync(process.env.FERRY_JOB_DIR+"/rows.json",JSON.stringify(Array.from({length:input.count},(_,n)=>({n}))));console.log("{}")`,
+          ),
+          outputs: ["rows.json"],
+        },
+        {
+          name: "chunk",
+          depends: ["make"],
+          site: "lab",
+          foreach: {
+            records: "rows.json",
+            batch: { maxItems: 10, input: { tag: "t1" } },
+            toleratedFailurePercentage: 10,
+          },
+          process: node(
+            `const {input,item}=JSON.parse(require("node:fs").readFileSync(0,"utf8"));if(item.Items.some((i)=>i.n===input.failAt))process.exit(3);console.log(JSON.stringify({ns:item.Items.map((i)=>i.n),tag:item.BatchInput.tag}))`,
+          ),
+        },
+        {
+          name: "total",
+          depends: ["chunk"],
+          site: "lab",
+          process: node(
+            `const fs=require("node:fs");const {deps}=JSON.parse(fs.readFileSync(0,"utf8"));const d=process.env.FERRY_JOB_DIR;const ok=deps.chunk.succeeded.flatMap((p)=>JSON.parse(fs.readFileSync(d+"/"+p,"utf8"))).map((e)=>JSON.parse(e.Output));const failed=deps.chunk.failed.flatMap((p)=>JSON.parse(fs.readFileSync(d+"/"+p,"utf8"))).map((e)=>JSON.parse(e.Input).Items.length);console.log(JSON.stringify({sizes:ok.map((o)=>o.ns.length).sort((a,b)=>a-b),ns:ok.flatMap((o)=>o.ns).sort((a,b)=>a-b),tags:[...new Set(ok.map((o)=>o.tag))],failedItems:failed}))`,
+          ),
+        },
+      ],
+    }),
+  );
+  const run = async (input: object) => {
+    const result = await ferry(["run", batchSpec, "--json", "--input", JSON.stringify(input)], {
+      cwd: project,
+    });
+    return {
+      code: result.code,
+      record: JSON.parse(result.stdout.trim().split("\n").at(-1)!),
+      log: result.stderr,
+    };
+  };
+
+  it("runs 103 records as batches of at most 10, each with the BatchInput; the dependant reads every item", async () => {
+    const { code, record, log } = await run({ count: 103 });
+    expect(code, log).toBe(0);
+    expect(record.output.total).toEqual({
+      sizes: [3, ...Array(10).fill(10)],
+      ns: Array.from({ length: 103 }, (_, n) => n),
+      tags: ["t1"],
+      failedItems: [],
+    });
+  });
+
+  it("counts every item of a failed batch against the tolerance: 10 of 103 pass, 10 of 50 fail the step", async () => {
+    const tolerated = await run({ count: 103, failAt: 42 }); // 10 items, 9.7%
+    expect(tolerated.code, tolerated.log).toBe(0);
+    expect(tolerated.record.output.total.failedItems).toEqual([10]);
+    const failed = await run({ count: 50, failAt: 7 }); // 10 of 50 = 20%
+    expect(failed.code).toBe(1);
+    expect(failed.record.error.cause).toMatch(
+      /^10 of 50 items failed \(20\.00%, tolerated 10%\): batches 0;/,
+    );
+  });
+});
+
 describe("Distributed Map on LocalStack", () => {
   const suffix = runSuffix();
   const project = tempProject();

@@ -40,7 +40,10 @@ export function provenanceRecord(
   identity: { device: string; agent: string },
 ): ProvenanceRecord {
   const { message, step, cache } = facts;
-  const digest = (value: unknown) => sha256(canonicalJson(value ?? null));
+  // The input holds each dependency's output: written once, hashed twice.
+  const memo = new Map<object, string>();
+  for (const out of Object.values(facts.input.deps)) rememberCanonical(out, memo);
+  const digest = (value: unknown) => sha256(canonicalJson(value ?? null, memo));
   return {
     v: 1,
     workflow: message.workflow,
@@ -85,6 +88,33 @@ export function provenanceRecord(
       ...(cache.hit ? { origin: cache.hit.origin } : {}),
     },
   };
+}
+
+/** Canonical texts of large dependency outputs, by their JSON: every item of a foreach has the same deps. */
+const canonicalTexts = new Map<string, string>();
+const CANONICAL_TEXTS_KEPT = 32;
+/** Below this, writing the canonical text costs about what looking it up does. */
+const CANONICAL_TEXT_MIN_BYTES = 1024;
+/** Step Functions' state limit: larger outputs travel by reference; bounds the kept texts to 16 MiB. */
+const CANONICAL_TEXT_MAX_BYTES = 256 * 1024;
+
+/**
+ * Seeds `memo` with the canonical text of `value`, reusing it when a value
+ * with the same JSON was written before (equal JSON text is an equal value,
+ * so an equal canonical text); the native JSON.stringify is far cheaper.
+ */
+function rememberCanonical(value: unknown, memo: Map<object, string>): void {
+  if (value === null || typeof value !== "object") return;
+  const json = JSON.stringify(value);
+  if (json.length < CANONICAL_TEXT_MIN_BYTES || json.length > CANONICAL_TEXT_MAX_BYTES) return;
+  let text = canonicalTexts.get(json);
+  if (text === undefined) {
+    text = canonicalJson(value);
+    if (canonicalTexts.size >= CANONICAL_TEXTS_KEPT)
+      canonicalTexts.delete(canonicalTexts.keys().next().value!);
+    canonicalTexts.set(json, text);
+  }
+  memo.set(value, text);
 }
 
 /**

@@ -175,7 +175,8 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     const inputJson = JSON.stringify(input);
     // Off the event loop: creating a file can stall for milliseconds on a busy disk, and a blocked
     // loop delays every other step's start and end.
-    if (!runtime.writesInputFile) await writeFile(join(jobDir, INPUT_FILE), inputJson);
+    if (!runtime.writesInputFile && !runtime.takesInputAsArgument)
+      await writeFile(join(jobDir, INPUT_FILE), inputJson);
     inputFiles = await stageInputs(step, message.jobFiles, jobDir, ctx.store);
     staged = true;
     ctx.localFaults = 0;

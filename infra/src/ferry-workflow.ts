@@ -168,6 +168,8 @@ export class FerryWorkflow extends Construct {
   readonly notifyRule?: events.CfnRule;
   /** The SNS topic the stack created for `notify: { sns: { create: true } }`. */
   readonly notifyTopic?: sns.Topic;
+  /** The function that signs and posts `notify: { http }` callbacks. */
+  readonly notifyFunction?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: FerryWorkflowProps) {
     super(scope, id);
@@ -297,6 +299,7 @@ export class FerryWorkflow extends Construct {
     if (notify) {
       this.notifyRule = notify.rule;
       if (notify.topic) this.notifyTopic = notify.topic;
+      if (notify.function) this.notifyFunction = notify.function;
     }
     createOutputs(this, {
       prefix: pascalCase(id),
@@ -305,7 +308,7 @@ export class FerryWorkflow extends Construct {
       manifest: this.manifest,
       queues,
       workerPolicies,
-      ...(notify ? { notifyTopicArn: notify.topicArn } : {}),
+      ...(notify?.topicArn ? { notifyTopicArn: notify.topicArn } : {}),
       ...(this.cacheTable ? { cacheTableName: this.cacheTable.tableName } : {}),
     });
 

@@ -80,4 +80,58 @@ describe("FerryWorkflow notify", () => {
     const adapted = adaptTemplateForLocalStack(json, compiled.ir).template;
     expect(rule(adapted)).toEqual(rule(json));
   });
+
+  it("http: a rule invoking the stack's signing function, which may only log and read its one key", () => {
+    const { template } = synthStack(
+      compileYaml(
+        spec(
+          '{ http: { url: "https://hooks.example.com/ferry", secret: { secret: "ssm:/ferry/hook-key" } } }',
+        ),
+      ),
+    );
+    template.resourceCountIs("AWS::SNS::Topic", 0);
+    const fns = Object.entries(template.findResources("AWS::Lambda::Function")).filter(([id]) =>
+      id.startsWith("WorkflowNotifyFunction"),
+    );
+    expect(fns).toHaveLength(1);
+    const [fnId, fn] = fns[0]!;
+    expect(fn.Properties.Environment.Variables).toEqual({
+      FERRY_NOTIFY_URL: "https://hooks.example.com/ferry",
+      FERRY_NOTIFY_SECRET_REF: "ssm:/ferry/hook-key",
+    });
+    template.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: Match.objectLike({ detail: { stateMachineArn: [rootMachine()], status: FINAL } }),
+      Targets: [
+        Match.objectLike({
+          Id: "Function",
+          Arn: { "Fn::GetAtt": [fnId, "Arn"] },
+          InputTransformer: Match.objectLike({
+            InputTemplate: Match.stringLikeRegexp('^\\{"v":1,"workflow":"announced"'),
+          }),
+        }),
+      ],
+    });
+    template.hasResourceProperties("AWS::Lambda::Permission", {
+      Action: "lambda:InvokeFunction",
+      Principal: "events.amazonaws.com",
+      SourceArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^WorkflowNotifyRule"), "Arn"] },
+    });
+    const role = Object.entries(template.findResources("AWS::IAM::Role")).find(([id]) =>
+      id.startsWith("WorkflowNotifyFunctionRole"),
+    )![1];
+    const statements = role.Properties.Policies.flatMap(
+      (p: { PolicyDocument: { Statement: unknown[] } }) => p.PolicyDocument.Statement,
+    );
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: ["logs:CreateLogStream", "logs:PutLogEvents"] }),
+      expect.objectContaining({
+        Sid: "ReadNotifySigningKey",
+        Action: "ssm:GetParameter",
+        Resource: {
+          "Fn::Join": ["", expect.arrayContaining([expect.stringMatching(/:parameter\/ferry\/hook-key$/)])],
+        },
+      }),
+    ]);
+    expect(template.toJSON().Outputs.WorkflowNotifyTopicArn).toBeUndefined();
+  });
 });

@@ -249,10 +249,12 @@ function localSecrets(
   ir: {
     steps: Array<{ runtime: Parameters<typeof secretUses>[0] }>;
     sites: Record<string, { type: string; region?: string }>;
+    notify?: { http?: unknown };
   },
   env: NodeJS.ProcessEnv,
 ): (SecretResolver & { destroy?: () => void }) | undefined {
-  if (!ir.steps.some((s) => secretUses(s.runtime).length > 0)) return undefined;
+  // The notify callback's signing key is a secret too.
+  if (!ir.notify?.http && !ir.steps.some((s) => secretUses(s.runtime).length > 0)) return undefined;
   const configured = [
     "AWS_ACCESS_KEY_ID",
     "AWS_PROFILE",

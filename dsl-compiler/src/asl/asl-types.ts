@@ -70,6 +70,12 @@ export interface AslMap extends AslStateBase {
   /** Distributed mode only: where the results go (the Map's result is then a reference to them). */
   ResultWriter?: { Resource: string; Parameters: Record<string, unknown> };
   ToleratedFailurePercentage?: number;
+  /** Distributed mode only: children run on batches, with input `{ Items, BatchInput }`. */
+  ItemBatcher?: {
+    MaxItemsPerBatch?: number;
+    MaxInputBytesPerBatch?: number;
+    BatchInput?: Record<string, unknown>;
+  };
   Label?: string;
   ResultSelector?: Record<string, unknown>;
   ResultPath?: string | null;

@@ -117,6 +117,19 @@ function distributedMapStates(
   const keyOf = (site: string, name: string, execution = executionNameOf("$.ferry.prefix")) =>
     `States.Format('${jobFileKeyFormat(ctx.workflow, site, name)}', ${execution})`;
   const reader = foreach.reader;
+  const batch = foreach.batch;
+  const task = batch
+    ? taskFor(
+        step,
+        ctx,
+        {
+          "input.$": "$.BatchInput.input",
+          "deps.$": "$.BatchInput.deps",
+          item: { "Items.$": "$.Items", "BatchInput.$": "$.BatchInput.batch" },
+        },
+        "$.BatchInput.ferry",
+      )
+    : taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" });
   const map: AslMap = {
     Type: "Map",
     Comment:
@@ -135,14 +148,25 @@ function distributedMapStates(
                 : { InputType: reader.format === "json" ? "JSON" : "JSONL" },
             Parameters: { Bucket: bucket, "Key.$": keyOf(foreach.readSite, reader.file) },
           },
-    ItemSelector: {
-      "ferry.$": "$.ferry",
-      "input.$": "$.input",
-      deps,
-      "item.$": "$$.Map.Item.Value",
-      // In each child's input, so a failed item's entry in FAILED_<n>.json says which item it was.
-      "index.$": "$$.Map.Item.Index",
-    },
+    // Batched, a child's input is { Items, BatchInput }: the shared fields travel in BatchInput.
+    ...(batch
+      ? {
+          ItemBatcher: {
+            ...(batch.maxItems !== undefined ? { MaxItemsPerBatch: batch.maxItems } : {}),
+            ...(batch.maxBytes !== undefined ? { MaxInputBytesPerBatch: batch.maxBytes } : {}),
+            BatchInput: { "ferry.$": "$.ferry", "input.$": "$.input", deps, batch: batch.input },
+          },
+        }
+      : {
+          ItemSelector: {
+            "ferry.$": "$.ferry",
+            "input.$": "$.input",
+            deps,
+            "item.$": "$$.Map.Item.Value",
+            // In each child's input, so a failed item's entry in FAILED_<n>.json says which item it was.
+            "index.$": "$$.Map.Item.Index",
+          },
+        }),
     ...(foreach.maxConcurrency > 0 ? { MaxConcurrency: foreach.maxConcurrency } : {}),
     ...(foreach.toleratedFailurePercentage > 0
       ? { ToleratedFailurePercentage: foreach.toleratedFailurePercentage }
@@ -151,12 +175,7 @@ function distributedMapStates(
     ItemProcessor: {
       ProcessorConfig: { Mode: "DISTRIBUTED", ExecutionType: "STANDARD" },
       StartAt: step.name,
-      States: {
-        [step.name]: {
-          ...taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" }),
-          End: true,
-        },
-      },
+      States: { [step.name]: { ...task, End: true } },
     },
     ResultWriter: {
       Resource: PUT_OBJECT,
@@ -194,7 +213,13 @@ function mapRunLabel(step: string): string {
   return step.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40);
 }
 
-export function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<string, unknown>): AslTask {
+/** `ferry` is where the state holds the execution's `ferry` fields (a batch carries them in its BatchInput). */
+export function taskFor(
+  step: IrStep,
+  ctx: StepStateContext,
+  stepInput: Record<string, unknown>,
+  ferry = "$.ferry",
+): AslTask {
   const common = {
     TimeoutSeconds: step.timeoutSeconds,
     ...(retriers(step.retry) ? { Retry: retriers(step.retry)! } : {}),
@@ -230,12 +255,12 @@ export function taskFor(step: IrStep, ctx: StepStateContext, stepInput: Record<s
         v: 1,
         "token.$": "$$.Task.Token",
         workflow: ctx.workflow,
-        "execution.$": "$.ferry.execution",
+        "execution.$": `${ferry}.execution`,
         step: step.name,
         "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
         "noCache.$": "$.ferry.noCache",
         input: stepInput,
-        jobFiles: { bucket: slotRef(ctx.slots.jobBucket), "prefix.$": "$.ferry.prefix" },
+        jobFiles: { bucket: slotRef(ctx.slots.jobBucket), "prefix.$": `${ferry}.prefix` },
       },
     },
     ...common,

@@ -43,7 +43,7 @@ function inlineRules(step: StepSpec, i: number) {
   const foreach = step.foreach!;
   const at = ["steps", i, "foreach"] as const;
   const out = [];
-  for (const field of ["format", "toleratedFailurePercentage"] as const) {
+  for (const field of ["format", "toleratedFailurePercentage", "batch"] as const) {
     if (foreach[field] !== undefined)
       out.push(
         error(
@@ -100,6 +100,15 @@ function distributedRules(steps: readonly StepSpec[], step: StepSpec, i: number)
         ["steps", i, "foreach", "format"],
         `cannot tell the format of "${name}" from its extension`,
         "add format: json, csv or jsonl",
+      ),
+    );
+  if (foreach.batch && foreach.batch.maxItems === undefined && foreach.batch.maxBytes === undefined)
+    out.push(
+      error(
+        "INVALID_FOREACH",
+        ["steps", i, "foreach", "batch"],
+        "names no batch size",
+        "add maxItems (items per batch), maxBytes (bytes of JSON per batch) or both",
       ),
     );
   const writers = upstreamWriters(steps, step.name, foreachReads(foreach));

@@ -26,7 +26,25 @@ export function secretPaths(
  * Secrets Manager only: its headers are sent by an EventBridge connection,
  * filled by CloudFormation, which cannot read SSM SecureStrings there.
  */
-export const checkSecrets: CheckRule = (spec) =>
+export const checkSecrets: CheckRule = (spec) => [...notifySecretRule(spec), ...stepSecretRules(spec)];
+
+/** `notify.http.secret`, the callback's signing key. */
+const notifySecretRule: CheckRule = (spec) => {
+  const ref = spec.notify?.http?.secret.secret;
+  if (ref === undefined) return [];
+  const parsed = parseSecretRef(ref);
+  if (typeof parsed !== "string") return [];
+  return [
+    error(
+      "INVALID_SECRET_REF",
+      ["notify", "http", "secret", "secret"],
+      `"${ref}" is not a secret reference: ${parsed}`,
+      `write one of ${SECRET_REF_FORMS.join(", ")}`,
+    ),
+  ];
+};
+
+const stepSecretRules: CheckRule = (spec) =>
   everyStep(spec).flatMap(({ step, path: at }) =>
     secretPaths(step, at).flatMap(({ ref, field, key, path }) => {
       const parsed = parseSecretRef(ref);

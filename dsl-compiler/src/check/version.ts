@@ -15,7 +15,7 @@ export function fieldsNeeding11(spec: WorkflowSpec): Array<ReadonlyArray<string 
       paths.push(["steps", i, "cache", "ttl"]);
     if (step.onFailure !== undefined) paths.push(["steps", i, "onFailure"]);
     if (step.container?.allowHost !== undefined) paths.push(["steps", i, "container", "allowHost"]);
-    for (const key of ["files", "records", "format", "toleratedFailurePercentage"] as const)
+    for (const key of ["files", "records", "format", "toleratedFailurePercentage", "batch"] as const)
       if (step.foreach?.[key] !== undefined) paths.push(["steps", i, "foreach", key]);
   });
   // `{ secret: … }` env values and headers (the step paths of handlers and finally steps are 1.1 already).

@@ -106,14 +106,44 @@ export function stepHash(definition: Omit<ManifestStep, "hash">): string {
   return sha256(canonicalJson(definition));
 }
 
-/** JSON with object keys sorted, so equal content always hashes equally. */
-export function canonicalJson(value: unknown): string {
+/**
+ * JSON with object keys sorted, so equal content always hashes equally.
+ * Built in one pass with plain loops: it runs on every step input (cache
+ * keys, provenance), where a large upstream output makes it the per-step cost.
+ * `memo` keeps the text of objects already written, for callers that write
+ * a value and then its parts (a step input, then each dependency's output).
+ */
+export function canonicalJson(value: unknown, memo?: Map<object, string>): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  const known = memo?.get(value);
+  if (known !== undefined) return known;
+  const text = objectJson(value, memo);
+  memo?.set(value, text);
+  return text;
+}
+
+function objectJson(value: object, memo: Map<object, string> | undefined): string {
+  if (Array.isArray(value)) {
+    let text = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) text += ",";
+      const v: unknown = value[i];
+      text += v === null || typeof v !== "object" ? (JSON.stringify(v) ?? "null") : canonicalJson(v, memo);
+    }
+    return `${text}]`;
+  }
+  const record = value as Record<string, unknown>;
+  // Code-unit order, as `<` compares: the same order for every engine and key shape.
+  const keys = Object.keys(record).sort();
+  let text = "{";
+  let first = true;
+  for (const key of keys) {
+    const v = record[key];
+    if (v === undefined) continue;
+    text += `${first ? "" : ","}${JSON.stringify(key)}:${v === null || typeof v !== "object" ? (JSON.stringify(v) ?? "null") : canonicalJson(v, memo)}`;
+    first = false;
+  }
+  return `${text}}`;
 }
 
 export function sha256(text: string): string {

@@ -143,4 +143,82 @@ describe("runMapRun", () => {
   it("Given no items, when it runs, then it succeeds with an empty result", async () => {
     await expect(runMapRun(base({}))).resolves.toMatchObject({ itemCount: 0, failedCount: 0 });
   });
+
+  describe("batched (ItemBatcher)", () => {
+    const batchedBase = (over: Partial<MapRunOptions>) =>
+      base({ childInput: (batch) => batch as Record<string, unknown>, ...over });
+
+    it("Given maxItems 4 over 10 items, then children get { Items, BatchInput } of 4, 4 and 2 in order", async () => {
+      const out = sink();
+      const summary = await runMapRun(
+        batchedBase({
+          items: counted(10).items,
+          batch: { maxItems: 4, batchInput: { table: "t" } },
+          runItem: async (input) => ({ got: (input.Items as unknown[]).length }),
+          sink: out.sink,
+        }),
+      );
+      expect(summary).toMatchObject({ itemCount: 10, failedCount: 0 });
+      const inputs = out.entries
+        .sort((a, b) => Number(a.Name) - Number(b.Name))
+        .map((e) => JSON.parse(e.Input));
+      expect(inputs.map((b) => b.Items.map((i: { n: number }) => i.n))).toEqual([
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9],
+      ]);
+      expect(inputs.every((b) => b.BatchInput.table === "t")).toBe(true);
+    });
+
+    it("Given maxBytes, then no batch's JSON passes it and every item is in exactly one batch", async () => {
+      const out = sink();
+      async function* sized() {
+        for (let i = 0; i < 40; i++) yield { n: i, pad: "x".repeat((i * 7) % 50) };
+      }
+      await runMapRun(
+        batchedBase({ items: sized(), batch: { maxBytes: 300, batchInput: {} }, sink: out.sink }),
+      );
+      const batches = out.entries.map((e) => JSON.parse(e.Input) as { Items: Array<{ n: number }> });
+      for (const b of batches) expect(Buffer.byteLength(JSON.stringify(b))).toBeLessThanOrEqual(300);
+      expect(batches.length).toBeGreaterThan(1);
+      expect(batches.flatMap((b) => b.Items.map((i) => i.n)).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 40 }, (_, i) => i),
+      );
+    });
+
+    it("Given a failed batch, then all its items count as failed against the tolerance, and the batch index is named", async () => {
+      const out = sink();
+      const run = runMapRun(
+        batchedBase({
+          items: counted(10).items,
+          batch: { maxItems: 5, batchInput: {} },
+          toleratedFailurePercentage: 40,
+          runItem: async (input) => {
+            if ((input.Items as Array<{ n: number }>)[0]!.n === 5)
+              throw Object.assign(new Error("bad batch"), { name: "Boom" });
+            return {};
+          },
+          sink: out.sink,
+        }),
+      );
+      await expect(run).rejects.toMatchObject({
+        name: EXCEED_TOLERATED_FAILURE,
+        message: expect.stringMatching(/^5 of 10 items failed \(50\.00%, tolerated 40%\): batches 1;/),
+      });
+      expect(out.entries.find((e) => e.Status === "FAILED")).toMatchObject({ Name: "1", Error: "Boom" });
+    });
+
+    it("Given an item larger than maxBytes on its own, then the map run fails with States.ItemReaderFailed naming it", async () => {
+      async function* items() {
+        yield { n: 0 };
+        yield { n: 1, pad: "x".repeat(500) };
+      }
+      await expect(
+        runMapRun(batchedBase({ items: items(), batch: { maxBytes: 200, batchInput: {} } })),
+      ).rejects.toMatchObject({
+        name: "States.ItemReaderFailed",
+        message: expect.stringContaining("item 1 is"),
+      });
+    });
+  });
 });

@@ -14,7 +14,13 @@ export interface MapRunOptions {
   maxConcurrency: number;
   /** The run fails when more than this percentage of the items fail. */
   toleratedFailurePercentage: number;
-  /** The child execution's input for one item. */
+  /**
+   * Children run on batches of items, as an ItemBatcher makes them: a batch
+   * closes at `maxItems` items, or before the item that would take its JSON
+   * (`{ Items, BatchInput }`) past `maxBytes`. Absent: one child per item.
+   */
+  batch?: { maxItems?: number; maxBytes?: number; batchInput: unknown };
+  /** The child execution's input for one item (or, batched, one `{ Items, BatchInput }`). */
   childInput(item: unknown, index: number): Record<string, unknown>;
   /** Runs one child execution; rejects with the child's error (`name`) and cause (`message`). */
   runItem(input: Record<string, unknown>, index: number): Promise<unknown>;
@@ -28,9 +34,11 @@ export interface MapRunOptions {
 export interface MapRunSummary {
   MapRunArn: string;
   ResultWriterDetails: { Bucket: string; Key: string };
+  /** Items read (not batches). */
   itemCount: number;
+  /** Items failed: every item of a failed batch counts, as Step Functions counts them. */
   failedCount: number;
-  /** Indexes of the failed items, for the error message (the first few). */
+  /** Indexes of the failed children (items, or batches when batched), for the error message (the first few). */
   failedIndexes: number[];
 }
 
@@ -58,9 +66,13 @@ const INDEXES_REPORTED = 20;
  */
 export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> {
   const limit = options.maxConcurrency > 0 ? options.maxConcurrency : DEFAULT_LOCAL_MAP_CONCURRENCY;
-  const iterator = options.items[Symbol.asyncIterator]();
+  const counted = { items: 0 };
+  const iterator = (options.batch ? batches(options.items, options.batch, counted) : options.items)[
+    Symbol.asyncIterator
+  ]();
   let index = 0;
   let failedCount = 0;
+  let failedChildren = 0;
   const failedIndexes: number[] = [];
   let stop = false;
   let readError: unknown;
@@ -95,7 +107,8 @@ export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> 
         });
       } catch (error) {
         const failure = error as Error;
-        failedCount++;
+        failedCount += options.batch ? (next.value as { Items: unknown[] }).Items.length : 1;
+        failedChildren++;
         if (failedIndexes.length < INDEXES_REPORTED) failedIndexes.push(i);
         await write({
           Name: name,
@@ -113,7 +126,7 @@ export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> 
   await writing;
   const details = await options.sink.close();
   if (readError !== undefined) throw readError;
-  const itemCount = index;
+  const itemCount = options.batch ? counted.items : index;
   const summary = {
     MapRunArn: options.mapRunArn,
     ResultWriterDetails: details,
@@ -122,13 +135,57 @@ export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> 
     failedIndexes,
   };
   if (failedCount > 0 && (failedCount / itemCount) * 100 > options.toleratedFailurePercentage) {
-    const shown = failedIndexes.join(", ") + (failedCount > failedIndexes.length ? ", …" : "");
+    const shown = failedIndexes.join(", ") + (failedChildren > failedIndexes.length ? ", …" : "");
     throw Object.assign(
       new Error(
-        `${failedCount} of ${itemCount} items failed (${((failedCount / itemCount) * 100).toFixed(2)}%, tolerated ${options.toleratedFailurePercentage}%): items ${shown}; every failure is in ${details.Key.replace(/manifest\.json$/, "FAILED_0.json")}`,
+        `${failedCount} of ${itemCount} items failed (${((failedCount / itemCount) * 100).toFixed(2)}%, tolerated ${options.toleratedFailurePercentage}%): ${options.batch ? "batches" : "items"} ${shown}; every failure is in ${details.Key.replace(/manifest\.json$/, "FAILED_0.json")}`,
       ),
       { name: EXCEED_TOLERATED_FAILURE },
     );
   }
   return summary;
+}
+
+/** Bytes of a batch's JSON: `{"Items":[…],"BatchInput":…}`. */
+function batchBytes(itemBytes: number, count: number, batchInputBytes: number): number {
+  return '{"Items":[],"BatchInput":}'.length + itemBytes + Math.max(0, count - 1) + batchInputBytes;
+}
+
+/**
+ * Groups items into `{ Items, BatchInput }` batches, read lazily like the
+ * items. An item too large for `maxBytes` on its own fails the map run, as
+ * Step Functions fails it.
+ */
+async function* batches(
+  items: AsyncIterable<unknown>,
+  batch: NonNullable<MapRunOptions["batch"]>,
+  counted: { items: number },
+): AsyncGenerator<{ Items: unknown[]; BatchInput: unknown }> {
+  const maxItems = batch.maxItems ?? Number.POSITIVE_INFINITY;
+  const maxBytes = batch.maxBytes ?? Number.POSITIVE_INFINITY;
+  const inputBytes = Buffer.byteLength(JSON.stringify(batch.batchInput ?? {}));
+  let current: unknown[] = [];
+  let bytes = 0;
+  for await (const item of items) {
+    const size = Buffer.byteLength(JSON.stringify(item) ?? "null");
+    if (batchBytes(size, 1, inputBytes) > maxBytes)
+      throw Object.assign(
+        new Error(
+          `item ${counted.items} is ${size} bytes of JSON, more than a batch of foreach.batch.maxBytes=${maxBytes} holds with its BatchInput`,
+        ),
+        { name: "States.ItemReaderFailed" },
+      );
+    if (
+      current.length > 0 &&
+      (current.length >= maxItems || batchBytes(bytes + size, current.length + 1, inputBytes) > maxBytes)
+    ) {
+      yield { Items: current, BatchInput: batch.batchInput };
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+    counted.items++;
+  }
+  if (current.length > 0) yield { Items: current, BatchInput: batch.batchInput };
 }

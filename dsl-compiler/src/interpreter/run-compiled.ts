@@ -303,9 +303,16 @@ function localDefinition(definition: AslDefinition, roles: CompiledStateMachine[
 
 const LOCAL_DISTRIBUTED_MAP = "arn:aws:states:::ferry:localDistributedMap";
 
-/** The Map's shared item input (its ItemSelector without the per-item fields), result handling and transitions, as a Task. */
+/**
+ * The Map's shared item input (its ItemSelector without the per-item fields,
+ * or a batched Map's BatchInput), result handling and transitions, as a Task.
+ */
 function distributedMapTask(map: AslMap): AslTask {
-  const { "item.$": _item, "index.$": _index, ...shared } = map.ItemSelector ?? {};
+  const {
+    "item.$": _item,
+    "index.$": _index,
+    ...shared
+  } = map.ItemBatcher?.BatchInput ?? map.ItemSelector ?? {};
   return {
     Type: "Task",
     Resource: LOCAL_DISTRIBUTED_MAP,
@@ -359,7 +366,19 @@ function distributedMapOverride(
       items: files.readItems(foreach.reader, foreach.readSite, state.ferry.prefix),
       maxConcurrency: foreach.maxConcurrency,
       toleratedFailurePercentage: foreach.toleratedFailurePercentage,
-      childInput: (item, index) => ({ ...state, item, index }),
+      // Batched, a child's input is `{ Items, BatchInput }` with the shared fields in BatchInput, as the ItemBatcher makes it.
+      ...(foreach.batch
+        ? {
+            batch: {
+              ...(foreach.batch.maxItems !== undefined ? { maxItems: foreach.batch.maxItems } : {}),
+              ...(foreach.batch.maxBytes !== undefined ? { maxBytes: foreach.batch.maxBytes } : {}),
+              batchInput: state,
+            },
+          }
+        : {}),
+      childInput: foreach.batch
+        ? (batch) => batch as Record<string, unknown>
+        : (item, index) => ({ ...state, item, index }),
       runItem: async (input, index) => {
         try {
           return await runDefinition(

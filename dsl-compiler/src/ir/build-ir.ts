@@ -81,9 +81,11 @@ export function buildIr(spec: WorkflowSpec): WorkflowIr {
     ...(spec.triggers && spec.triggers.length > 0 ? { triggers: spec.triggers.map(buildTrigger) } : {}),
     ...(spec.notify
       ? {
-          notify: {
-            sns: typeof spec.notify.sns === "string" ? { topicArn: spec.notify.sns } : { create: true },
-          },
+          notify: spec.notify.http
+            ? { http: { url: spec.notify.http.url, secretRef: spec.notify.http.secret.secret } }
+            : {
+                sns: typeof spec.notify.sns === "string" ? { topicArn: spec.notify.sns } : { create: true },
+              },
         }
       : {}),
   };
@@ -199,6 +201,15 @@ function buildForeach(spec: WorkflowSpec, stepName: string, foreach: ForeachSpec
     readSite: spec.steps.find((s) => s.name === writer)!.site,
     maxConcurrency: foreach.maxConcurrency,
     toleratedFailurePercentage: foreach.toleratedFailurePercentage ?? 0,
+    ...(foreach.batch
+      ? {
+          batch: {
+            ...(foreach.batch.maxItems !== undefined ? { maxItems: foreach.batch.maxItems } : {}),
+            ...(foreach.batch.maxBytes !== undefined ? { maxBytes: foreach.batch.maxBytes } : {}),
+            input: foreach.batch.input ?? {},
+          },
+        }
+      : {}),
   };
 }
 

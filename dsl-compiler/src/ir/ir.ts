@@ -31,12 +31,14 @@ export interface WorkflowIr {
 /**
  * The spec's `notify:`: an EventBridge rule on the root machine's
  * "Step Functions Execution Status Change" events (SUCCEEDED, FAILED,
- * TIMED_OUT, ABORTED) publishes a `NotifyMessage` to the topic.
+ * TIMED_OUT, ABORTED) publishes a `NotifyMessage` to the topic, or hands it
+ * to the stack's notify function, which signs it and POSTs it to the URL.
  */
-export interface IrNotify {
+export type IrNotify =
   /** `topicArn`: an existing topic, whose policy must let the rule publish; `create`: one the stack creates. */
-  sns: { topicArn: string } | { create: true };
-}
+  | { sns: { topicArn: string } | { create: true }; http?: undefined }
+  /** `secretRef`: the HMAC key's reference (`ssm:…` or `secretsmanager:…`), read when signing. */
+  | { http: { url: string; secretRef: string }; sns?: undefined };
 
 /**
  * One trigger, deployed as an EventBridge rule on the default bus that
@@ -171,7 +173,17 @@ export type IrForeach =
       maxConcurrency: number;
       /** The step fails when more than this percentage of its items fail. @default 0 */
       toleratedFailurePercentage: number;
+      /** Children run on batches of items (an ItemBatcher); absent: one child per item. */
+      batch?: IrItemBatch;
     };
+
+/** A Distributed Map's batching: at least one of the limits is set. */
+export interface IrItemBatch {
+  maxItems?: number;
+  maxBytes?: number;
+  /** Every batch's `BatchInput`. */
+  input: Record<string, unknown>;
+}
 
 /** Where a Distributed Map's items come from, as job-file names (relative to `readSite`'s execution folder). */
 export type IrItemReader =

@@ -224,6 +224,31 @@ export const ForeachSchema = z
         "Format of the records file. Default: from its extension (.json, .csv, .jsonl/.ndjson). Spec 1.1.",
       ),
     maxConcurrency: z.number().int().min(0).max(10_000).default(0),
+    batch: z
+      .strictObject({
+        maxItems: z
+          .number()
+          .int()
+          .min(1)
+          .max(100_000_000)
+          .optional()
+          .describe("Most items per batch (Step Functions' MaxItemsPerBatch)."),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1)
+          .max(262_144)
+          .optional()
+          .describe("Most bytes of JSON per batch, up to 256 KiB (MaxInputBytesPerBatch)."),
+        input: z
+          .record(z.string(), z.unknown())
+          .optional()
+          .describe("A JSON object every batch carries as item.BatchInput (Step Functions' BatchInput)."),
+      })
+      .optional()
+      .describe(
+        "files/records only: run each child on a batch of items (an ItemBatcher); the step's item is then { Items: [...], BatchInput }. Name maxItems, maxBytes or both. Not on LocalStack 4.14. Spec 1.1.",
+      ),
     toleratedFailurePercentage: z
       .number()
       .min(0)
@@ -315,8 +340,36 @@ export const TriggerSchema = z
 /** An SNS topic ARN, such as `arn:aws:sns:us-east-1:123456789012:runs`. */
 export const SNS_TOPIC_ARN_PATTERN = /^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 
+/** A callback URL: https, or plain http to a loopback address (a receiver on the same machine, as in tests). */
+const callbackUrl = z
+  .string()
+  .max(2048)
+  .refine((text) => {
+    try {
+      const url = new URL(text);
+      if (url.username || url.password) return false;
+      return (
+        url.protocol === "https:" ||
+        (url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname))
+      );
+    } catch {
+      return false;
+    }
+  }, "must be an https URL without credentials (plain http only to 127.0.0.1, localhost or [::1])");
+
 export const NotifySchema = z
   .strictObject({
+    http: z
+      .strictObject({
+        url: callbackUrl.describe("Where each result is POSTed, as JSON."),
+        secret: SecretRefSchema.describe(
+          'The HMAC key: the body is signed as Ferry-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>.',
+        ),
+      })
+      .optional()
+      .describe(
+        "A signed HTTP callback, posted by the stack's notify function (a Lambda the notify rule invokes) or by ferry run.",
+      ),
     sns: z
       .union([
         z
@@ -328,7 +381,11 @@ export const NotifySchema = z
       ])
       .describe(
         'A topic ARN, or { create: true } for a topic the stack creates (output "<Prefix>NotifyTopicArn").',
-      ),
+      )
+      .optional(),
+  })
+  .refine((n) => (n.sns === undefined) !== (n.http === undefined), {
+    message: "names exactly one of sns (a topic) or http (a signed callback)",
   })
   .describe(
     "Where the result of every execution is announced, on success and on failure: a versioned JSON message { v: 1, workflow, executionArn, status, output, error, cause, time }. Spec 1.1.",

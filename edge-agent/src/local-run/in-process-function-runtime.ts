@@ -19,6 +19,8 @@ import {
  */
 export class InProcessFunctionRuntime implements Runtime {
   readonly name = "function";
+  // As on Lambda: the handler gets its input as the argument, and no `.input.json` (one file less per foreach item).
+  readonly takesInputAsArgument = true;
   private readonly modules = new Map<string, Promise<Record<string, unknown>>>();
   private readonly codeHashes = new Map<string, Promise<string>>();
 

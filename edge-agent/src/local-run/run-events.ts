@@ -36,9 +36,16 @@ export const EVENT_VALUE_CAP_BYTES = 64 * 1024;
 
 export const RUN_EVENTS_FILE = "events.ndjson";
 
-/** Appends events in order; a failed write is reported once to `onError` and never stops the run. */
+/**
+ * Appends events in order; a failed write is reported to `onError` and never
+ * stops the run. Lines appended while a write is on its way go out together
+ * in the next one: a Distributed Map makes several events per item, and one
+ * file append per event let the queue of lines (and memory) grow without
+ * bound once items finished faster than the disk took single appends.
+ */
 export class RunEventLog {
-  private chain: Promise<void> = Promise.resolve();
+  private pending: string[] = [];
+  private writing: Promise<void> | undefined;
   private readonly path: string;
 
   constructor(
@@ -49,13 +56,24 @@ export class RunEventLog {
   }
 
   append(event: RunEvent): void {
-    const line = `${JSON.stringify(event)}\n`;
-    this.chain = this.chain.then(() => appendFile(this.path, line)).catch(this.onError);
+    this.pending.push(`${JSON.stringify(event)}\n`);
+    this.writing ??= this.drain();
   }
 
   /** Resolves when every event appended so far is on disk. */
   flush(): Promise<void> {
-    return this.chain;
+    return this.writing ?? Promise.resolve();
+  }
+
+  private async drain(): Promise<void> {
+    // Let the appends of this turn join the first write.
+    await Promise.resolve();
+    while (this.pending.length > 0) {
+      const lines = this.pending.join("");
+      this.pending = [];
+      await appendFile(this.path, lines).catch(this.onError);
+    }
+    this.writing = undefined;
   }
 }
 

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import { type CompiledWorkflow, canonicalJson, type StepMessage, sha256 } from "@ferry/dsl-compiler";
 import { type HttpTaskParameters, runCompiledWorkflow } from "@ferry/dsl-compiler/interpreter";
+import { type NotifyMessageV1, postNotify } from "@ferry/functions/notify";
 import type { SecretResolver } from "@ferry/functions/secrets";
 import { formatAttemptLog } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
@@ -211,12 +212,15 @@ export async function runWorkflow(
     options.input,
     {
       runStep: async (message) => {
-        const key = outputKey(compiled, message);
-        const previous = reuse && !mapItemSteps.has(message.step) ? await reuse(key) : undefined;
-        if (previous !== undefined) {
-          tracker.reused(message.step, new Date());
-          await outputs.append(key, previous.value);
-          return previous.value;
+        // Map items are never kept for --resume, so they need no key (hashing the input is their largest cost).
+        if (reuse && !mapItemSteps.has(message.step)) {
+          const key = outputKey(compiled, message);
+          const previous = await reuse(key);
+          if (previous !== undefined) {
+            tracker.reused(message.step, new Date());
+            await outputs.append(key, previous.value);
+            return previous.value;
+          }
         }
         events.append({
           type: "input",
@@ -270,7 +274,60 @@ export async function runWorkflow(
   await writeRunRecord(runDir, record);
   events.append({ type: "run", at: finishedAt.toISOString(), status });
   await events.flush();
+  if (compiled.ir.notify?.http)
+    await notifyLocally(
+      compiled.ir.name,
+      compiled.ir.notify.http,
+      runId,
+      record,
+      finishedAt,
+      options,
+      logger,
+    );
   return { record, runDir };
+}
+
+/**
+ * `notify: { http }` in `ferry run`: the run posts the same signed
+ * `NotifyMessageV1` the stack's notify function posts in the cloud
+ * (execution ARN `local:<workflow>:<run id>`; a cancelled run is ABORTED),
+ * trying three times. A callback that cannot be delivered is logged and
+ * printed, and never changes the run's status.
+ */
+async function notifyLocally(
+  workflow: string,
+  http: { url: string; secretRef: string },
+  runId: string,
+  record: RunRecord,
+  at: Date,
+  options: RunWorkflowOptions,
+  logger: Logger,
+): Promise<void> {
+  const message: NotifyMessageV1 = {
+    v: 1,
+    workflow,
+    executionArn: `local:${workflow}:${runId}`,
+    status: record.status === "SUCCEEDED" ? "SUCCEEDED" : record.status === "FAILED" ? "FAILED" : "ABORTED",
+    output: record.status === "SUCCEEDED" ? JSON.stringify(record.output ?? null) : null,
+    error: record.error?.error ?? null,
+    cause: record.error?.cause ?? null,
+    time: at.toISOString(),
+  };
+  let last: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      if (!options.secrets) throw new Error(`no secret resolver to read ${http.secretRef}`);
+      const secret = await options.secrets.resolve(http.secretRef);
+      await postNotify({ url: http.url, body: JSON.stringify(message), secret });
+      return;
+    } catch (error) {
+      last = error;
+      if (attempt < 3) await new Promise((resolve) => setTimeout(resolve, attempt * 500));
+    }
+  }
+  const why = last instanceof Error ? last.message : String(last);
+  logger.warn({ err: last }, `could not deliver the notify callback to ${http.url}`);
+  process.stderr.write(`ferry: could not deliver the notify callback to ${http.url}: ${why}\n`);
 }
 
 async function runtimesFor(compiled: CompiledWorkflow, options: RunWorkflowOptions): Promise<RuntimeSet> {

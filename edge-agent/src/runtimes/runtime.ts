@@ -75,6 +75,11 @@ export interface Runtime {
    * on the way to starting the step; else the runner writes it before `run`.
    */
   readonly writesInputFile?: boolean;
+  /**
+   * True when steps get their input only as an argument and no input file
+   * is written: a function run in-process, as the Lambda adapter runs it.
+   */
+  readonly takesInputAsArgument?: boolean;
   /** Releases engine connections. */
   close?(): Promise<void>;
 }

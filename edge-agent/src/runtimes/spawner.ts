@@ -129,7 +129,8 @@ const { spawn } = require("node:child_process");
 // Output is sent in chunks of this size, the rest with the end: a no-op step costs one message each way.
 const FLUSH_BYTES = 65536;
 const children = new Map();
-const send = (message) => { if (process.connected) process.send(message); };
+// With a callback a failed send (the parent just went: EPIPE) is not an unhandled error; "disconnect" ends the helper.
+const send = (message) => { if (process.connected) process.send(message, undefined, {}, () => {}); };
 const signalGroup = (pid, signal) => {
   if (pid === undefined) return;
   try { process.kill(-pid, signal); } catch (error) { if (error.code !== "ESRCH") send({ op: "warn", message: String(error) }); }
@@ -255,7 +256,8 @@ export class HelperSpawner implements Spawner {
         p.lost(why);
       }
     };
-    helper.once("error", (error) => gone(`the spawner helper failed: ${error.message}`));
+    // "on", not "once": a second error (a send racing the helper's exit) must not go unhandled and crash the agent.
+    helper.on("error", (error) => gone(`the spawner helper failed: ${error.message}`));
     helper.once("exit", (code, signal) => gone(`the spawner helper exited (${signal ?? `code ${code}`})`));
     this.helper = helper;
     this.ref(helper, false);
@@ -275,7 +277,8 @@ export class HelperSpawner implements Spawner {
   }
 
   private post(helper: ChildProcess, message: object): void {
-    if (helper.connected) helper.send(message);
+    // A send that fails because the helper just died is reported through its "exit": the steps are lost then.
+    if (helper.connected) helper.send(message, undefined, {}, () => {});
   }
 
   private onMessage(message: HelperMessage): void {

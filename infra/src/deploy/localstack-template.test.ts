@@ -94,6 +94,14 @@ steps:
       /reads JSON-lines records, which LocalStack 4\.14's ItemReader cannot/,
     );
   });
+
+  it("refuses foreach.batch, whose ItemBatcher LocalStack 4.14's grammar lacks, naming the step and the way out", () => {
+    expect(() =>
+      adaptTemplateForLocalStack(template, irOf(spec("{ records: rows.json, batch: { maxItems: 50 } }"))),
+    ).toThrow(
+      /step each sets foreach\.batch, which compiles to an ItemBatcher .*LocalStack 4\.14.*ferry run/,
+    );
+  });
 });
 
 describe("logicalIdsIn", () => {

@@ -4,8 +4,9 @@ import { DeployError } from "./deploy-error.ts";
 /**
  * LocalStack 4.14's Step Functions parses `ToleratedFailurePercentage`
  * only as a decimal literal (an integer such as 10 is a syntax error) and
- * then ignores it, and its ItemReader knows InputType JSON and CSV, not
- * JSONL. A workflow using either is refused before anything is deployed.
+ * then ignores it, its ItemReader knows InputType JSON and CSV, not
+ * JSONL, and its grammar has no ItemBatcher. A workflow using any of them
+ * is refused before anything is deployed.
  */
 function refuseUnsupportedForeach(ir: WorkflowIr): void {
   for (const step of ir.steps) {
@@ -15,6 +16,11 @@ function refuseUnsupportedForeach(ir: WorkflowIr): void {
       throw new DeployError(
         "UNSUPPORTED_ON_LOCALSTACK",
         `workflow ${ir.name}: step ${step.name} sets foreach.toleratedFailurePercentage, which LocalStack 4.14 cannot run (its parser refuses an integer ToleratedFailurePercentage and it ignores the field: any failed item fails the map run); run the workflow with ferry run or deploy it to AWS, or drop the field for LocalStack`,
+      );
+    if (foreach.batch)
+      throw new DeployError(
+        "UNSUPPORTED_ON_LOCALSTACK",
+        `workflow ${ir.name}: step ${step.name} sets foreach.batch, which compiles to an ItemBatcher that LocalStack 4.14's Step Functions grammar does not have; run the workflow with ferry run or deploy it to AWS, or drop foreach.batch for LocalStack`,
       );
     if (foreach.reader.kind === "records" && foreach.reader.format === "jsonl")
       throw new DeployError(

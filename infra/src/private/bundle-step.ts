@@ -165,6 +165,26 @@ class BundleCache {
 /** The generated bundle's module and export, for `lambda.Function#handler`. */
 export const STEP_BUNDLE_HANDLER = "index.handler";
 
+/**
+ * The stack's notify function (`notify: { http }`): Ferry's own signing
+ * handler from `@ferry/functions/notify`, bundled as step code is.
+ * Returns the bundle's folder; the caller removes it after synthesis.
+ */
+export function bundleNotifyFunction(scope: IConstruct): string {
+  const entry = [
+    `import { createNotifyHandler } from ${JSON.stringify(require.resolve("@ferry/functions/notify"))};`,
+    "export const handler = createNotifyHandler();",
+    "",
+  ].join("\n");
+  const outDir = mkdtempSync(join(tmpdir(), "ferry-bundle-"));
+  runBundleWorker(
+    scope,
+    { file: "@ferry/functions/notify", exportName: "createNotifyHandler" },
+    { entry, resolveDir: outDir, outfile: join(outDir, "index.mjs") },
+  );
+  return outDir;
+}
+
 function runBundleWorker(
   scope: IConstruct,
   ref: StepHandlerRef,

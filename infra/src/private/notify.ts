@@ -1,37 +1,28 @@
+import { rmSync } from "node:fs";
 import type { WorkflowIr } from "@ferry/dsl-compiler";
-import { Validations } from "aws-cdk-lib";
+import { parseSecretRef, secretResourceArn } from "@ferry/dsl-compiler/contract";
+import { NOTIFY_SECRET_ENV, NOTIFY_STATUSES, NOTIFY_URL_ENV } from "@ferry/functions/notify";
+import { Aws, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import * as events from "aws-cdk-lib/aws-events";
 import * as iam from "aws-cdk-lib/aws-iam";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
 import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
+import { bundleNotifyFunction, STEP_BUNDLE_HANDLER } from "./bundle-step.ts";
 
-/** The execution statuses that end a run: each one announced once. */
-export const NOTIFY_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] as const;
-
-/**
- * The message published for every finished execution, version 1. `output`
- * is the execution's output as a JSON string (null unless SUCCEEDED),
- * `error` and `cause` the failure's (null or "" when there is none).
- */
-export interface NotifyMessageV1 {
-  v: 1;
-  workflow: string;
-  executionArn: string;
-  status: (typeof NOTIFY_STATUSES)[number];
-  output: string | null;
-  error: string | null;
-  cause: string | null;
-  /** When the status changed (the event's time, ISO 8601). */
-  time: string;
-}
+export type { NotifyMessageV1 } from "@ferry/functions/notify";
+export { NOTIFY_STATUSES } from "@ferry/functions/notify";
 
 export interface NotifyResources {
   rule: events.CfnRule;
   /** The topic, when the stack creates it (`notify: { sns: { create: true } }`). */
   topic?: sns.Topic;
-  /** The topic's ARN, created or given. */
-  topicArn: string;
+  /** The topic's ARN, created or given; absent for an HTTP callback. */
+  topicArn?: string;
+  /** The function that signs and posts the HTTP callback (`notify: { http }`). */
+  function?: lambda.Function;
 }
 
 /** The rule's pattern: the root machine's executions reaching a final status. */
@@ -75,9 +66,10 @@ export function createNotify(
   const notify = ir.notify;
   if (!notify) return undefined;
   const group = new Construct(scope, "Notify");
+  if (notify.http) return createHttpNotify(group, ir, root, notify.http);
   let topic: sns.Topic | undefined;
   let topicArn: string;
-  if ("create" in notify.sns) {
+  if ("create" in notify.sns!) {
     topic = new sns.Topic(group, "Topic", { displayName: `Ferry ${ir.name} results`.slice(0, 100) });
     topicArn = topic.topicArn;
     Validations.of(topic).acknowledge({
@@ -85,7 +77,7 @@ export function createNotify(
       reason:
         "the messages hold only an execution's ARN, status and output; an SSE topic would need a customer managed key whose policy lets EventBridge generate data keys",
     });
-  } else topicArn = notify.sns.topicArn;
+  } else topicArn = notify.sns!.topicArn;
   const rule = new events.CfnRule(group, "Rule", {
     description: `Ferry ${ir.name}: announce each finished execution`.slice(0, 512),
     state: "ENABLED",
@@ -117,4 +109,87 @@ export function createNotify(
     });
   }
   return { rule, topicArn, ...(topic ? { topic } : {}) };
+}
+
+/**
+ * `notify: { http }`. Step Functions cannot compute an HMAC, and an
+ * EventBridge API destination only adds a fixed header from its connection
+ * (a bearer secret, not a signature over the body, and no timestamp against
+ * replays). So the rule invokes a small function of the stack instead,
+ * Ferry's own code (`@ferry/functions/notify`): it reads the key from SSM or
+ * Secrets Manager, signs `<t>.<body>` with HMAC-SHA256 and POSTs the message
+ * with `Ferry-Signature: t=…,v1=…`. Its role may write its own log group and
+ * read that one secret, nothing else; only this rule may invoke it. A failed
+ * post throws, and EventBridge's asynchronous invocation retries it.
+ */
+function createHttpNotify(
+  group: Construct,
+  ir: WorkflowIr,
+  root: sfn.StateMachine,
+  http: { url: string; secretRef: string },
+): NotifyResources {
+  const parsed = parseSecretRef(http.secretRef);
+  if (typeof parsed === "string") throw new Error(`notify.http.secret: ${parsed}`);
+  const stack = Stack.of(group);
+  const secretArn = secretResourceArn(parsed, {
+    partition: Aws.PARTITION,
+    region: stack.region,
+    account: stack.account,
+  });
+  const logGroup = new logs.LogGroup(group, "Logs", {
+    retention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  const role = new iam.Role(group, "FunctionRole", {
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    description: `Ferry ${ir.name}: signs and posts the notify callback`,
+    inlinePolicies: {
+      Logs: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources: [logGroup.logGroupArn],
+          }),
+        ],
+      }),
+      ReadSigningKey: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: "ReadNotifySigningKey",
+            actions: [parsed.service === "ssm" ? "ssm:GetParameter" : "secretsmanager:GetSecretValue"],
+            resources: [secretArn],
+          }),
+        ],
+      }),
+    },
+  });
+  const bundle = bundleNotifyFunction(group);
+  const fn = new lambda.Function(group, "Function", {
+    description: `Ferry ${ir.name}: signed notify callback`.slice(0, 256),
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.X86_64,
+    code: lambda.Code.fromAsset(bundle),
+    handler: STEP_BUNDLE_HANDLER,
+    role,
+    timeout: Duration.seconds(30),
+    memorySize: 256,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    environment: { [NOTIFY_URL_ENV]: http.url, [NOTIFY_SECRET_ENV]: http.secretRef },
+  });
+  // CDK staged the bundle into the cloud assembly when the function took it.
+  rmSync(bundle, { recursive: true, force: true });
+  const rule = new events.CfnRule(group, "Rule", {
+    description: `Ferry ${ir.name}: call back for each finished execution`.slice(0, 512),
+    state: "ENABLED",
+    eventPattern: notifyEventPattern(root.stateMachineArn),
+    targets: [{ id: "Function", arn: fn.functionArn, inputTransformer: notifyInputTransformer(ir.name) }],
+  });
+  new lambda.CfnPermission(group, "InvokeFromRule", {
+    action: "lambda:InvokeFunction",
+    functionName: fn.functionArn,
+    principal: "events.amazonaws.com",
+    sourceArn: rule.attrArn,
+  });
+  return { rule, function: fn };
 }
