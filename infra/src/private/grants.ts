@@ -8,6 +8,7 @@ import {
 } from "@ferry/dsl-compiler/contract";
 import { Aws, Stack } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as logs from "aws-cdk-lib/aws-logs";
 import type * as s3 from "aws-cdk-lib/aws-s3";
 import type { Construct, IConstruct } from "constructs";
 import { acknowledgeWildcardResource } from "./nag.ts";
@@ -72,6 +73,18 @@ export function acknowledgeJobFiles(
       `Job files live under ${pattern.slice(0, -1)}<execution id>/ or are cache entries keyed at run time; the execution id is known only at run time, so access is scoped to one site's prefix.`,
     );
   }
+}
+
+/** The inline policy of a Ferry Lambda function's role: write its own log group, nothing else. */
+export function lambdaLogsPolicy(logGroup: logs.ILogGroup): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        resources: [logGroup.logGroupArn],
+      }),
+    ],
+  });
 }
 
 /**

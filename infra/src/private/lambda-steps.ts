@@ -18,6 +18,7 @@ import {
   acknowledgeJobFiles,
   acknowledgeTaskResponse,
   jobFileStatements,
+  lambdaLogsPolicy,
   secretReadStatements,
   taskResponseStatement,
 } from "./grants.ts";
@@ -79,14 +80,7 @@ function createStepFunction(
     assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
     description: `Ferry ${ir.name}/${step.name}: runs the step's function`,
     inlinePolicies: {
-      Logs: new iam.PolicyDocument({
-        statements: [
-          new iam.PolicyStatement({
-            actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources: [logGroup.logGroupArn],
-          }),
-        ],
-      }),
+      Logs: lambdaLogsPolicy(logGroup),
     },
   });
   const environment = {

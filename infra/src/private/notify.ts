@@ -11,6 +11,7 @@ import * as sns from "aws-cdk-lib/aws-sns";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
 import { bundleNotifyFunction, STEP_BUNDLE_HANDLER } from "./bundle-step.ts";
+import { lambdaLogsPolicy } from "./grants.ts";
 
 export type { NotifyMessageV1 } from "@ferry/functions/notify";
 export { NOTIFY_STATUSES } from "@ferry/functions/notify";
@@ -144,14 +145,7 @@ function createHttpNotify(
     assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
     description: `Ferry ${ir.name}: signs and posts the notify callback`,
     inlinePolicies: {
-      Logs: new iam.PolicyDocument({
-        statements: [
-          new iam.PolicyStatement({
-            actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources: [logGroup.logGroupArn],
-          }),
-        ],
-      }),
+      Logs: lambdaLogsPolicy(logGroup),
       ReadSigningKey: new iam.PolicyDocument({
         statements: [
           new iam.PolicyStatement({
