@@ -88,7 +88,8 @@ const spec = writeSpec(
       {
         name: "produce",
         site: "a",
-        heartbeatSeconds: 3,
+        // Beats every 3 s, so the five-second step sends one; 9 s leaves room for a loaded machine.
+        heartbeatSeconds: 9,
         process: {
           env: { API_KEY: { secret: `ssm:${parameterName}` } },
           command: [
