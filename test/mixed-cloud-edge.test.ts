@@ -68,7 +68,10 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   spec = exampleSpec("mixed-cloud-edge");
   const port = (server.address() as AddressInfo).port;
-  writeFileSync(spec, readFileSync(spec, "utf8").replace("https://hooks.example.com", `http://127.0.0.1:${port}`));
+  writeFileSync(
+    spec,
+    readFileSync(spec, "utf8").replace("https://hooks.example.com", `http://127.0.0.1:${port}`),
+  );
 }, 120_000);
 
 afterAll(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));

@@ -72,7 +72,12 @@ describe("posting a signed callback", () => {
     const resolved: string[] = [];
     const handler = createNotifyHandler({
       env: { FERRY_NOTIFY_URL: await url, FERRY_NOTIFY_SECRET_REF: "ssm:/ferry/hook-key" },
-      resolver: { resolve: async (ref) => (resolved.push(ref), SECRET) },
+      resolver: {
+        resolve: async (ref) => {
+          resolved.push(ref);
+          return SECRET;
+        },
+      },
     });
     await handler({ v: 1, workflow: "w", status: "FAILED", error: "E", cause: "c" });
     const last = received.at(-1)!;
