@@ -58,7 +58,6 @@ export interface BatchDeps {
 
 /** What one attempt leaves for its answer and its provenance record. */
 interface AttemptRecord {
-  result: StepResult;
   input?: StepMessage["input"];
   inputFiles: Record<string, JobFileIdentity>;
   outputFiles: CachedFile[];
@@ -148,7 +147,6 @@ export async function processRecord(
   let result: StepResult;
   const startedAt = new Date();
   const attempt: AttemptRecord = {
-    result: { ok: false, failure: toTaskFailure(new Error("not run")) },
     inputFiles: {},
     outputFiles: [],
     cache: { status: "off" },
