@@ -102,11 +102,17 @@ describe("the step cache of a Lambda function step (LocalStack, ferry functions 
     expect(row).toContain(`hit (from ${first.executionArn.split(":").at(-1)})`);
   }, 600_000);
 
-  it("ferry start --no-cache runs the handler again", async () => {
+  it("ferry start --no-cache runs the handler again and still writes its entry", async () => {
     const fresh = await startAndWait(dir, spec, { timeoutSeconds: 180, args: ["--no-cache"] });
     expect(fresh.code, `${fresh.stdout}\n${fresh.stderr}`).toBe(0);
     expect(runs()).toEqual(["v1", "v1"]);
     expect(await hitsOf(fresh.executionArn)).toEqual({});
+    // It still wrote its entry, under the same key: the next run is a hit from it.
+    const after = await startAndWait(dir, spec, { timeoutSeconds: 180 });
+    expect(after.code, `${after.stdout}\n${after.stderr}`).toBe(0);
+    expect(runs()).toEqual(["v1", "v1"]);
+    expect(outputOf(after.stdout)).toEqual(outputOf(fresh.stdout));
+    expect(await hitsOf(after.executionArn)).toEqual({ crunch: { hits: 1, origin: fresh.executionArn } });
   }, 600_000);
 
   it("changed function code (another bundle) is a miss", async () => {
