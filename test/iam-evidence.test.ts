@@ -2,8 +2,8 @@
  * IAM, proven call by call. A workflow with two edge sites and a cloud
  * function runs on LocalStack with every AWS SDK call of the agents and the
  * function host recorded (FERRY_RECORD_AWS_CALLS): job files across sites,
- * a large output, heartbeats, visibility extensions, a cached step (the
- * step cache index), a failing step, and a poison message moved to the
+ * a large output, heartbeats, visibility extensions, cached steps on an
+ * agent and in the function (the step cache index), a failing step, and a poison message moved to the
  * dead-letter queue. LocalStack enforces no IAM,
  * so each recorded call is then evaluated with @cloud-copilot/iam-simulate
  * against the `aws`-target template's policy of the principal that made it,
@@ -128,6 +128,8 @@ const spec = writeSpec(
         name: "tally",
         depends: ["relay"],
         site: "cloud",
+        // Cached too: the function looks up, claims, writes and releases with its own role.
+        cache: true,
         function: { handler: "tally.ts#handler", env: { API_KEY: { secret: `ssm:${parameterName}` } } },
       },
     ],
@@ -282,6 +284,11 @@ describe("IAM evidence", () => {
         "function:tally:ssm:GetParameter",
       ]),
     );
+    // Both cached steps used the cache index, each with its own credentials.
+    const cacheUsers = new Set(
+      recorded.filter((c) => c.action.startsWith("dynamodb:")).map((c) => `${c.kind}:${c.site ?? c.step}`),
+    );
+    expect(cacheUsers).toEqual(new Set(["agent:a", "function:tally"]));
   });
 
   it("allows every recorded call for the principal that made it", async () => {

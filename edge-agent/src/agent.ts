@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { StepCache } from "@ferry/functions/cache";
 import { AwsSecretResolver } from "@ferry/functions/secrets";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
@@ -14,7 +15,6 @@ import { PrometheusMetrics } from "./ops/metrics.ts";
 import { OpsServer } from "./ops/ops-server.ts";
 import { TaskProtection } from "./ops/task-protection.ts";
 import { claimWorkDir, StepGroups } from "./orphans.ts";
-import type { StepCache } from "./ports/step-cache.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
 import { FunctionRuntime } from "./runtimes/function.ts";
 import { HttpRuntime } from "./runtimes/http.ts";
@@ -278,7 +278,7 @@ export class Agent {
   ): Promise<StepCache> {
     const [{ DynamoDBClient }, { S3StepCache }] = await Promise.all([
       import("@aws-sdk/client-dynamodb"),
-      import("./aws/s3-step-cache.ts"),
+      import("@ferry/functions/cache/s3"),
     ]);
     return new S3StepCache({
       s3,

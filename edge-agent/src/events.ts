@@ -1,4 +1,5 @@
 import type { CacheOrigin } from "@ferry/dsl-compiler/contract";
+import type { AttemptOutcome } from "@ferry/functions/cache";
 
 /** Identifies one attempt of one step of one execution. */
 export interface AttemptInfo {
@@ -11,22 +12,8 @@ export interface AttemptInfo {
   runtime: string;
 }
 
-/**
- * How an attempt ended:
- * - `succeeded` / `failed`: answered with SendTaskSuccess / SendTaskFailure;
- * - `timed-out`: stopped at `timeoutSeconds`, answered `Ferry.Timeout`;
- * - `handed-back`: stopped by shutdown, answered `Ferry.AgentShutdown`;
- * - `task-gone`: Step Functions no longer accepts the token (timed out or
- *   answered elsewhere); the step was stopped and nothing was reported.
- */
-export type AttemptOutcome =
-  | "succeeded"
-  | "failed"
-  | "timed-out"
-  | "handed-back"
-  | "task-gone"
-  /** The device could not stage the step (ENOSPC, EACCES, EIO): handed back unanswered, not charged. */
-  | "local-fault";
+/** How an attempt ended (see `AttemptOutcome` in `@ferry/functions/cache`). */
+export type { AttemptOutcome };
 
 export interface AttemptFinished extends AttemptInfo {
   outcome: AttemptOutcome;

@@ -3,6 +3,14 @@
 // "@ferry/edge-agent/local-run", so the agent never loads the ASL interpreter; test helpers live in
 // "@ferry/edge-agent/testing".
 
+export {
+  type AttemptFacts,
+  type CacheClaim,
+  type CacheLookup,
+  type CacheScope,
+  provenanceRecord,
+  type StepCache,
+} from "@ferry/functions/cache";
 // Shared with the Lambda adapter; re-exported for the agent's users.
 export {
   containedPath,
@@ -88,8 +96,6 @@ export {
 } from "./orphans.ts";
 export { readStepError, readStepOutput } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";
-export type { CacheClaim, CacheLookup, CacheScope, StepCache } from "./ports/step-cache.ts";
-export { type AttemptFacts, provenanceRecord } from "./provenance-writer.ts";
 export { type RunnerContext, type RunningTask, runAttempt, type StopReason } from "./runner.ts";
 export {
   type ContainerHardeningOptions,

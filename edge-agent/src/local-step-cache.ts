@@ -3,8 +3,8 @@ import { constants, readFileSync, utimesSync } from "node:fs";
 import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type CacheEntry, checkCacheEntry } from "@ferry/dsl-compiler/contract";
+import type { CacheClaim, CacheLookup, CacheScope, StepCache } from "@ferry/functions/cache";
 import { containedPath, hashFile, safeRelative } from "@ferry/functions/job-files";
-import type { CacheClaim, CacheLookup, CacheScope, StepCache } from "./ports/step-cache.ts";
 
 export interface LocalStepCacheOptions {
   /** `.ferry/cache` of the project. */

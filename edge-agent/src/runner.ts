@@ -12,6 +12,16 @@ import {
   toTaskFailure,
 } from "@ferry/dsl-compiler/contract";
 import {
+  type AttemptFacts,
+  type CacheState,
+  cacheStepOf,
+  consultCache,
+  releaseClaim,
+  rememberAnswer,
+  type StepCache,
+  writeProvenance,
+} from "@ferry/functions/cache";
+import {
   type JobFileIdentity,
   type JobFileStore,
   packOutput,
@@ -36,17 +46,8 @@ import { INPUT_FILE } from "./job-paths.ts";
 import { localFaultOf } from "./local-faults.ts";
 import { readStepError, readStepOutput } from "./output.ts";
 import type { Completion } from "./ports/completion.ts";
-import type { StepCache } from "./ports/step-cache.ts";
-import { type AttemptFacts, writeProvenance } from "./provenance-writer.ts";
 import type { RunIdentity, Runtime, RuntimeResult } from "./runtimes/runtime.ts";
-import {
-  type CacheState,
-  cachedResult,
-  consultCache,
-  identifyRun,
-  releaseClaim,
-  rememberAnswer,
-} from "./step-caching.ts";
+import { cachedResult, identifyRun } from "./step-caching.ts";
 import type { StepUser } from "./step-user.ts";
 
 /** Why a running step was stopped before it finished. */
@@ -183,7 +184,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     runs = await identifyRun(runtime, step, logger);
     cache = await consultCache(cacheOptions(ctx, step, message), {
       message,
-      step,
+      step: cacheStepOf(step),
       input,
       inputFiles,
       runs,
@@ -263,7 +264,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
             { ...cacheOptions(ctx, step, message), readDisabled: true },
             {
               message,
-              step,
+              step: cacheStepOf(step),
               input: input!,
               inputFiles,
               runs,
@@ -275,7 +276,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
         }
         await rememberAnswer(cacheOptions(ctx, step, message), cache, {
           message,
-          step,
+          step: cacheStepOf(step),
           value,
           files: outputFiles,
           jobDir: jobDir!,

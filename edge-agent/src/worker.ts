@@ -8,6 +8,7 @@ import {
   type ManifestStep,
   parseStepMessage,
 } from "@ferry/dsl-compiler/contract";
+import type { StepCache } from "@ferry/functions/cache";
 import type { JobFileStore } from "@ferry/functions/job-files";
 import type { SecretResolver } from "@ferry/functions/secrets";
 import {
@@ -29,7 +30,6 @@ import { JobDirs } from "./job-dirs.ts";
 import { Lifecycle, type WorkerState } from "./lifecycle.ts";
 import { ManifestStore } from "./manifest-store.ts";
 import type { Completion, TokenCheck } from "./ports/completion.ts";
-import type { StepCache } from "./ports/step-cache.ts";
 import { type RunnerContext, type RunningTask, runAttempt } from "./runner.ts";
 import type { Runtime } from "./runtimes/runtime.ts";
 import { Slots } from "./slots.ts";

@@ -249,6 +249,8 @@ export class FerryWorkflow extends Construct {
           stateMachineArns: machineArns,
           logRetention,
           batchSize: props.lambdaBatchSize ?? 1,
+          manifest: compiled.manifest,
+          ...(this.cacheTable ? { cacheTable: this.cacheTable } : {}),
         });
     const services = local
       ? new Map<string, ecs.FargateService>()

@@ -206,7 +206,7 @@ export const functionsCommand: CliCommand = {
 
 /**
  * The process environment of a served function: its template variables
- * (the job bucket's `Ref` resolved to the deployed bucket), the region and
+ * (the job bucket's and cache table's `Ref`s resolved to the deployed ones), the region and
  * credentials Lambda would give it, the endpoint override, and on
  * LocalStack the success nudges its Step Functions needs.
  */
@@ -220,6 +220,7 @@ function functionEnvironment(
   for (const [name, value] of Object.entries(fn.environment)) {
     if (typeof value === "string") variables[name] = value;
     else if (name === "FERRY_JOB_BUCKET") variables[name] = deployment.jobBucket;
+    else if (name === "FERRY_CACHE_TABLE" && deployment.cacheTable) variables[name] = deployment.cacheTable;
     else {
       throw new UsageError(
         `step ${fn.step}: environment variable ${name} is ${JSON.stringify(value)} in the template, which functions serve cannot resolve; give the function a literal value`,

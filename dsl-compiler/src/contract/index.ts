@@ -116,10 +116,12 @@ export {
   toTaskFailure,
 } from "./task-failure.ts";
 export {
+  FunctionCacheEnvSchema,
   type FunctionStepEnv,
   FunctionStepEnvSchema,
   formatFunctionStepEnv,
   formatWorkerEnv,
+  functionStepCacheEnv,
   functionStepJobFilesEnv,
   parseWorkerEnv,
   type WorkerEnv,

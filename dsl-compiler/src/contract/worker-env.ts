@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { ManifestStep } from "./manifest.ts";
+import { cacheDefinitionHash } from "./step-cache.ts";
 
 /** An unset or empty variable is absent. */
 function optional<T extends z.ZodType>(schema: T) {
@@ -113,6 +115,13 @@ function json<T extends z.ZodType>(schema: T) {
   );
 }
 
+/** A function step's cache settings in its environment (see `FERRY_CACHE`). */
+export const FunctionCacheEnvSchema = z.strictObject({
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  ttl: z.number().nonnegative().optional(),
+  key: z.array(z.string()).optional(),
+});
+
 /**
  * The environment `infra` sets on a function step's Lambda function, which
  * the step adapter reads at cold start (and `ferry functions serve` sets
@@ -133,15 +142,26 @@ export const FunctionStepEnvSchema = z.object({
   FERRY_INPUTS: json(z.record(z.string().min(1), z.string().min(1))),
   /** Output job files, JSON `["<name>", …]`, uploaded after the handler succeeds. */
   FERRY_OUTPUTS: json(z.array(z.string().min(1))),
+  /** The step's manifest definition hash (`ManifestStep.hash`), named in its provenance records. */
+  FERRY_DEFINITION_HASH: text,
+  /**
+   * Set only on a step that caches: JSON `{ "hash": <cacheDefinitionHash>,
+   * "ttl"?: <seconds>, "key"?: [<extra>…] }`, what an edge agent takes from
+   * its manifest entry. Short names: Lambda allows 4 KB of environment.
+   */
+  FERRY_CACHE: json(FunctionCacheEnvSchema),
+  /** The stack's step cache index table; set with `FERRY_CACHE`. */
+  FERRY_CACHE_TABLE: text,
 });
 
 export type FunctionStepEnv = z.output<typeof FunctionStepEnvSchema>;
 
 /** Renders a function step's environment, as `infra` and `ferry functions serve` set it. */
 export function formatFunctionStepEnv(values: FunctionStepEnv): Record<string, string> {
-  const { FERRY_INPUTS, FERRY_OUTPUTS, ...plain } = values;
+  const { FERRY_INPUTS, FERRY_OUTPUTS, FERRY_CACHE, ...plain } = values;
   return {
     ...formatEnv(plain),
+    ...(FERRY_CACHE ? { FERRY_CACHE: JSON.stringify(FERRY_CACHE) } : {}),
     ...(FERRY_INPUTS && Object.keys(FERRY_INPUTS).length > 0
       ? { FERRY_INPUTS: JSON.stringify(FERRY_INPUTS) }
       : {}),
@@ -160,6 +180,26 @@ export function functionStepJobFilesEnv(step: {
     FERRY_SITE: step.site,
     FERRY_INPUTS: Object.fromEntries(step.inputs.map((name) => [name, step.inputSites[name] ?? step.site])),
     FERRY_OUTPUTS: [...step.outputs],
+  };
+}
+
+/**
+ * The cache fields of a function step's environment, from its manifest
+ * entry: none when the step does not cache.
+ */
+export function functionStepCacheEnv(
+  step: ManifestStep,
+  table: string | undefined,
+): Pick<FunctionStepEnv, "FERRY_DEFINITION_HASH" | "FERRY_CACHE" | "FERRY_CACHE_TABLE"> {
+  if (!step.cache.enabled || !table) return { FERRY_DEFINITION_HASH: step.hash };
+  return {
+    FERRY_DEFINITION_HASH: step.hash,
+    FERRY_CACHE: {
+      hash: cacheDefinitionHash(step),
+      ...(step.cache.ttlSeconds !== undefined ? { ttl: step.cache.ttlSeconds } : {}),
+      ...(step.cache.key && step.cache.key.length > 0 ? { key: [...step.cache.key] } : {}),
+    },
+    FERRY_CACHE_TABLE: table,
   };
 }
 

@@ -6,6 +6,7 @@ import {
   type StepMessage,
   type TaskFailure,
 } from "@ferry/dsl-compiler/contract";
+import type { RunIdentity } from "@ferry/functions/cache";
 import { AgentError } from "../errors.ts";
 
 /** What a runtime needs to run one attempt of a step. */
@@ -51,10 +52,7 @@ export interface RuntimeResult {
  * the image digest the engine resolves its tag to, or the hash of its code.
  * Keys the step cache and goes into provenance.
  */
-export interface RunIdentity {
-  imageDigest?: string;
-  codeHash?: string;
-}
+export type { RunIdentity };
 
 /**
  * Runs one kind of step. Implementations: process, docker (also podman),

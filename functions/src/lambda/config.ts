@@ -23,6 +23,12 @@ export interface LambdaStepEnv {
   FERRY_INPUTS?: string;
   /** JSON `["<output>", …]`. */
   FERRY_OUTPUTS?: string;
+  /** The step's manifest definition hash, for its provenance records. */
+  FERRY_DEFINITION_HASH?: string;
+  /** JSON `{ "hash", "ttl"?, "key"? }`: set only when the step caches. */
+  FERRY_CACHE?: string;
+  /** The stack's step cache index table. */
+  FERRY_CACHE_TABLE?: string;
   /**
    * Local stand-ins only (`ferry functions serve` on LocalStack, never set by
    * the construct): comma-separated delays (ms) of heartbeats sent after each
@@ -54,6 +60,16 @@ export interface ResolvedLambdaConfig {
   successNudgesMs: number[];
   /** Cap on each of stdout and stderr kept in an attempt's uploaded log, as on the edge. @default DEFAULT_LOG_CAP_BYTES (1 MiB) */
   logCapBytes?: number;
+  /** The step's manifest definition hash; absent from functions deployed before provenance. */
+  definitionHash?: string;
+  /** The step cache, when the step caches: what an edge agent reads from the manifest entry. */
+  cache?: {
+    table: string;
+    /** `cacheDefinitionHash` of the step's manifest entry. */
+    definitionHash: string;
+    ttlSeconds?: number;
+    key?: string[];
+  };
 }
 
 /** @default 3000 ms — room for one SendTaskFailure call before Lambda stops the function. */
@@ -100,6 +116,13 @@ export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
       `FERRY_SUCCESS_NUDGES_MS must be comma-separated milliseconds, got ${JSON.stringify(env.FERRY_SUCCESS_NUDGES_MS)}`,
     );
   }
+  const cache = parsed.data.FERRY_CACHE;
+  const table = parsed.data.FERRY_CACHE_TABLE;
+  if (cache && (!table || !site || !parsed.data.FERRY_JOB_BUCKET)) {
+    throw invalidConfig(
+      "FERRY_CACHE is set but FERRY_CACHE_TABLE, FERRY_SITE or FERRY_JOB_BUCKET is not; the step cache needs its table and the site's cache segment",
+    );
+  }
   const secrets = parseSecrets(env[FUNCTION_SECRETS_ENV]);
   return {
     workflow,
@@ -115,6 +138,17 @@ export function resolveLambdaConfig(env: LambdaStepEnv): ResolvedLambdaConfig {
     },
     successNudgesMs: nudges,
     logCapBytes: DEFAULT_LOG_CAP_BYTES,
+    ...(parsed.data.FERRY_DEFINITION_HASH ? { definitionHash: parsed.data.FERRY_DEFINITION_HASH } : {}),
+    ...(cache && table
+      ? {
+          cache: {
+            table,
+            definitionHash: cache.hash,
+            ...(cache.ttl !== undefined ? { ttlSeconds: cache.ttl } : {}),
+            ...(cache.key ? { key: cache.key } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  type CachedFile,
+  FERRY_ERRORS,
   outputName,
   parseStepMessage,
   redactSecrets,
@@ -10,10 +12,19 @@ import {
   sha256,
   toTaskFailure,
 } from "@ferry/dsl-compiler/contract";
+import {
+  type CacheState,
+  type CacheStep,
+  consultCache,
+  releaseClaim,
+  rememberAnswer,
+} from "../cache/consult.ts";
+import { type AttemptOutcome, writeProvenance } from "../cache/provenance.ts";
+import type { StepCache } from "../cache/store.ts";
 import { InvalidOutputError, StepTimeoutError } from "../errors.ts";
 import { packOutput, resolveInputRefs } from "../job-files/large-output.ts";
 import { type JobFileStep, stageInputs, uploadOutputs } from "../job-files/staging.ts";
-import type { JobFileStore } from "../job-files/store.ts";
+import type { JobFileIdentity, JobFileStore } from "../job-files/store.ts";
 import { resolveSecretMap, type SecretResolver } from "../secrets/resolver.ts";
 import { runFunctionStep, type StepHandler, type StepOutput, type StepResult } from "../step-adapter.ts";
 import { DEFAULT_LOG_CAP_BYTES, uploadAttemptLog } from "../worker/attempt-log.ts";
@@ -39,6 +50,21 @@ export interface BatchDeps {
   jobFiles?: JobFileStore;
   /** Parent of each record's job folder, removed after the record. @default the OS temp folder (`/tmp` on Lambda) */
   workDir?: string;
+  /** The step cache (`config.cache`), shared with the edge agents and Fargate workers. */
+  cache?: StepCache;
+  /** sha256 of the deployed bundle: part of the cache key, so a code change is a miss. */
+  codeHash?: string;
+  /** Who ran the step, in its provenance records. */
+  identity?: { device: string; agent: string };
+}
+
+/** What one attempt leaves for its answer and its provenance record. */
+interface AttemptRecord {
+  input?: StepMessage["input"];
+  inputFiles: Record<string, JobFileIdentity>;
+  outputFiles: CachedFile[];
+  value?: unknown;
+  cache: CacheState;
 }
 
 /**
@@ -122,10 +148,18 @@ export async function processRecord(
   let secrets: string[] = [];
   let result: StepResult;
   let streams = { stdout: "", stderr: "" };
+  const startedAt = new Date();
+  const attempt: AttemptRecord = {
+    inputFiles: {},
+    outputFiles: [],
+    cache: { status: "off" },
+  };
   try {
     secrets = await provideSecrets(message, deps);
     const captured = await captureConsole(config.logCapBytes ?? DEFAULT_LOG_CAP_BYTES, () =>
-      runWithin(timeLeftMs, controller, message, (signal) => runAttempt(message, signal, deps, secrets)),
+      runWithin(timeLeftMs, controller, message, (signal) =>
+        runAttempt(message, signal, deps, secrets, attempt, timeLeftMs),
+      ),
     );
     result = captured.value;
     streams = captured;
@@ -161,6 +195,7 @@ export async function processRecord(
   await uploadLog(
     outcome.kind === "answered" ? outcome.status : outcome.kind === "gone" ? "task-gone" : "handed-back",
   );
+  if (outcome.kind === "answered") await recordProvenance(message, deps, attempt, result, startedAt);
   if (outcome.kind === "answered") {
     const failure = result.ok ? {} : { error: result.failure.error, cause: result.failure.cause };
     logger.info({ ...fields, durationMs, ...failure }, `step ${outcome.status}`);
@@ -239,6 +274,8 @@ async function runAttempt(
   signal: AbortSignal,
   deps: BatchDeps,
   secrets: string[],
+  record: AttemptRecord,
+  timeLeftMs: number,
 ): Promise<StepResult> {
   const { config } = deps;
   const store = deps.jobFiles;
@@ -254,22 +291,56 @@ async function runAttempt(
       inputSites: config.jobFiles.inputs,
       outputs: config.jobFiles.outputs,
     };
-    await stageInputs(step, message.jobFiles, jobDir, store);
-    const result = await runFunctionStep(
-      deps.handler as StepHandler,
-      { ...message, input },
-      {
-        signal,
+    record.input = input;
+    record.inputFiles = await stageInputs(step, message.jobFiles, jobDir, store);
+    const cacheStep = cacheStepOf(config, timeLeftMs);
+    const cacheOptions = {
+      cache: cacheStep ? deps.cache : undefined,
+      readDisabled: message.noCache === true,
+      // Half the time left at most: the step must still fit if the holder never writes its entry.
+      waitMs: timeLeftMs / 2,
+    };
+    if (cacheStep) {
+      record.cache = await consultCache(cacheOptions, {
+        message,
+        step: cacheStep,
+        input,
+        inputFiles: record.inputFiles,
+        runs: deps.codeHash ? { codeHash: deps.codeHash } : {},
         jobDir,
-        // Large outputs go by reference below, as on the edge; without a site there is nowhere to put them.
-        ...(store && site ? { maxOutputBytes: Number.POSITIVE_INFINITY } : {}),
-      },
-    );
+        signal,
+        logger: deps.logger,
+      });
+    }
+    const hit = record.cache.hit;
+    const result: StepResult = hit
+      ? { ok: true, output: hit.output as StepOutput }
+      : await runFunctionStep(
+          deps.handler as StepHandler,
+          { ...message, input },
+          {
+            signal,
+            jobDir,
+            // Large outputs go by reference below, as on the edge; without a site there is nowhere to put them.
+            ...(store && site ? { maxOutputBytes: Number.POSITIVE_INFINITY } : {}),
+          },
+        );
     if (!result.ok) return result;
     // A secret the handler echoed into its output never reaches Step Functions or the bucket.
     const value =
       secrets.length > 0 ? (redactSecretsDeep(result.output, secrets) as StepOutput) : result.output;
-    await uploadOutputs(step, message.jobFiles, jobDir, store);
+    record.outputFiles = await uploadOutputs(step, message.jobFiles, jobDir, store);
+    record.value = value;
+    if (cacheStep) {
+      await rememberAnswer(cacheOptions, record.cache, {
+        message,
+        step: cacheStep,
+        value,
+        files: record.outputFiles,
+        jobDir,
+        logger: deps.logger,
+      });
+    }
     if (!site) return { ok: true, output: value };
     const output = await packOutput(value, {
       store,
@@ -280,8 +351,73 @@ async function runAttempt(
   } catch (error) {
     return { ok: false, failure: toTaskFailure(error) };
   } finally {
+    await releaseClaim(record.cache, deps.logger);
     rmSync(jobDir, { recursive: true, force: true });
   }
+}
+
+/** The cache's view of this function's step; undefined when it does not cache. */
+function cacheStepOf(config: ResolvedLambdaConfig, timeLeftMs: number): CacheStep | undefined {
+  const { cache, jobFiles } = config;
+  if (!cache || !jobFiles.site) return undefined;
+  return {
+    name: config.step,
+    site: jobFiles.site,
+    kind: "function",
+    cache: {
+      enabled: true,
+      ...(cache.ttlSeconds !== undefined ? { ttlSeconds: cache.ttlSeconds } : {}),
+      ...(cache.key ? { key: cache.key } : {}),
+    },
+    // A claim is held as long as this invocation may run the step.
+    timeoutSeconds: Math.max(1, Math.ceil(timeLeftMs / 1000)),
+    definitionHash: cache.definitionHash,
+  };
+}
+
+/**
+ * The attempt's provenance record, in the agent's format and at the same
+ * key, once Step Functions accepted the answer: written by whoever ran
+ * the step. Without a site (no job files) there is nowhere to write it.
+ */
+async function recordProvenance(
+  message: StepMessage,
+  deps: BatchDeps,
+  record: AttemptRecord,
+  result: StepResult,
+  startedAt: Date,
+): Promise<void> {
+  const site = deps.config.jobFiles.site;
+  if (!deps.jobFiles || !site) return;
+  const outcome: AttemptOutcome = result.ok
+    ? "succeeded"
+    : result.failure.error === FERRY_ERRORS.timeout
+      ? "timed-out"
+      : "failed";
+  await writeProvenance(
+    deps.jobFiles,
+    {
+      message,
+      step: { name: deps.config.step, site, hash: deps.config.definitionHash ?? "" },
+      runtime: "lambda",
+      runs: deps.codeHash ? { codeHash: deps.codeHash } : {},
+      input: record.input ?? message.input,
+      inputFiles: record.inputFiles,
+      outputFiles: result.ok ? record.outputFiles : [],
+      ...(result.ok ? { output: record.value } : {}),
+      cache: record.cache,
+      outcome,
+      exitCode: null,
+      ...(result.ok ? {} : { error: result.failure.error }),
+      startedAt,
+      finishedAt: new Date(),
+    },
+    deps.identity ?? {
+      device: `lambda:${deps.config.workflow}/${deps.config.step}`,
+      agent: "ferry-functions",
+    },
+    deps.logger,
+  );
 }
 
 /** Runs the attempt, or reports `Ferry.Timeout` if it has not settled when the function's time is nearly up. */

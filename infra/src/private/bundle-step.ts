@@ -63,7 +63,8 @@ export class StepBundler {
     const entry = [
       `import { createSqsHandler } from ${JSON.stringify(require.resolve("@ferry/functions/lambda"))};`,
       `import { ${ref.exportName} as userHandler } from ${JSON.stringify(handlerFile)};`,
-      "export const handler = createSqsHandler(userHandler);",
+      // The bundle hashes itself for the step cache: a code change is a miss.
+      "export const handler = createSqsHandler(userHandler, { codeFile: new URL(import.meta.url) });",
       "",
     ].join("\n");
     const cache = new BundleCache(join(this.projectRoot, ".ferry", "bundles"), entry, this.projectRoot);

@@ -2,10 +2,13 @@ import { type IrStep, sitesReadBy, type WorkflowIr } from "@ferry/dsl-compiler";
 import {
   FUNCTION_SECRETS_ENV,
   formatFunctionStepEnv,
+  functionStepCacheEnv,
   functionStepJobFilesEnv,
+  type Manifest,
   splitSecretEnv,
 } from "@ferry/dsl-compiler/contract";
 import { Duration, Token, Validations } from "aws-cdk-lib";
+import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
@@ -14,6 +17,7 @@ import type * as s3 from "aws-cdk-lib/aws-s3";
 import { Construct } from "constructs";
 import { InfraError } from "../errors.ts";
 import { STEP_BUNDLE_HANDLER, StepBundler } from "./bundle-step.ts";
+import { cacheTableStatement } from "./cache-table.ts";
 import {
   acknowledgeJobFiles,
   acknowledgeTaskResponse,
@@ -37,13 +41,18 @@ export interface LambdaStepsOptions {
   stateMachineArns: string[];
   logRetention: logs.RetentionDays;
   batchSize: number;
+  /** The compiled manifest: a function gets its step's definition hash and cache settings from it. */
+  manifest: Manifest;
+  /** The stack's step cache index, when a step caches. */
+  cacheTable?: dynamodb.ITable;
 }
 
 /**
  * A Lambda function per `lambda` step, fed by the step's own queue through an
  * event source mapping that reports partial batch failures. Each function
  * gets its own role: consume its queue, answer task tokens, read and write
- * the workflow's job files, write to the shared log group.
+ * the workflow's job files, write to the shared log group, and, when the
+ * step caches, use the cache index.
  */
 export function createLambdaSteps(
   scope: Construct,
@@ -96,6 +105,7 @@ function createStepFunction(
       FERRY_JOB_BUCKET: options.bucket.bucketName,
       // The step's manifest entry for job files: what an edge agent reads from its trusted manifest.
       ...functionStepJobFilesEnv(step),
+      ...functionStepCacheEnv(options.manifest.steps[step.name]!, options.cacheTable?.tableName),
     }),
   };
   const environmentBytes = lambdaEnvironmentBytes(environment);
@@ -134,6 +144,9 @@ function createStepFunction(
   const access = { workflow: ir.name, site: step.site, readSites: sitesReadBy(ir, [step.name]) };
   for (const statement of jobFileStatements(options.bucket, access)) role.addToPrincipalPolicy(statement);
   acknowledgeJobFiles(role, options.bucket, access);
+  // Cache entries' files are under the job-file grants (own segment written, every site's read).
+  if (step.cache.enabled && options.cacheTable)
+    role.addToPrincipalPolicy(cacheTableStatement(options.cacheTable));
   // Exactly the parameters and secrets this step's env references.
   for (const statement of secretReadStatements(scope, [step])) role.addToPrincipalPolicy(statement);
   Validations.of(role).acknowledge({

@@ -12,9 +12,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type CacheEntry, cacheBlobKey, cacheKey, checkCacheEntry } from "@ferry/dsl-compiler/contract";
-import { containedPath, hashFile, openNoFollow, safeRelative } from "@ferry/functions/job-files";
-import { AgentError, messageOf } from "../errors.ts";
-import type { CacheClaim, CacheLookup, CacheScope, StepCache } from "../ports/step-cache.ts";
+import { JobFilesError, messageOf } from "../errors.ts";
+import { containedPath, hashFile, openNoFollow, safeRelative } from "../job-files/index.ts";
+import type { CacheClaim, CacheLookup, CacheScope, StepCache } from "./store.ts";
 
 export interface S3StepCacheOptions {
   s3: S3Client;
@@ -161,9 +161,7 @@ export class S3StepCache implements StepCache {
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw new AgentError("JOB_FILES_FAILED", `could not claim a cache key: ${messageOf(error)}`, {
-        cause: error,
-      });
+      throw new JobFilesError(`could not claim a cache key: ${messageOf(error)}`, { cause: error });
     }
     return {
       release: async () => {

@@ -9,17 +9,34 @@ import {
   type StepMessage,
   sha256,
 } from "@ferry/dsl-compiler/contract";
-import type { JobFileIdentity, JobFileStore } from "@ferry/functions/job-files";
-import type { Logger } from "@ferry/functions/worker";
-import { messageOf } from "./errors.ts";
-import type { AttemptOutcome } from "./events.ts";
-import type { RunIdentity } from "./runtimes/runtime.ts";
-import type { CacheState } from "./step-caching.ts";
+import { messageOf } from "../errors.ts";
+import type { JobFileIdentity, JobFileStore } from "../job-files/store.ts";
+import type { Logger } from "../worker/logger.ts";
+import type { CacheState, RunIdentity } from "./consult.ts";
+
+/**
+ * How an attempt ended (a Lambda attempt is `succeeded` or `failed`; those
+ * two and `timed-out` are answered, the others leave no record or say why):
+ * - `succeeded` / `failed`: answered with SendTaskSuccess / SendTaskFailure;
+ * - `timed-out`: stopped at `timeoutSeconds`, answered `Ferry.Timeout`;
+ * - `handed-back`: stopped by shutdown, answered `Ferry.AgentShutdown`;
+ * - `task-gone`: Step Functions no longer accepts the token (timed out or
+ *   answered elsewhere); the step was stopped and nothing was reported;
+ * - `local-fault`: the device could not stage the step (ENOSPC, EACCES, EIO): handed back unanswered, not charged.
+ */
+export type AttemptOutcome =
+  | "succeeded"
+  | "failed"
+  | "timed-out"
+  | "handed-back"
+  | "task-gone"
+  | "local-fault";
 
 /** Everything one attempt leaves for its provenance record. */
 export interface AttemptFacts {
   message: StepMessage;
-  step: ManifestStep;
+  /** `hash` is the manifest's definition hash of the step. */
+  step: Pick<ManifestStep, "name" | "site" | "hash">;
   runtime: string;
   runs: RunIdentity;
   input: StepInput;
