@@ -51,6 +51,7 @@ export {
   listWorkflowMachines,
   machineStateIndex,
   readExecutionLogs,
+  readExecutionProvenance,
 } from "./deploy/execution-browse.ts";
 export {
   type ExecutionDescription,

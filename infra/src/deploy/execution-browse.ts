@@ -5,7 +5,13 @@ import {
   ListStateMachinesCommand,
   SFNClient,
 } from "@aws-sdk/client-sfn";
-import { executionPrefix, jobFileKey, logFolder } from "@ferry/dsl-compiler/contract";
+import {
+  executionPrefix,
+  jobFileKey,
+  logFolder,
+  type ProvenanceRecord,
+  ProvenanceRecordSchema,
+} from "@ferry/dsl-compiler/contract";
 import { type AwsContext, clientConfig, regionOfArn } from "./aws-context.ts";
 import { readJobBucket } from "./deployment.ts";
 import { getStateIndex, type StoredStateIndex } from "./state-index-store.ts";
@@ -146,4 +152,62 @@ function parseLogKey(rest: string): { step: string; attempt: number; item?: numb
   const match = /^([^/]+)\/(?:item-(\d+)\/)?(\d+)\.log$/.exec(rest);
   if (!match) return undefined;
   return { step: match[1]!, attempt: Number(match[3]), ...(match[2] ? { item: Number(match[2]) } : {}) };
+}
+
+/**
+ * The provenance records (one per step attempt, with the agent's own start
+ * and end) of an execution, from every site's folder of the workflow's
+ * job-files bucket. A record that does not parse is skipped: the bucket is
+ * written by agents, and a bad object must not stop a reader.
+ */
+export async function readExecutionProvenance(
+  context: AwsContext,
+  executionArn: string,
+  options: { workflow: string },
+): Promise<ProvenanceRecord[]> {
+  const region = regionOfArn(executionArn) ?? context.region;
+  const execution = executionArn.split(":").at(-1)!;
+  const bucket = await readJobBucket(options.workflow, context, region);
+  const prefix = executionPrefix(options.workflow, execution);
+  const s3 = new S3Client(clientConfig(context, region));
+  try {
+    const sites = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${options.workflow}/`, Delimiter: "/" }),
+    );
+    const records: ProvenanceRecord[] = [];
+    for (const common of sites.CommonPrefixes ?? []) {
+      const site = common.Prefix!.slice(options.workflow.length + 1, -1);
+      const folder = jobFileKey(prefix, site, ".ferry/provenance/");
+      let token: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: folder,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const object of page.Contents ?? []) {
+          if (!object.Key!.endsWith(".json") || (object.Size ?? 0) > 1024 * 1024) continue;
+          const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }));
+          const record = parseProvenance(await got.Body!.transformToString());
+          if (record) records.push(record);
+        }
+        token = page.NextContinuationToken;
+      } while (token);
+    }
+    return records;
+  } finally {
+    s3.destroy();
+  }
+}
+
+function parseProvenance(text: string): ProvenanceRecord | undefined {
+  try {
+    const parsed = ProvenanceRecordSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
 }
