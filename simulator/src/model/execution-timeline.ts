@@ -114,7 +114,8 @@ export function fitOrchestration(timeline: ExecutionTimeline, ir: WorkflowIr): O
           : undefined;
     if (ready !== undefined && scheduled >= ready) transition.push((scheduled - ready) / 1000);
     const start = time(s.agentStartedAt);
-    if (start !== undefined && start >= scheduled && busyAt(scheduled) < slots)
+    // A free slot both when the task was scheduled and just before the step started.
+    if (start !== undefined && start >= scheduled && busyAt(scheduled) < slots && busyAt(start - 1) < slots)
       queue.push((start - scheduled) / 1000);
     const end = time(s.agentFinishedAt);
     const answered = time(s.answeredAt);
