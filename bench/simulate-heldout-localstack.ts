@@ -89,6 +89,7 @@ try {
   const loadTwo = load();
   // The two-agent run's own duration, as calibration measures it.
   const measuredTwo = await measured(checking.executionArn);
+  console.log(`executions: ${arn} ${checking.executionArn}`);
 
   const rows = [
     ["configuration", "predicted p50", "p95", "measured", "error", "load avg (1/5/15 min)"],

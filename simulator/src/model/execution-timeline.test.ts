@@ -40,6 +40,11 @@ describe("calibration from a deployed execution", () => {
     const fit = fitOrchestration(TIMELINE, ir);
     expect(fit.stateTransition?.meanSeconds).toBeCloseTo(0.3, 6);
     expect(fit.stateTransition?.samples).toBe(3);
+    // Simulated as its mean: the engine's spread is shared by a layer's steps.
+    expect(fit.stateTransition?.latency).toEqual({
+      kind: "constant",
+      seconds: fit.stateTransition!.meanSeconds,
+    });
     expect(fit.queueAgent?.meanSeconds).toBeCloseTo(0.1, 6);
     expect(fit.answer?.meanSeconds).toBeCloseTo(0.05, 6);
   });

@@ -122,7 +122,10 @@ export function fitOrchestration(timeline: ExecutionTimeline, ir: WorkflowIr): O
     if (end !== undefined && answered !== undefined && answered >= end) answer.push((answered - end) / 1000);
   }
   const fit: OrchestrationFit = {};
-  const t = fitTerm(transition);
+  // LocalStack's one engine works through the states that became ready in
+  // turn, so the transition's spread is shared by the steps of a layer, not
+  // drawn for each: simulated as its mean, its spread is reported only.
+  const t = fitTerm(transition, { constant: true });
   const q = fitTerm(queue);
   const a = fitTerm(answer);
   if (t) fit.stateTransition = t;
@@ -133,9 +136,13 @@ export function fitOrchestration(timeline: ExecutionTimeline, ir: WorkflowIr): O
 
 /**
  * A log-normal from samples' median and p95 that keeps their mean (a chain
- * of steps adds up the mean), with σ capped so one outlier cannot blow it up.
+ * of steps adds up the mean), with σ capped so one outlier cannot blow it up;
+ * `constant`: their mean alone.
  */
-export function fitTerm(samples: readonly number[]): FittedTerm | undefined {
+export function fitTerm(
+  samples: readonly number[],
+  options: { constant?: boolean } = {},
+): FittedTerm | undefined {
   if (samples.length === 0) return undefined;
   const sorted = [...samples].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * (sorted.length - 1) + 0.5))]!;
@@ -143,7 +150,7 @@ export function fitTerm(samples: readonly number[]): FittedTerm | undefined {
   const p95Seconds = q(0.95);
   const meanSeconds = sorted.reduce((a, b) => a + b, 0) / sorted.length;
   let latency: Latency;
-  if (!(medianSeconds > 0) || p95Seconds <= medianSeconds)
+  if (options.constant || !(medianSeconds > 0) || p95Seconds <= medianSeconds)
     latency = { kind: "constant", seconds: meanSeconds };
   else {
     const sigma = Math.min(Math.log(p95Seconds / medianSeconds) / Z95, 1.5);
