@@ -90,15 +90,27 @@ try {
   // The two-agent run's own duration, as calibration measures it.
   const measuredTwo = await measured(checking.executionArn);
   console.log(`executions: ${arn} ${checking.executionArn}`);
+  // LocalStack's own pace in each run: a slower engine, not the model, may explain an error.
+  const transitionOne = await transitionMean(arn);
+  const transitionTwo = await transitionMean(checking.executionArn);
 
   const rows = [
-    ["configuration", "predicted p50", "p95", "measured", "error", "load avg (1/5/15 min)"],
+    [
+      "configuration",
+      "predicted p50",
+      "p95",
+      "measured",
+      "error",
+      "its transition mean",
+      "load avg (1/5/15 min)",
+    ],
     [
       `1 agent × ${k} (calibrating run, in sample)`,
       `${inSample.p50.toFixed(2)} s`,
       `${inSample.p95.toFixed(2)} s`,
       `${inSample.measured!.toFixed(2)} s`,
       pct(inSample.p50, inSample.measured!),
+      transitionOne,
       loadOne,
     ],
     [
@@ -107,11 +119,17 @@ try {
       `${heldOut.p95.toFixed(2)} s`,
       `${measuredTwo.toFixed(2)} s`,
       pct(heldOut.p50, measuredTwo),
+      transitionTwo,
       loadTwo,
     ],
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+
+  async function transitionMean(executionArn: string): Promise<string> {
+    const text = await simulateCalibrated(dir, spec, two, executionArn, ["--explain", "--runs", "1"]);
+    return /state transition .*mean ([\d.]+ ms)/.exec(text)?.[1] ?? "?";
+  }
 
   async function measured(executionArn: string): Promise<number> {
     const out = JSON.parse(await simulateCalibrated(dir, spec, two, executionArn, ["--json"])) as {

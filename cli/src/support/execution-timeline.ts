@@ -36,17 +36,20 @@ export async function readExecutionTimeline(
     source: executionArn,
     ...(description.startDate ? { startedAt: description.startDate.toISOString() } : {}),
     ...(description.stopDate ? { finishedAt: description.stopDate.toISOString() } : {}),
-    steps: report.steps.map((row) => {
-      const run = agentRun.get(row.step);
-      const site = sites.get(row.step);
-      return {
-        name: row.step,
-        ...(site ? { site } : {}),
-        status: row.state,
-        ...(row.startedAt ? { scheduledAt: row.startedAt.toISOString() } : {}),
-        ...(row.endedAt ? { answeredAt: row.endedAt.toISOString() } : {}),
-        ...(run ? { agentStartedAt: run.startedAt, agentFinishedAt: run.finishedAt } : {}),
-      };
-    }),
+    // Helper states the report shows (a failed join, a child machine) are not steps.
+    steps: report.steps
+      .filter((row) => sites.size === 0 || sites.has(row.step))
+      .map((row) => {
+        const run = agentRun.get(row.step);
+        const site = sites.get(row.step);
+        return {
+          name: row.step,
+          ...(site ? { site } : {}),
+          status: row.state,
+          ...(row.startedAt ? { scheduledAt: row.startedAt.toISOString() } : {}),
+          ...(row.endedAt ? { answeredAt: row.endedAt.toISOString() } : {}),
+          ...(run ? { agentStartedAt: run.startedAt, agentFinishedAt: run.finishedAt } : {}),
+        };
+      }),
   };
 }
