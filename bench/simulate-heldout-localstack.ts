@@ -93,6 +93,19 @@ try {
   // LocalStack's own pace in each run: a slower engine, not the model, may explain an error.
   const transitionOne = await transitionMean(arn);
   const transitionTwo = await transitionMean(checking.executionArn);
+  // A diagnostic, not the prediction: the same calibration with the check
+  // run's own transition mean, to tell the model's error from LocalStack's
+  // pace drifting between the two runs.
+  const paced = writeSpec(
+    dir,
+    "two-agents-paced.yaml",
+    `${localstackTopology(2, k)}orchestration:\n  stateTransition: { ms: ${Number.parseFloat(transitionTwo)} }\n`,
+  );
+  const pacedP50 = (
+    JSON.parse(await simulateCalibrated(dir, spec, paced, arn, ["--json"])) as {
+      report: { makespanSeconds: { p50: number } };
+    }
+  ).report.makespanSeconds.p50;
 
   const rows = [
     [
@@ -125,6 +138,9 @@ try {
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("  "));
+  console.log(
+    `held out at the check run's own transition pace (diagnostic): predicted p50 ${pacedP50.toFixed(2)} s, error ${pct(pacedP50, measuredTwo)}`,
+  );
 
   async function transitionMean(executionArn: string): Promise<string> {
     const text = await simulateCalibrated(dir, spec, two, executionArn, ["--explain", "--runs", "1"]);
