@@ -53,6 +53,7 @@ export {
   listWorkflowMachines,
   machineStateIndex,
   readExecutionLogs,
+  readExecutionProvenance,
 } from "./deploy/execution-browse.ts";
 export {
   type ExecutionDescription,

@@ -44,6 +44,15 @@ export {
 } from "./engine/simulate.ts";
 export { SimulatorError, type SimulatorErrorCode } from "./errors.ts";
 export {
+  type ExecutionTimeline,
+  type ExecutionTimelineStep,
+  type FittedTerm,
+  fitOrchestration,
+  fitTerm,
+  type OrchestrationFit,
+  runRecordFromTimeline,
+} from "./model/execution-timeline.ts";
+export {
   calibrationFromRunRecord,
   parseRunRecord,
   type RunCalibration,

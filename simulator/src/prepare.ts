@@ -7,6 +7,12 @@ import {
 } from "@ferry/dsl-compiler";
 import { hasSimErrors, locateDiagnostics, type SimDiagnostic, simWarning } from "./diagnostics.ts";
 import type { Placement } from "./engine/sim-model.ts";
+import {
+  type ExecutionTimeline,
+  fitOrchestration,
+  type OrchestrationFit,
+  runRecordFromTimeline,
+} from "./model/execution-timeline.ts";
 import { calibrationFromRunRecord, parseRunRecord, type RunCalibration } from "./model/run-record.ts";
 import { resolveStepCosts, type StepCost } from "./model/step-costs.ts";
 import { checkWorkflowOnTopology } from "./topology/check-workflow.ts";
@@ -20,6 +26,12 @@ export interface SimulationInput {
   topologyText: string;
   /** A `ferry run` record (`run.json`) to calibrate step durations with. */
   runRecordText?: string;
+  /**
+   * A deployed execution (history and provenance records) to calibrate
+   * with instead of a run record: step durations, start overhead, and the
+   * orchestration terms of the topology's runtime.
+   */
+  execution?: ExecutionTimeline;
   placement?: Placement;
 }
 
@@ -31,6 +43,8 @@ export interface PreparedSimulation {
   /** Aligned with `ir.steps`. */
   costs: StepCost[];
   calibration?: RunCalibration;
+  /** The orchestration terms fitted from a calibrating execution. */
+  orchestration?: OrchestrationFit;
 }
 
 /**
@@ -46,7 +60,11 @@ export function prepareSimulation(input: SimulationInput): {
   const validated = validateSpec(input.specText);
   const specDiagnostics: SimDiagnostic[] = validated.diagnostics.map((d) => ({ ...d, source: "spec" }));
   const topology = parseTopology(input.topologyText);
-  const record = input.runRecordText === undefined ? undefined : parseRunRecord(input.runRecordText);
+  const record = input.execution
+    ? { record: runRecordFromTimeline(input.execution), diagnostics: [] }
+    : input.runRecordText === undefined
+      ? undefined
+      : parseRunRecord(input.runRecordText);
   const diagnostics = [...specDiagnostics, ...topology.diagnostics, ...(record?.diagnostics ?? [])];
   if (!validated.spec || !topology.topology || (record && !record.record) || hasSimErrors(diagnostics))
     return { diagnostics };
@@ -78,13 +96,18 @@ export function prepareSimulation(input: SimulationInput): {
         ? locateDiagnostics(calibrated.diagnostics, "run-record", recordLocate)
         : calibrated.diagnostics),
     ];
+  const orchestration = input.execution ? fitOrchestration(input.execution, ir) : undefined;
   const prepared: PreparedSimulation = {
     spec: validated.spec,
     ir,
-    topology: withCalibratedOverhead(topology.topology, calibrated?.calibration),
+    topology: withFittedOrchestration(
+      withCalibratedOverhead(topology.topology, calibrated?.calibration),
+      orchestration,
+    ),
     costs,
   };
   if (calibrated) prepared.calibration = calibrated.calibration;
+  if (orchestration) prepared.orchestration = orchestration;
   return { prepared, diagnostics: [...diagnostics, ...all] };
 }
 
@@ -114,6 +137,25 @@ function withCalibratedOverhead(topology: Topology, calibration: RunCalibration 
     }),
   );
   return { ...topology, sites };
+}
+
+/**
+ * An execution's fitted transition and queue-and-agent terms replace the
+ * runtime's defaults (never what the topology sets itself).
+ */
+function withFittedOrchestration(topology: Topology, fit: OrchestrationFit | undefined): Topology {
+  if (!fit) return topology;
+  const orchestration = { ...topology.orchestration };
+  const sources = { ...topology.orchestrationSources };
+  if (fit.stateTransition && sources.stateTransition !== "topology") {
+    orchestration.stateTransition = fit.stateTransition.latency;
+    sources.stateTransition = "calibration";
+  }
+  if (fit.queueAgent && sources.sqsReceive !== "topology") {
+    orchestration.sqsReceive = fit.queueAgent.latency;
+    sources.sqsReceive = "calibration";
+  }
+  return { ...topology, orchestration, orchestrationSources: sources };
 }
 
 /**

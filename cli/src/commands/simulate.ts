@@ -5,6 +5,7 @@ import {
   buildSimModel,
   DEFAULT_RUNS,
   DEFAULT_SEED,
+  type ExecutionTimeline,
   formatExplain,
   formatOptimization,
   formatPercent,
@@ -21,6 +22,8 @@ import {
   simulate,
 } from "@ferry/simulator";
 import { type CliCommand, UsageError } from "../command.ts";
+import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor, reportDeployError } from "../support/cloud-commands.ts";
+import { EXECUTION_ARN, readExecutionTimeline } from "../support/execution-timeline.ts";
 import { readText, runRecordPath, writeText } from "../support/read-input.ts";
 
 const USAGE = `Usage: ferry simulate <spec> --topology <file> [options]
@@ -37,6 +40,10 @@ Options:
   --gantt <out.svg|.html>   write a Gantt chart of the median run
   --calibrate <run-dir>     take step durations and the runtime's overheads from a ferry run
                             record (.ferry/runs/<id>)
+  --calibrate <execution-arn>  the same from a deployed execution (its Step Functions history
+                            and the agents' provenance records): step durations, state
+                            transition and queue + agent terms
+${AWS_FLAGS_USAGE}
   --explain                 print the runtime model's terms, where each came from and its
                             fitted spread, and the makespan's p50 and p95
   --optimize                search placements that respect the spec's constraints
@@ -60,6 +67,7 @@ export const simulateCommand: CliCommand = {
         json: { type: "boolean" },
         gantt: { type: "string" },
         calibrate: { type: "string" },
+        ...AWS_FLAGS,
         explain: { type: "boolean" },
         optimize: { type: "boolean" },
         objective: { type: "string" },
@@ -85,8 +93,19 @@ export const simulateCommand: CliCommand = {
 
     const specFile = positionals[0]!;
     const topologyFile = values.topology;
+    const fromExecution = values.calibrate !== undefined && EXECUTION_ARN.test(values.calibrate);
     const recordFile =
-      values.calibrate === undefined ? undefined : await runRecordPath(io.cwd, values.calibrate);
+      values.calibrate === undefined || fromExecution
+        ? undefined
+        : await runRecordPath(io.cwd, values.calibrate);
+    let execution: ExecutionTimeline | undefined;
+    if (fromExecution) {
+      try {
+        execution = await readExecutionTimeline(awsContextFor(values, io.env), values.calibrate!);
+      } catch (error) {
+        return reportDeployError("simulate", error, io);
+      }
+    }
     const files: Record<SimDiagnostic["source"], string> = {
       spec: specFile,
       topology: topologyFile,
@@ -100,6 +119,7 @@ export const simulateCommand: CliCommand = {
       ...(recordFile !== undefined
         ? { runRecordText: await readText(io.cwd, recordFile, "run record") }
         : {}),
+      ...(execution ? { execution } : {}),
     });
     const errors = diagnostics.filter((d) => d.severity === "error");
     // A search can route around a dead link or an oversized step; it cannot invent a missing site.
@@ -158,8 +178,9 @@ export const simulateCommand: CliCommand = {
       return 0;
     }
     io.stdout(formatReport(report));
-    if (calibration) io.stdout(calibrationLine(calibration, report.makespanSeconds?.p50, recordFile!));
-    if (values.explain) io.stdout(`\n${formatExplain(prepared, report, recordFile)}`);
+    const calibratedFrom = recordFile ?? values.calibrate;
+    if (calibration) io.stdout(calibrationLine(calibration, report.makespanSeconds?.p50, calibratedFrom!));
+    if (values.explain) io.stdout(`\n${formatExplain(prepared, report, calibratedFrom)}`);
     if (gantt !== undefined) io.stdout(`Gantt chart of run ${report.medianRun + 1}: ${gantt}\n`);
     if (optimization) io.stdout(`\n${formatOptimization(optimization)}`);
     if (optimization && values.apply) {

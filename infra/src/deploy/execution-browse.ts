@@ -187,7 +187,8 @@ export async function readExecutionProvenance(
           }),
         );
         for (const object of page.Contents ?? []) {
-          if (!object.Key?.endsWith(".json")) continue;
+          // A worker writes these, not the reader: an oversized object is skipped, not read.
+          if (!object.Key?.endsWith(".json") || (object.Size ?? 0) > 1024 * 1024) continue;
           const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
           let json: unknown;
           try {

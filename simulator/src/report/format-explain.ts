@@ -1,3 +1,4 @@
+import type { FittedTerm } from "../model/execution-timeline.ts";
 import type { PreparedSimulation } from "../prepare.ts";
 import { type Latency, Z95 } from "../topology/latency.ts";
 import { RUNTIME_MODELS } from "../topology/service-defaults.ts";
@@ -30,7 +31,11 @@ export function formatExplain(
   report: SimulationReport,
   recordFile?: string,
 ): string {
-  const { topology, calibration } = prepared;
+  const { topology, calibration, orchestration } = prepared;
+  const spread = (term: FittedTerm | undefined) =>
+    term
+      ? ` (samples: median ${ms(term.medianSeconds)}, mean ${ms(term.meanSeconds)}, p95 ${ms(term.p95Seconds)}, n ${term.samples})`
+      : "";
   const from = (source: TermSource | undefined) =>
     source === "calibration"
       ? `fitted from ${recordFile ?? "the run record"}`
@@ -41,16 +46,27 @@ export function formatExplain(
     [
       "state transition",
       "",
-      describeLatency(topology.orchestration.stateTransition),
+      describeLatency(topology.orchestration.stateTransition) +
+        (topology.orchestrationSources.stateTransition === "calibration"
+          ? spread(orchestration?.stateTransition)
+          : ""),
       from(topology.orchestrationSources.stateTransition),
     ],
     [
-      "SQS receive",
+      topology.orchestrationSources.sqsReceive === "calibration" ? "queue + agent" : "SQS receive",
       "",
-      describeLatency(topology.orchestration.sqsReceive),
+      describeLatency(topology.orchestration.sqsReceive) +
+        (topology.orchestrationSources.sqsReceive === "calibration" ? spread(orchestration?.queueAgent) : ""),
       from(topology.orchestrationSources.sqsReceive),
     ],
   ];
+  if (orchestration?.answer)
+    rows.push([
+      "  of which answer",
+      "",
+      `agent end → TaskSucceeded${spread(orchestration.answer)}`,
+      "inside state transition",
+    ]);
   for (const site of Object.values(topology.sites)) {
     if (site.type !== "edge") {
       rows.push([
