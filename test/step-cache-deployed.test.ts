@@ -123,6 +123,19 @@ describe("the step cache of a deployed workflow (LocalStack, agent from ferry de
     // The first run's status has no hit.
     const firstStatus = await ferry(["status", first.executionArn, "--json"], { cwd: dir, env: ferryEnv() });
     expect(JSON.parse(firstStatus.stdout).cacheHits).toEqual({});
+
+    // ferry provenance reads the records the agent wrote to the bucket: the hit names the first run as producer.
+    const lineage = await ferry(["provenance", second.executionArn], { cwd: dir, env: ferryEnv() });
+    expect(lineage.code, lineage.stderr).toBe(0);
+    const trainLine = lineage.stdout.split("\n").find((l) => l.startsWith("train "))!;
+    expect(trainLine).toMatch(/\bhit\b/);
+    expect(trainLine).toContain(`${first.executionArn.split(":").at(-1)}#1`);
+    const prov = await ferry(["provenance", second.executionArn, "--format", "prov-json"], {
+      cwd: dir,
+      env: ferryEnv(),
+    });
+    expect(prov.code, prov.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(prov.stdout).activity ?? {}).some((id) => id.includes("/report/"))).toBe(true);
   }, 600_000);
 
   it("ferry start --no-cache runs the cached step again and leaves the step's input untouched", async () => {

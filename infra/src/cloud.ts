@@ -87,6 +87,7 @@ export {
   stopExecution,
   type WaitOptions,
   waitForExecution,
+  workflowOfExecution,
 } from "./deploy/executions.ts";
 export type { CfnTemplate } from "./deploy/localstack-template.ts";
 export {

@@ -1,8 +1,11 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { findProjectRoot } from "@ferry/dsl-compiler";
+import type { ProvenanceRecord } from "@ferry/dsl-compiler/contract";
 import { listRuns, runsRoot } from "@ferry/edge-agent/local-run";
-import { type CliCommand, UsageError } from "../command.ts";
+import { type CliCommand, type CliIo, UsageError } from "../command.ts";
+import { AWS_FLAGS, AWS_FLAGS_USAGE } from "../support/aws-flags.ts";
+import { awsContextFor, reportDeployError } from "../support/cloud-commands.ts";
 import {
   lineageDot,
   lineageProvJson,
@@ -13,9 +16,11 @@ import {
 import { loadRun } from "./run.ts";
 
 const FORMATS = ["table", "prov-json", "dot"] as const;
+type Format = (typeof FORMATS)[number];
 
 export const provenanceCommand: CliCommand = {
   usage: `Usage: ferry provenance <RUN_ID|last> [--format table|prov-json|dot]
+       ferry provenance <EXECUTION_ARN> [--format table|prov-json|dot] [--endpoint-url URL] [--region R]
        ferry provenance --file <KEY|NAME|SHA256> [--json]
 
 Prints the lineage of a local run from its provenance records (one per step
@@ -25,6 +30,11 @@ device, whether the cache answered it, and the run that produced every
 output file. --format prov-json prints W3C PROV-JSON, --format dot a
 Graphviz graph.
 
+Given an execution ARN (ferry start prints it), it reads the same records
+from the deployed workflow's job bucket, where every site's agents and the
+Lambda function steps write them (<workflow>/<site>/<execution>/.ferry/provenance/).
+
+${AWS_FLAGS_USAGE}
 --file answers which runs produced or used a job file, named by its key
 (<workflow>/<site>/<execution>/<name>), its name, or its sha256 (a prefix
 of 8 or more hex digits is enough).`,
@@ -32,7 +42,12 @@ of 8 or more hex digits is enough).`,
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { format: { type: "string" }, file: { type: "string" }, json: { type: "boolean" } },
+      options: {
+        format: { type: "string" },
+        file: { type: "string" },
+        json: { type: "boolean" },
+        ...AWS_FLAGS,
+      },
     });
     const projectDir = findProjectRoot(io.cwd);
     if (values.file !== undefined) {
@@ -40,9 +55,10 @@ of 8 or more hex digits is enough).`,
       return fileLineage(projectDir, values.file, Boolean(values.json), io.stdout);
     }
     if (positionals.length !== 1) throw new UsageError('name one run (or "last"), or give --file');
-    const format = (values.format ?? "table") as (typeof FORMATS)[number];
+    const format = (values.format ?? "table") as Format;
     if (!FORMATS.includes(format))
       throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, got "${values.format}"`);
+    if (positionals[0]!.startsWith("arn:")) return executionLineage(positionals[0]!, format, values, io);
     const { record, runDir } = await loadRun(projectDir, positionals[0]!);
     const records = await readRunProvenance(runDir);
     if (records.length === 0) {
@@ -51,12 +67,47 @@ of 8 or more hex digits is enough).`,
       );
       return 0;
     }
-    if (format === "prov-json") io.stdout(`${JSON.stringify(lineageProvJson(records), null, 2)}\n`);
-    else if (format === "dot") io.stdout(`${lineageDot(records)}\n`);
-    else io.stdout(`${record.workflow} run ${record.runId} (${record.status})\n${lineageTable(records)}\n`);
+    printLineage(records, format, `${record.workflow} run ${record.runId} (${record.status})`, io);
     return 0;
   },
 };
+
+function printLineage(records: ProvenanceRecord[], format: Format, title: string, io: CliIo): void {
+  if (format === "prov-json") io.stdout(`${JSON.stringify(lineageProvJson(records), null, 2)}\n`);
+  else if (format === "dot") io.stdout(`${lineageDot(records)}\n`);
+  else io.stdout(`${title}\n${lineageTable(records)}\n`);
+}
+
+/** `ferry provenance <execution-arn>`: the records the workers of a deployed workflow wrote to its bucket. */
+async function executionLineage(
+  executionArn: string,
+  format: Format,
+  values: { "endpoint-url"?: string; region?: string },
+  io: CliIo,
+): Promise<number> {
+  const { readExecutionProvenance, workflowOfExecution } = await import("@ferry/infra/cloud");
+  const context = awsContextFor(values, io.env);
+  try {
+    const workflow = await workflowOfExecution(context, executionArn);
+    if (!workflow) {
+      io.stderr(
+        `ferry provenance: cannot tell which workflow ${executionArn} belongs to (no state index stored by ferry deploy, and not a Ferry root machine)\n`,
+      );
+      return 1;
+    }
+    const records = await readExecutionProvenance(context, executionArn, { workflow });
+    if (records.length === 0) {
+      io.stdout(
+        `execution ${executionArn} has no provenance records yet (workers write one per finished attempt)\n`,
+      );
+      return 0;
+    }
+    printLineage(records, format, `${workflow} execution ${executionArn.split(":").at(-1)}`, io);
+    return 0;
+  } catch (error) {
+    return reportDeployError("provenance", error, io);
+  }
+}
 
 async function fileLineage(
   projectDir: string,

@@ -1,4 +1,10 @@
-import { type AwsContext, executionStatus, getStateIndex, readExecutionProvenance } from "@ferry/infra/cloud";
+import {
+  type AwsContext,
+  executionStatus,
+  getStateIndex,
+  readExecutionProvenance,
+  workflowOfExecution,
+} from "@ferry/infra/cloud";
 import type { ExecutionTimeline } from "@ferry/simulator";
 
 /** An execution ARN, as `ferry start` prints it. */
@@ -16,12 +22,7 @@ export async function readExecutionTimeline(
 ): Promise<ExecutionTimeline> {
   const status = await executionStatus(context, executionArn);
   const stored = await getStateIndex(context, executionArn);
-  const workflow =
-    stored?.workflow ??
-    executionArn
-      .split(":")
-      .at(-2)!
-      .replace(/-root-[0-9a-f]{8}$/, "");
+  const workflow = stored?.workflow ?? (await workflowOfExecution(context, executionArn)) ?? "";
   const sites = new Map((stored?.steps ?? []).map((s) => [s.name, s.site]));
   const records = await readExecutionProvenance(context, executionArn, { workflow }).catch(() => []);
   // The successful attempt of each step; the last one when several succeeded (a redrive).

@@ -318,6 +318,14 @@ function rootWorkflowOf(executionArn: string): string | undefined {
   return /^(.+)-root-[0-9a-f]{8}$/.exec(executionArn.split(":")[6] ?? "")?.[1];
 }
 
+/** The workflow an execution belongs to: from the state index `ferry deploy` stored, else the root machine's name. */
+export async function workflowOfExecution(
+  context: AwsContext,
+  executionArn: string,
+): Promise<string | undefined> {
+  return (await getStateIndex(context, executionArn))?.workflow ?? rootWorkflowOf(executionArn);
+}
+
 /** Hits by step; undefined when the records cannot be read (status still answers). */
 async function readCacheHits(
   context: AwsContext,
