@@ -258,7 +258,7 @@ export function taskFor(
         "execution.$": `${ferry}.execution`,
         step: step.name,
         "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
-        "noCache.$": "$.ferry.noCache",
+        "noCache.$": `${ferry}.noCache`,
         input: stepInput,
         jobFiles: { bucket: slotRef(ctx.slots.jobBucket), "prefix.$": `${ferry}.prefix` },
       },
