@@ -3,7 +3,8 @@ import { JSONPath } from "jsonpath-plus";
 import { describe, expect, it } from "vitest";
 
 // patches/aws-local-stepfunctions+3.0.0.patch resolves paths of names and
-// indexes without jsonpath-plus; its answers must be jsonpath-plus's own.
+// indexes without jsonpath-plus (its answers must be jsonpath-plus's own), and
+// adds the run option noEventLogs.
 const documents: unknown[] = [
   { a: { b: 1, "b-c": [10, { d: null }], e: "text", f: false, g: 0 }, "0": "zero", list: [[1, 2], { x: 3 }] },
   [{ results: { s0: { out: 1 } } }, { results: { s1: "two" } }],
@@ -92,5 +93,43 @@ describe("the interpreter's JSONPath fast path", () => {
       { context: { Execution: { Id: "exec-1" }, Task: { Token: "t" } } as never },
     ).result;
     expect(out).toEqual({ id: "exec-1", token: "t" });
+  });
+});
+
+describe("the interpreter's noEventLogs run option", () => {
+  const definition = {
+    StartAt: "par",
+    States: {
+      par: {
+        Type: "Parallel",
+        Branches: [
+          { StartAt: "a", States: { a: { Type: "Pass", Parameters: { "x.$": "$.x" }, End: true } } },
+          { StartAt: "b", States: { b: { Type: "Pass", Result: 2, End: true } } },
+        ],
+        Next: "done",
+      },
+      done: { Type: "Pass", End: true },
+    },
+  };
+
+  async function run(noEventLogs: boolean) {
+    const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+    const execution = machine.run({ x: 1 }, { noEventLogs });
+    const events: string[] = [];
+    const read = (async () => {
+      for await (const event of execution.eventLogs) events.push(event.type);
+    })();
+    const result = await execution.result;
+    await read;
+    return { result, events };
+  }
+
+  it("records nothing and answers the same, through nested branches", async () => {
+    const logged = await run(false);
+    const silent = await run(true);
+    expect(silent.result).toEqual([{ x: 1 }, 2]);
+    expect(silent.result).toEqual(logged.result);
+    expect(logged.events).toContain("ParallelBranchSucceeded");
+    expect(silent.events).toEqual([]);
   });
 });
