@@ -71,6 +71,7 @@ export function runCompiledWorkflow(
     attempts: new Map(),
     children: new Map(compiled.childStateMachines.map((c) => [c.id, c])),
     running: new Set(),
+    prepared: new Map(),
     executionId: `local:${compiled.ir.name}:${name}`,
     executionName: name,
   };
@@ -94,25 +95,45 @@ interface DispatchContext {
   children: Map<string, CompiledStateMachine>;
   /** Abort functions of the root and every running child execution. */
   running: Set<() => void>;
+  /** Each machine's local definition and Task handlers, made on its first start: a child machine starts once per parent step. */
+  prepared: Map<CompiledStateMachine, PreparedMachine>;
   executionId: string;
   executionName: string;
 }
 
-function startMachine(machine: CompiledStateMachine, input: unknown, ctx: DispatchContext): Promise<unknown> {
-  // Compiled definitions are checked with asl-validator in the compiler's tests; validating again costs ~1 s per run.
-  return runDefinition(localDefinition(machine.definition, machine.states), machine, input, ctx);
+type TaskHandlers = Record<string, (input: never) => Promise<unknown>>;
+
+interface PreparedMachine {
+  machine: StateMachine;
+  overrides: TaskHandlers;
 }
 
+function startMachine(machine: CompiledStateMachine, input: unknown, ctx: DispatchContext): Promise<unknown> {
+  let prepared = ctx.prepared.get(machine);
+  if (!prepared) {
+    const overrides = taskOverrides(machine, ctx);
+    prepared = { machine: newStateMachine(localDefinition(machine.definition, machine.states)), overrides };
+    ctx.prepared.set(machine, prepared);
+  }
+  return runDefinition(prepared.machine, prepared.overrides, input, ctx);
+}
+
+function newStateMachine(definition: AslDefinition): StateMachine {
+  // Compiled definitions are checked with asl-validator in the compiler's tests; validating again costs ~1 s per run.
+  return new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+}
+
+/** Runs `sm` as one execution; a StateMachine holds no per-run state, so one serves every run of its definition. */
 function runDefinition(
-  definition: AslDefinition,
-  machine: CompiledStateMachine,
+  sm: StateMachine,
+  overrides: TaskHandlers,
   input: unknown,
   ctx: DispatchContext,
-  overrides: Record<string, (input: never) => Promise<unknown>> = taskOverrides(machine, ctx),
 ): Promise<unknown> {
-  const sm = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const execution = sm.run(input as never, {
     overrides: { taskResourceLocalHandlers: overrides as never },
+    // Nothing reads the library's event log; keeping it costs memory and time that grow with the run.
+    noEventLogs: true,
     context: {
       Execution: {
         Id: ctx.executionId,
@@ -130,11 +151,8 @@ function runDefinition(
   return execution.result.finally(() => ctx.running.delete(abort));
 }
 
-function taskOverrides(
-  machine: CompiledStateMachine,
-  ctx: DispatchContext,
-): Record<string, (input: never) => Promise<unknown>> {
-  const overrides: Record<string, (input: never) => Promise<unknown>> = {};
+function taskOverrides(machine: CompiledStateMachine, ctx: DispatchContext): TaskHandlers {
+  const overrides: TaskHandlers = {};
   for (const [stateName, role] of Object.entries(machine.states)) {
     switch (role.kind) {
       case "step":
@@ -337,7 +355,7 @@ function distributedMapOverride(
   stateName: string,
   stepName: string,
   ctx: DispatchContext,
-  overrides: Record<string, (input: never) => Promise<unknown>>,
+  overrides: TaskHandlers,
 ): (shared: never) => Promise<unknown> {
   const map = findState(machine.definition.States, stateName) as AslMap;
   const step = ctx.steps.get(stepName)!;
@@ -356,7 +374,7 @@ function distributedMapOverride(
         : state,
     ]),
   );
-  const itemDefinition = { ...processor, States: inner };
+  const itemMachine = newStateMachine({ ...processor, States: inner });
   return async (shared: never) => {
     const state = shared as { ferry: { prefix: string } } & Record<string, unknown>;
     const files = ctx.handlers.distributedMap!;
@@ -381,13 +399,7 @@ function distributedMapOverride(
         : (item, index) => ({ ...state, item, index }),
       runItem: async (input, index) => {
         try {
-          return await runDefinition(
-            itemDefinition,
-            machine,
-            { ...input, [LOCAL_ITEM_FIELD]: index },
-            ctx,
-            overrides,
-          );
+          return await runDefinition(itemMachine, overrides, { ...input, [LOCAL_ITEM_FIELD]: index }, ctx);
         } catch (error) {
           // The library wraps the failed state's error: its cause is what Step Functions reports.
           throw ((error as { cause?: unknown }).cause ?? error) as Error;
