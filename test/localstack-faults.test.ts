@@ -114,7 +114,8 @@ describe("faults on LocalStack", () => {
     const table = await status(result.executionArn);
     expect(table).toMatch(/status\s+FAILED/);
     expect(table).toMatch(
-      /work\s+failed\s+2\s+1\s+\S+( \S+)?\s+Ferry\.ExitCode\s+.*boom: the disk is on fire/,
+      // step, state, attempts, items, duration, cache (none), error, cause
+      /work\s+failed\s+2\s+1\s+\S+( \S+)?\s+-\s+Ferry\.ExitCode\s+.*boom: the disk is on fire/,
     );
     expect(await deadLetterDepths(deployed.deployment)).toEqual({ "site-lab": 0 });
     await a.stop();
