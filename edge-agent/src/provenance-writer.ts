@@ -51,6 +51,7 @@ export function provenanceRecord(
     step: step.name,
     attempt: message.attempt,
     ...(facts.input.item !== undefined ? { item: facts.input.item } : {}),
+    ...(message.index !== undefined ? { index: message.index } : {}),
     site: step.site,
     device: identity.device,
     agent: identity.agent,
@@ -130,9 +131,7 @@ export async function writeProvenance(
 ): Promise<void> {
   if (!store || facts.outcome === "task-gone" || facts.outcome === "local-fault") return;
   const { message, step } = facts;
-  // foreach items share a step and attempt number: the token tells them apart.
-  const item =
-    facts.input.item === undefined ? undefined : Number.parseInt(sha256(message.token).slice(0, 8), 16);
+  const item = message.index;
   try {
     const name = provenanceName({
       step: step.name,
