@@ -135,12 +135,13 @@ describe("foreach items' logs and provenance records in ferry run", () => {
     ]);
     const said = logs.map((f) => /said (\w+)/.exec(readFileSync(join(runDir, "logs", f), "utf8"))?.[1]);
     expect(said.sort()).toEqual(["alpha", "beta", "gamma"]);
-    expect(await sayRecords(runId)).toHaveLength(3);
+    expect((await sayRecords(runId)).map((r) => r["ferry:index"]).sort()).toEqual([0, 1, 2]);
   });
 
   it("a Distributed Map's 3 items get 3 provenance records, one per index", async () => {
     const { runId } = await run("items-distributed", true);
-    expect(await sayRecords(runId)).toHaveLength(3);
+    const records = await sayRecords(runId);
+    expect(records.map((r) => r["ferry:index"]).sort()).toEqual([0, 1, 2]);
   });
 });
 

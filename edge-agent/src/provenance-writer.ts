@@ -4,6 +4,7 @@ import {
   jobFileKey,
   type ManifestStep,
   type ProvenanceRecord,
+  provenanceItemsName,
   provenanceName,
   type StepInput,
   type StepMessage,
@@ -132,17 +133,19 @@ export async function writeProvenance(
   if (!store || facts.outcome === "task-gone" || facts.outcome === "local-fault") return;
   const { message, step } = facts;
   const item = message.index;
+  const ref = { ...message.jobFiles, site: step.site };
   try {
+    const record = JSON.stringify(provenanceRecord(facts, identity));
+    if (item !== undefined && store.append) {
+      await store.append(ref, provenanceItemsName(step.name), `${record}\n`);
+      return;
+    }
     const name = provenanceName({
       step: step.name,
       attempt: message.attempt,
       ...(item !== undefined ? { item } : {}),
     });
-    await store.put(
-      { ...message.jobFiles, site: step.site },
-      name,
-      JSON.stringify(provenanceRecord(facts, identity)),
-    );
+    await store.put(ref, name, record);
   } catch (error) {
     logger.warn({ err: error }, `could not write the provenance record: ${messageOf(error)}`);
   }

@@ -6,9 +6,20 @@ import { type ProvenanceRecord, ProvenanceRecordSchema } from "@ferry/dsl-compil
 export async function readRunProvenance(runDir: string): Promise<ProvenanceRecord[]> {
   const records: ProvenanceRecord[] = [];
   for (const path of await provenanceFiles(join(runDir, "files"))) {
-    const parsed = ProvenanceRecordSchema.safeParse(JSON.parse(await readFile(path, "utf8")));
-    // A record that does not parse is not evidence of anything: skipped, as a half-written one.
-    if (parsed.success) records.push(parsed.data);
+    const text = await readFile(path, "utf8");
+    // A foreach step's items: one record a line (`provenanceItemsName`).
+    for (const line of path.endsWith(".jsonl") ? text.split("\n") : [text]) {
+      if (!line.trim()) continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const parsed = ProvenanceRecordSchema.safeParse(json);
+      // A record that does not parse is not evidence of anything: skipped, as a half-written one.
+      if (parsed.success) records.push(parsed.data);
+    }
   }
   return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.step.localeCompare(b.step));
 }
@@ -25,7 +36,7 @@ async function provenanceFiles(dir: string): Promise<string[]> {
   for (const e of entries) {
     const path = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await provenanceFiles(path)));
-    else if (e.name.endsWith(".json") && path.includes(`${join(".ferry", "provenance")}`)) out.push(path);
+    else if (/\.jsonl?$/.test(e.name) && path.includes(`${join(".ferry", "provenance")}`)) out.push(path);
   }
   return out;
 }

@@ -283,7 +283,7 @@ export function taskFor(
         step: step.name,
         "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
         ...(index !== undefined ? { "index.$": index } : {}),
-        "noCache.$": "$.ferry.noCache",
+        "noCache.$": `${ferry}.noCache`,
         input: stepInput,
         jobFiles: { bucket: slotRef(ctx.slots.jobBucket), "prefix.$": `${ferry}.prefix` },
       },
