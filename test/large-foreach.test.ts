@@ -19,7 +19,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { DescribeMapRunCommand, ListMapRunsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { executionPrefix, jobFileKey, logFolder, provenanceFolder } from "@ferry/dsl-compiler/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, requireLocalStack } from "./support/env.ts";
 import { ferry, tempProject } from "./support/ferry-cli.ts";
@@ -273,6 +275,29 @@ describe("Distributed Map on LocalStack", () => {
     expect(square.itemCounts).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0 });
     const outputs = outputsOf(outputsFile).sort((a, b) => a.n - b.n);
     expect(outputs).toEqual(Array.from({ length: ITEMS }, (_, n) => ({ n, square: n * n })));
+    // Each item's log and provenance record under its own index, none overwriting another's.
+    const prefix = executionPrefix(deployed.workflow, result.executionArn.split(":").at(-1)!);
+    const itemsUnder = async (folder: string) => {
+      const s3 = new S3Client(awsClientConfig());
+      const items = new Set<string>();
+      let token: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: deployed.deployment.jobBucket,
+            Prefix: jobFileKey(prefix, "lab", folder),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const o of page.Contents ?? []) items.add(/\/item-(\d+)\//.exec(o.Key!)?.[1] ?? o.Key!);
+        token = page.NextContinuationToken;
+      } while (token);
+      s3.destroy();
+      return items;
+    };
+    const every = Array.from({ length: ITEMS }, (_, n) => String(n)).sort();
+    expect([...(await itemsUnder(logFolder("square")))].sort()).toEqual(every);
+    expect([...(await itemsUnder(`${provenanceFolder()}square/`))].sort()).toEqual(every);
     // LocalStack 4.14 writes no result files: the dependant says so instead of reading nothing.
     const output = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
     expect(output.total).toEqual({
