@@ -17,9 +17,11 @@
  *   the test counts the failed items there and leaves failing the step to
  *   the `ferry run` cases.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { DescribeMapRunCommand, ListMapRunsCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { executionPrefix, jobFileKey, logFolder, provenanceFolder } from "@ferry/dsl-compiler/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, requireLocalStack } from "./support/env.ts";
 import { ferry, tempProject } from "./support/ferry-cli.ts";
@@ -77,6 +79,71 @@ describe("Distributed Map in ferry run", () => {
     expect(record.error.cause).toMatch(
       /^100 of 500 items failed \(20\.00%, tolerated 10%\): items 0, 5, 10,/,
     );
+  });
+});
+
+describe("foreach items' logs and provenance records in ferry run", () => {
+  const project = tempProject();
+  // Each item says its word on stderr: its log must hold that word and no other item's.
+  const say = `const {item}=JSON.parse(require("node:fs").readFileSync(0,"utf8"));const w=item.w??item;console.error("said "+w);console.log(JSON.stringify({w}))`;
+  const spec = (name: string, distributed: boolean) =>
+    JSON.stringify({
+      version: "1.1",
+      name,
+      sites: { lab: { type: "edge" } },
+      steps: [
+        {
+          name: "make",
+          site: "lab",
+          process: {
+            command: [
+              "node",
+              "-e",
+              `require("node:fs").writeFileSync(process.env.FERRY_JOB_DIR+"/words.json",JSON.stringify([{w:"alpha"},{w:"beta"},{w:"gamma"}]));console.log(JSON.stringify({words:["alpha","beta","gamma"]}))`,
+            ],
+          },
+          outputs: ["words.json"],
+        },
+        {
+          name: "say",
+          depends: ["make"],
+          site: "lab",
+          foreach: distributed ? { records: "words.json" } : { items: "deps.make.words" },
+          process: { command: ["node", "-e", say] },
+        },
+      ],
+    });
+  const run = async (name: string, distributed: boolean) => {
+    const file = writeSpec(project, `${name}.json`, spec(name, distributed));
+    const result = await ferry(["run", file, "--json"], { cwd: project });
+    expect(result.code, result.stderr).toBe(0);
+    const record = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    return { runDir: join(project, ".ferry", "runs", record.runId), runId: record.runId as string };
+  };
+  const sayRecords = async (runId: string) => {
+    const result = await ferry(["provenance", runId, "--format", "prov-json"], { cwd: project });
+    expect(result.code, result.stderr).toBe(0);
+    const activities = Object.values(JSON.parse(result.stdout).activity ?? {}) as Record<string, unknown>[];
+    return activities.filter((a) => JSON.stringify(a).includes('"say"'));
+  };
+
+  it("an inline Map's 3 items get 3 logs, each with its own text, and 3 provenance records", async () => {
+    const { runDir, runId } = await run("items-inline", false);
+    const logs = readdirSync(join(runDir, "logs")).filter((f) => f.startsWith("say."));
+    expect(logs.sort()).toEqual([
+      "say.item-0.attempt-1.log",
+      "say.item-1.attempt-1.log",
+      "say.item-2.attempt-1.log",
+    ]);
+    const said = logs.map((f) => /said (\w+)/.exec(readFileSync(join(runDir, "logs", f), "utf8"))?.[1]);
+    expect(said.sort()).toEqual(["alpha", "beta", "gamma"]);
+    expect((await sayRecords(runId)).map((r) => r["ferry:index"]).sort()).toEqual([0, 1, 2]);
+  });
+
+  it("a Distributed Map's 3 items get 3 provenance records, one per index", async () => {
+    const { runId } = await run("items-distributed", true);
+    const records = await sayRecords(runId);
+    expect(records.map((r) => r["ferry:index"]).sort()).toEqual([0, 1, 2]);
   });
 });
 
@@ -208,6 +275,29 @@ describe("Distributed Map on LocalStack", () => {
     expect(square.itemCounts).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0 });
     const outputs = outputsOf(outputsFile).sort((a, b) => a.n - b.n);
     expect(outputs).toEqual(Array.from({ length: ITEMS }, (_, n) => ({ n, square: n * n })));
+    // Each item's log and provenance record under its own index, none overwriting another's.
+    const prefix = executionPrefix(deployed.workflow, result.executionArn.split(":").at(-1)!);
+    const itemsUnder = async (folder: string) => {
+      const s3 = new S3Client(awsClientConfig());
+      const items = new Set<string>();
+      let token: string | undefined;
+      do {
+        const page = await s3.send(
+          new ListObjectsV2Command({
+            Bucket: deployed.deployment.jobBucket,
+            Prefix: jobFileKey(prefix, "lab", folder),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const o of page.Contents ?? []) items.add(/\/item-(\d+)\//.exec(o.Key!)?.[1] ?? o.Key!);
+        token = page.NextContinuationToken;
+      } while (token);
+      s3.destroy();
+      return items;
+    };
+    const every = Array.from({ length: ITEMS }, (_, n) => String(n)).sort();
+    expect([...(await itemsUnder(logFolder("square")))].sort()).toEqual(every);
+    expect([...(await itemsUnder(`${provenanceFolder()}square/`))].sort()).toEqual(every);
     // LocalStack 4.14 writes no result files: the dependant says so instead of reading nothing.
     const output = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
     expect(output.total).toEqual({

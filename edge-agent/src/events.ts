@@ -7,6 +7,8 @@ export interface AttemptInfo {
   execution: string;
   step: string;
   attempt: number;
+  /** A `foreach` item's index, when the message carries one. */
+  item?: number;
   token: string;
   /** Runtime that ran it: `process`, `docker`, `podman`, `function`, `http`. */
   runtime: string;

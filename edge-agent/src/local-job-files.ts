@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { appendFile, copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { jobFileKey } from "@ferry/dsl-compiler/contract";
 import {
@@ -16,6 +16,9 @@ import { AgentError } from "./errors.ts";
  * is ignored; the writing site keeps sites apart as the S3 layout does). `ferry run` points it at `.ferry/runs/<run-id>/files`.
  */
 export class LocalJobFileStore implements JobFileStore {
+  /** Per appended file: the text waiting for the write in flight, and who waits for it. */
+  private readonly appends = new Map<string, { text: string; done: Array<(error?: unknown) => void> }>();
+
   constructor(private readonly root: string) {}
 
   /** The folder of one site's job files of one execution. */
@@ -72,6 +75,42 @@ export class LocalJobFileStore implements JobFileStore {
     const dest = this.pathOf(ref, name);
     await mkdir(dirname(dest), { recursive: true });
     await writeFile(dest, body);
+  }
+
+  /**
+   * Lines appended while a write is in flight go out together in the next
+   * one: thousands of items a second cost a few writes, not a file each.
+   */
+  append(ref: JobFilesRef, name: string, text: string): Promise<void> {
+    const dest = this.pathOf(ref, name);
+    return new Promise((resolve, reject) => {
+      const settle = (error?: unknown) => (error === undefined ? resolve() : reject(error));
+      const waiting = this.appends.get(dest);
+      if (waiting) {
+        waiting.text += text;
+        waiting.done.push(settle);
+        return;
+      }
+      this.appends.set(dest, { text: "", done: [] });
+      void this.flush(dest, text, [settle]);
+    });
+  }
+
+  private async flush(dest: string, text: string, done: Array<(error?: unknown) => void>): Promise<void> {
+    let error: unknown;
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      await appendFile(dest, text);
+    } catch (e) {
+      error = e ?? new Error("append failed");
+    }
+    for (const settle of done) settle(error);
+    const next = this.appends.get(dest)!;
+    if (next.done.length === 0) this.appends.delete(dest);
+    else {
+      this.appends.set(dest, { text: "", done: [] });
+      void this.flush(dest, next.text, next.done);
+    }
   }
 
   async get(ref: JobFilesRef, name: string): Promise<Buffer> {

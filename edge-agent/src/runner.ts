@@ -556,6 +556,7 @@ function info(message: StepMessage, runtime: string) {
     execution: message.execution,
     step: message.step,
     attempt: message.attempt,
+    ...(message.index !== undefined ? { item: message.index } : {}),
     token: message.token,
     runtime,
   };

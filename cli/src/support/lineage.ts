@@ -6,9 +6,20 @@ import { type ProvenanceRecord, ProvenanceRecordSchema } from "@ferry/dsl-compil
 export async function readRunProvenance(runDir: string): Promise<ProvenanceRecord[]> {
   const records: ProvenanceRecord[] = [];
   for (const path of await provenanceFiles(join(runDir, "files"))) {
-    const parsed = ProvenanceRecordSchema.safeParse(JSON.parse(await readFile(path, "utf8")));
-    // A record that does not parse is not evidence of anything: skipped, as a half-written one.
-    if (parsed.success) records.push(parsed.data);
+    const text = await readFile(path, "utf8");
+    // A foreach step's items: one record a line (`provenanceItemsName`).
+    for (const line of path.endsWith(".jsonl") ? text.split("\n") : [text]) {
+      if (!line.trim()) continue;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const parsed = ProvenanceRecordSchema.safeParse(json);
+      // A record that does not parse is not evidence of anything: skipped, as a half-written one.
+      if (parsed.success) records.push(parsed.data);
+    }
   }
   return records.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.step.localeCompare(b.step));
 }
@@ -25,7 +36,7 @@ async function provenanceFiles(dir: string): Promise<string[]> {
   for (const e of entries) {
     const path = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await provenanceFiles(path)));
-    else if (e.name.endsWith(".json") && path.includes(`${join(".ferry", "provenance")}`)) out.push(path);
+    else if (/\.jsonl?$/.test(e.name) && path.includes(`${join(".ferry", "provenance")}`)) out.push(path);
   }
   return out;
 }
@@ -65,8 +76,9 @@ export function lineageTable(records: ProvenanceRecord[]): string {
     .join("\n");
 }
 
-const activityId = (execution: string, step: string, attempt: number) =>
-  `ferry:attempt/${execution}/${step}/${attempt}`;
+/** `index` tells apart the `foreach` items of one attempt number. */
+const activityId = (execution: string, step: string, attempt: number, index?: number) =>
+  `ferry:attempt/${execution}/${step}/${index === undefined ? "" : `item-${index}/`}${attempt}`;
 const outputId = (r: ProvenanceRecord) => `ferry:output/${r.outputDigest ?? "none"}`;
 const fileId = (sha: string) => `ferry:file/${sha}`;
 
@@ -92,13 +104,14 @@ export function lineageProvJson(records: ProvenanceRecord[]): Record<string, unk
   const latest = new Map<string, ProvenanceRecord>();
   for (const r of records) if (r.outcome === "succeeded") latest.set(`${r.execution}/${r.step}`, r);
   for (const r of records) {
-    const act = activityId(r.execution, r.step, r.attempt);
+    const act = activityId(r.execution, r.step, r.attempt, r.index);
     doc.activity[act] = {
       "prov:startTime": r.startedAt,
       "prov:endTime": r.finishedAt,
       "prov:type": "ferry:StepAttempt",
       "ferry:workflow": r.workflow,
       "ferry:step": r.step,
+      ...(r.index !== undefined ? { "ferry:index": r.index } : {}),
       "ferry:outcome": r.outcome,
       "ferry:cache": r.cache.status,
       "ferry:definitionHash": r.definitionHash,
@@ -110,7 +123,8 @@ export function lineageProvJson(records: ProvenanceRecord[]): Record<string, unk
     doc.agent[agent] = { "prov:type": "prov:SoftwareAgent", "ferry:site": r.site };
     doc.wasAssociatedWith[id("assoc")] = { "prov:activity": act, "prov:agent": agent };
     const made = producedBy(r);
-    const maker = activityId(made.execution, r.step, made.attempt);
+    // A cache hit's origin may be any item with the same input; otherwise the maker is this attempt.
+    const maker = r.cache.origin ? activityId(made.execution, r.step, made.attempt) : act;
     if (r.cache.origin && !doc.activity[maker])
       doc.activity[maker] = { "prov:type": "ferry:StepAttempt", "ferry:step": r.step, "ferry:reusedBy": act };
     for (const f of r.inputFiles) {

@@ -53,14 +53,27 @@ export function stepStates(
     Type: "Map",
     Comment: `foreach ${step.foreach.items}`,
     ItemsPath: itemsPath(step.foreach.items, ctx.depPaths),
-    ItemSelector: { "ferry.$": "$.ferry", "input.$": "$.input", deps, "item.$": "$$.Map.Item.Value" },
+    ItemSelector: {
+      "ferry.$": "$.ferry",
+      "input.$": "$.input",
+      deps,
+      "item.$": "$$.Map.Item.Value",
+      // Into the item's message, so items of one attempt number get their own log and provenance keys.
+      "index.$": "$$.Map.Item.Index",
+    },
     ...(step.foreach.maxConcurrency > 0 ? { MaxConcurrency: step.foreach.maxConcurrency } : {}),
     ItemProcessor: {
       ProcessorConfig: { Mode: "INLINE" },
       StartAt: step.name,
       States: {
         [step.name]: {
-          ...taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" }),
+          ...taskFor(
+            step,
+            ctx,
+            { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" },
+            "$.ferry",
+            "$.index",
+          ),
           End: true,
         },
       },
@@ -129,7 +142,13 @@ function distributedMapStates(
         },
         "$.BatchInput.ferry",
       )
-    : taskFor(step, ctx, { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" });
+    : taskFor(
+        step,
+        ctx,
+        { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" },
+        "$.ferry",
+        "$.index",
+      );
   const map: AslMap = {
     Type: "Map",
     Comment:
@@ -213,12 +232,17 @@ function mapRunLabel(step: string): string {
   return step.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40);
 }
 
-/** `ferry` is where the state holds the execution's `ferry` fields (a batch carries them in its BatchInput). */
+/**
+ * `ferry` is where the state holds the execution's `ferry` fields (a batch
+ * carries them in its BatchInput); `index`, where a `foreach` item's state
+ * holds its `$$.Map.Item.Index` (a batch has none).
+ */
 export function taskFor(
   step: IrStep,
   ctx: StepStateContext,
   stepInput: Record<string, unknown>,
   ferry = "$.ferry",
+  index?: string,
 ): AslTask {
   const common = {
     TimeoutSeconds: step.timeoutSeconds,
@@ -258,6 +282,7 @@ export function taskFor(
         "execution.$": `${ferry}.execution`,
         step: step.name,
         "attempt.$": "States.MathAdd($$.State.RetryCount, 1)",
+        ...(index !== undefined ? { "index.$": index } : {}),
         "noCache.$": `${ferry}.noCache`,
         input: stepInput,
         jobFiles: { bucket: slotRef(ctx.slots.jobBucket), "prefix.$": `${ferry}.prefix` },

@@ -130,6 +130,16 @@ export function provenanceName(parts: AttemptKeyParts): string {
   return `${RESERVED}/provenance/${attemptPath(parts)}.json`;
 }
 
+/**
+ * Where a store that can append (a local folder, not S3) keeps the records
+ * of a `foreach` step's items: one JSON line per attempt of any item, in
+ * place of one {@link provenanceName} each (a file per item costs more than
+ * a no-op item). Readers of {@link provenanceFolder} take both.
+ */
+export function provenanceItemsName(step: string): string {
+  return `${RESERVED}/provenance/${segment(step, "step")}/items.jsonl`;
+}
+
 /** The folder (for {@link jobFileKey}) of every {@link provenanceName} of an execution on one site. */
 export function provenanceFolder(): string {
   return `${RESERVED}/provenance/`;

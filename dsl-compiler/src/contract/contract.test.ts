@@ -18,6 +18,7 @@ import {
   parseWorkerEnv,
   provenanceName,
   retryDelaySeconds,
+  StepMessageSchema,
   sharedCachePattern,
   siteKeyPatterns,
   TASK_ERROR_RETRYABLE,
@@ -89,6 +90,25 @@ describe("the worker environment", () => {
       issues: ['FERRY_CONCURRENCY="lots": must be a number'],
     });
     expect(parseWorkerEnv({ FERRY_SITE: "" })).toEqual({ ok: true, env: {} });
+  });
+});
+
+describe("the step message's item index", () => {
+  const message = {
+    v: 1,
+    token: "t",
+    workflow: "w",
+    execution: "e",
+    step: "s",
+    attempt: 1,
+    input: { input: null, deps: {} },
+    jobFiles: { bucket: "b", prefix: "w/e/" },
+  };
+  it("is optional, so messages without one still parse, and a non-negative integer when present", () => {
+    expect(StepMessageSchema.safeParse(message).success).toBe(true);
+    expect(StepMessageSchema.parse({ ...message, index: 7 }).index).toBe(7);
+    for (const index of [-1, 1.5, "3", null])
+      expect(StepMessageSchema.safeParse({ ...message, index }).success).toBe(false);
   });
 });
 

@@ -18,6 +18,7 @@ export {
   parseExecutionPrefix,
   parseJobFileKey,
   provenanceFolder,
+  provenanceItemsName,
   provenanceName,
   type SiteKeyPatterns,
   sharedCachePattern,

@@ -15,7 +15,7 @@ export type ProvenanceFile = z.output<typeof ProvenanceFileSchema>;
 
 /**
  * One record per step attempt, written by whoever ran it at
- * `provenanceName({ step, attempt })` under its site's execution folder: what
+ * `provenanceName({ step, attempt, item })` under its site's execution folder: what
  * ran, on which inputs, where, and what it produced.
  */
 export const ProvenanceRecordSchema = z.strictObject({
@@ -26,6 +26,8 @@ export const ProvenanceRecordSchema = z.strictObject({
   attempt: z.number().int().min(1),
   /** A `foreach` item's input, when the step fans out. */
   item: z.unknown().optional(),
+  /** That item's index (`$$.Map.Item.Index`), when the message carried one. */
+  index: z.number().int().min(0).optional(),
   site: z.string(),
   /** The host the worker ran on (hostname, or the agent's configured device id). */
   device: z.string(),

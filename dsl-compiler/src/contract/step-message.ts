@@ -15,6 +15,8 @@ export const StepMessageSchema = z.strictObject({
   step: z.string().min(1).max(80),
   /** 1 for the first attempt. */
   attempt: z.number().int().min(1).max(100),
+  /** A `foreach` item's position (`$$.Map.Item.Index`); absent outside a Map, in a batch, and in older messages. */
+  index: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** `ferry start --no-cache`: answer from no cache entry (entries are still written). */
   noCache: z.boolean().optional(),
   input: z.strictObject({

@@ -4,6 +4,7 @@ import {
   jobFileKey,
   type ManifestStep,
   type ProvenanceRecord,
+  provenanceItemsName,
   provenanceName,
   type StepInput,
   type StepMessage,
@@ -68,6 +69,7 @@ export function provenanceRecord(
     step: step.name,
     attempt: message.attempt,
     ...(facts.input.item !== undefined ? { item: facts.input.item } : {}),
+    ...(message.index !== undefined ? { index: message.index } : {}),
     site: step.site,
     device: identity.device,
     agent: identity.agent,
@@ -147,20 +149,20 @@ export async function writeProvenance(
 ): Promise<void> {
   if (!store || facts.outcome === "task-gone" || facts.outcome === "local-fault") return;
   const { message, step } = facts;
-  // foreach items share a step and attempt number: the token tells them apart.
-  const item =
-    facts.input.item === undefined ? undefined : Number.parseInt(sha256(message.token).slice(0, 8), 16);
+  const item = message.index;
+  const ref = { ...message.jobFiles, site: step.site };
   try {
+    const record = JSON.stringify(provenanceRecord(facts, identity));
+    if (item !== undefined && store.append) {
+      await store.append(ref, provenanceItemsName(step.name), `${record}\n`);
+      return;
+    }
     const name = provenanceName({
       step: step.name,
       attempt: message.attempt,
       ...(item !== undefined ? { item } : {}),
     });
-    await store.put(
-      { ...message.jobFiles, site: step.site },
-      name,
-      JSON.stringify(provenanceRecord(facts, identity)),
-    );
+    await store.put(ref, name, record);
   } catch (error) {
     logger.warn({ err: error }, `could not write the provenance record: ${messageOf(error)}`);
   }

@@ -48,5 +48,7 @@ export interface JobFileStore {
   /** Copies `srcPath` to `name`. */
   upload(ref: JobFilesRef, name: string, srcPath: string): Promise<void>;
   put(ref: JobFilesRef, name: string, body: Buffer | string): Promise<void>;
+  /** Appends to `name`, creating it; only stores that can (a local folder; S3 cannot). */
+  append?(ref: JobFilesRef, name: string, text: string): Promise<void>;
   get(ref: JobFilesRef, name: string): Promise<Buffer>;
 }

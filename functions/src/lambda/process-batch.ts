@@ -235,6 +235,7 @@ async function logAttempt(
     {
       step: message.step,
       attempt: message.attempt,
+      ...(message.index !== undefined ? { item: message.index } : {}),
       runtime: "lambda",
       outcome,
       exitCode: null,

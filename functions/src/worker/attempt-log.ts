@@ -9,6 +9,8 @@ export const DEFAULT_LOG_CAP_BYTES = 1024 * 1024;
 export interface AttemptLogRecord {
   step: string;
   attempt: number;
+  /** A `foreach` item's index (the message's `index`): items of one attempt number get their own key. */
+  item?: number;
   /** `process`, `docker`, `lambda`, … */
   runtime: string;
   outcome: string;
@@ -45,8 +47,11 @@ export async function uploadAttemptLog(
   record: AttemptLogRecord,
   logger: Logger,
 ): Promise<void> {
-  // foreach items of one attempt number share a key (the message carries no item index): the last one stays.
-  const name = logName({ step: record.step, attempt: record.attempt });
+  const name = logName({
+    step: record.step,
+    attempt: record.attempt,
+    ...(record.item !== undefined ? { item: record.item } : {}),
+  });
   await store
     .put(ref, name, formatAttemptLog(record))
     .catch((error: unknown) => logger.warn({ err: error, key: name }, "could not upload the attempt's log"));
