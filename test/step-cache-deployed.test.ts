@@ -135,7 +135,9 @@ describe("the step cache of a deployed workflow (LocalStack, agent from ferry de
       env: ferryEnv(),
     });
     expect(prov.code, prov.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(prov.stdout).activity ?? {}).some((id) => id.includes("/report/"))).toBe(true);
+    expect(Object.keys(JSON.parse(prov.stdout).activity ?? {}).some((id) => id.includes("/report/"))).toBe(
+      true,
+    );
   }, 600_000);
 
   it("ferry start --no-cache runs the cached step again and leaves the step's input untouched", async () => {
