@@ -42,7 +42,12 @@ export interface GeneratedAsl {
  * Parallel states pass on only the results still needed later, so the
  * payload stays small in wide workflows.
  */
-export function generateAsl(ir: WorkflowIr, limits: MachineLimits = DEFAULT_LIMITS): GeneratedAsl {
+export function generateAsl(
+  ir: WorkflowIr,
+  limits: MachineLimits = DEFAULT_LIMITS,
+  /** False makes the second pass emit every leaf again: for tests that check reuse changes nothing. */
+  reuseLeaves = true,
+): GeneratedAsl {
   const index = new Map(ir.steps.map((s, i) => [s.name, i]));
   // Handlers and finally steps come after the DAG's steps in the IR, so node numbers are the same.
   const block = buildStructure(dagSteps(ir).map((s) => s.depends.map((d) => index.get(d)!)));
@@ -54,7 +59,7 @@ export function generateAsl(ir: WorkflowIr, limits: MachineLimits = DEFAULT_LIMI
   const planned = splitIntoMachines(block, (b) => first.costs.get(b)!, limits);
   if (planned === block) return { stateMachine: root, childStateMachines: [], substitutions: slots };
   // Most leaves come out the same in both passes: the second reuses them (see `leaf`).
-  const second = new Emitter(ir, slots, false, first.leaves);
+  const second = new Emitter(ir, slots, false, reuseLeaves ? first.leaves : undefined);
   const stateMachine = second.root(planned);
   return { stateMachine, childStateMachines: second.children, substitutions: slots };
 }
