@@ -8,7 +8,7 @@ import { criticalPath } from "../ir/graph.ts";
 import { braidDag, randomDag, seededRandom, specForDag } from "../testing/random-specs.ts";
 import { validateSpec } from "../validate.ts";
 import type { AslState } from "./asl-types.ts";
-import { generateAsl, jsonLength } from "./generate-asl.ts";
+import { generateAsl } from "./generate-asl.ts";
 import { aslMakespan } from "./makespan.ts";
 import { limitsFor } from "./split.ts";
 
@@ -382,24 +382,4 @@ describe("the split pass reuses the first pass's leaves", () => {
       "d132b79837bacf560338f9b35b86b2dff2fe13adba3db636b4294fa7f402e6df",
     );
   }, 120_000);
-});
-
-describe("jsonLength", () => {
-  it("is the length of JSON.stringify, on every state of a split workflow and on hostile values", () => {
-    const { compiled } = compileSpec(specForDag(randomDag(400, seededRandom(7), { maxDeps: 3, window: 8 })), {
-      splitLimit: 300,
-    });
-    const values: unknown[] = [
-      compiled,
-      'quote " backslash \\ newline \n tab \t nul \u0000 del \u007f',
-      "line sep \u2028 lone \ud800 pair \ud83d\ude00 é",
-      { gone: undefined, f: () => 1, list: [undefined, () => 1, Number.NaN, -0, 1e21, 1.5, -Infinity] },
-      [[], {}, [[{}]], null, true, false, 0],
-      new Date(0),
-      { nested: { map: new Map([[1, 2]]) } },
-    ];
-    for (const m of [compiled!.stateMachine, ...compiled!.childStateMachines])
-      values.push(...Object.values(m.definition.States));
-    for (const v of values) expect(jsonLength(v)).toBe(JSON.stringify(v).length);
-  });
 });

@@ -269,7 +269,7 @@ class Emitter {
               Next: entry,
             };
             this.index[name] = { kind: "control" };
-            if (this.measure) addCost(cost, { bytes: jsonLength(scope[name]), events: 2 });
+            if (this.measure) addCost(cost, { bytes: JSON.stringify(scope[name]).length, events: 2 });
             entry = name;
           }
         }
@@ -319,7 +319,7 @@ class Emitter {
     };
     scope[name] = parallel;
     this.index[name] = { kind: "control" };
-    if (this.measure) cost.bytes += jsonLength({ ...parallel, Branches: [] });
+    if (this.measure) cost.bytes += JSON.stringify({ ...parallel, Branches: [] }).length;
     this.costs.set(block, cost);
     return { entry: name, liveIn };
   }
@@ -492,7 +492,7 @@ class Emitter {
     Object.assign(scope, out.states);
     Object.assign(this.index, out.index);
     if (block && this.measure)
-      this.costs.set(block, { bytes: jsonLength(out.states), events: eventsOf(block) });
+      this.costs.set(block, { bytes: JSON.stringify(out.states).length, events: eventsOf(block) });
   }
 
   private collectAwaits(block: Block): void {
@@ -580,54 +580,4 @@ function inExecutionOrder(states: Record<string, AslState>, startAt: string): Re
     stack.push(...targets.reverse());
   }
   return ordered;
-}
-
-/** Whether JSON.stringify writes a character of `s` escaped: quote, backslash, controls, surrogates (lone ones). */
-function needsEscape(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
-  }
-  return false;
-}
-
-/**
- * `JSON.stringify(value).length` without making the string: the first pass
- * measures every block, and those strings were a large share of its time and
- * garbage. Anything but plain data is measured by JSON.stringify itself.
- */
-export function jsonLength(value: unknown): number {
-  switch (typeof value) {
-    case "string":
-      return needsEscape(value) ? JSON.stringify(value).length : value.length + 2;
-    case "number":
-      return Number.isFinite(value) ? String(value).length : 4;
-    case "boolean":
-      return value ? 4 : 5;
-    case "object": {
-      if (value === null) return 4;
-      if (Array.isArray(value)) {
-        let n = 2 + Math.max(0, value.length - 1);
-        for (const item of value)
-          n +=
-            item === undefined || typeof item === "function" || typeof item === "symbol"
-              ? 4
-              : jsonLength(item);
-        return n;
-      }
-      if (Object.getPrototypeOf(value) !== Object.prototype) return JSON.stringify(value)?.length ?? 0;
-      let n = 2;
-      let members = 0;
-      for (const key in value) {
-        if (!Object.hasOwn(value, key)) continue;
-        const item = (value as Record<string, unknown>)[key];
-        if (item === undefined || typeof item === "function" || typeof item === "symbol") continue;
-        n += jsonLength(key) + 1 + jsonLength(item);
-        members++;
-      }
-      return n + Math.max(0, members - 1);
-    }
-    default:
-      return JSON.stringify(value)?.length ?? 0;
-  }
 }
