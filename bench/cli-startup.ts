@@ -22,11 +22,13 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-// Peak RSS (getrusage's maxrss, KiB) and CPU time (µs) of the ferry process itself, written as it exits.
+// Peak RSS (getrusage's maxrss, KiB) and CPU time (µs) of the ferry process, written as it exits.
+// The bin runs the synthesizing commands in a child Node (it inherits this probe): the figures
+// are then the sums over both processes, the sum of peaks being an upper bound of the peak.
 const scratch = mkdtempSync(join(tmpdir(), "ferry-cli-bench-"));
 const rssFile = join(scratch, "rss");
 const RSS_PROBE = `data:text/javascript,${encodeURIComponent(
-  'import { writeFileSync } from "node:fs"; process.on("exit", () => { const u = process.resourceUsage(); writeFileSync(process.env.FERRY_BENCH_RSS_FILE, JSON.stringify([u.maxRSS, u.userCPUTime + u.systemCPUTime])); });',
+  'import { readFileSync, writeFileSync } from "node:fs"; process.on("exit", () => { const u = process.resourceUsage(); const f = process.env.FERRY_BENCH_RSS_FILE; let [rss, cpu] = [0, 0]; try { [rss, cpu] = JSON.parse(readFileSync(f, "utf8")); } catch {} writeFileSync(f, JSON.stringify([rss + u.maxRSS, cpu + u.userCPUTime + u.systemCPUTime])); });',
 )}`;
 
 interface Runner {

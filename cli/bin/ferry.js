@@ -5,8 +5,34 @@
 // source file the build was made from still has the mtime and size the build
 // recorded: one stat per file, a few milliseconds. FERRY_CLI_SOURCES=1 runs the
 // sources regardless.
+import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import module from "node:module";
+import { fileURLToPath } from "node:url";
+
+// The commands that synthesize with the CDK allocate hundreds of MB of short-lived
+// objects; a small young generation keeps their peak RSS about 25% lower for the
+// same time. V8 reads the flag only at start, so those commands run in a child
+// Node given it. Every other command (validate, run, ...) starts no second process.
+const SEMI_SPACE_FLAG = "--max-semi-space-size=2";
+const args = process.argv.slice(2);
+const synthesizes =
+  (args[0] === "compile" && !args.includes("--no-synth")) || args[0] === "deploy" || args[0] === "functions";
+if (synthesizes && !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, SEMI_SPACE_FLAG, fileURLToPath(import.meta.url), ...args],
+    { stdio: "inherit" },
+  );
+  // A terminal's Ctrl-C reaches both processes; a signal sent to this one alone is passed on.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
+  const [code, signal] = await new Promise((resolve) => child.on("exit", (c, s) => resolve([c, s])));
+  if (signal) {
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }
+  process.exit(code ?? 1);
+}
 
 // V8 keeps the compiled code of the CLI's modules on disk (Node >= 22.1): a start parses less.
 module.enableCompileCache?.();
@@ -42,4 +68,4 @@ else {
   register();
   ({ main } = await import("../src/main.ts"));
 }
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(args);

@@ -1,11 +1,16 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { compileSpec } from "../compile.ts";
 import type { CompiledWorkflow } from "../compiled.ts";
 import { runCompiledWorkflow } from "../interpreter/run-compiled.ts";
+import { buildIr } from "../ir/build-ir.ts";
 import { criticalPath } from "../ir/graph.ts";
 import { braidDag, randomDag, seededRandom, specForDag } from "../testing/random-specs.ts";
+import { validateSpec } from "../validate.ts";
 import type { AslState } from "./asl-types.ts";
+import { generateAsl } from "./generate-asl.ts";
 import { aslMakespan } from "./makespan.ts";
+import { limitsFor } from "./split.ts";
 
 function compileDag(deps: number[][]): CompiledWorkflow {
   const { compiled, diagnostics } = compileSpec(specForDag(deps));
@@ -337,4 +342,44 @@ describe("Distributed Maps", () => {
       "States.Format('big-map/lab/{}/.ferry/foreach/each', States.ArrayGetItem(States.StringSplit($$.Execution.Input.ferry.prefix, '/'), 1))",
     );
   });
+});
+
+describe("the split pass reuses the first pass's leaves", () => {
+  const irOf = (text: string) => buildIr(validateSpec(text).spec!);
+  const outputOf = (g: ReturnType<typeof generateAsl>) =>
+    JSON.stringify([g.stateMachine, g.childStateMachines, g.substitutions]);
+
+  it("emits the same machines as a second pass that makes every leaf again, on 200 random DAGs and split limits", () => {
+    const random = seededRandom(2024);
+    let split = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const deps = randomDag(10 + Math.floor(random() * 120), random, {
+        maxDeps: 1 + Math.floor(random() * 4),
+        window: 2 + Math.floor(random() * 12),
+      });
+      const limit = 12 + Math.floor(random() * 200);
+      const ir = irOf(specForDag(deps));
+      const limits = limitsFor(limit);
+      const reused = generateAsl(ir, limits);
+      const fresh = generateAsl(irOf(specForDag(deps)), limits, false);
+      if (reused.childStateMachines.length > 0) split++;
+      expect(outputOf(reused), `trial ${trial}, limit ${limit}: ${JSON.stringify(deps)}`).toBe(
+        outputOf(fresh),
+      );
+    }
+    // The property is only tested where the workflow is split.
+    expect(split).toBeGreaterThan(150);
+  });
+
+  it("compiles the 10,000-step random DAG of bench/compile.ts exactly as before reuse", () => {
+    const text = specForDag(randomDag(10_000, seededRandom(10_000), { maxDeps: 3, window: 10 }), {
+      name: "bench-10000",
+    });
+    const { compiled } = compileSpec(text);
+    expect(compiled!.childStateMachines).toHaveLength(41);
+    // sha256 of the output of the compiler before the second pass reused leaves.
+    expect(createHash("sha256").update(JSON.stringify(compiled)).digest("hex")).toBe(
+      "d132b79837bacf560338f9b35b86b2dff2fe13adba3db636b4294fa7f402e6df",
+    );
+  }, 120_000);
 });

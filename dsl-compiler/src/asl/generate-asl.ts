@@ -42,7 +42,12 @@ export interface GeneratedAsl {
  * Parallel states pass on only the results still needed later, so the
  * payload stays small in wide workflows.
  */
-export function generateAsl(ir: WorkflowIr, limits: MachineLimits = DEFAULT_LIMITS): GeneratedAsl {
+export function generateAsl(
+  ir: WorkflowIr,
+  limits: MachineLimits = DEFAULT_LIMITS,
+  /** False makes the second pass emit every leaf again: for tests that check reuse changes nothing. */
+  reuseLeaves = true,
+): GeneratedAsl {
   const index = new Map(ir.steps.map((s, i) => [s.name, i]));
   // Handlers and finally steps come after the DAG's steps in the IR, so node numbers are the same.
   const block = buildStructure(dagSteps(ir).map((s) => s.depends.map((d) => index.get(d)!)));
@@ -53,7 +58,8 @@ export function generateAsl(ir: WorkflowIr, limits: MachineLimits = DEFAULT_LIMI
   const root = first.root(block);
   const planned = splitIntoMachines(block, (b) => first.costs.get(b)!, limits);
   if (planned === block) return { stateMachine: root, childStateMachines: [], substitutions: slots };
-  const second = new Emitter(ir, slots, false);
+  // Most leaves come out the same in both passes: the second reuses them (see `leaf`).
+  const second = new Emitter(ir, slots, false, reuseLeaves ? first.leaves : undefined);
   const stateMachine = second.root(planned);
   return { stateMachine, childStateMachines: second.children, substitutions: slots };
 }
@@ -67,6 +73,16 @@ function usesJoins(block: Block): boolean {
 }
 
 type Scope = Record<string, AslState>;
+type LeafOut = { states: Record<string, AslState>; index: StateIndex; entry: string };
+/** A leaf block's emitted states with what they were made from. */
+interface LeafRecord {
+  next: string | undefined;
+  /** Whether the states were made in a child machine, if they depend on it. */
+  inChildMachine: boolean | undefined;
+  /** The names the leaf took, each its first choice. */
+  names: string[];
+  out: LeafOut;
+}
 interface Emitted {
   entry: string;
   liveIn: Set<number>;
@@ -76,6 +92,8 @@ class Emitter {
   /** Size and estimated history events of every block emitted. */
   readonly costs = new Map<Block, BlockCost>();
   readonly children: CompiledStateMachine[] = [];
+  /** The first pass's leaves, for the second to reuse. */
+  readonly leaves = new Map<Block, LeafRecord>();
   private index: StateIndex = {};
   /** Child machines being emitted around the current block: a Distributed Map names its execution differently there. */
   private childDepth = 0;
@@ -91,6 +109,8 @@ class Emitter {
     private readonly slots: SubstitutionSlots,
     /** Record each block's cost; only the first pass needs it, to plan the split. */
     private readonly measure: boolean,
+    /** Leaves of an earlier pass over the same IR and slots. */
+    private readonly reuse?: Map<Block, LeafRecord>,
   ) {
     this.namer = new StateNamer(ir.steps.map((s) => s.name));
     this.nodeIndex = new Map(ir.steps.map((s, i) => [s.name, i]));
@@ -184,24 +204,25 @@ class Emitter {
       case "step": {
         const step = this.ir.steps[block.node]!;
         const remote = this.awaited.get(block.node) ?? new Set();
-        const depPaths = Object.fromEntries(
-          step.depends.map((d) => [d, remote.has(this.nodeOf(d)) ? remotePath(d) : keyPath("$.results", d)]),
-        );
-        const ctx = {
-          workflow: this.ir.name,
-          slots: this.slots,
-          depPaths,
-          mapName: this.namer.aux(step.name, "foreach"),
-          inChildMachine: this.childDepth > 0,
-        };
-        const out = withFailureHandling(
-          step,
-          stepStates(step, ctx, next),
-          ctx,
-          this.namer,
-          this.handlers,
-          next,
-        );
+        const out = this.leaf(block, next, (inChildMachine) => {
+          const depPaths = Object.fromEntries(
+            step.depends.map((d) => [
+              d,
+              remote.has(this.nodeOf(d)) ? remotePath(d) : keyPath("$.results", d),
+            ]),
+          );
+          const ctx = {
+            workflow: this.ir.name,
+            slots: this.slots,
+            depPaths,
+            mapName: this.namer.aux(step.name, "foreach"),
+            // Read only by the steps whose states differ in a child machine.
+            get inChildMachine() {
+              return inChildMachine();
+            },
+          };
+          return withFailureHandling(step, stepStates(step, ctx, next), ctx, this.namer, this.handlers, next);
+        });
         this.add(scope, out, block);
         const liveIn = new Set(liveOut);
         liveIn.delete(block.node);
@@ -209,18 +230,22 @@ class Emitter {
         return { entry: out.entry, liveIn };
       }
       case "await": {
-        const out = awaitStates(
-          this.ir.steps[block.node]!.name,
-          this.ir.steps[block.dep]!.name,
-          this.slots.joinTable!,
-          this.namer,
-          next,
+        const out = this.leaf(block, next, () =>
+          awaitStates(
+            this.ir.steps[block.node]!.name,
+            this.ir.steps[block.dep]!.name,
+            this.slots.joinTable!,
+            this.namer,
+            next,
+          ),
         );
         this.add(scope, out, block);
         return { entry: out.entry, liveIn: liveOut };
       }
       case "signal": {
-        const out = signalStates(this.ir.steps[block.node]!.name, this.slots.joinTable!, this.namer, next);
+        const out = this.leaf(block, next, () =>
+          signalStates(this.ir.steps[block.node]!.name, this.slots.joinTable!, this.namer, next),
+        );
         this.add(scope, out, block);
         return { entry: out.entry, liveIn: new Set([...liveOut, block.node]) };
       }
@@ -422,6 +447,40 @@ class Emitter {
       ),
       remote: {},
     };
+  }
+
+  /**
+   * A leaf's states. They depend only on the leaf, the state after it, whether
+   * it runs in a child machine (for the few that read it) and the names the namer gives, so an earlier
+   * pass's are reused when those match: the output is the same byte for byte,
+   * for about half the work of the second pass. The states are shared, never
+   * changed after they are made.
+   */
+  private leaf(
+    block: Block,
+    next: string | undefined,
+    make: (inChildMachine: () => boolean) => LeafOut,
+  ): LeafOut {
+    const inChild = this.childDepth > 0;
+    const earlier = this.reuse?.get(block);
+    if (
+      earlier &&
+      earlier.next === next &&
+      (earlier.inChildMachine === undefined || earlier.inChildMachine === inChild) &&
+      this.namer.claim(earlier.names)
+    )
+      return earlier.out;
+    let read = false;
+    const inChildMachine = () => {
+      read = true;
+      return inChild;
+    };
+    if (!this.measure) return make(inChildMachine);
+    this.namer.record();
+    const out = make(inChildMachine);
+    const names = this.namer.recorded();
+    if (names) this.leaves.set(block, { next, inChildMachine: read ? inChild : undefined, names, out });
+    return out;
   }
 
   /** Adds a leaf block's states to its scope and records what they cost. */

@@ -11,6 +11,8 @@ export const MAX_STATE_NAME = 80;
  */
 export class StateNamer {
   private readonly used = new Set<string>();
+  /** Names given since `record()`, or undefined once one of them needed a suffix. */
+  private log: string[] | undefined | null = null;
 
   constructor(stepNames: Iterable<string>) {
     for (const s of stepNames) this.used.add(s);
@@ -19,9 +21,37 @@ export class StateNamer {
   aux(...parts: string[]): string {
     const full = parts.join(".");
     let name = full.length <= MAX_STATE_NAME ? full : shorten(full);
+    const first = name;
     for (let n = 2; this.used.has(name); n++) name = shorten(`${full}.${n}`);
     this.used.add(name);
+    if (this.log) {
+      if (name === first) this.log.push(name);
+      else this.log = undefined;
+    }
     return name;
+  }
+
+  /** Starts listing the names given, for `claim` in another namer. */
+  record(): void {
+    this.log = [];
+  }
+
+  /** The names given since `record()`, or undefined if one was not its first choice. */
+  recorded(): string[] | undefined {
+    const log = this.log ?? undefined;
+    this.log = null;
+    return log;
+  }
+
+  /**
+   * Takes names another namer gave as first choices, if none is taken here:
+   * then `aux` would give exactly these names in this order. False (and nothing
+   * taken) otherwise.
+   */
+  claim(names: string[]): boolean {
+    for (const n of names) if (this.used.has(n)) return false;
+    for (const n of names) this.used.add(n);
+    return true;
   }
 }
 
