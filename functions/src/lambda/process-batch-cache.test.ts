@@ -1,50 +1,16 @@
-import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import {
-  type CacheEntry,
-  checkCacheEntry,
-  ProvenanceRecordSchema,
-  type TaskFailure,
-} from "@ferry/dsl-compiler/contract";
+import { type CacheEntry, checkCacheEntry, ProvenanceRecordSchema } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
 import type { CacheClaim, CacheLookup, CacheScope, StepCache } from "../cache/store.ts";
-import type { JobFileStore, JobFilesRef } from "../job-files/store.ts";
 import type { StepHandler } from "../step-adapter.ts";
-import { stepMessage } from "../testing.ts";
+import { MemoryJobFileStore, RecordingTaskClient, stepMessage } from "../testing.ts";
 import { SILENT_LOGGER } from "../worker/logger.ts";
 import { type ResolvedLambdaConfig, resolveLambdaConfig } from "./config.ts";
 import { processSqsBatch } from "./process-batch.ts";
 import type { SqsEvent } from "./sqs-event.ts";
-import type { TaskClient } from "./task-client.ts";
-
-class MemoryStore implements JobFileStore {
-  readonly files = new Map<string, Buffer>();
-  key(ref: JobFilesRef, name: string) {
-    return `${ref.bucket}/${ref.prefix}${ref.site}/${name}`;
-  }
-  async download(ref: JobFilesRef, name: string, destPath: string) {
-    const body = this.files.get(this.key(ref, name));
-    if (!body) throw new Error(`missing ${this.key(ref, name)}`);
-    await mkdir(dirname(destPath), { recursive: true });
-    await writeFile(destPath, body);
-    const sha256 = createHash("sha256").update(body).digest("hex");
-    return { bucket: ref.bucket, key: this.key(ref, name), sizeBytes: body.length, sha256 };
-  }
-  async upload(ref: JobFilesRef, name: string, srcPath: string) {
-    this.files.set(this.key(ref, name), await readFile(srcPath));
-  }
-  async put(ref: JobFilesRef, name: string, body: Buffer | string) {
-    this.files.set(this.key(ref, name), Buffer.from(body));
-  }
-  async get(ref: JobFilesRef, name: string) {
-    const body = this.files.get(this.key(ref, name));
-    if (!body) throw new Error(`missing ${this.key(ref, name)}`);
-    return body;
-  }
-}
 
 /** A step cache in memory (entries checked as the real stores check them); files kept in a folder. */
 class MemoryCache implements StepCache {
@@ -83,18 +49,6 @@ class MemoryCache implements StepCache {
   }
 }
 
-class Answers implements TaskClient {
-  readonly successes: unknown[] = [];
-  readonly failures: TaskFailure[] = [];
-  async sendTaskSuccess(_token: string, outputJson: string) {
-    this.successes.push(JSON.parse(outputJson));
-  }
-  async sendTaskFailure(_token: string, failure: TaskFailure) {
-    this.failures.push(failure);
-  }
-  async sendTaskHeartbeat() {}
-}
-
 const DEFINITION = "a".repeat(64);
 const config: ResolvedLambdaConfig = {
   workflow: "hello",
@@ -112,7 +66,7 @@ const event = (body: unknown): SqsEvent => ({
 });
 
 function setUp() {
-  const store = new MemoryStore();
+  const store = new MemoryJobFileStore();
   const cache = new MemoryCache();
   const workDir = mkdtempSync(join(tmpdir(), "ferry-batch-"));
   let runs = 0;
@@ -121,7 +75,7 @@ function setUp() {
     await writeFile(join(ctx.jobDir!, "report.txt"), `run ${runs}`);
     return { run: runs };
   };
-  const answers = new Answers();
+  const answers = new RecordingTaskClient();
   const run = (
     execution: string,
     overrides: { codeHash?: string; noCache?: boolean; remainingMs?: number } = {},
@@ -236,7 +190,7 @@ describe("resolveLambdaConfig cache fields", () => {
     expect(() => resolveLambdaConfig({ ...base, FERRY_CACHE: JSON.stringify({ hash: DEFINITION }) })).toThrow(
       /FERRY_CACHE_TABLE/,
     );
-    for (const bad of ["{", '{"hash":"x"}', '{"hash":"' + DEFINITION + '","extra":1}', "[]"]) {
+    for (const bad of ["{", '{"hash":"x"}', `{"hash":"${DEFINITION}","extra":1}`, "[]"]) {
       expect(() => resolveLambdaConfig({ ...base, FERRY_CACHE: bad, FERRY_CACHE_TABLE: "t" })).toThrow(
         /FERRY_CACHE/,
       );

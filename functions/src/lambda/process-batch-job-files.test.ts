@@ -1,61 +1,15 @@
-import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { isOutputRef, MAX_PAYLOAD_BYTES, type TaskFailure } from "@ferry/dsl-compiler/contract";
+import { join } from "node:path";
+import { isOutputRef, MAX_PAYLOAD_BYTES } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
-import type { JobFileStore, JobFilesRef } from "../job-files/store.ts";
 import type { StepContext, StepHandler } from "../step-adapter.ts";
-import { stepMessage } from "../testing.ts";
+import { MemoryJobFileStore, RecordingTaskClient, stepMessage } from "../testing.ts";
 import { SILENT_LOGGER } from "../worker/logger.ts";
 import type { ResolvedLambdaConfig } from "./config.ts";
 import { processSqsBatch } from "./process-batch.ts";
 import type { SqsEvent } from "./sqs-event.ts";
-import type { TaskClient } from "./task-client.ts";
-
-/** Job files in memory, keyed `<bucket>/<prefix><site>/<name>` like the S3 layout. */
-class MemoryStore implements JobFileStore {
-  readonly files = new Map<string, Buffer>();
-  key(ref: JobFilesRef, name: string) {
-    return `${ref.bucket}/${ref.prefix}${ref.site}/${name}`;
-  }
-  async download(ref: JobFilesRef, name: string, destPath: string) {
-    const body = this.files.get(this.key(ref, name));
-    if (!body) throw new Error(`missing ${this.key(ref, name)}`);
-    await mkdir(dirname(destPath), { recursive: true });
-    await writeFile(destPath, body);
-    return {
-      bucket: ref.bucket,
-      key: this.key(ref, name),
-      sizeBytes: body.length,
-      sha256: createHash("sha256").update(body).digest("hex"),
-    };
-  }
-  async upload(ref: JobFilesRef, name: string, srcPath: string) {
-    this.files.set(this.key(ref, name), await readFile(srcPath));
-  }
-  async put(ref: JobFilesRef, name: string, body: Buffer | string) {
-    this.files.set(this.key(ref, name), Buffer.from(body));
-  }
-  async get(ref: JobFilesRef, name: string) {
-    const body = this.files.get(this.key(ref, name));
-    if (!body) throw new Error(`missing ${this.key(ref, name)}`);
-    return body;
-  }
-}
-
-class Answers implements TaskClient {
-  readonly successes: unknown[] = [];
-  readonly failures: TaskFailure[] = [];
-  async sendTaskSuccess(_token: string, outputJson: string) {
-    this.successes.push(JSON.parse(outputJson));
-  }
-  async sendTaskFailure(_token: string, failure: TaskFailure) {
-    this.failures.push(failure);
-  }
-  async sendTaskHeartbeat() {}
-}
 
 const config: ResolvedLambdaConfig = {
   workflow: "hello",
@@ -77,7 +31,7 @@ const event = (body: unknown): SqsEvent => ({
 const prefix = "hello/exec-1/";
 
 function setUp() {
-  const store = new MemoryStore();
+  const store = new MemoryJobFileStore();
   const workDir = mkdtempSync(join(tmpdir(), "ferry-batch-"));
   store.files.set(`job-bucket/${prefix}edge/raw/data.csv`, Buffer.from("a,b\n1,2\n"));
   // An upstream output too large for Step Functions, stored by its worker and passed by reference.
@@ -104,7 +58,7 @@ function setUp() {
 describe("processSqsBatch with job files", () => {
   it("given inputs, an output reference and a large output, when the handler succeeds, then it sees staged files and resolved deps, outputs are uploaded and the large output goes by reference", async () => {
     const { store, workDir, message } = setUp();
-    const answers = new Answers();
+    const answers = new RecordingTaskClient();
     let seen: { deps: unknown; csv: string; context: StepContext } | undefined;
     const handler: StepHandler = async (input, ctx) => {
       const csv = await readFile(join(ctx.jobDir!, "raw/data.csv"), "utf8");
@@ -141,7 +95,7 @@ describe("processSqsBatch with job files", () => {
 
   it("given a handler that does not write a declared output, when processed, then the step fails with Ferry.InvalidOutput", async () => {
     const { store, workDir, message } = setUp();
-    const answers = new Answers();
+    const answers = new RecordingTaskClient();
     await processSqsBatch(event(message), context, {
       handler: () => ({ ok: true }),
       tasks: answers,
@@ -157,7 +111,7 @@ describe("processSqsBatch with job files", () => {
 
   it("given a message naming another bucket, when processed, then it is rejected and no code runs", async () => {
     const { store, workDir, message } = setUp();
-    const answers = new Answers();
+    const answers = new RecordingTaskClient();
     let ran = false;
     const response = await processSqsBatch(
       event({ ...message, jobFiles: { bucket: "elsewhere", prefix } }),
@@ -185,12 +139,12 @@ describe("processSqsBatch's attempt logs", () => {
     ...config,
     jobFiles: { ...config.jobFiles, inputs: {}, outputs: [] },
   };
-  const logOf = (store: MemoryStore, execution: string) =>
+  const logOf = (store: MemoryJobFileStore, execution: string) =>
     store.files.get(`job-bucket/hello/${execution}/cloud/.ferry/logs/load/1.log`)?.toString();
 
   it("given two records whose handlers log at the same time, when processed, then each attempt's log holds its own console output under the contract's key", async () => {
-    const store = new MemoryStore();
-    const answers = new Answers();
+    const store = new MemoryJobFileStore();
+    const answers = new RecordingTaskClient();
     const records = ["exec-1", "exec-2"].map((execution, i) => ({
       messageId: `m${i}`,
       body: JSON.stringify(
@@ -228,7 +182,7 @@ describe("processSqsBatch's attempt logs", () => {
   });
 
   it("given a handler that logs more than the cap, when processed, then the log keeps its head and tail, as on the edge", async () => {
-    const store = new MemoryStore();
+    const store = new MemoryJobFileStore();
     const handler: StepHandler = () => {
       console.log("first line");
       for (let i = 0; i < 2000; i++) console.log("x".repeat(100));
@@ -237,7 +191,7 @@ describe("processSqsBatch's attempt logs", () => {
     };
     await processSqsBatch(event(stepMessage()), context, {
       handler,
-      tasks: new Answers(),
+      tasks: new RecordingTaskClient(),
       logger: SILENT_LOGGER,
       config: { ...plain, logCapBytes: 4096 },
       jobFiles: store,
