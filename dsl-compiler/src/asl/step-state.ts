@@ -53,27 +53,14 @@ export function stepStates(
     Type: "Map",
     Comment: `foreach ${step.foreach.items}`,
     ItemsPath: itemsPath(step.foreach.items, ctx.depPaths),
-    ItemSelector: {
-      "ferry.$": "$.ferry",
-      "input.$": "$.input",
-      deps,
-      "item.$": "$$.Map.Item.Value",
-      // Into the item's message, so items of one attempt number get their own log and provenance keys.
-      "index.$": "$$.Map.Item.Index",
-    },
+    ItemSelector: mapItemSelector(deps),
     ...(step.foreach.maxConcurrency > 0 ? { MaxConcurrency: step.foreach.maxConcurrency } : {}),
     ItemProcessor: {
       ProcessorConfig: { Mode: "INLINE" },
       StartAt: step.name,
       States: {
         [step.name]: {
-          ...taskFor(
-            step,
-            ctx,
-            { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" },
-            "$.ferry",
-            "$.index",
-          ),
+          ...mapItemTask(step, ctx),
           End: true,
         },
       },
@@ -142,13 +129,7 @@ function distributedMapStates(
         },
         "$.BatchInput.ferry",
       )
-    : taskFor(
-        step,
-        ctx,
-        { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" },
-        "$.ferry",
-        "$.index",
-      );
+    : mapItemTask(step, ctx);
   const map: AslMap = {
     Type: "Map",
     Comment:
@@ -176,16 +157,7 @@ function distributedMapStates(
             BatchInput: { "ferry.$": "$.ferry", "input.$": "$.input", deps, batch: batch.input },
           },
         }
-      : {
-          ItemSelector: {
-            "ferry.$": "$.ferry",
-            "input.$": "$.input",
-            deps,
-            "item.$": "$$.Map.Item.Value",
-            // In each child's input, so a failed item's entry in FAILED_<n>.json says which item it was.
-            "index.$": "$$.Map.Item.Index",
-          },
-        }),
+      : { ItemSelector: mapItemSelector(deps) }),
     ...(foreach.maxConcurrency > 0 ? { MaxConcurrency: foreach.maxConcurrency } : {}),
     ...(foreach.toleratedFailurePercentage > 0
       ? { ToleratedFailurePercentage: foreach.toleratedFailurePercentage }
@@ -225,6 +197,34 @@ function distributedMapStates(
       [step.name]: { kind: "step", step: step.name },
     },
   };
+}
+
+/**
+ * What each item of a map (inline or distributed, unbatched) receives: the
+ * execution's fields, the run's input and deps, the item, and its index. The
+ * index goes into the item's message, so items of one attempt get their own
+ * log and provenance keys, and a failed item's entry in FAILED_<n>.json says
+ * which item it was.
+ */
+function mapItemSelector(deps: Record<string, string>): Record<string, unknown> {
+  return {
+    "ferry.$": "$.ferry",
+    "input.$": "$.input",
+    deps,
+    "item.$": "$$.Map.Item.Value",
+    "index.$": "$$.Map.Item.Index",
+  };
+}
+
+/** The task of one map item, reading what {@link mapItemSelector} gave it. */
+function mapItemTask(step: IrStep, ctx: StepStateContext): AslTask {
+  return taskFor(
+    step,
+    ctx,
+    { "input.$": "$.input", "deps.$": "$.deps", "item.$": "$.item" },
+    "$.ferry",
+    "$.index",
+  );
 }
 
 /** Map run labels: at most 40 characters of letters, digits, `-` and `_`. */
