@@ -82,6 +82,7 @@ export {
   fetchHistory,
   type RedriveResult,
   redriveExecution,
+  rootWorkflowOf,
   type StopOptions,
   startExecution,
   stopExecution,

@@ -3,7 +3,7 @@ import {
   executionStatus,
   getStateIndex,
   readExecutionProvenance,
-  workflowOfExecution,
+  rootWorkflowOf,
 } from "@ferry/infra/cloud";
 import type { ExecutionTimeline } from "@ferry/simulator";
 
@@ -20,9 +20,10 @@ export async function readExecutionTimeline(
   context: AwsContext,
   executionArn: string,
 ): Promise<ExecutionTimeline> {
-  const status = await executionStatus(context, executionArn);
+  // The stored index is read once: the status maps the history with it, and it names the workflow and sites.
   const stored = await getStateIndex(context, executionArn);
-  const workflow = stored?.workflow ?? (await workflowOfExecution(context, executionArn)) ?? "";
+  const status = await executionStatus(context, executionArn, stored?.states);
+  const workflow = stored?.workflow ?? rootWorkflowOf(executionArn) ?? "";
   const sites = new Map((stored?.steps ?? []).map((s) => [s.name, s.site]));
   const records = await readExecutionProvenance(context, executionArn, { workflow }).catch(() => []);
   // The successful attempt of each step; the last one when several succeeded (a redrive).

@@ -313,8 +313,8 @@ export async function executionStatus(
   return { executionArn, description, report, children, indexSource, ...(cacheHits ? { cacheHits } : {}) };
 }
 
-/** `<workflow>-root-<hash>`, as the stack names the root machine. */
-function rootWorkflowOf(executionArn: string): string | undefined {
+/** The workflow of an execution of `<workflow>-root-<hash>`, as the stack names the root machine. */
+export function rootWorkflowOf(executionArn: string): string | undefined {
   return /^(.+)-root-[0-9a-f]{8}$/.exec(executionArn.split(":")[6] ?? "")?.[1];
 }
 
