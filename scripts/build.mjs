@@ -37,7 +37,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { build, transform } from "esbuild";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const dist = join(root, "dist");
@@ -137,17 +137,26 @@ const cliDist = join(dist, "cli");
 // Modules that find files beside them (the UI's front end, the function host,
 // the Lambda runtime, bundle-worker.mjs) keep their source location: each file's
 // import.meta.url is the URL of the source file, not of the chunk it lands in.
+// esbuild's define replaces the expression itself, never text inside a string
+// (the Lambda bundle entry that bundle-step.ts writes names its own import.meta.url).
 const sourceImportMetaUrl = {
   name: "ferry-source-import-meta-url",
   setup(b) {
-    b.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
+    const tsconfigRaw = readFileSync(join(root, "tsconfig.json"), "utf8");
+    b.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (args) => {
       if (args.path.includes(`${"/"}node_modules${"/"}`)) return undefined;
       const text = readFileSync(args.path, "utf8");
       if (!text.includes("import.meta.url")) return undefined;
-      return {
-        contents: text.replaceAll("import.meta.url", JSON.stringify(pathToFileURL(args.path).href)),
-        loader: args.path.endsWith(".ts") ? "ts" : "js",
-      };
+      const { code } = await transform(text, {
+        loader: args.path.endsWith("ts") ? "ts" : "js",
+        format: "esm",
+        tsconfigRaw,
+        // Inline, so the chunk's source map still points into the source file.
+        sourcemap: "inline",
+        sourcefile: args.path,
+        define: { "import.meta.url": JSON.stringify(pathToFileURL(args.path).href) },
+      });
+      return { contents: code, loader: "js", resolveDir: dirname(args.path) };
     });
   },
 };

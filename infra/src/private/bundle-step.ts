@@ -13,9 +13,6 @@ const require = createRequire(import.meta.url);
 const WORKER = fileURLToPath(new URL("./bundle-worker.mjs", import.meta.url));
 
 /** What the spec's `function.handler` names, e.g. `functions/examples/load.ts#handler`. */
-/** The bundle's own URL, in the generated entry; built from parts because the CLI build rewrites that expression where it appears in sources. */
-const BUNDLE_OWN_URL = ["import", "meta", "url"].join(".");
-
 export interface StepHandlerRef {
   /** Relative to `projectRoot`. */
   file: string;
@@ -67,7 +64,7 @@ export class StepBundler {
       `import { createSqsHandler } from ${JSON.stringify(require.resolve("@ferry/functions/lambda"))};`,
       `import { ${ref.exportName} as userHandler } from ${JSON.stringify(handlerFile)};`,
       // The bundle hashes itself for the step cache: a code change is a miss.
-      `export const handler = createSqsHandler(userHandler, { codeFile: new URL(${BUNDLE_OWN_URL}) });`,
+      "export const handler = createSqsHandler(userHandler, { codeFile: new URL(import.meta.url) });",
       "",
     ].join("\n");
     const cache = new BundleCache(join(this.projectRoot, ".ferry", "bundles"), entry, this.projectRoot);
