@@ -5,7 +5,6 @@ import type { ProvenanceRecord } from "@ferry/dsl-compiler/contract";
 import { listRuns, runsRoot } from "@ferry/edge-agent/local-run";
 import { type CliCommand, type CliIo, UsageError } from "../command.ts";
 import { AWS_FLAGS, AWS_FLAGS_USAGE } from "../support/aws-flags.ts";
-import { awsContextFor, reportDeployError } from "../support/cloud-commands.ts";
 import {
   lineageDot,
   lineageProvJson,
@@ -85,7 +84,9 @@ async function executionLineage(
   values: { "endpoint-url"?: string; region?: string },
   io: CliIo,
 ): Promise<number> {
-  const { readExecutionProvenance, workflowOfExecution } = await import("@ferry/infra/cloud");
+  // The AWS clients load only for a deployed execution; a local run's lineage needs none.
+  const [{ readExecutionProvenance, workflowOfExecution }, { awsContextFor, reportDeployError }] =
+    await Promise.all([import("@ferry/infra/cloud"), import("../support/cloud-commands.ts")]);
   const context = awsContextFor(values, io.env);
   try {
     const workflow = await workflowOfExecution(context, executionArn);

@@ -22,8 +22,7 @@ import {
   simulate,
 } from "@ferry/simulator";
 import { type CliCommand, UsageError } from "../command.ts";
-import { AWS_FLAGS, AWS_FLAGS_USAGE, awsContextFor, reportDeployError } from "../support/cloud-commands.ts";
-import { EXECUTION_ARN, readExecutionTimeline } from "../support/execution-timeline.ts";
+import { AWS_FLAGS, AWS_FLAGS_USAGE, EXECUTION_ARN } from "../support/aws-flags.ts";
 import { readText, runRecordPath, writeText } from "../support/read-input.ts";
 
 const USAGE = `Usage: ferry simulate <spec> --topology <file> [options]
@@ -100,6 +99,11 @@ export const simulateCommand: CliCommand = {
         : await runRecordPath(io.cwd, values.calibrate);
     let execution: ExecutionTimeline | undefined;
     if (fromExecution) {
+      // The AWS clients load only for a calibration from a deployed execution.
+      const [{ awsContextFor, reportDeployError }, { readExecutionTimeline }] = await Promise.all([
+        import("../support/cloud-commands.ts"),
+        import("../support/execution-timeline.ts"),
+      ]);
       try {
         execution = await readExecutionTimeline(awsContextFor(values, io.env), values.calibrate!);
       } catch (error) {

@@ -7,9 +7,6 @@ import {
 } from "@ferry/infra/cloud";
 import type { ExecutionTimeline } from "@ferry/simulator";
 
-/** An execution ARN, as `ferry start` prints it. */
-export const EXECUTION_ARN = /^arn:aws[\w-]*:states:[^:]*:\d*:execution:[^:]+:[^:]+$/;
-
 /**
  * Reads a deployed execution for `ferry simulate --calibrate`: its history
  * mapped to steps the way `ferry status` maps it (the state index `ferry
