@@ -1,4 +1,4 @@
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { HelperSpawner, type StepProcess } from "./spawner.ts";
 
@@ -23,6 +23,10 @@ function ended(
     p.once("error", (error: NodeJS.ErrnoException) => resolve({ error, out }));
   });
 }
+
+/** The helpers' pids, oldest first. */
+const helperPids = (spawner: HelperSpawner) =>
+  (spawner as unknown as { helpers: Array<{ child: { pid: number } }> }).helpers.map((h) => h.child.pid);
 
 describe("HelperSpawner", () => {
   const spawner = new HelperSpawner();
@@ -55,9 +59,23 @@ describe("HelperSpawner", () => {
   it("Given the helper dies mid-step, Then the step fails, and the next step starts a new helper", async () => {
     const p = spawner.spawn(request("sleep 1"));
     const done = ended(p);
-    const helper = (spawner as unknown as { helper: { pid: number } }).helper;
-    process.kill(helper.pid, "SIGKILL");
+    process.kill(helperPids(spawner)[0]!, "SIGKILL");
     expect((await done).error?.code).toBe("ESPAWNER");
     expect(await ended(spawner.spawn(request("echo again")))).toEqual({ code: 0, out: "again\n" });
+  });
+
+  it("Given two steps at once, Then a second helper starts the second one, and one helper dying fails only its own step", async () => {
+    const first = ended(spawner.spawn(request("sleep 30")));
+    const second = ended(spawner.spawn(request("sleep 0.2; echo second")));
+    const pids = helperPids(spawner);
+    expect(new Set(pids).size).toBe(Math.min(2, availableParallelism()));
+    process.kill(pids[0]!, "SIGKILL");
+    expect((await first).error?.code).toBe("ESPAWNER");
+    if (pids.length > 1) expect(await second).toEqual({ code: 0, out: "second\n" });
+  });
+
+  it("Given steps one after another, Then one helper serves them all", async () => {
+    for (let i = 0; i < 3; i++) expect((await ended(spawner.spawn(request("true")))).code).toBe(0);
+    expect(helperPids(spawner)).toHaveLength(1);
   });
 });
