@@ -14,6 +14,7 @@ import {
 import {
   type AttemptFacts,
   type CacheState,
+  type CacheStep,
   cacheStepOf,
   consultCache,
   releaseClaim,
@@ -184,7 +185,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     runs = await identifyRun(runtime, step, logger);
     cache = await consultCache(cacheOptions(ctx, step, message), {
       message,
-      step: cacheStepOf(step),
+      step: cacheStepFor(step),
       input,
       inputFiles,
       runs,
@@ -264,7 +265,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
             { ...cacheOptions(ctx, step, message), readDisabled: true },
             {
               message,
-              step: cacheStepOf(step),
+              step: cacheStepFor(step),
               input: input!,
               inputFiles,
               runs,
@@ -276,7 +277,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
         }
         await rememberAnswer(cacheOptions(ctx, step, message), cache, {
           message,
-          step: cacheStepOf(step),
+          step: cacheStepFor(step),
           value,
           files: outputFiles,
           jobDir: jobDir!,
@@ -375,6 +376,18 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   if (ctx.background && outcome === "succeeded") ctx.background(cleanup);
   else await cleanup;
   return outcome;
+}
+
+/** Each manifest step's cache view, made once: its definition hash hashes the whole step. */
+const cacheSteps = new WeakMap<ManifestStep, CacheStep>();
+
+function cacheStepFor(step: ManifestStep): CacheStep {
+  let cacheStep = cacheSteps.get(step);
+  if (!cacheStep) {
+    cacheStep = cacheStepOf(step);
+    cacheSteps.set(step, cacheStep);
+  }
+  return cacheStep;
 }
 
 /** `--no-cache` comes from the worker (`ferry run`) or from the execution (`ferry start`, in the message). */

@@ -152,7 +152,8 @@ export class Worker {
       workDir,
       jobDirs: new JobDirs(
         workDir,
-        64,
+        // Every slot's folder, and those still being emptied after their slot took the next step.
+        Math.max(64, 2 * this.slots.capacity),
         options.stepUser ? (dir) => options.stepUser!.reclaim(dir) : undefined,
       ),
       stepUser: options.stepUser,

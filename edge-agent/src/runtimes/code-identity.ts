@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 
@@ -12,24 +12,25 @@ const MAX_SCRIPT_BYTES = 16 * 1024 * 1024;
  * line, which the definition hash already covers. Undefined when none is a file.
  */
 export function scriptFilesHash(command: readonly string[], cwd: string): string | undefined {
-  const hash = createHash("sha256");
-  let any = false;
+  // Made at the first file: most commands name none.
+  let hash: Hash | undefined;
   for (const arg of command) {
     if (arg === "" || arg.startsWith("-")) continue;
     const path = isAbsolute(arg) ? arg : resolve(cwd, arg);
     let size: number;
     try {
-      const stats = statSync(path);
-      if (!stats.isFile()) continue;
+      // Most words are no file (a flag value, a program on PATH): no thrown ENOENT for each, every attempt.
+      const stats = statSync(path, { throwIfNoEntry: false });
+      if (!stats?.isFile()) continue;
       size = stats.size;
     } catch {
-      // Not a file (a word, a flag value, a program on PATH): nothing to hash.
+      // Not a file (ENOTDIR, EACCES): nothing to hash.
       continue;
     }
     if (size > MAX_SCRIPT_BYTES) continue;
+    hash ??= createHash("sha256");
     hash.update(`${arg}\0${size}\0`);
     hash.update(readFileSync(path));
-    any = true;
   }
-  return any ? hash.digest("hex") : undefined;
+  return hash?.digest("hex");
 }
