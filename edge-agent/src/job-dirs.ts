@@ -80,7 +80,8 @@ export class JobDirs {
       return;
     }
     if (this.free.length < this.maxFree) this.free.push(dir);
-    else rmSync(dir, { recursive: true, force: true });
+    // Off the event loop: folders pile up when emptying lags behind short steps, and each removal costs ~0.5 ms.
+    else await rm(dir, { recursive: true, force: true });
   }
 }
 
