@@ -175,9 +175,9 @@ describe("hostile steps under a step user, against an agent holding credentials"
       join(projectDir, "hostile.mjs"),
       `import { readFileSync } from "node:fs";
       const attempt = (path) => { try { return "READ " + readFileSync(path, "utf8"); } catch (error) { return error.code; } };
-      // The agent: the parent, or the parent's parent when a spawner helper (a bare \`node -e\`) started the step.
+      // The agent: the parent, or the parent's parent when a spawner helper (a bare \`node … -e\`) started the step.
       const parentOf = (pid) => Number(readFileSync("/proc/" + pid + "/stat", "utf8").split(") ")[1].split(" ")[1]);
-      const agentPid = readFileSync("/proc/" + process.ppid + "/cmdline", "utf8").split("\\0")[1] === "-e" ? parentOf(process.ppid) : process.ppid;
+      const agentPid = readFileSync("/proc/" + process.ppid + "/cmdline", "utf8").split("\\0").includes("-e") ? parentOf(process.ppid) : process.ppid;
       export async function handler() {
         return {
           awsVariables: Object.keys(process.env).filter((k) => k.startsWith("AWS_")),
@@ -198,9 +198,9 @@ describe("hostile steps under a step user, against an agent holding credentials"
 
     const env = { CREDS: credentials, CONFIG: config, WORK: workDir, CACHE: cacheDir, AGENT_HOME: agentHome };
     const probe = `
-      # The agent: the parent, or the parent's parent when a spawner helper (a bare \`node -e\`) started the step.
+      # The agent: the parent, or the parent's parent when a spawner helper (a bare \`node … -e\`) started the step.
       AGENT=$PPID
-      if [ "$(tr '\\0' '\\n' < /proc/$PPID/cmdline | sed -n 2p)" = "-e" ]; then AGENT=$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f2); fi
+      if tr '\\0' '\\n' < /proc/$PPID/cmdline | grep -qx -- -e; then AGENT=$(sed 's/.*) //' /proc/$PPID/stat | cut -d' ' -f2); fi
       try() { if "$@" >/dev/null 2>&1; then echo '"ALLOWED"'; else echo '"denied"'; fi; }
       # Whatever is readable goes to stdout and stderr, where a leak would show in the logs.
       for f in /proc/$AGENT/environ /proc/$AGENT/cmdline "$CREDS" "$CONFIG" "$CACHE"/entry; do tr '\\0' '\\n' < "$f"; done
