@@ -119,6 +119,42 @@ steps:
     expect(record.output).toEqual({ flaky: { fixed: true } });
   });
 
+  it("keeps what a function step returned, even when the handler changes that object afterwards", async () => {
+    const project = tempProject();
+    // The handler returns one module-level object and changes it while the run goes on.
+    writeFileSync(
+      join(project, "keeper.ts"),
+      `const kept = { n: 1, seen: [] as string[] };
+export async function handler() {
+  setTimeout(() => { kept.n = 99; kept.seen.push("changed"); }, 50);
+  return kept;
+}
+`,
+    );
+    writeFileSync(
+      join(project, "keep.yaml"),
+      `name: keeping
+sites: { lab: { type: edge } }
+steps:
+  - name: keep
+    site: lab
+    function: { handler: "keeper.ts#handler" }
+  - name: slow
+    site: lab
+    process: { command: ["sh", "-c", "sleep 0.5; echo '{}'"] }
+  - name: after
+    depends: [keep, slow]
+    site: lab
+    process: { command: ["sh", "-c", "cat"] }
+`,
+    );
+    const result = await ferry(["run", "keep.yaml", "--json"], { cwd: project });
+    expect(result.code, result.stderr).toBe(0);
+    const record = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    // `after` starts once `slow` is done, well after the handler's change: it gets the value as returned.
+    expect(record.output.after.deps.keep).toEqual({ n: 1, seen: [] });
+  });
+
   it("cancels on SIGINT: exit 130, a CANCELLED record, no process left behind", async () => {
     const project = tempProject();
     const marker = `ferry-test-${randomUUID()}`;

@@ -7,6 +7,7 @@
 // sources regardless.
 import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import module from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -32,6 +33,17 @@ if (synthesizes && !process.execArgv.some((a) => a.startsWith("--max-semi-space-
     process.kill(process.pid, signal);
   }
   process.exit(code ?? 1);
+}
+
+// `ferry run` makes several file operations for each step it runs (job folder, log,
+// provenance, events): libuv's default 4 threads queue them behind each other once a
+// few steps run at once, and each step's end waits in that queue. The size is read when
+// the first asynchronous operation starts the pool, so it is set before that, only if
+// the user chose none, and unset once the pool is up: steps see the usual environment.
+if (args[0] === "run" && process.env.UV_THREADPOOL_SIZE === undefined) {
+  process.env.UV_THREADPOOL_SIZE = "32";
+  await stat(fileURLToPath(import.meta.url));
+  delete process.env.UV_THREADPOOL_SIZE;
 }
 
 // V8 keeps the compiled code of the CLI's modules on disk (Node >= 22.1): a start parses less.

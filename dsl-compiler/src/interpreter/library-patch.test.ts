@@ -133,3 +133,43 @@ describe("the interpreter's noEventLogs run option", () => {
     expect(silent.events).toEqual([]);
   });
 });
+
+describe("the interpreter shares state values instead of copying each state's input", () => {
+  const machine = (definition: unknown) =>
+    new StateMachine(definition as never, { validationOptions: { noValidate: true } });
+
+  it("passes values on by reference, and never changes one in place", async () => {
+    const input = { a: { n: 1, list: [1, 2] }, b: { m: 2 } };
+    const before = JSON.stringify(input);
+    const out = (await machine({
+      StartAt: "merge",
+      States: {
+        merge: {
+          Type: "Pass",
+          Parameters: { "merged.$": "States.JsonMerge($.a, $.b, false)" },
+          ResultPath: "$.m",
+          Next: "set",
+        },
+        set: { Type: "Pass", Result: 3, ResultPath: "$.a.n", Next: "par" },
+        par: {
+          Type: "Parallel",
+          Branches: [
+            { StartAt: "x", States: { x: { Type: "Pass", Result: "x", ResultPath: "$.b.m", End: true } } },
+            { StartAt: "y", States: { y: { Type: "Pass", End: true } } },
+          ],
+          End: true,
+        },
+      },
+    }).run(input).result) as Array<Record<string, { m?: unknown; n?: unknown; list?: unknown }>>;
+    // Unchanged: ResultPath copies along its path, JsonMerge makes a new object.
+    expect(JSON.stringify(input)).toBe(before);
+    expect(out[0]!.m).toEqual({ merged: { n: 1, list: [1, 2], m: 2 } });
+    expect(out[0]!.a).toEqual({ n: 3, list: [1, 2] });
+    expect(out[0]!.b).toEqual({ m: "x" });
+    // The other branch saw the Parallel's input, not its sibling's write.
+    expect(out[1]!.b).toEqual({ m: 2 });
+    // Not copied: what no state wrote to is the caller's own value.
+    expect(out[0]!.a!.list).toBe(input.a.list);
+    expect(out[1]!.b).toBe(input.b);
+  });
+});

@@ -120,19 +120,24 @@ export async function runWorkflow(
       if (!task) return;
       pending.delete(answer.token);
       if (answer.kind === "success") {
+        // The interpreter shares state values without copying them: it gets its own copy, so a
+        // function step that keeps and later changes what it returned cannot change the run's
+        // state. Step Functions, too, receives the output as JSON text.
+        const json = JSON.stringify(answer.output) ?? "null";
+        const output: unknown = JSON.parse(json);
         events.append({
           type: "output",
           at: new Date().toISOString(),
           step: task.message.step,
-          value: cappedValue(answer.output),
+          value: cappedValue(output, json),
         });
         if (!mapItemSteps.has(task.message.step))
           void outputs
-            .append(outputKey(compiled, task.message), answer.output)
+            .append(outputKey(compiled, task.message), output)
             .catch((error: unknown) =>
               logger.warn({ err: error }, "could not keep a step output for --resume"),
             );
-        task.resolve(answer.output);
+        task.resolve(output);
       } else task.reject(Object.assign(new Error(answer.cause), { name: answer.error }));
     },
   });
