@@ -2,14 +2,24 @@
 // same agent config started three ways in the same run: the single-executable
 // application, the single-file bundle on plain node, and `ferry agent` from
 // sources under tsx; with a bare `node` process as the floor. Goal: idle RSS
-// ≤ 52 MiB on the artifact.
+// ≤ 52 MiB on the artifact. The executables are measured a second time read
+// from disk (their cached pages dropped first, as after a reboot): a program
+// file just written sits whole in the page cache and maps more of itself.
 //
 // Run: npm run build && npx tsx bench/agent-artifact.ts [--baseline DIR]
 // --baseline: also the executable and bundle of another build (DIR/dist/agent, e.g. a
 // checkout of main after its own build), in the same run.
 // (needs LocalStack on AWS_ENDPOINT_URL, default http://127.0.0.1:4566: the agents long-poll a real queue)
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -96,8 +106,17 @@ async function untilHealthy(port: number, child: ChildProcess, output: () => str
   }
 }
 
-/** Starts `command`, waits for /healthz (if `port`), idles, and returns the reading with the median RSS. */
-async function idleRss(command: string[], port: number | undefined, cwd: string): Promise<Rss> {
+/**
+ * Starts `command`, waits for /healthz (if `port`), idles, and returns the reading with the median RSS.
+ * With `cold`, that program file's cached pages are dropped first (GNU dd: nocache with count=0).
+ */
+async function idleRss(
+  command: string[],
+  port: number | undefined,
+  cwd: string,
+  cold?: string,
+): Promise<Rss> {
+  if (cold) execFileSync("dd", [`if=${realpathSync(cold)}`, "iflag=nocache", "count=0", "status=none"]);
   const child = spawn(command[0]!, command.slice(1), {
     cwd,
     env: {
@@ -201,6 +220,19 @@ async function memory(): Promise<void> {
       const goal = label.startsWith("single") ? "   (goal ≤ 52 MiB)" : "";
       console.log(
         `idle RSS ${label}: ${show(idle)}, +${fmt(idle.total - floor.total)} over bare node${goal}`,
+      );
+    }
+    // A program file just written (built, unpacked, installed) sits whole in the page cache, and
+    // its first run maps more of it than one read from disk: the same executables and node again,
+    // each started after its cached pages were dropped (as after a reboot).
+    const coldFloor = await idleRss([node, "-e", "setInterval(() => {}, 1000)"], undefined, dir, node);
+    console.log(`idle RSS bare node, read from disk: ${show(coldFloor)}`);
+    for (const [label, command] of variants.filter(([l]) => /single executable/.test(l))) {
+      const { port, file } = await config();
+      const argv = command(file);
+      const idle = await idleRss(argv, port, dir, argv[0]);
+      console.log(
+        `idle RSS ${label}, read from disk: ${show(idle)}, +${fmt(idle.total - coldFloor.total)} over bare node read from disk`,
       );
     }
   } finally {

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { RESTART_MARKER } from "@ferry/edge-agent/cli";
 import { manifestOf, shStep, type TestStep } from "@ferry/edge-agent/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -53,6 +54,11 @@ const DEB_ARCH = { x64: "amd64", arm64: "arm64" } as const;
 const EMULATORS = {
   arm64: ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"],
   x64: ["qemu-x86_64-static", "-L", "/usr/x86_64-linux-gnu"],
+} as const;
+/** This machine's dynamic loader and libraries, the way the Fargate image starts the executable (infra's AGENT_ENTRY_POINT). */
+const LOADER = {
+  x64: ["/lib64/ld-linux-x86-64.so.2", "--library-path", "/usr/lib/x86_64-linux-gnu"],
+  arm64: ["/lib/ld-linux-aarch64.so.1", "--library-path", "/usr/lib/aarch64-linux-gnu"],
 } as const;
 const IMAGE = `ferry-agent:${VERSION}`;
 const sea = (arch: "x64" | "arm64") => join(DIST, `linux-${arch}`, "ferry-agent");
@@ -216,6 +222,13 @@ describe.each([
   },
   { label: `the ${HOST_ARCH} executable`, arch: HOST_ARCH, command: () => [sea(HOST_ARCH)], functions: true },
   {
+    // As the Fargate image starts it: execPath is then the loader, and the agent starts itself through it.
+    label: `the ${HOST_ARCH} executable through the dynamic loader`,
+    arch: HOST_ARCH,
+    command: () => [...LOADER[HOST_ARCH], sea(HOST_ARCH)],
+    functions: true,
+  },
+  {
     // Its child processes would be this machine's: function steps start the agent again, process steps do not.
     label: `the ${HOST_ARCH === "x64" ? "arm64" : "x64"} executable under qemu-user-static`,
     arch: HOST_ARCH === "x64" ? ("arm64" as const) : ("x64" as const),
@@ -248,6 +261,12 @@ describe.each([
     });
     try {
       await healthy(port, { exited: () => exited, output: agent.output });
+      // The one restart for idle memory happened: the same pid runs a program started with the
+      // restart's environment (its marker; glibc rewrites GLIBC_TUNABLES in place as it reads it).
+      if (arch === HOST_ARCH)
+        expect(readFileSync(`/proc/${agent.child.pid}/environ`, "latin1").split("\0")).toContain(
+          `${RESTART_MARKER}=1`,
+        );
       expect(await runStep(project, "echo", { n: 7 }, agent.output)).toEqual({
         got: { input: { n: 7 }, deps: {} },
       });

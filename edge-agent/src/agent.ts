@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { S3Client } from "@aws-sdk/client-s3";
@@ -5,6 +6,7 @@ import type { StepCache } from "@ferry/functions/cache";
 import { AwsSecretResolver } from "@ferry/functions/secrets";
 import { recordAwsCalls } from "@ferry/functions/worker";
 import { type Logger, pino } from "pino";
+import { DeferredJobFileStore } from "./aws/deferred-job-file-store.ts";
 import type { ResolvedAgentConfig } from "./config.ts";
 import { formatIdentity, selfIdentity } from "./instance.ts";
 import { removeLeftJobDirs } from "./job-dirs.ts";
@@ -78,38 +80,30 @@ export class Agent {
     }
     const cacheDir = config.cacheDir ?? join(dirname(config.workDir), "cache");
     await this.stepUser?.prepareCacheDir(cacheDir);
-    // Loaded here, not at import: `ferry run` and tests never pay for the AWS SDK.
-    const [
-      { SQSClient },
-      { SFNClient },
-      { S3Client, GetObjectCommand },
-      { SqsQueue },
-      { SfnCompletion },
-      { LocalStackCompletion },
-      { S3JobFileStore },
-      { KMSClient },
-      { kmsPublicKey },
-    ] = await Promise.all([
-      import("@aws-sdk/client-sqs"),
-      import("@aws-sdk/client-sfn"),
-      import("@aws-sdk/client-s3"),
-      import("./aws/sqs-queue.ts"),
-      import("./aws/sfn-completion.ts"),
-      import("./aws/localstack-completion.ts"),
-      import("@ferry/functions/job-files/s3"),
-      import("@aws-sdk/client-kms"),
-      import("./aws/kms-public-key.ts"),
-    ]);
+    // Loaded here, not at import: `ferry run` and tests never pay for the AWS SDK. S3 (job files, S3
+    // manifests, the step cache) and KMS (signed manifests) are loaded only once something needs them:
+    // an idle agent keeps their code unevaluated.
+    const [{ SQSClient }, { SFNClient }, { SqsQueue }, { SfnCompletion }, { LocalStackCompletion }] =
+      await Promise.all([
+        import("@aws-sdk/client-sqs"),
+        import("@aws-sdk/client-sfn"),
+        import("./aws/sqs-queue.ts"),
+        import("./aws/sfn-completion.ts"),
+        import("./aws/localstack-completion.ts"),
+      ]);
     const clientConfig = {
       ...(config.aws.region ? { region: config.aws.region } : {}),
       ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
     };
     // Recorded only when FERRY_RECORD_AWS_CALLS is set (the IAM evidence tests).
     const who = { kind: "agent", site: config.site } as const;
-    const s3 = recordAwsCalls(
-      new S3Client({ ...clientConfig, forcePathStyle: Boolean(config.aws.endpoint) }),
-      who,
-    );
+    let s3Client: Promise<S3Client> | undefined;
+    const s3 = (): Promise<S3Client> => {
+      s3Client ??= import("@aws-sdk/client-s3").then(({ S3Client }) =>
+        recordAwsCalls(new S3Client({ ...clientConfig, forcePathStyle: Boolean(config.aws.endpoint) }), who),
+      );
+      return s3Client;
+    };
     const sqs = recordAwsCalls(new SQSClient(clientConfig), who);
     const sfn = recordAwsCalls(new SFNClient(clientConfig), who);
     const trust = new ManifestTrust({
@@ -118,11 +112,7 @@ export class Agent {
       ...(config.manifestSigningKey
         ? {
             signingKey: config.manifestSigningKey,
-            publicKey: kmsPublicKey({
-              client: recordAwsCalls(new KMSClient(clientConfig), who),
-              keyId: config.manifestSigningKey,
-              cacheDir,
-            }),
+            publicKey: await this.manifestPublicKey(config.manifestSigningKey, clientConfig, cacheDir, who),
           }
         : {}),
     });
@@ -141,7 +131,8 @@ export class Agent {
         loadManifestSources(config.manifests, {
           trust,
           readS3: async (Bucket, Key) => {
-            const out = await s3.send(new GetObjectCommand({ Bucket, Key }));
+            const [client, { GetObjectCommand }] = await Promise.all([s3(), import("@aws-sdk/client-s3")]);
+            const out = await client.send(new GetObjectCommand({ Bucket, Key }));
             return out.Body!.transformToString();
           },
         }),
@@ -182,13 +173,16 @@ export class Agent {
     this.protection = protection;
     const completion =
       tokenCheckOf(config.aws) === "history" ? new LocalStackCompletion(sfn) : new SfnCompletion(sfn);
-    const jobFiles = new S3JobFileStore({
-      client: s3,
-      cacheDir,
-      ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
+    const jobFiles = new DeferredJobFileStore(async () => {
+      const [client, { S3JobFileStore }] = await Promise.all([s3(), import("@ferry/functions/job-files/s3")]);
+      return new S3JobFileStore({
+        client,
+        cacheDir,
+        ...(config.cacheMaxBytes !== undefined ? { cacheMaxBytes: config.cacheMaxBytes } : {}),
+      });
     });
     const stepCache = config.stepCache
-      ? await this.stepCache(config.stepCache, s3, clientConfig, who)
+      ? await this.stepCache(config.stepCache, await s3(), clientConfig, who)
       : undefined;
     if (!config.jobBuckets)
       this.logger.warn(
@@ -267,6 +261,20 @@ export class Agent {
     await this.protection?.settled();
     await this.ops?.close();
     this.logger.info("agent stopped");
+  }
+
+  /** The key signed manifests are checked with: KMS's SDK is loaded only for an agent configured with one. */
+  private async manifestPublicKey(
+    keyId: string,
+    clientConfig: { region?: string; endpoint?: string },
+    cacheDir: string,
+    who: Parameters<typeof recordAwsCalls>[1],
+  ): Promise<() => Promise<KeyObject>> {
+    const [{ KMSClient }, { kmsPublicKey }] = await Promise.all([
+      import("@aws-sdk/client-kms"),
+      import("./aws/kms-public-key.ts"),
+    ]);
+    return kmsPublicKey({ client: recordAwsCalls(new KMSClient(clientConfig), who), keyId, cacheDir });
   }
 
   /** The cloud step cache, its SDK loaded only when configured. */

@@ -16,7 +16,7 @@ export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=16384:glibc.malloc.t
 export const NODE_MEMORY_OPTION = "--max-semi-space-size=1";
 
 /** Set in the restarted agent: what its own environment was, restored by {@link restoreEnvironment}. */
-const RESTARTED = "FERRY_AGENT_RESTARTED";
+export const RESTART_MARKER = "FERRY_AGENT_RESTARTED";
 const ORIGINAL_NODE_OPTIONS = "FERRY_AGENT_NODE_OPTIONS";
 
 /** Commands that run for a long time (the agent, the engine proxy); the others exit soon and never re-start. */
@@ -40,7 +40,7 @@ export function reexecWithTunables(
   const next: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) if (value !== undefined) next[name] = value;
   next.GLIBC_TUNABLES = MALLOC_TUNABLES;
-  next[RESTARTED] = "1";
+  next[RESTART_MARKER] = "1";
   const options = env.NODE_OPTIONS;
   if (options !== undefined) next[ORIGINAL_NODE_OPTIONS] = options;
   if (!/--(max-)?semi-space-size/.test(options ?? ""))
@@ -54,8 +54,8 @@ export function reexecWithTunables(
  * environment, and the agent's own children, never see them.
  */
 export function restoreEnvironment(env: NodeJS.ProcessEnv): void {
-  if (env[RESTARTED] !== "1") return;
-  delete env[RESTARTED];
+  if (env[RESTART_MARKER] !== "1") return;
+  delete env[RESTART_MARKER];
   delete env.GLIBC_TUNABLES;
   if (env[ORIGINAL_NODE_OPTIONS] !== undefined) env.NODE_OPTIONS = env[ORIGINAL_NODE_OPTIONS];
   else delete env.NODE_OPTIONS;

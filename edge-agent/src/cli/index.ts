@@ -5,4 +5,5 @@ export {
   engineProxyUsage,
   runEngineProxyCommand,
 } from "./engine-proxy-command.ts";
+export { RESTART_MARKER } from "./idle-memory.ts";
 export { AGENT_VERSION, type AgentMainOptions, main } from "./main.ts";
