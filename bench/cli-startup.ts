@@ -23,8 +23,9 @@ const rounds = Number(values.rounds);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // Peak RSS (getrusage's maxrss, KiB) and CPU time (µs) of the ferry process, written as it exits.
-// The bin runs the synthesizing commands in a child Node (it inherits this probe): the figures
-// are then the sums over both processes, the sum of peaks being an upper bound of the peak.
+// The bin replaces itself (execve) with a Node given a small young generation for the synthesizing
+// commands; the probe is loaded again there, and getrusage spans both images of the one process.
+// Were there ever two processes, the figures would add up (the sum of peaks bounding the peak).
 const scratch = mkdtempSync(join(tmpdir(), "ferry-cli-bench-"));
 const rssFile = join(scratch, "rss");
 const RSS_PROBE = `data:text/javascript,${encodeURIComponent(

@@ -38,6 +38,7 @@ import {
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, transform } from "esbuild";
+import { sourceEntries } from "../cli/bin/source-dirs.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const dist = join(root, "dist");
@@ -204,7 +205,12 @@ async function cliBuild() {
       const { mtimeMs, size } = statSync(join(root, input));
       return [input, mtimeMs, size];
     });
-  writeFileSync(join(cliDist, "stamp.json"), `${JSON.stringify({ main: "main.mjs", sources })}\n`);
+  // And each of their directories with its mtime and entries: a file added there makes the build stale.
+  const dirs = [...new Set(sources.map(([input]) => dirname(input)))].sort().map((dir) => {
+    const path = join(root, dir);
+    return [dir, statSync(path).mtimeMs, sourceEntries(path)];
+  });
+  writeFileSync(join(cliDist, "stamp.json"), `${JSON.stringify({ main: "main.mjs", sources, dirs })}\n`);
   log(`dist/cli (${sources.length} source files)`);
   return cliDist;
 }

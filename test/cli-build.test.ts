@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   copyFileSync,
   mkdirSync,
@@ -25,26 +25,50 @@ describe("the ferry bin picks the built CLI only while it is current", () => {
     writeFileSync(join(root, path), text);
   };
   mkdirSync(join(root, "cli", "bin"), { recursive: true });
-  copyFileSync(FERRY_BIN, join(root, "cli", "bin", "ferry.js"));
+  for (const file of ["ferry.js", "source-dirs.js"])
+    copyFileSync(join(dirname(FERRY_BIN), file), join(root, "cli", "bin", file));
   symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
   write("package.json", '{ "type": "module" }\n');
   write(
     "cli/src/main.ts",
     'export async function main(argv: string[]): Promise<number> { console.log(["sources", ...argv].join(" ")); return 0; }\n',
   );
+  // The built main says whether it runs with the young-generation flag the bin gives the
+  // synthesizing commands; `deploy --count-interrupts` counts the SIGINTs it gets until a SIGTERM.
   write(
     "dist/cli/main.mjs",
-    'export async function main(argv) { console.log(["built", ...argv].join(" ")); return 3; }\n',
+    `export async function main(argv) {
+  const where = process.execArgv.includes("--max-semi-space-size=2") ? " (small young generation)" : "";
+  if (argv[1] === "--count-interrupts") {
+    let interrupts = 0;
+    process.on("SIGINT", () => console.log("SIGINT " + ++interrupts));
+    const alive = setInterval(() => {}, 60000);
+    const done = new Promise((resolve) => process.once("SIGTERM", resolve));
+    console.log("ready in " + process.pid + where);
+    await done;
+    clearInterval(alive);
+    console.log("interrupts " + interrupts);
+    return 0;
+  }
+  console.log(["built", ...argv].join(" ") + where);
+  return 3;
+}
+`,
   );
   const stampNow = () => {
     const { mtimeMs, size } = statSync(join(root, "cli/src/main.ts"));
+    const dir = statSync(join(root, "cli/src"));
     write(
       "dist/cli/stamp.json",
-      JSON.stringify({ main: "main.mjs", sources: [["cli/src/main.ts", mtimeMs, size]] }),
+      JSON.stringify({
+        main: "main.mjs",
+        sources: [["cli/src/main.ts", mtimeMs, size]],
+        dirs: [["cli/src", dir.mtimeMs, ["main.ts"]]],
+      }),
     );
   };
-  const ferry = (env: NodeJS.ProcessEnv = {}) => {
-    const run = spawnSync(process.execPath, [join(root, "cli", "bin", "ferry.js"), "validate", "x.yaml"], {
+  const ferry = (env: NodeJS.ProcessEnv = {}, args = ["validate", "x.yaml"]) => {
+    const run = spawnSync(process.execPath, [join(root, "cli", "bin", "ferry.js"), ...args], {
       cwd: root,
       env: { ...process.env, FERRY_CLI_SOURCES: "", ...env },
       encoding: "utf8",
@@ -67,6 +91,78 @@ describe("the ferry bin picks the built CLI only while it is current", () => {
     expect(ferry().stdout).toBe("built validate x.yaml");
     write("dist/cli/stamp.json", JSON.stringify({ main: "main.mjs", sources: [["cli/src/gone.ts", 1, 1]] }));
     expect(ferry().stdout).toBe("sources validate x.yaml");
+  });
+
+  it("Given a source file added beside the sources after the build, Then the sources run until it is gone; tests and hidden files do not count", () => {
+    stampNow();
+    write("cli/src/added.ts", "export const added = 1;\n");
+    expect(ferry().stdout).toBe("sources validate x.yaml");
+    rmSync(join(root, "cli/src/added.ts"));
+    write("cli/src/main.test.ts", "\n");
+    write("cli/src/.main.ts.swp", "\n");
+    expect(ferry().stdout).toBe("built validate x.yaml");
+    mkdirSync(join(root, "cli/src/added"));
+    expect(ferry().stdout).toBe("sources validate x.yaml");
+    rmSync(join(root, "cli/src/added"), { recursive: true });
+    rmSync(join(root, "cli/src/main.test.ts"));
+    rmSync(join(root, "cli/src/.main.ts.swp"));
+  });
+
+  it("Given compile, deploy or functions serve, Then they run with a small young generation; --no-synth, --assembly and --help run as they are", () => {
+    stampNow();
+    expect(ferry({}, ["compile", "x.yaml"]).stdout).toBe("built compile x.yaml (small young generation)");
+    expect(ferry({}, ["compile", "x.yaml", "--no-synth"]).stdout).toBe("built compile x.yaml --no-synth");
+    expect(ferry({}, ["functions", "serve", "x.yaml"]).stdout).toBe(
+      "built functions serve x.yaml (small young generation)",
+    );
+    expect(ferry({}, ["functions", "serve", "x.yaml", "--assembly", "out"]).stdout).toBe(
+      "built functions serve x.yaml --assembly out",
+    );
+    expect(ferry({}, ["functions", "serve", "x.yaml", "--assembly=out"]).stdout).toBe(
+      "built functions serve x.yaml --assembly=out",
+    );
+    expect(ferry({}, ["deploy", "--help"]).stdout).toBe("built deploy --help");
+  });
+
+  it("Given a synthesizing command, When a terminal's Ctrl-C reaches the process group, Then the command gets it once, in the bin's own process", async () => {
+    stampNow();
+    // Its own process group, as a terminal's foreground job is: a signal to the group reaches each process in it.
+    const bin = spawn(
+      process.execPath,
+      [join(root, "cli", "bin", "ferry.js"), "deploy", "--count-interrupts"],
+      {
+        cwd: root,
+        env: { ...process.env, FERRY_CLI_SOURCES: "" },
+        stdio: ["ignore", "pipe", "inherit"],
+        detached: true,
+      },
+    );
+    let stdout = "";
+    const lines: Array<[string, () => void]> = [];
+    bin.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      for (const [end, resolve] of lines) if (stdout.includes(`${end}\n`)) resolve();
+    });
+    const closed = new Promise<number | null>((resolve) => bin.on("close", resolve));
+    /** Resolves once a line ending in `end` was printed. */
+    const printed = (end: string) =>
+      new Promise<void>((resolve) => (stdout.includes(`${end}\n`) ? resolve() : lines.push([end, resolve])));
+    try {
+      await printed("(small young generation)");
+      const ready = `ready in ${bin.pid} (small young generation)`;
+      expect(stdout).toBe(`${ready}\n`);
+      // Each press once its predecessor was handled: two signals of a kind pending at once are one.
+      process.kill(-bin.pid!, "SIGINT");
+      await printed("SIGINT 1");
+      process.kill(-bin.pid!, "SIGINT");
+      await printed("SIGINT 2");
+      process.kill(bin.pid!, "SIGTERM");
+      expect(await closed).toBe(0);
+      expect(stdout.trim().split("\n")).toEqual([ready, "SIGINT 1", "SIGINT 2", "interrupts 2"]);
+    } finally {
+      // A failure leaves nothing of the group running.
+      if (bin.exitCode === null && bin.signalCode === null) process.kill(-bin.pid!, "SIGKILL");
+    }
   });
 
   it("Given no build at all (or an unreadable stamp), Then the sources run", () => {

@@ -3,37 +3,41 @@
 // or `npm run build:cli`) when that build is current, and the TypeScript sources
 // through tsx otherwise, so an edit never runs as old code. "Current" means every
 // source file the build was made from still has the mtime and size the build
-// recorded: one stat per file, a few milliseconds. FERRY_CLI_SOURCES=1 runs the
-// sources regardless.
-import { spawn } from "node:child_process";
+// recorded, and no file was added beside them: one stat per file and directory,
+// a few milliseconds. FERRY_CLI_SOURCES=1 runs the sources regardless.
 import { readFileSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import module from "node:module";
 import { fileURLToPath } from "node:url";
+import { sourceEntries } from "./source-dirs.js";
 
 // The commands that synthesize with the CDK allocate hundreds of MB of short-lived
 // objects; a small young generation keeps their peak RSS about 25% lower for the
-// same time. V8 reads the flag only at start, so those commands run in a child
-// Node given it. Every other command (validate, run, ...) starts no second process.
+// same time. V8 reads the flag only at start, so for those commands the bin replaces
+// itself with a Node given it (process.execve, Node >= 22.15 on POSIX): still one
+// process, which a terminal's Ctrl-C reaches once. Without execve they run here as
+// they are. Every other command (validate, run, functions serve --assembly, any
+// --help, ...) runs here at once.
 const SEMI_SPACE_FLAG = "--max-semi-space-size=2";
 const args = process.argv.slice(2);
 const synthesizes =
-  (args[0] === "compile" && !args.includes("--no-synth")) || args[0] === "deploy" || args[0] === "functions";
-if (synthesizes && !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))) {
-  const child = spawn(
+  !args.includes("--help") &&
+  !args.includes("-h") &&
+  ((args[0] === "compile" && !args.includes("--no-synth")) ||
+    args[0] === "deploy" ||
+    (args[0] === "functions" && !args.some((a) => a === "--assembly" || a.startsWith("--assembly="))));
+if (
+  synthesizes &&
+  typeof process.execve === "function" &&
+  !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))
+)
+  process.execve(process.execPath, [
     process.execPath,
-    [...process.execArgv, SEMI_SPACE_FLAG, fileURLToPath(import.meta.url), ...args],
-    { stdio: "inherit" },
-  );
-  // A terminal's Ctrl-C reaches both processes; a signal sent to this one alone is passed on.
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
-  const [code, signal] = await new Promise((resolve) => child.on("exit", (c, s) => resolve([c, s])));
-  if (signal) {
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
-  }
-  process.exit(code ?? 1);
-}
+    ...process.execArgv,
+    SEMI_SPACE_FLAG,
+    fileURLToPath(import.meta.url),
+    ...args,
+  ]);
 
 // `ferry run` makes several file operations for each step it runs (job folder, log,
 // provenance, events): libuv's default 4 threads queue them behind each other once a
@@ -65,6 +69,13 @@ function builtEntry() {
     const now = statSync(new URL(file, rootDir), { throwIfNoEntry: false });
     if (!now || now.mtimeMs !== mtimeMs || now.size !== size)
       return { why: `the built CLI is older than ${file}` };
+  }
+  // A directory's mtime moves with any entry made or removed there; only then are its entries listed.
+  for (const [dir, mtimeMs, entries] of stamp.dirs ?? []) {
+    const path = new URL(`${dir}/`, rootDir);
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (!now || (now.mtimeMs !== mtimeMs && sourceEntries(path).join("/") !== entries.join("/")))
+      return { why: `a file was added to or removed from ${dir} after the CLI was built` };
   }
   return { entry: new URL(stamp.main, distDir) };
 }
