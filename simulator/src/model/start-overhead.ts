@@ -1,5 +1,5 @@
 import type { WorkflowIr } from "@ferry/dsl-compiler";
-import type { StepSpan } from "./dispatch-gap.ts";
+import { median, type StepSpan } from "./dispatch-gap.ts";
 
 /**
  * Per-step time a runtime spends around a step's own work, inside the span
@@ -112,10 +112,4 @@ export function replayStarts(
     }
   }
   return waits;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
