@@ -94,13 +94,32 @@ describe("a calibrated prediction beyond the measured load", () => {
 });
 
 describe("an overhead the record cannot split", () => {
-  it("Given steps that never started together, each 12 ms longer than its work, Then the fit takes the overhead as serialized", () => {
+  it("Given steps that never started together, each 12 ms longer than its work, Then the fit splits the overhead in the middle", () => {
     const steps = Array.from({ length: 6 }, (_, i) => ({ name: `s${i}`, durationSeconds: 0.2 }));
     const ir = buildIr(validateSpec(specYaml(steps)).spec!);
     // One step a second: no start ever waits for another, so serialized and fixed time look the same.
     const spans = new Map(steps.map((s, i) => [s.name, span(i, i + 0.2 + 0.012)]));
     const fit = fitStartOverhead(ir, spans)!;
-    expect(fit.serialSeconds).toBeCloseTo(0.012, 3);
-    expect(fit.fixedSeconds).toBeCloseTo(0, 3);
+    expect(fit.serialSeconds).toBeCloseTo(0.006, 3);
+    expect(fit.serialSeconds + fit.fixedSeconds).toBeCloseTo(0.012, 3);
+  });
+});
+
+describe("a record with a stalled step", () => {
+  it("Given bursts made by a 10 ms serialized start and a 5 ms fixed cost, and one step stretched by a 1 s stall, Then the fit stays near both", () => {
+    const steps = Array.from({ length: 12 }, (_, i) => ({ name: `s${i}`, durationSeconds: 0.2 }));
+    const ir = buildIr(validateSpec(specYaml(steps)).spec!);
+    const spans = new Map(
+      steps.map((s, i) => {
+        const start = Math.floor(i / 4);
+        const stall = i === 5 ? 1 : 0;
+        return [s.name, span(start, start + 0.01 * ((i % 4) + 1) + 0.005 + 0.2 + stall)];
+      }),
+    );
+    const fit = fitStartOverhead(ir, spans)!;
+    // Squared residuals let the stalled step choose: 45 ms serialized.
+    expect(Math.abs(fit.serialSeconds - 0.01)).toBeLessThan(0.002);
+    // A burst of four waits 2.5 starts on average: its mean overhead is kept (30 ms).
+    expect(Math.abs(2.5 * fit.serialSeconds + fit.fixedSeconds - 0.03)).toBeLessThan(0.002);
   });
 });

@@ -1,5 +1,5 @@
 import type { WorkflowIr } from "@ferry/dsl-compiler";
-import type { StepSpan } from "./dispatch-gap.ts";
+import { median, type StepSpan } from "./dispatch-gap.ts";
 
 /**
  * Per-step time a runtime spends around a step's own work, inside the span
@@ -15,7 +15,7 @@ export interface StartOverhead {
   fixedSeconds: number;
   /** Steps the fit is taken from. */
   samples: number;
-  /** Standard deviation of the residuals around the fit, in seconds. */
+  /** Mean absolute deviation of the residuals around the fit, in seconds. */
   spreadSeconds: number;
 }
 
@@ -23,8 +23,8 @@ const GRID_STEP_SECONDS = 0.0005;
 const GRID_MAX_SECONDS = 0.08;
 /**
  * Fits whose residual spread is within this factor of the best one explain
- * the record equally well. Among them the fit with the largest serialized
- * part is kept: see {@link fitStartOverhead}.
+ * the record equally well; the middle one of them is kept: see
+ * {@link fitStartOverhead}.
  */
 const EQUALLY_GOOD = 1.05;
 /** Spread below which fits differ only by rounding, in seconds. */
@@ -36,15 +36,20 @@ const SPREAD_FLOOR_SECONDS = 0.0001;
  * overhead the serialized-start model gives when replayed on the record's own
  * start times. Returns undefined when fewer than 3 steps have both.
  *
+ * Residuals are taken around their median and scored by their mean
+ * absolute deviation: on a loaded machine a stall of the one event loop
+ * stretches the spans of the steps running through it by up to a second,
+ * and squared residuals let those few steps choose the fit.
+ *
  * The split between serialized and fixed time shows only where starts
- * collided. In a run at low concurrency they rarely do, so every split from
- * "all fixed" to "all serialized" fits about as well, and least squares picks
- * one by noise: from 4 slots it took 2.5 ms serialized + 11 ms fixed, which
- * then does not grow with load and under-predicts 16 slots by 11%. The
- * embedded runtime does every step's bookkeeping on one event loop, so when
- * the record cannot tell, the overhead is taken as serialized; a fixed part
- * is kept only when the record shows it (the serialized-only fits are then
- * clearly worse).
+ * collided. In a run at low concurrency they rarely do, so a range of splits
+ * fits about as well, and the best of them is picked by noise. Either end of
+ * that range is wrong somewhere: all fixed (2.5 ms serialized + 11 ms from a
+ * 4-slot record of 100 ~0.2 s steps) does not grow with load and
+ * under-predicted 16 slots by 11%; all serialized (up to 60 ms per start on
+ * a loaded machine) made the loop the bottleneck at 8 slots and
+ * over-predicted by 15–50%. The middle of the range is kept: the record
+ * cannot tell its splits apart, and the middle is nearest to every one.
  */
 export function fitStartOverhead(
   ir: WorkflowIr,
@@ -62,27 +67,24 @@ export function fitStartOverhead(
   for (let serial = 0; serial <= GRID_MAX_SECONDS + 1e-9; serial += GRID_STEP_SECONDS) {
     const waits = replayStarts(spans, serial);
     const residuals = known.map((k) => k.extra - waits.get(k.name)!);
-    const unexplained = residuals.reduce((a, b) => a + b, 0) / residuals.length;
+    const unexplained = median(residuals);
     const fixed = Math.max(0, unexplained);
-    const error = residuals.reduce((s, r) => s + (r - fixed) ** 2, 0);
     fits.push({
       serialSeconds: serial,
       fixedSeconds: fixed,
       samples: known.length,
-      spreadSeconds: Math.sqrt(error / known.length),
+      spreadSeconds: residuals.reduce((s, r) => s + Math.abs(r - fixed), 0) / residuals.length,
       unexplained,
     });
   }
   const best = fits.reduce((a, b) => (b.spreadSeconds < a.spreadSeconds ? b : a));
   // A serialized part larger than the overhead itself would need a negative fixed part: not an explanation.
-  const chosen =
-    fits
-      .filter(
-        (f) =>
-          f.unexplained >= -SPREAD_FLOOR_SECONDS &&
-          f.spreadSeconds <= best.spreadSeconds * EQUALLY_GOOD + SPREAD_FLOOR_SECONDS,
-      )
-      .at(-1) ?? best;
+  const equallyGood = fits.filter(
+    (f) =>
+      f.unexplained >= -SPREAD_FLOOR_SECONDS &&
+      f.spreadSeconds <= best.spreadSeconds * EQUALLY_GOOD + SPREAD_FLOOR_SECONDS,
+  );
+  const chosen = equallyGood[equallyGood.length >> 1] ?? best;
   const { unexplained: _, ...fit } = chosen;
   return fit;
 }
