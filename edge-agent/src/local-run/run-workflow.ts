@@ -20,7 +20,7 @@ import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
 import { localDistributedMapFiles } from "./local-foreach.ts";
 import { OutputLog, readOutputLog } from "./output-log.ts";
-import { cappedValue, RunEventLog } from "./run-events.ts";
+import { RunEventLog } from "./run-events.ts";
 import {
   cacheRoot,
   newRunId,
@@ -120,12 +120,7 @@ export async function runWorkflow(
       if (!task) return;
       pending.delete(answer.token);
       if (answer.kind === "success") {
-        events.append({
-          type: "output",
-          at: new Date().toISOString(),
-          step: task.message.step,
-          value: cappedValue(answer.output),
-        });
+        events.appendValue("output", new Date().toISOString(), task.message.step, answer.output);
         if (!mapItemSteps.has(task.message.step))
           void outputs
             .append(outputKey(compiled, task.message), answer.output)
@@ -222,12 +217,7 @@ export async function runWorkflow(
             return previous.value;
           }
         }
-        events.append({
-          type: "input",
-          at: new Date().toISOString(),
-          step: message.step,
-          value: cappedValue(message.input),
-        });
+        events.appendValue("input", new Date().toISOString(), message.step, message.input);
         const site = compiled.manifest.steps[message.step]!.site;
         return new Promise((resolve, reject) => {
           pending.set(message.token, { resolve, reject, message });
