@@ -73,7 +73,7 @@ export class JobDirs {
 
   /** Empties the folder and keeps it for the next attempt (or removes it). */
   async release(dir: string): Promise<void> {
-    if (!(await emptied(dir))) {
+    if (!(leftEmpty(dir) || (await emptied(dir)))) {
       // Files a container or the step user left that the agent cannot remove: never reuse the folder.
       if (this.reclaim) await this.reclaim(dir).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
@@ -82,6 +82,22 @@ export class JobDirs {
     if (this.free.length < this.maxFree) this.free.push(dir);
     // Off the event loop: folders pile up when emptying lags behind short steps, and each removal costs ~0.5 ms.
     else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Whether the attempt left nothing in its folder (most function steps, every
+ * no-op item of a large `foreach`). Listing a folder just used is served from
+ * the kernel's cache and costs microseconds, so it is done on the spot: the
+ * folder is free again before the next attempt takes one, instead of a new
+ * folder being made (and a surplus one removed) while the listing waits on
+ * the thread pool.
+ */
+function leftEmpty(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch {
+    return false;
   }
 }
 

@@ -174,11 +174,13 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     secrets = resolved.secrets;
     jobDir = ctx.jobDirs.acquire(step.name);
     input = await resolveInputRefs(message.input, ctx.store, jobDir);
-    const inputJson = JSON.stringify(input);
+    // Written once, and only for a runtime that reads it: a function step gets the value itself.
+    let inputJson: string | undefined;
+    const inputText = (value: StepMessage["input"]) => (inputJson ??= JSON.stringify(value));
     // Off the event loop: creating a file can stall for milliseconds on a busy disk, and a blocked
     // loop delays every other step's start and end.
     if (!runtime.writesInputFile && !runtime.takesInputAsArgument)
-      await writeFile(join(jobDir, INPUT_FILE), inputJson);
+      await writeFile(join(jobDir, INPUT_FILE), inputText(input));
     inputFiles = await stageInputs(step, message.jobFiles, jobDir, ctx.store);
     staged = true;
     ctx.localFaults = 0;
@@ -197,10 +199,13 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     await ctx.stepUser?.handOver(jobDir);
     if (cache.hit) result = cachedResult(cache.hit);
     else if (!controller.signal.aborted) {
+      const runInput = input;
       result = await runtime.run({
         step: resolved.step,
         input,
-        inputJson,
+        get inputJson() {
+          return inputText(runInput);
+        },
         jobFiles: message.jobFiles,
         jobDir,
         env: {

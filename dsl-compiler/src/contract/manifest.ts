@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { z } from "zod";
 import type { Executor, IrRuntime, IrStep } from "../ir/ir.ts";
 
@@ -147,5 +147,6 @@ function objectJson(value: object, memo: Map<object, string> | undefined): strin
 }
 
 export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  // One-shot: a Hash object per call cost more than hashing a short text.
+  return hash("sha256", text);
 }

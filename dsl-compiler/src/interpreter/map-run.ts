@@ -22,6 +22,12 @@ export interface MapRunOptions {
   batch?: { maxItems?: number; maxBytes?: number; batchInput: unknown };
   /** The child execution's input for one item (or, batched, one `{ Items, BatchInput }`). */
   childInput(item: unknown, index: number): Record<string, unknown>;
+  /**
+   * The JSON of `input` (made by `childInput` for this item), as its result
+   * entry records it; a caller that knows which fields every item shares can
+   * reuse their text. @default JSON.stringify
+   */
+  childInputJson?(input: Record<string, unknown>, item: unknown, index: number): string;
   /** Runs one child execution; rejects with the child's error (`name`) and cause (`message`). */
   runItem(input: Record<string, unknown>, index: number): Promise<unknown>;
   sink: MapRunSink;
@@ -50,7 +56,7 @@ export const EXCEED_TOLERATED_FAILURE = "States.ExceedToleratedFailureThreshold"
  * the site's workers bound the real work, and this bounds the items waiting
  * for them (and so memory).
  */
-export const DEFAULT_LOCAL_MAP_CONCURRENCY = 256;
+export const DEFAULT_LOCAL_MAP_CONCURRENCY = Number(process.env.LANES ?? 256);
 
 const INDEXES_REPORTED = 20;
 
@@ -96,13 +102,14 @@ export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> 
       if (next.done) return;
       const i = index++;
       const input = options.childInput(next.value, i);
+      const inputJson = () => options.childInputJson?.(input, next.value, i) ?? JSON.stringify(input);
       const name = String(i);
       try {
         const output = await options.runItem(input, i);
         await write({
           Name: name,
           Status: "SUCCEEDED",
-          Input: JSON.stringify(input),
+          Input: inputJson(),
           Output: JSON.stringify(output ?? null),
         });
       } catch (error) {
@@ -113,7 +120,7 @@ export async function runMapRun(options: MapRunOptions): Promise<MapRunSummary> 
         await write({
           Name: name,
           Status: "FAILED",
-          Input: JSON.stringify(input),
+          Input: inputJson(),
           Error: failure.name || "Error",
           Cause: failure.message,
         });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compileSpec } from "../compile.ts";
+import type { ForeachResultEntry } from "../contract/foreach-results.ts";
 import {
   START_OPTIONS_KEY,
   type StepMessage,
@@ -136,5 +137,69 @@ steps:
     expect(seen.map((m) => m.noCache)).toEqual([false, false]);
     expect(seen[0]!.input.input).toEqual(lookalike);
     expect(workflowInputOf(lookalike)).toEqual(lookalike);
+  });
+});
+
+describe("runCompiledWorkflow Distributed Map result entries", () => {
+  const spec = `
+version: "1.1"
+name: records
+sites:
+  lab: { type: edge }
+steps:
+  - name: make
+    site: lab
+    process: { command: ["true"] }
+    outputs: [items.json]
+  - name: each
+    depends: [make]
+    site: lab
+    foreach: { records: items.json }
+    process: { command: ["true"] }
+`;
+
+  it("records each item's input as the JSON of the child execution's input, item and index after the shared fields", async () => {
+    const { compiled, diagnostics } = compileSpec(spec);
+    expect(diagnostics).toEqual([]);
+    const items = [{ n: 0 }, "two", [3, { x: 'é\n"' }], null];
+    const entries: ForeachResultEntry[] = [];
+    const childInputs: unknown[] = [];
+    await runCompiledWorkflow(
+      compiled!,
+      { run: 1 },
+      {
+        runStep: async (message) => {
+          if (message.step === "each") childInputs[message.index!] = message.input;
+          return message.step === "make" ? { rows: [1, 2] } : { ok: true };
+        },
+        runHttpTask: async () => ({ StatusCode: 200, ResponseBody: {} }),
+        distributedMap: {
+          readItems: async function* () {
+            yield* items;
+          },
+          openResults: async () => ({
+            write: async (entry) => {
+              entries.push(entry);
+            },
+            close: async () => ({ Bucket: "b", Key: "k/manifest.json" }),
+          }),
+        },
+      },
+    ).result;
+    expect(entries).toHaveLength(items.length);
+    for (const entry of entries) {
+      const index = Number(entry.Name);
+      const input = JSON.parse(entry.Input) as Record<string, unknown>;
+      // Exactly what JSON.stringify writes for the child's input, key order included.
+      expect(entry.Input).toBe(JSON.stringify({ ...input, item: items[index], index }));
+      expect(Object.keys(input).slice(-2)).toEqual(["item", "index"]);
+      expect(input.item).toEqual(items[index]);
+      expect(input.deps).toEqual({ make: { rows: [1, 2] } });
+      expect(childInputs[index]).toEqual({
+        input: { run: 1 },
+        deps: { make: { rows: [1, 2] } },
+        item: items[index],
+      });
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { CompiledStateMachine, CompiledWorkflow } from "../compiled.ts";
 import type { StepMessage } from "../contract/step-message.ts";
 import type { IrItemReader, IrStep } from "../ir/ir.ts";
 import { LocalJoinTable } from "./join-table.ts";
-import { type MapRunSink, runMapRun } from "./map-run.ts";
+import { type MapRunOptions, type MapRunSink, runMapRun } from "./map-run.ts";
 
 /** What the local runner asks the caller to do for each step attempt. */
 export interface LocalStepHandlers {
@@ -397,6 +397,7 @@ function distributedMapOverride(
       childInput: foreach.batch
         ? (batch) => batch as Record<string, unknown>
         : (item, index) => ({ ...state, item, index }),
+      ...(foreach.batch ? {} : { childInputJson: itemInputJson(state) }),
       runItem: async (input, index) => {
         try {
           return await runDefinition(itemMachine, overrides, { ...input, [LOCAL_ITEM_FIELD]: index }, ctx);
@@ -411,6 +412,23 @@ function distributedMapOverride(
       mapRunArn: `${ctx.executionId}:map-run:${mapRunId}`,
     });
     return { MapRunArn: summary.MapRunArn, ResultWriterDetails: summary.ResultWriterDetails };
+  };
+}
+
+/**
+ * The JSON of `{ ...shared, item, index }` from the text of `shared`, made
+ * once: every item carries the same shared fields (its dependencies'
+ * outputs among them), and writing them again for each item's result entry
+ * was one of its largest costs.
+ */
+function itemInputJson(shared: Record<string, unknown>): MapRunOptions["childInputJson"] {
+  // Keys `item`/`index` already in `shared` keep their place in the spread: no shortcut then.
+  if (Object.hasOwn(shared, "item") || Object.hasOwn(shared, "index")) return undefined;
+  const text = JSON.stringify(shared);
+  const head = text === "{}" ? "{" : `${text.slice(0, -1)},`;
+  return (input, item, index) => {
+    const itemJson = JSON.stringify(item);
+    return itemJson === undefined ? JSON.stringify(input) : `${head}"item":${itemJson},"index":${index}}`;
   };
 }
 

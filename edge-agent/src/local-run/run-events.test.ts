@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -43,5 +43,21 @@ describe("run events", () => {
   it("Given a value past the cap, Then events record its size instead", () => {
     expect(cappedValue({ a: 1 })).toEqual({ a: 1 });
     expect(cappedValue("x".repeat(EVENT_VALUE_CAP_BYTES + 1))).toMatchObject({ truncated: true });
+  });
+
+  it("Given input and output values, When appended as values, Then each line is the event JSON.stringify writes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-events-"));
+    const log = new RunEventLog(dir, (error) => {
+      throw error;
+    });
+    const values = [{ a: [1, 'é\n"'] }, "x".repeat(EVENT_VALUE_CAP_BYTES + 1), null, undefined, 3];
+    for (const value of values) log.appendValue("input", "t", 'st"ep', value);
+    await log.flush();
+    const lines = readFileSync(join(dir, RUN_EVENTS_FILE), "utf8").trimEnd().split("\n");
+    expect(lines).toEqual(
+      values.map((value) =>
+        JSON.stringify({ type: "input", at: "t", step: 'st"ep', value: cappedValue(value) }),
+      ),
+    );
   });
 });

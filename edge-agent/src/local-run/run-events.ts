@@ -60,6 +60,27 @@ export class RunEventLog {
     this.writing ??= this.drain();
   }
 
+  /**
+   * An `input` or `output` event, its value capped as {@link cappedValue}
+   * caps it. The value's JSON is made once, for the cap and the line alike:
+   * every item of a `foreach` carries its dependencies' outputs in its input
+   * (`text`, when the caller already has it).
+   */
+  appendValue(
+    type: "input" | "output",
+    at: string,
+    step: string,
+    value: unknown,
+    text: string | undefined = JSON.stringify(value),
+  ): void {
+    // As JSON.stringify writes the event: an undefined value leaves no field.
+    const field = text === undefined ? "" : `,"value":${cappedJson(text)}`;
+    this.pending.push(
+      `{"type":"${type}","at":${JSON.stringify(at)},"step":${JSON.stringify(step)}${field}}\n`,
+    );
+    this.writing ??= this.drain();
+  }
+
   /** Resolves when every event appended so far is on disk. */
   flush(): Promise<void> {
     return this.writing ?? Promise.resolve();
@@ -79,7 +100,16 @@ export class RunEventLog {
 
 /** A value as events record it: itself, or a marker when its JSON (`text`, when the caller has it) passes the cap. */
 export function cappedValue(value: unknown, text: string = JSON.stringify(value) ?? "null"): unknown {
-  return text.length > EVENT_VALUE_CAP_BYTES ? { truncated: true, bytes: Buffer.byteLength(text) } : value;
+  return text.length > EVENT_VALUE_CAP_BYTES ? truncated(text) : value;
+}
+
+/** The JSON of a value as events record it, from the value's own JSON. */
+function cappedJson(text: string): string {
+  return text.length > EVENT_VALUE_CAP_BYTES ? JSON.stringify(truncated(text)) : text;
+}
+
+function truncated(text: string): { truncated: true; bytes: number } {
+  return { truncated: true, bytes: Buffer.byteLength(text) };
 }
 
 /**

@@ -20,7 +20,7 @@ import { InProcessFunctionRuntime } from "./in-process-function-runtime.ts";
 import { LiveView, type ViewOutput } from "./live-view.ts";
 import { localDistributedMapFiles } from "./local-foreach.ts";
 import { OutputLog, readOutputLog } from "./output-log.ts";
-import { cappedValue, RunEventLog } from "./run-events.ts";
+import { RunEventLog } from "./run-events.ts";
 import {
   cacheRoot,
   newRunId,
@@ -125,12 +125,7 @@ export async function runWorkflow(
         // state. Step Functions, too, receives the output as JSON text.
         const json = JSON.stringify(answer.output) ?? "null";
         const output: unknown = JSON.parse(json);
-        events.append({
-          type: "output",
-          at: new Date().toISOString(),
-          step: task.message.step,
-          value: cappedValue(output, json),
-        });
+        events.appendValue("output", new Date().toISOString(), task.message.step, output, json);
         if (!mapItemSteps.has(task.message.step))
           void outputs
             .append(outputKey(compiled, task.message), output)
@@ -227,12 +222,7 @@ export async function runWorkflow(
             return previous.value;
           }
         }
-        events.append({
-          type: "input",
-          at: new Date().toISOString(),
-          step: message.step,
-          value: cappedValue(message.input),
-        });
+        events.appendValue("input", new Date().toISOString(), message.step, message.input);
         const site = compiled.manifest.steps[message.step]!.site;
         return new Promise((resolve, reject) => {
           pending.set(message.token, { resolve, reject, message });

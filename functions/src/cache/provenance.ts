@@ -60,8 +60,11 @@ export function provenanceRecord(
   const { message, step, cache } = facts;
   // The input holds each dependency's output: written once, hashed twice.
   const memo = new Map<object, string>();
-  for (const out of Object.values(facts.input.deps)) rememberCanonical(out, memo);
-  const digest = (value: unknown) => sha256(canonicalJson(value ?? null, memo));
+  const depDigests = new Map<object, string>();
+  for (const out of Object.values(facts.input.deps)) rememberCanonical(out, memo, depDigests);
+  const digest = (value: unknown) =>
+    (value !== null && typeof value === "object" ? depDigests.get(value) : undefined) ??
+    sha256(canonicalJson(value ?? null, memo));
   return {
     v: 1,
     workflow: message.workflow,
@@ -109,8 +112,8 @@ export function provenanceRecord(
   };
 }
 
-/** Canonical texts of large dependency outputs, by their JSON: every item of a foreach has the same deps. */
-const canonicalTexts = new Map<string, string>();
+/** Canonical texts (and their digests) of large dependency outputs, by their JSON: every item of a foreach has the same deps. */
+const canonicalTexts = new Map<string, { text: string; digest: string }>();
 const CANONICAL_TEXTS_KEPT = 32;
 /** Below this, writing the canonical text costs about what looking it up does. */
 const CANONICAL_TEXT_MIN_BYTES = 1024;
@@ -118,22 +121,25 @@ const CANONICAL_TEXT_MIN_BYTES = 1024;
 const CANONICAL_TEXT_MAX_BYTES = 256 * 1024;
 
 /**
- * Seeds `memo` with the canonical text of `value`, reusing it when a value
- * with the same JSON was written before (equal JSON text is an equal value,
- * so an equal canonical text); the native JSON.stringify is far cheaper.
+ * Seeds `memo` with the canonical text of `value` and `digests` with its
+ * digest, reusing both when a value with the same JSON was written before
+ * (equal JSON text is an equal value, so an equal canonical text); the
+ * native JSON.stringify is far cheaper than either.
  */
-function rememberCanonical(value: unknown, memo: Map<object, string>): void {
+function rememberCanonical(value: unknown, memo: Map<object, string>, digests: Map<object, string>): void {
   if (value === null || typeof value !== "object") return;
   const json = JSON.stringify(value);
   if (json.length < CANONICAL_TEXT_MIN_BYTES || json.length > CANONICAL_TEXT_MAX_BYTES) return;
-  let text = canonicalTexts.get(json);
-  if (text === undefined) {
-    text = canonicalJson(value);
+  let known = canonicalTexts.get(json);
+  if (known === undefined) {
+    const text = canonicalJson(value);
+    known = { text, digest: sha256(text) };
     if (canonicalTexts.size >= CANONICAL_TEXTS_KEPT)
       canonicalTexts.delete(canonicalTexts.keys().next().value!);
-    canonicalTexts.set(json, text);
+    canonicalTexts.set(json, known);
   }
-  memo.set(value, text);
+  memo.set(value, known.text);
+  digests.set(value, known.digest);
 }
 
 /**
