@@ -6,20 +6,33 @@
 // LocalStack is not measured here: 500 process items take about 4 minutes
 // there (its child executions run ~2 items/s on a shared 2-core machine),
 // so 10,000 would take over an hour; test/large-foreach.test.ts runs 500.
-// Run: npx tsx bench/foreach.ts [--items 100000] [--concurrency 64]
+// The measuring process starts with the V8 flags the `ferry` bin gives `ferry run`
+// (cli/bin/v8-flags.js); `--no-run-flags` measures without them, for comparison.
+// Run: npx tsx bench/foreach.ts [--items 100000] [--concurrency 64] [--no-run-flags]
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type CompiledWorkflow, compileSpec } from "@ferry/dsl-compiler";
 import { runWorkflow } from "@ferry/edge-agent/local-run";
+import { v8FlagsFor } from "../cli/bin/v8-flags.js";
 
 const { values } = parseArgs({
   options: {
     items: { type: "string", default: "100000" },
     concurrency: { type: "string", default: "64" },
+    "no-run-flags": { type: "boolean", default: false },
   },
 });
+const runFlags = values["no-run-flags"] ? [] : v8FlagsFor(["run"]);
+if (runFlags.some((flag) => !process.execArgv.includes(flag))) {
+  const child = spawnSync(process.execPath, [...process.execArgv, ...runFlags, ...process.argv.slice(1)], {
+    stdio: "inherit",
+  });
+  process.exit(child.status ?? 1);
+}
+console.log(`V8 flags of the measuring process: ${runFlags.join(" ") || "none"}`);
 const items = Number(values.items);
 const projectDir = mkdtempSync(join(tmpdir(), "ferry-bench-foreach-"));
 writeFileSync(join(projectDir, "package.json"), '{ "name": "bench", "private": true, "type": "module" }\n');

@@ -25,7 +25,7 @@ describe("the ferry bin picks the built CLI only while it is current", () => {
     writeFileSync(join(root, path), text);
   };
   mkdirSync(join(root, "cli", "bin"), { recursive: true });
-  for (const file of ["ferry.js", "source-dirs.js"])
+  for (const file of ["ferry.js", "source-dirs.js", "v8-flags.js"])
     copyFileSync(join(dirname(FERRY_BIN), file), join(root, "cli", "bin", file));
   symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"));
   write("package.json", '{ "type": "module" }\n');
@@ -38,7 +38,8 @@ describe("the ferry bin picks the built CLI only while it is current", () => {
   write(
     "dist/cli/main.mjs",
     `export async function main(argv) {
-  const where = process.execArgv.includes("--max-semi-space-size=2") ? " (small young generation)" : "";
+  const semi = process.execArgv.find((a) => a.startsWith("--max-semi-space-size="));
+  const where = semi === "--max-semi-space-size=2" ? " (small young generation)" : semi ? " (" + semi + ")" : "";
   if (argv[1] === "--count-interrupts") {
     let interrupts = 0;
     process.on("SIGINT", () => console.log("SIGINT " + ++interrupts));
@@ -108,7 +109,7 @@ describe("the ferry bin picks the built CLI only while it is current", () => {
     rmSync(join(root, "cli/src/.main.ts.swp"));
   });
 
-  it("Given compile, deploy or functions serve, Then they run with a small young generation; --no-synth, --assembly and --help run as they are", () => {
+  it("Given compile, deploy or functions serve, Then they run with a small young generation; --no-synth, --assembly, --help and validate run as they are", () => {
     stampNow();
     expect(ferry({}, ["compile", "x.yaml"]).stdout).toBe("built compile x.yaml (small young generation)");
     expect(ferry({}, ["compile", "x.yaml", "--no-synth"]).stdout).toBe("built compile x.yaml --no-synth");
@@ -122,6 +123,13 @@ describe("the ferry bin picks the built CLI only while it is current", () => {
       "built functions serve x.yaml --assembly=out",
     );
     expect(ferry({}, ["deploy", "--help"]).stdout).toBe("built deploy --help");
+    expect(ferry({}, ["validate", "x.yaml"]).stdout).toBe("built validate x.yaml");
+  });
+
+  it("Given ferry run, Then it runs with 4 MiB semi-spaces (a large foreach's peak memory); --help runs as it is", () => {
+    stampNow();
+    expect(ferry({}, ["run", "x.yaml"]).stdout).toBe("built run x.yaml (--max-semi-space-size=4)");
+    expect(ferry({}, ["run", "--help"]).stdout).toBe("built run --help");
   });
 
   it("Given a synthesizing command, When a terminal's Ctrl-C reaches the process group, Then the command gets it once, in the bin's own process", async () => {

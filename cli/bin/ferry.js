@@ -10,31 +10,24 @@ import { stat } from "node:fs/promises";
 import module from "node:module";
 import { fileURLToPath } from "node:url";
 import { sourceEntries } from "./source-dirs.js";
+import { v8FlagsFor } from "./v8-flags.js";
 
-// The commands that synthesize with the CDK allocate hundreds of MB of short-lived
-// objects; a small young generation keeps their peak RSS about 25% lower for the
-// same time. V8 reads the flag only at start, so for those commands the bin replaces
-// itself with a Node given it (process.execve, Node >= 22.15 on POSIX): still one
-// process, which a terminal's Ctrl-C reaches once. Without execve they run here as
-// they are. Every other command (validate, run, functions serve --assembly, any
-// --help, ...) runs here at once.
-const SEMI_SPACE_FLAG = "--max-semi-space-size=2";
+// Commands that allocate a lot start with a capped young generation (v8-flags.js). V8
+// reads the flags only at start, so the bin replaces itself with a Node given them
+// (process.execve, Node >= 22.15 on POSIX): still one process, which a terminal's
+// Ctrl-C reaches once. Without execve they run here as they are; every other command
+// runs here at once.
 const args = process.argv.slice(2);
-const synthesizes =
-  !args.includes("--help") &&
-  !args.includes("-h") &&
-  ((args[0] === "compile" && !args.includes("--no-synth")) ||
-    args[0] === "deploy" ||
-    (args[0] === "functions" && !args.some((a) => a === "--assembly" || a.startsWith("--assembly="))));
+const v8Flags = v8FlagsFor(args);
 if (
-  synthesizes &&
+  v8Flags.length > 0 &&
   typeof process.execve === "function" &&
   !process.execArgv.some((a) => a.startsWith("--max-semi-space-size"))
 )
   process.execve(process.execPath, [
     process.execPath,
     ...process.execArgv,
-    SEMI_SPACE_FLAG,
+    ...v8Flags,
     fileURLToPath(import.meta.url),
     ...args,
   ]);
