@@ -21,7 +21,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { DescribeMapRunCommand, ListMapRunsCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { executionPrefix, jobFileKey, logFolder, provenanceFolder } from "@ferry/dsl-compiler/contract";
+import {
+  batchId,
+  executionPrefix,
+  jobFileKey,
+  logFolder,
+  provenanceFolder,
+} from "@ferry/dsl-compiler/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, requireLocalStack } from "./support/env.ts";
 import { ferry, tempProject } from "./support/ferry-cli.ts";
@@ -217,6 +223,23 @@ describe("Batched Distributed Map (ItemBatcher) in ferry run", () => {
     const tolerated = await run({ count: 103, failAt: 42 }); // 10 items, 9.7%
     expect(tolerated.code, tolerated.log).toBe(0);
     expect(tolerated.record.output.total.failedItems).toEqual([10]);
+    // A batch has no index: the failed one's attempt logs are under its own batch id, no other batch's.
+    const runDir = join(project, ".ferry", "runs", tolerated.record.runId);
+    const failedBatch = batchId(Array.from({ length: 10 }, (_, i) => ({ n: 40 + i })));
+    const logs = readdirSync(join(runDir, "logs")).filter((f) => f.startsWith("chunk."));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const log of logs)
+      expect(log).toMatch(new RegExp(`^chunk\\.batch-${failedBatch}\\.attempt-\\d+\\.log$`));
+    // And each of the 11 batches has its provenance record (attempts of the failed one included).
+    const provenance = await ferry(["provenance", tolerated.record.runId, "--format", "prov-json"], {
+      cwd: project,
+    });
+    expect(provenance.code, provenance.stderr).toBe(0);
+    const batches = (Object.values(JSON.parse(provenance.stdout).activity ?? {}) as Record<string, unknown>[])
+      .filter((a) => a["ferry:step"] === "chunk")
+      .map((a) => a["ferry:batch"]);
+    expect(new Set(batches).size).toBe(11);
+    expect(batches).toContain(failedBatch);
     const failed = await run({ count: 50, failAt: 7 }); // 10 of 50 = 20%
     expect(failed.code).toBe(1);
     expect(failed.record.error.cause).toMatch(
