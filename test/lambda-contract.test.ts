@@ -8,12 +8,20 @@
  *   a job file of its own and returns an output over 256 KiB;
  * - the last edge step reads both; the execution SUCCEEDS.
  * The files the served environment loaded from its asset folder are the
- * asset folder's files, byte for byte.
+ * asset folder's files, byte for byte. Restarted between two executions,
+ * the host leaves no long poll behind to take the next message: the new
+ * host gets it on its first delivery, and what a stopping host's open long
+ * polls still bring is handed back at once.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { CreateQueueCommand, DeleteQueueCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { type BatchInvoker, FunctionHost } from "@ferry/functions";
+import type { SqsEvent } from "@ferry/functions/lambda";
+import { SILENT_LOGGER } from "@ferry/functions/worker";
+import { SqsFunctionQueue } from "@ferry/infra/cloud";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, requireLocalStack } from "./support/env.ts";
 import { eventually, ferry, tempProject } from "./support/ferry-cli.ts";
@@ -105,6 +113,7 @@ const build = join(dir, "build");
 
 let deployed: Deployed;
 const running: FerryProcess[] = [];
+let firstHost: FerryProcess | undefined;
 
 beforeAll(async () => {
   await requireLocalStack();
@@ -155,6 +164,7 @@ describe("a Lambda function step on LocalStack, served from the cloud assembly",
     running.push(agent);
     const host = await startFunctionHost(dir, spec, {}, build);
     running.push(host);
+    firstHost = host;
     // The function's own Timeout and MemorySize, as the template sets them.
     expect(host.stderr).toMatch(/crunch \(asset\.[0-9a-f]{64}\/index\.mjs, 45 s, 256 MB, batch 1\/0 s\)/);
 
@@ -230,6 +240,103 @@ describe("a Lambda function step on LocalStack, served from the cloud assembly",
         `queue ${q.id} to be empty`,
         15_000,
       );
+    }
+  });
+
+  it("restarted between two executions, the host leaves no long poll behind: the next message is the new host's first delivery", async () => {
+    expect(firstHost, "the first test's host").toBeDefined();
+    const stopped = await firstHost!.stop("SIGTERM");
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stderr).toMatch(/stopped: 1 invocations .*, 0 handed back unrun/);
+    const host = await startFunctionHost(dir, spec, {}, build);
+    running.push(host);
+
+    const result = await startAndWait(dir, spec, { timeoutSeconds: 180 });
+    expect(result.code, `${result.stdout}\n${result.stderr}\n${host.stdout}\n${host.stderr}`).toBe(0);
+    // A stopped host's long poll would have taken the message and hidden it until its visibility timeout.
+    const invoked = host.logLines().filter((l) => l.message === "invoking");
+    expect(invoked.map((l) => l.records)).toEqual([[{ messageId: expect.any(String), receiveCount: 1 }]]);
+  });
+});
+
+/** Answers every event with success and remembers it. */
+class RecordingInvoker implements BatchInvoker {
+  readonly events: SqsEvent[] = [];
+  async invoke(event: SqsEvent) {
+    this.events.push(event);
+    return { kind: "response" as const, response: null };
+  }
+  async close() {}
+}
+
+/** Counts receives begun, to know the host's long polls are on their way to the queue. */
+class CountingQueue extends SqsFunctionQueue {
+  receives = 0;
+  override receive(options: Parameters<SqsFunctionQueue["receive"]>[0]) {
+    this.receives += 1;
+    return super.receive(options);
+  }
+}
+
+describe("the function host on a LocalStack queue, stopped with its long polls open", () => {
+  it("hands back at once what they bring after the stop, and leaves none to take later messages", async () => {
+    const sqs = new SQSClient(awsClientConfig());
+    // Far above the test's bounds: a message hidden by a lost receive would not come back in time.
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `ferry-serve-${suffix}`,
+        Attributes: { VisibilityTimeout: "900" },
+      }),
+    );
+    try {
+      const hostOn = (queue: SqsFunctionQueue, invoker: BatchInvoker) =>
+        new FunctionHost({
+          functions: [{ workflow: "restart", step: "fn", queue, invoker }],
+          logger: SILENT_LOGGER,
+          concurrency: 2,
+          waitSeconds: 20,
+        });
+      const firstQueue = new CountingQueue(sqs, QueueUrl!);
+      const firstInvoker = new RecordingInvoker();
+      const first = hostOn(firstQueue, firstInvoker);
+      first.start();
+      await eventually(() => (firstQueue.receives >= 2 ? true : undefined), "both long polls to begin");
+
+      // Given a stop begun while both long polls are open, when a message arrives
+      const stopping = first.stop(5000);
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "during the stop" }));
+      expect(await stopping).toBe(true);
+      // Then the stopping host hands it back unrun (its other open poll may take and hand it back again)
+      expect(firstInvoker.events).toEqual([]);
+      expect(first.stats.invocations).toBe(0);
+      expect([1, 2]).toContain(first.stats.handedBack);
+      expect(firstQueue.receives).toBe(2);
+
+      // And once stopped, no receive of it is left to take the next message
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "after the stop" }));
+      const invoker = new RecordingInvoker();
+      const second = hostOn(new SqsFunctionQueue(sqs, QueueUrl!), invoker);
+      second.start();
+      try {
+        await eventually(
+          () => (invoker.events.flatMap((e) => e.Records).length >= 2 ? true : undefined),
+          "the new host to get both messages",
+          60_000,
+        );
+      } finally {
+        await second.stop(5000);
+      }
+      const delivered = Object.fromEntries(
+        invoker.events.flatMap((e) => e.Records).map((r) => [r.body, r.attributes?.ApproximateReceiveCount]),
+      );
+      // Every earlier delivery was a hand-back: nothing was hidden until its visibility timeout.
+      expect(delivered).toEqual({
+        "during the stop": String(first.stats.handedBack + 1),
+        "after the stop": "1",
+      });
+    } finally {
+      await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+      sqs.destroy();
     }
   });
 });

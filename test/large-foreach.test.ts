@@ -15,13 +15,26 @@
  *   parse as an integer and ignores, is refused before deploying. It also
  *   ends a map run with failed items SUCCEEDED (Step Functions fails it):
  *   the test counts the failed items there and leaves failing the step to
- *   the `ferry run` cases.
+ *   the `ferry run` cases. Which items failed is asserted from what Ferry
+ *   controls (each item's attempt log and output); LocalStack's count of
+ *   failed children then adds the items whose answer it refused: now and
+ *   then its SendTaskSuccess answers InvalidToken for a token a map child
+ *   has just sent (also without Ferry, and again a second later), the agent
+ *   logs the attempt task-gone, and the child fails when its heartbeat
+ *   times out (the occasional sixth failed item).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { DescribeMapRunCommand, ListMapRunsCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { executionPrefix, jobFileKey, logFolder, provenanceFolder } from "@ferry/dsl-compiler/contract";
+import {
+  batchId,
+  executionPrefix,
+  jobFileKey,
+  logFolder,
+  provenanceFolder,
+} from "@ferry/dsl-compiler/contract";
+import { readExecutionLogs } from "@ferry/infra/cloud";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsClientConfig, requireLocalStack } from "./support/env.ts";
 import { ferry, tempProject } from "./support/ferry-cli.ts";
@@ -40,6 +53,7 @@ import {
   runSuffix,
   startAgent,
   startAndWait,
+  testAwsContext,
   writeSpec,
 } from "./support/localstack-ferry.ts";
 
@@ -217,6 +231,23 @@ describe("Batched Distributed Map (ItemBatcher) in ferry run", () => {
     const tolerated = await run({ count: 103, failAt: 42 }); // 10 items, 9.7%
     expect(tolerated.code, tolerated.log).toBe(0);
     expect(tolerated.record.output.total.failedItems).toEqual([10]);
+    // A batch has no index: the failed one's attempt logs are under its own batch id, no other batch's.
+    const runDir = join(project, ".ferry", "runs", tolerated.record.runId);
+    const failedBatch = batchId(Array.from({ length: 10 }, (_, i) => ({ n: 40 + i })));
+    const logs = readdirSync(join(runDir, "logs")).filter((f) => f.startsWith("chunk."));
+    expect(logs.length).toBeGreaterThan(0);
+    for (const log of logs)
+      expect(log).toMatch(new RegExp(`^chunk\\.batch-${failedBatch}\\.attempt-\\d+\\.log$`));
+    // And each of the 11 batches has its provenance record (attempts of the failed one included).
+    const provenance = await ferry(["provenance", tolerated.record.runId, "--format", "prov-json"], {
+      cwd: project,
+    });
+    expect(provenance.code, provenance.stderr).toBe(0);
+    const batches = (Object.values(JSON.parse(provenance.stdout).activity ?? {}) as Record<string, unknown>[])
+      .filter((a) => a["ferry:step"] === "chunk")
+      .map((a) => a["ferry:batch"]);
+    expect(new Set(batches).size).toBe(11);
+    expect(batches).toContain(failedBatch);
     const failed = await run({ count: 50, failAt: 7 }); // 10 of 50 = 20%
     expect(failed.code).toBe(1);
     expect(failed.record.error.cause).toMatch(
@@ -256,6 +287,16 @@ describe("Distributed Map on LocalStack", () => {
       (runs.mapRuns ?? []).map((r) => sfn.send(new DescribeMapRunCommand({ mapRunArn: r.mapRunArn! }))),
     );
     return described.find((d) => d.mapRunArn?.includes("/square:"))!;
+  };
+  /** Each `square` item's outcome, as the header of the attempt log its agent uploaded says. */
+  const squareOutcomes = async (executionArn: string): Promise<Record<number, string>> => {
+    const logs = await readExecutionLogs(testAwsContext(), executionArn, {
+      workflow: deployed.workflow,
+      step: "square",
+    });
+    return Object.fromEntries(
+      logs.map((l) => [l.item ?? -1, /^# square attempt \d+ \(\w+\): ([\w-]+)/.exec(l.text)?.[1] ?? l.text]),
+    );
   };
   const outputsOf = (file: string): Array<{ n: number; square: number }> =>
     readFileSync(file, "utf8")
@@ -314,12 +355,34 @@ describe("Distributed Map on LocalStack", () => {
       input: { count: items, failEvery: 20, outputsFile },
       timeoutSeconds: 1200,
     });
-    const square = await squareRun(result.executionArn);
-    expect(square.itemCounts).toMatchObject({ total: items, succeeded: items - 5, failed: 5 });
-    // Exactly the items whose n 20 divides failed: every other output is there.
+    // What Ferry controls, exactly: its agent ran every item once, and only those whose n 20 divides failed;
+    // every other item succeeded, unless LocalStack refused the success (task-gone, see the file's header).
+    const outcomes = await squareOutcomes(result.executionArn);
+    const byOutcome = (outcome: string) =>
+      Object.entries(outcomes)
+        .filter(([, o]) => o === outcome)
+        .map(([n]) => Number(n))
+        .sort((a, b) => a - b);
+    const all = Array.from({ length: items }, (_, n) => n);
+    const failing = all.filter((n) => n % 20 === 0);
+    const refused = byOutcome("task-gone");
+    expect(Object.keys(outcomes)).toHaveLength(items);
+    expect(byOutcome("failed")).toEqual(failing.filter((n) => !refused.includes(n)));
+    expect(byOutcome("succeeded")).toEqual(all.filter((n) => !failing.includes(n) && !refused.includes(n)));
+    const refusedSuccesses = refused.filter((n) => !failing.includes(n)).length;
     const done = new Set(outputsOf(outputsFile).map((o) => o.n));
-    const missing = Array.from({ length: items }, (_, n) => n).filter((n) => !done.has(n));
-    expect(missing).toEqual([0, 20, 40, 60, 80]);
+    expect(all.filter((n) => !done.has(n))).toEqual(failing);
+    // LocalStack counts as failed the 5 failures and every item whose success it refused (that child
+    // waits for an answer until its heartbeat times out).
+    const square = await squareRun(result.executionArn);
+    expect(
+      square.itemCounts,
+      `items whose success LocalStack refused: ${JSON.stringify(refused)}`,
+    ).toMatchObject({
+      total: items,
+      succeeded: items - 5 - refusedSuccesses,
+      failed: 5 + refusedSuccesses,
+    });
     // Step Functions fails a map run with any failed item and no tolerance (ferry run does, see above);
     // LocalStack 4.14 ends it SUCCEEDED, so the run goes on to the dependant's clear error.
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);

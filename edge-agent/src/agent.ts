@@ -16,7 +16,7 @@ import { ManifestTrust } from "./manifest-trust.ts";
 import { PrometheusMetrics } from "./ops/metrics.ts";
 import { OpsServer } from "./ops/ops-server.ts";
 import { TaskProtection } from "./ops/task-protection.ts";
-import { claimWorkDir, StepGroups } from "./orphans.ts";
+import { claimWorkDir, StepGroups, type WorkDirClaim } from "./orphans.ts";
 import { DockerRuntime } from "./runtimes/docker.ts";
 import { FunctionRuntime } from "./runtimes/function.ts";
 import { HttpRuntime } from "./runtimes/http.ts";
@@ -52,6 +52,7 @@ export class Agent {
   private runtimes: RuntimeSet = {};
   private stepUser: StepUser | undefined;
   private protection: TaskProtection | undefined;
+  private claim: WorkDirClaim | undefined;
   private readonly functionHostCommand: string[] | undefined;
   /** Port `/healthz` and `/metrics` listen on, once started (0 when disabled). */
   metricsPort = 0;
@@ -141,7 +142,8 @@ export class Agent {
     });
     // One live agent per work folder; what a crashed predecessor left running is stopped before anything runs.
     await mkdir(config.workDir, { recursive: true, mode: 0o700 });
-    const previous = claimWorkDir(config.workDir);
+    this.claim = claimWorkDir(config.workDir);
+    const previous = this.claim.previous;
     const groups = new StepGroups(config.workDir);
     const reapedGroups = await groups.reap();
     if (reapedGroups.some((g) => g.killed > 0))
@@ -260,6 +262,7 @@ export class Agent {
     await Promise.all(Object.values(this.runtimes).map((r) => r?.close?.()));
     await this.protection?.settled();
     await this.ops?.close();
+    this.claim?.release();
     this.logger.info("agent stopped");
   }
 

@@ -9,6 +9,8 @@ export interface AttemptInfo {
   attempt: number;
   /** A `foreach` item's index, when the message carries one. */
   item?: number;
+  /** A batched `foreach` child's `batchId` (a batch has no index). */
+  batch?: string;
   token: string;
   /** Runtime that ran it: `process`, `docker`, `podman`, `function`, `http`. */
   runtime: string;

@@ -93,6 +93,7 @@ export {
   type ReapedGroup,
   type StepGroupRecorder,
   StepGroups,
+  type WorkDirClaim,
 } from "./orphans.ts";
 export { readStepError, readStepOutput } from "./output.ts";
 export type { Completion, TokenCheck } from "./ports/completion.ts";

@@ -1,5 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -127,9 +137,32 @@ describe("claimWorkDir", () => {
 
     process.kill(-other.pid!, "SIGKILL");
     await new Promise((r) => other.once("exit", r));
-    expect(claimWorkDir(workDir)?.pid).toBe(other.pid);
-    // Claiming again from the same instance is fine.
-    expect(claimWorkDir(workDir)).toEqual(selfIdentity());
+    const claim = claimWorkDir(workDir);
+    expect(claim.previous?.pid).toBe(other.pid);
+    claim.release();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("refuses a second agent instance of this process the folder, through any spelling, until the first releases it", () => {
+    // Given one instance's claim
+    const workDir = mkdtempSync(join(tmpdir(), "ferry-claim-"));
+    const link = `${workDir}-link`;
+    symlinkSync(workDir, link);
+    const first = claimWorkDir(workDir);
+    // When a second instance of the same process claims it, directly or through a symbolic link
+    // Then it is refused: it would reap the first one's live step groups
+    expect(() => claimWorkDir(workDir)).toThrow(/is in use by another agent \(pid \d+, this process\)/);
+    expect(() => claimWorkDir(link)).toThrow(/is in use by another agent/);
+    // Once released, the folder is free again, also for an agent of another process
+    first.release();
+    expect(existsSync(join(workDir, AGENT_STATE_DIR, "instance"))).toBe(false);
+    const second = claimWorkDir(link);
+    expect(second.previous).toBeUndefined();
+    expect(readFileSync(join(workDir, AGENT_STATE_DIR, "instance"), "utf8")).toBe(
+      formatIdentity(selfIdentity()),
+    );
+    second.release();
+    rmSync(link);
     rmSync(workDir, { recursive: true, force: true });
   });
 });

@@ -3,6 +3,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   unlinkSync,
@@ -162,15 +163,29 @@ function assertPrivateDir(dir: string): void {
   }
 }
 
+/** Work folders held by live agent instances of this process: the instance file's pid cannot tell them apart. */
+const claimedInProcess = new Set<string>();
+
+/** An agent instance's hold on its work folder. */
+export interface WorkDirClaim {
+  /** The previous holder, which is dead, if there was one. */
+  previous: ProcessIdentity | undefined;
+  /** Gives the folder up (at the agent's stop), so that another agent may claim it. */
+  release(): void;
+}
+
 /**
  * Claims the work folder for this agent instance: refuses when another live
- * agent holds it (two agents on one folder would reap each other's steps),
- * and returns the previous holder, which is dead, if there was one.
+ * agent holds it, in another process or in this one (two agents on one
+ * folder would reap each other's steps), and says who held it before, who
+ * is dead, if anyone did.
  */
-export function claimWorkDir(workDir: string): ProcessIdentity | undefined {
+export function claimWorkDir(workDir: string): WorkDirClaim {
   const stateDir = join(workDir, AGENT_STATE_DIR);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   assertPrivateDir(stateDir);
+  // Two spellings of one folder (a symbolic link, a relative path) are one claim.
+  const folder = realpathSync(workDir);
   const file = join(stateDir, "instance");
   let previous: ProcessIdentity | undefined;
   try {
@@ -179,13 +194,25 @@ export function claimWorkDir(workDir: string): ProcessIdentity | undefined {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   const self = selfIdentity();
-  if (previous && previous.pid !== self.pid && isAlive(previous)) {
+  const heldHere = claimedInProcess.has(folder);
+  if (heldHere || (previous && previous.pid !== self.pid && isAlive(previous))) {
     throw new AgentError(
       "CONFIG_INVALID",
-      `work folder ${workDir} is in use by another agent (pid ${previous.pid}) — stop it, or give each agent its own workDir`,
+      `work folder ${workDir} is in use by another agent (pid ${heldHere ? self.pid : previous!.pid}${heldHere ? ", this process" : ""}) — stop it, or give each agent its own workDir`,
     );
   }
   writeFileSync(`${file}.tmp`, formatIdentity(self), { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
-  return previous;
+  claimedInProcess.add(folder);
+  let held = true;
+  return {
+    previous,
+    release() {
+      if (!held) return;
+      held = false;
+      claimedInProcess.delete(folder);
+      // This process stays alive: the file would keep agents of other processes out.
+      rmSync(file, { force: true });
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  attemptKeyParts,
   type CachedFile,
   type ManifestStep,
   outputName,
@@ -572,9 +573,7 @@ function info(message: StepMessage, runtime: string) {
   return {
     workflow: message.workflow,
     execution: message.execution,
-    step: message.step,
-    attempt: message.attempt,
-    ...(message.index !== undefined ? { item: message.index } : {}),
+    ...attemptKeyParts(message),
     token: message.token,
     runtime,
   };

@@ -34,7 +34,9 @@ function's MemorySize as heap limit and its Timeout enforced; it long-polls
 each step's queue and invokes the bundle's handler with SQS events as the
 event source mapping delivers them (its BatchSize and
 MaximumBatchingWindowInSeconds), deleting the records not listed in
-batchItemFailures. Runs until SIGINT/SIGTERM.
+batchItemFailures. Runs until SIGINT/SIGTERM; then it receives no more, and
+the messages its open long polls still bring (within 20 s) are made visible
+again at once, for the next consumer.
 
 Options:
   --assembly DIR         cloud assembly to serve from: a cdk.out folder or a
@@ -198,7 +200,7 @@ export const functionsCommand: CliCommand = {
     sqs.destroy();
     if (scratch) await rm(scratch, { recursive: true, force: true });
     io.stderr(
-      `stopped: ${host.stats.invocations} invocations (${host.stats.functionErrors} function errors), ${host.stats.deleted} messages answered and deleted, ${host.stats.returned} returned to the queue${finished ? "" : "; some invocations were still running"}\n`,
+      `stopped: ${host.stats.invocations} invocations (${host.stats.functionErrors} function errors), ${host.stats.deleted} messages answered and deleted, ${host.stats.returned} returned to the queue, ${host.stats.handedBack} handed back unrun${finished ? "" : "; some invocations were still running"}\n`,
     );
     return 0;
   },

@@ -1,6 +1,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ProvenanceRecord, ProvenanceRecordSchema } from "@ferry/dsl-compiler/contract";
+import {
+  type AttemptKeyParts,
+  attemptKeyParts,
+  type ProvenanceRecord,
+  ProvenanceRecordSchema,
+} from "@ferry/dsl-compiler/contract";
 
 /** Every provenance record under a local run's files folder, in start order. */
 export async function readRunProvenance(runDir: string): Promise<ProvenanceRecord[]> {
@@ -77,8 +82,16 @@ export function lineageTable(records: ProvenanceRecord[]): string {
 }
 
 /** `index` tells apart the `foreach` items of one attempt number. */
-const activityId = (execution: string, step: string, attempt: number, index?: number) =>
-  `ferry:attempt/${execution}/${step}/${index === undefined ? "" : `item-${index}/`}${attempt}`;
+/** An attempt as its worker keyed it: a foreach item's by its index, a batch's by its id. */
+const partsOf = (r: ProvenanceRecord): AttemptKeyParts =>
+  attemptKeyParts({
+    step: r.step,
+    attempt: r.attempt,
+    ...(r.index !== undefined ? { index: r.index } : {}),
+    input: { item: r.item },
+  });
+const activityId = (execution: string, parts: AttemptKeyParts) =>
+  `ferry:attempt/${execution}/${parts.step}/${parts.item !== undefined ? `item-${parts.item}/` : parts.batch !== undefined ? `batch-${parts.batch}/` : ""}${parts.attempt}`;
 const outputId = (r: ProvenanceRecord) => `ferry:output/${r.outputDigest ?? "none"}`;
 const fileId = (sha: string) => `ferry:file/${sha}`;
 
@@ -104,7 +117,8 @@ export function lineageProvJson(records: ProvenanceRecord[]): Record<string, unk
   const latest = new Map<string, ProvenanceRecord>();
   for (const r of records) if (r.outcome === "succeeded") latest.set(`${r.execution}/${r.step}`, r);
   for (const r of records) {
-    const act = activityId(r.execution, r.step, r.attempt, r.index);
+    const parts = partsOf(r);
+    const act = activityId(r.execution, parts);
     doc.activity[act] = {
       "prov:startTime": r.startedAt,
       "prov:endTime": r.finishedAt,
@@ -112,6 +126,7 @@ export function lineageProvJson(records: ProvenanceRecord[]): Record<string, unk
       "ferry:workflow": r.workflow,
       "ferry:step": r.step,
       ...(r.index !== undefined ? { "ferry:index": r.index } : {}),
+      ...(parts.batch !== undefined ? { "ferry:batch": parts.batch } : {}),
       "ferry:outcome": r.outcome,
       "ferry:cache": r.cache.status,
       "ferry:definitionHash": r.definitionHash,
@@ -124,7 +139,7 @@ export function lineageProvJson(records: ProvenanceRecord[]): Record<string, unk
     doc.wasAssociatedWith[id("assoc")] = { "prov:activity": act, "prov:agent": agent };
     const made = producedBy(r);
     // A cache hit's origin may be any item with the same input; otherwise the maker is this attempt.
-    const maker = r.cache.origin ? activityId(made.execution, r.step, made.attempt) : act;
+    const maker = r.cache.origin ? activityId(made.execution, { step: r.step, attempt: made.attempt }) : act;
     if (r.cache.origin && !doc.activity[maker])
       doc.activity[maker] = { "prov:type": "ferry:StepAttempt", "ferry:step": r.step, "ferry:reusedBy": act };
     for (const f of r.inputFiles) {
@@ -150,7 +165,7 @@ export function lineageProvJson(records: ProvenanceRecord[]): Record<string, unk
       if (from)
         doc.wasInformedBy[id("inf")] = {
           "prov:informed": act,
-          "prov:informant": activityId(from.execution, from.step, from.attempt),
+          "prov:informant": activityId(from.execution, { step: from.step, attempt: from.attempt }),
         };
     }
   }

@@ -1,3 +1,6 @@
+import { canonicalJson, sha256 } from "./manifest.ts";
+import type { StepMessage } from "./step-message.ts";
+
 /**
  * The job bucket's key layout, in one place. Everything of one workflow
  * lives under `<workflow>/`, and everything a worker writes under the site
@@ -6,7 +9,8 @@
  * ```
  * <workflow>/<site>/<execution>/<name>                               job files a step of <site> wrote
  * <workflow>/<site>/<execution>/.ferry/outputs/<step>/<id>.json      large outputs (passed by OutputRef)
- * <workflow>/<site>/<execution>/.ferry/logs/<step>/<attempt>.log     per-attempt logs
+ * <workflow>/<site>/<execution>/.ferry/logs/<step>/<attempt>.log     per-attempt logs (a foreach item's under
+ *                                                                  <step>/item-<index>/, a batch's under <step>/batch-<id>/)
  * <workflow>/<site>/<execution>/.ferry/provenance/<step>/<attempt>.json
  * <workflow>/<site>/<execution>/.ferry/foreach/<step>/<map run>/…      a Distributed Map's results (ResultWriter)
  * <workflow>/.ferry-cache/<site>/<step>/<key>.json                   step cache entries
@@ -78,6 +82,32 @@ export interface AttemptKeyParts {
   attempt: number;
   /** A `foreach` item's index, so items of one attempt number do not share a key. */
   item?: number;
+  /** A batched `foreach` child's {@link batchId}: a batch has no single index. */
+  batch?: string;
+}
+
+/**
+ * A batch's id: the first 16 hex digits of the sha256 of its items'
+ * canonical JSON. Step Functions gives a batch's child no index, and its
+ * retries get the same items, so every attempt of one batch shares the id
+ * and batches of different items never do.
+ */
+export function batchId(items: readonly unknown[]): string {
+  return sha256(canonicalJson(items)).slice(0, 16);
+}
+
+/**
+ * The {@link AttemptKeyParts} of a step message: a `foreach` item's index
+ * when it has one, else, for a batched child (whose item is `{ Items,
+ * BatchInput }`), its {@link batchId}.
+ */
+export function attemptKeyParts(
+  message: Pick<StepMessage, "step" | "attempt" | "index"> & { input: Pick<StepMessage["input"], "item"> },
+): AttemptKeyParts {
+  const { step, attempt, index } = message;
+  if (index !== undefined) return { step, attempt, item: index };
+  const items = (message.input.item as { Items?: unknown } | null | undefined)?.Items;
+  return Array.isArray(items) ? { step, attempt, batch: batchId(items) } : { step, attempt };
 }
 
 /** The folder (for {@link jobFileKey}) that holds a step's large outputs. */
@@ -185,8 +215,18 @@ export function sharedCachePattern(workflow: string): string {
 }
 
 function attemptPath(parts: AttemptKeyParts): string {
-  const item = parts.item === undefined ? "" : `/item-${parts.item}`;
+  const item =
+    parts.item !== undefined
+      ? `/item-${parts.item}`
+      : parts.batch !== undefined
+        ? `/batch-${batchSegment(parts.batch)}`
+        : "";
   return `${segment(parts.step, "step")}${item}/${attemptNumber(parts.attempt)}`;
+}
+
+function batchSegment(id: string): string {
+  if (!/^[0-9a-f]{16}$/.test(id)) throw new RangeError(`batch id "${id}" is not 16 hex digits`);
+  return id;
 }
 
 function attemptNumber(attempt: number): number {

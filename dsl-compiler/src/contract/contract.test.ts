@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { retriers } from "../asl/step-state.ts";
 import { DEFAULT_RETRY } from "../ir/ir.ts";
 import {
+  attemptKeyParts,
+  batchId,
   cacheKey,
   executionPrefix,
   FERRY_ERRORS,
@@ -152,6 +154,33 @@ describe("the bucket key layout", () => {
     for (const pattern of [lab.files, lab.cache, sharedCachePattern("etl")]) {
       expect(pattern.indexOf("*"), pattern).toBe(pattern.length - 1);
     }
+  });
+
+  it("gives each batch of a batched foreach its own log and provenance key, the same for every attempt of it", () => {
+    // Given two batches' messages (no index; the item is { Items, BatchInput }) and an item's
+    const batch = (items: unknown[], n: number) =>
+      attemptKeyParts({
+        step: "chunk",
+        attempt: n,
+        input: { item: { Items: items, BatchInput: { tag: "t" } } },
+      });
+    const first = batch([{ n: 0 }, { n: 1 }], 1);
+    const second = batch([{ n: 2 }, { n: 3 }], 1);
+    // Then each batch has its own key, and a retry of one keeps its id
+    expect(first.batch).toMatch(/^[0-9a-f]{16}$/);
+    expect(second.batch).not.toBe(first.batch);
+    expect(batch([{ n: 0 }, { n: 1 }], 2)).toEqual({ step: "chunk", attempt: 2, batch: first.batch });
+    expect(first.batch).toBe(batchId([{ n: 0 }, { n: 1 }]));
+    expect(logName(first)).toBe(`.ferry/logs/chunk/batch-${first.batch}/1.log`);
+    expect(provenanceName(second)).toBe(`.ferry/provenance/chunk/batch-${second.batch}/1.json`);
+    // An item keeps its index, and a step outside a Map neither
+    expect(attemptKeyParts({ step: "s", attempt: 1, index: 4, input: { item: { Items: [] } } })).toEqual({
+      step: "s",
+      attempt: 1,
+      item: 4,
+    });
+    expect(attemptKeyParts({ step: "s", attempt: 1, input: {} })).toEqual({ step: "s", attempt: 1 });
+    expect(() => logName({ ...attempt, batch: "../x" })).toThrow(/not 16 hex digits/);
   });
 
   it("refuses a name that would leave its key segment", () => {

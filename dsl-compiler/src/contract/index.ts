@@ -2,6 +2,8 @@
 // Light on purpose: zod and Node built-ins only, no side effects on import.
 export {
   type AttemptKeyParts,
+  attemptKeyParts,
+  batchId,
   cacheBlobKey,
   cacheFolder,
   cacheKey,

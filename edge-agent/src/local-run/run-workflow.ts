@@ -141,7 +141,7 @@ export async function runWorkflow(
     onAttemptStarted: (a: { step: string; startedAt: Date }) => tracker.attemptStarted(a.step, a.startedAt),
     onAttemptFinished: (a: AttemptFinished) => {
       const keepLog = a.outcome !== "succeeded" || !mapItemSteps.has(a.step);
-      const logPath = keepLog ? logPathFor(logCounts, a.step, a.attempt, a.item) : undefined;
+      const logPath = keepLog ? logPathFor(logCounts, a.step, a.attempt, a) : undefined;
       events.append({
         type: "attempt",
         at: a.finishedAt.toISOString(),
@@ -415,9 +415,18 @@ async function runHttpTask(
   }
 }
 
-/** `logs/<step>.attempt-<n>.log`, `logs/<step>.item-<i>.attempt-<n>.log` for a `foreach` item; `-2`, `-3`… tell apart any that still share one. */
-function logPathFor(counts: Map<string, number>, step: string, attempt: number, item?: number): string {
-  if (item !== undefined) step = `${step}.item-${item}`;
+/**
+ * `logs/<step>.attempt-<n>.log`; `logs/<step>.item-<i>.attempt-<n>.log` for a `foreach` item,
+ * `logs/<step>.batch-<id>.attempt-<n>.log` for a batch; `-2`, `-3`… tell apart any that still share one.
+ */
+function logPathFor(
+  counts: Map<string, number>,
+  step: string,
+  attempt: number,
+  of: { item?: number; batch?: string } = {},
+): string {
+  if (of.item !== undefined) step = `${step}.item-${of.item}`;
+  else if (of.batch !== undefined) step = `${step}.batch-${of.batch}`;
   const key = `${step}#${attempt}`;
   const n = (counts.get(key) ?? 0) + 1;
   counts.set(key, n);

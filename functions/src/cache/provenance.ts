@@ -1,4 +1,5 @@
 import {
+  attemptKeyParts,
   type CachedFile,
   canonicalJson,
   jobFileKey,
@@ -155,19 +156,15 @@ export async function writeProvenance(
 ): Promise<void> {
   if (!store || facts.outcome === "task-gone" || facts.outcome === "local-fault") return;
   const { message, step } = facts;
-  const item = message.index;
+  const parts = { ...attemptKeyParts(message), step: step.name };
   const ref = { ...message.jobFiles, site: step.site };
   try {
     const record = JSON.stringify(provenanceRecord(facts, identity));
-    if (item !== undefined && store.append) {
+    if ((parts.item !== undefined || parts.batch !== undefined) && store.append) {
       await store.append(ref, provenanceItemsName(step.name), `${record}\n`);
       return;
     }
-    const name = provenanceName({
-      step: step.name,
-      attempt: message.attempt,
-      ...(item !== undefined ? { item } : {}),
-    });
+    const name = provenanceName(parts);
     await store.put(ref, name, record);
   } catch (error) {
     logger.warn({ err: error }, `could not write the provenance record: ${messageOf(error)}`);

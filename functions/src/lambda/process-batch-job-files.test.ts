@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isOutputRef, MAX_PAYLOAD_BYTES } from "@ferry/dsl-compiler/contract";
+import { batchId, isOutputRef, MAX_PAYLOAD_BYTES } from "@ferry/dsl-compiler/contract";
 import { describe, expect, it } from "vitest";
 import type { StepContext, StepHandler } from "../step-adapter.ts";
 import { MemoryJobFileStore, RecordingTaskClient, stepMessage } from "../testing.ts";
@@ -179,6 +179,37 @@ describe("processSqsBatch's attempt logs", () => {
     expect(second).toMatch(/^# load attempt 1 \(lambda\): failed, \d+ ms\n# Ferry.StepFailed: exec-2 broke/);
     expect(second).toContain("--- stderr ---\nabout to fail\n");
     expect(second).not.toContain("exec-1");
+  });
+
+  it("given two batches of a batched foreach in one execution, when processed, then each batch's log has its own key", async () => {
+    const store = new MemoryJobFileStore();
+    const batches = [[{ n: 0 }, { n: 1 }], [{ n: 2 }]];
+    const records = batches.map((items, i) => ({
+      messageId: `m${i}`,
+      body: JSON.stringify(
+        stepMessage({ input: { input: {}, deps: {}, item: { Items: items, BatchInput: {} } } }),
+      ),
+      attributes: { ApproximateReceiveCount: "1" },
+    }));
+    const handler: StepHandler = (input) => {
+      console.log("batch of %d", (input as { item: { Items: unknown[] } }).item.Items.length);
+      return {};
+    };
+    await processSqsBatch({ Records: records }, context, {
+      handler,
+      tasks: new RecordingTaskClient(),
+      logger: SILENT_LOGGER,
+      config: plain,
+      jobFiles: store,
+      workDir: mkdtempSync(join(tmpdir(), "ferry-batch-")),
+    });
+    for (const items of batches) {
+      const log = store.files.get(
+        `job-bucket/hello/exec-1/cloud/.ferry/logs/load/batch-${batchId(items)}/1.log`,
+      );
+      expect(log?.toString()).toContain(`batch of ${items.length}\n`);
+    }
+    expect(logOf(store, "exec-1")).toBeUndefined();
   });
 
   it("given a handler that logs more than the cap, when processed, then the log keeps its head and tail, as on the edge", async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  attemptKeyParts,
   type CachedFile,
   FERRY_ERRORS,
   outputName,
@@ -233,9 +234,7 @@ async function logAttempt(
     deps.jobFiles,
     { ...message.jobFiles, site },
     {
-      step: message.step,
-      attempt: message.attempt,
-      ...(message.index !== undefined ? { item: message.index } : {}),
+      ...attemptKeyParts(message),
       runtime: "lambda",
       outcome,
       exitCode: null,

@@ -39,6 +39,27 @@ class FakeQueue implements FunctionQueue {
   async delete(receipt: string) {
     this.deleted.push(receipt);
   }
+
+  readonly visibility: Array<[string, number]> = [];
+  async changeVisibility(receipt: string, seconds: number) {
+    this.visibility.push([receipt, seconds]);
+  }
+}
+
+/** As SQS: a long poll goes on after its request was aborted, and brings what arrives meanwhile. */
+class LongPollQueue extends FakeQueue {
+  private arrive: ((m: QueueMessage[]) => void) | undefined;
+  receiving = 0;
+  override async receive(options: ReceiveOptions): Promise<QueueMessage[]> {
+    this.receiving += 1;
+    return new Promise((resolve) => {
+      this.arrive = resolve;
+      setTimeout(() => resolve([]), options.waitSeconds * 1000).unref();
+    });
+  }
+  deliver(...messages: QueueMessage[]) {
+    this.arrive?.(messages);
+  }
 }
 
 /** Answers each event with `answer` and remembers the events. */
@@ -124,6 +145,28 @@ describe("FunctionHost", () => {
     const invoker = new FakeInvoker(() => ({ kind: "response", response: { batchItemFailures: [] } }));
     await serve({ queue, invoker, batchSize: 10 }, () => invoker.events.length >= 1);
     expect(invoker.events[0]!.Records.map((r) => r.messageId)).toEqual(["m1"]);
+  });
+});
+
+describe("FunctionHost stopping", () => {
+  it("given an open long poll that brings a message after the stop began, then the message is handed back at once and not run", async () => {
+    const queue = new LongPollQueue([]);
+    const invoker = new FakeInvoker(() => ({ kind: "response", response: null }));
+    const host = new FunctionHost({
+      functions: [{ workflow: "hello", step: "load", queue, invoker }],
+      logger: SILENT_LOGGER,
+      concurrency: 1,
+      waitSeconds: 20,
+    });
+    host.start();
+    for (let i = 0; i < 400 && queue.receiving === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const stopped = host.stop(1000);
+    queue.deliver(message("late"));
+    expect(await stopped).toBe(true);
+    expect(invoker.events).toEqual([]);
+    expect(queue.visibility).toEqual([["r-late", 0]]);
+    expect(queue.receiving).toBe(1);
+    expect(host.stats).toMatchObject({ invocations: 0, handedBack: 1, deleted: 0 });
   });
 });
 

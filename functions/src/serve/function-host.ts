@@ -8,8 +8,10 @@ import type { Queue, QueueMessage } from "../worker/queue.ts";
 /**
  * What the host needs of a step's queue: the worker's `Queue` port, minus
  * dead-lettering, which the queue's redrive policy does, as for Lambda.
+ * A receive may still bring messages after its signal aborted (an SQS long
+ * poll cannot be ended early from the client); the host hands them back.
  */
-export type FunctionQueue = Pick<Queue, "name" | "receive" | "delete">;
+export type FunctionQueue = Pick<Queue, "name" | "receive" | "delete" | "changeVisibility">;
 
 /**
  * How one invocation ended, as Lambda reports it to the event source
@@ -59,6 +61,8 @@ export interface FunctionHostStats {
   functionErrors: number;
   deleted: number;
   returned: number;
+  /** Messages received as the host stopped, made visible again at once without being run. */
+  handedBack: number;
   receiveErrors: number;
 }
 
@@ -72,7 +76,9 @@ export interface FunctionHostStats {
  * `batchItemFailures` and leaves the listed ones to reappear after the
  * queue's visibility timeout (and reach the dead-letter queue after
  * `maxReceiveCount`). A function error, or a response naming a record not
- * in the batch, returns the whole batch.
+ * in the batch, returns the whole batch. Stopping, it receives no more and
+ * hands back at once what its open receives still bring, as a disabled
+ * mapping leaves the queue to other consumers.
  * @see https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
  */
 export class FunctionHost {
@@ -81,6 +87,7 @@ export class FunctionHost {
     functionErrors: 0,
     deleted: 0,
     returned: 0,
+    handedBack: 0,
     receiveErrors: 0,
   };
   private readonly stopReceiving = new AbortController();
@@ -106,8 +113,9 @@ export class FunctionHost {
   }
 
   /**
-   * Stops receiving, waits up to `graceMs` for running invocations, then
-   * ends every execution environment. Returns whether the invocations all finished.
+   * Stops receiving (open receives end with their long poll and what they
+   * bring is handed back), waits up to `graceMs` for running invocations,
+   * then ends every execution environment. Returns whether the invocations all finished.
    */
   async stop(graceMs = 30_000): Promise<boolean> {
     this.stopReceiving.abort();
@@ -141,6 +149,10 @@ export class FunctionHost {
     // One invocation at a time per poller, as a Lambda poller waits for its invocation.
     for await (const { messages } of batches) {
       const batch = await this.fill(fn, messages);
+      if (this.stopReceiving.signal.aborted) {
+        await this.handBack(fn, batch);
+        continue;
+      }
       const invocation = this.invoke(fn, batch);
       this.inFlight.add(invocation);
       try {
@@ -182,6 +194,17 @@ export class FunctionHost {
     return batch;
   }
 
+  /** Makes messages received but not run visible again at once, for the next consumer. */
+  private async handBack(fn: ServedFunction, messages: QueueMessage[]): Promise<void> {
+    const results = await Promise.allSettled(messages.map((m) => fn.queue.changeVisibility(m.receipt, 0)));
+    const handedBack = results.filter((r) => r.status === "fulfilled").length;
+    this.stats.handedBack += handedBack;
+    this.options.logger.info(
+      { step: fn.step, handedBack, failed: messages.length - handedBack },
+      "stopping: handed back messages received but not run",
+    );
+  }
+
   private async invoke(fn: ServedFunction, messages: QueueMessage[]): Promise<void> {
     const { logger } = this.options;
     this.stats.invocations += 1;
@@ -192,6 +215,11 @@ export class FunctionHost {
         attributes: { ApproximateReceiveCount: String(m.receiveCount) },
       })),
     };
+    // As Lambda's START line: which deliveries ran (a count above 1 is a redelivery).
+    logger.info(
+      { step: fn.step, records: messages.map((m) => ({ messageId: m.id, receiveCount: m.receiveCount })) },
+      "invoking",
+    );
     let outcome: InvokeOutcome;
     try {
       outcome = await fn.invoker.invoke(event);

@@ -11,6 +11,8 @@ export interface AttemptLogRecord {
   attempt: number;
   /** A `foreach` item's index (the message's `index`): items of one attempt number get their own key. */
   item?: number;
+  /** A batched `foreach` child's `batchId`: batches of one attempt number get their own key too. */
+  batch?: string;
   /** `process`, `docker`, `lambda`, … */
   runtime: string;
   outcome: string;
@@ -51,6 +53,7 @@ export async function uploadAttemptLog(
     step: record.step,
     attempt: record.attempt,
     ...(record.item !== undefined ? { item: record.item } : {}),
+    ...(record.batch !== undefined ? { batch: record.batch } : {}),
   });
   await store
     .put(ref, name, formatAttemptLog(record))

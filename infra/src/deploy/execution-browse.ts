@@ -79,6 +79,8 @@ export interface ExecutionLog {
   attempt: number;
   /** A foreach item's index, when the key has one. */
   item?: number;
+  /** A batched foreach child's batch id, when the key has one. */
+  batch?: string;
   key: string;
   text: string;
   /** Bytes of the object; `text` holds at most the last `maxBytes` of it. */
@@ -141,18 +143,29 @@ export async function readExecutionLogs(
       } while (token);
     }
     return logs.sort(
-      (a, b) => a.step.localeCompare(b.step) || (a.item ?? 0) - (b.item ?? 0) || a.attempt - b.attempt,
+      (a, b) =>
+        a.step.localeCompare(b.step) ||
+        (a.item ?? 0) - (b.item ?? 0) ||
+        (a.batch ?? "").localeCompare(b.batch ?? "") ||
+        a.attempt - b.attempt,
     );
   } finally {
     s3.destroy();
   }
 }
 
-/** `<step>/<attempt>.log` or `<step>/item-<n>/<attempt>.log`, the shape `logName` writes. */
-function parseLogKey(rest: string): { step: string; attempt: number; item?: number } | undefined {
-  const match = /^([^/]+)\/(?:item-(\d+)\/)?(\d+)\.log$/.exec(rest);
+/** `<step>/<attempt>.log`, `<step>/item-<n>/<attempt>.log` or `<step>/batch-<id>/<attempt>.log`, the shapes `logName` writes. */
+export function parseLogKey(
+  rest: string,
+): { step: string; attempt: number; item?: number; batch?: string } | undefined {
+  const match = /^([^/]+)\/(?:item-(\d+)\/|batch-([0-9a-f]{16})\/)?(\d+)\.log$/.exec(rest);
   if (!match) return undefined;
-  return { step: match[1]!, attempt: Number(match[3]), ...(match[2] ? { item: Number(match[2]) } : {}) };
+  return {
+    step: match[1]!,
+    attempt: Number(match[4]),
+    ...(match[2] ? { item: Number(match[2]) } : {}),
+    ...(match[3] ? { batch: match[3] } : {}),
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { workflowInputOf } from "@ferry/dsl-compiler/contract";
+import { logFolder, logName, workflowInputOf } from "@ferry/dsl-compiler/contract";
 import {
   type AwsContext,
   type ExecutionStatus,
@@ -104,7 +104,7 @@ export class CloudExecutionSource implements RunSource {
     if (!view?.steps.some((s) => s.name === step)) return undefined;
     const logs = await readExecutionLogs(this.context, id, { workflow: view.workflow, step });
     return logs.map((l) => ({
-      name: `${l.site}/${l.step}/${l.item === undefined ? "" : `item-${l.item}/`}${l.attempt}.log`,
+      name: `${l.site}/${logName(l).slice(logFolder().length)}`,
       text: l.text,
       truncatedBytes: Math.max(0, l.bytes - Buffer.byteLength(l.text)),
     }));
