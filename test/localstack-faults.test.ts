@@ -109,13 +109,13 @@ describe("faults on LocalStack", () => {
     const result = await start({ mode: "fail" });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(
-      /step work failed after 2 attempt\(s\): Ferry\.ExitCode: .*boom: the disk is on fire/s,
+      /step work failed after 3 attempt\(s\): Ferry\.ExitCode: .*boom: the disk is on fire/s,
     );
     const table = await status(result.executionArn);
     expect(table).toMatch(/status\s+FAILED/);
     expect(table).toMatch(
       // step, state, attempts, items, duration, cache (none), error, cause
-      /work\s+failed\s+2\s+1\s+\S+( \S+)?\s+-\s+Ferry\.ExitCode\s+.*boom: the disk is on fire/,
+      /work\s+failed\s+3\s+1\s+\S+( \S+)?\s+-\s+Ferry\.ExitCode\s+.*boom: the disk is on fire/,
     );
     expect(await deadLetterDepths(deployed.deployment)).toEqual({ "site-lab": 0 });
     await a.stop();

@@ -45,7 +45,10 @@ export function faultsSpec(name: string): string {
         name: "work",
         site: "lab",
         process: { command: ["node", "-e", WORK_SCRIPT] },
-        retry: { maxAttempts: 2, intervalSeconds: 1, backoffRate: 1 },
+        // Three attempts: in the outage case the retry's message can be taken by a long poll the
+        // outage cut and come back only after its visibility timeout (10 s), as its heartbeat (10 s)
+        // runs out; the third attempt is then delivered with the endpoint back.
+        retry: { maxAttempts: 3, intervalSeconds: 1, backoffRate: 1 },
         timeoutSeconds: 90,
         heartbeatSeconds: 10,
       },
