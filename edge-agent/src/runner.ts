@@ -167,7 +167,9 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
   } catch (error) {
     thrown = error;
   }
-  ctx.hooks.onAttemptStarted?.({ ...info(message, runtimeName), startedAt });
+  // Made once per attempt: a batch's key part hashes its items.
+  const attemptInfo = info(message, runtimeName);
+  ctx.hooks.onAttemptStarted?.({ ...attemptInfo, startedAt });
   ctx.metrics.attemptStarted();
   try {
     if (!runtime) throw thrown;
@@ -347,7 +349,7 @@ export async function runAttempt(task: RunningTask, ctx: RunnerContext): Promise
     finishedAt,
   };
   const finished: AttemptFinished = {
-    ...info(message, runtimeName),
+    ...attemptInfo,
     outcome,
     cache: {
       status: cache.status,

@@ -56,7 +56,7 @@ export const EXCEED_TOLERATED_FAILURE = "States.ExceedToleratedFailureThreshold"
  * the site's workers bound the real work, and this bounds the items waiting
  * for them (and so memory).
  */
-export const DEFAULT_LOCAL_MAP_CONCURRENCY = Number(process.env.LANES ?? 256);
+export const DEFAULT_LOCAL_MAP_CONCURRENCY = 256;
 
 const INDEXES_REPORTED = 20;
 

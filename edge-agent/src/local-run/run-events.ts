@@ -98,8 +98,9 @@ export class RunEventLog {
   }
 }
 
-/** A value as events record it: itself, or a marker when its JSON (`text`, when the caller has it) passes the cap. */
-export function cappedValue(value: unknown, text: string = JSON.stringify(value) ?? "null"): unknown {
+/** A value as events record it: itself, or a marker when its JSON passes the cap. */
+export function cappedValue(value: unknown): unknown {
+  const text = JSON.stringify(value) ?? "null";
   return text.length > EVENT_VALUE_CAP_BYTES ? truncated(text) : value;
 }
 
